@@ -1,0 +1,82 @@
+#include "common/print.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ostream>
+
+namespace attn {
+
+namespace {
+
+std::string format_number(float x, int precision) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof buffer, "%.*f", precision, static_cast<double>(x));
+    return buffer;
+}
+
+std::string pad_left(const std::string& s, std::size_t width) {
+    return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
+}
+
+std::string pad_right(const std::string& s, std::size_t width) {
+    return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
+}
+
+Tokens labels_or_indices(const Tokens& labels, std::size_t n) {
+    if (labels.size() == n) return labels;
+    Tokens out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(std::to_string(i));
+    return out;
+}
+
+std::size_t widest(const Tokens& labels) {
+    std::size_t w = 0;
+    for (const auto& l : labels) w = std::max(w, l.size());
+    return w;
+}
+
+}  // namespace
+
+std::string format_vector(const Vector& v, int precision) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += format_number(v(i), precision);
+    }
+    return out + "]";
+}
+
+void print_vector(std::ostream& out, const Vector& v, const Tokens& labels, int precision) {
+    if (labels.size() != v.size()) {
+        out << format_vector(v, precision) << '\n';
+        return;
+    }
+    const std::size_t w = widest(labels);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        out << "  " << pad_right(labels[i], w) << "  " << pad_left(format_number(v(i), precision), precision + 4)
+            << '\n';
+    }
+}
+
+void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
+                  const Tokens& col_labels, int precision) {
+    const Tokens rows = labels_or_indices(row_labels, m.shape(0));
+    const Tokens cols = labels_or_indices(col_labels, m.shape(1));
+    const std::size_t row_width = widest(rows);
+    std::size_t cell = static_cast<std::size_t>(precision) + 4;
+    for (float x : m) cell = std::max(cell, format_number(x, precision).size() + 1);
+    cell = std::max(cell, widest(cols) + 1);
+
+    out << "  " << std::string(row_width, ' ');
+    for (const auto& c : cols) out << pad_left(c, cell);
+    out << '\n';
+    for (std::size_t i = 0; i < m.shape(0); ++i) {
+        out << "  " << pad_right(rows[i], row_width);
+        for (std::size_t j = 0; j < m.shape(1); ++j) out << pad_left(format_number(m(i, j), precision), cell);
+        out << '\n';
+    }
+}
+
+void section(std::ostream& out, std::string_view title) { out << "\n## " << title << "\n\n"; }
+
+}  // namespace attn

@@ -1,0 +1,30 @@
+/// \file
+/// \brief Printing vectors and matrices with token labels, and section headings.
+#pragma once
+
+#include "common/tensor.hpp"
+
+#include <iosfwd>
+#include <string>
+#include <string_view>
+
+namespace attn {
+
+/// Formats a vector as `[0.10, 0.20, 0.70]` with `precision` digits after the point.
+std::string format_vector(const Vector& v, int precision = 2);
+
+/// Prints a vector as one labelled row per element when `labels` are given
+/// (`dog  0.41`), else on one line.
+void print_vector(std::ostream& out, const Vector& v, const Tokens& labels = {},
+                  int precision = 2);
+
+/// Prints a matrix as a table: one row per `row_labels` entry, one column per
+/// `col_labels` entry (rows: queries, columns: keys). Empty labels print indices.
+void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels = {},
+                  const Tokens& col_labels = {}, int precision = 2);
+
+/// Prints a section heading `## title`. The book's weave step uses these headings to put
+/// each part of a chapter program's output under the section of the text that produced it.
+void section(std::ostream& out, std::string_view title);
+
+}  // namespace attn

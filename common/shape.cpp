@@ -1,0 +1,71 @@
+#include "common/shape.hpp"
+
+#include <stdexcept>
+
+namespace attn {
+
+std::string shape_string(std::span<const std::size_t> shape) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i > 0) out += ", ";
+        out += std::to_string(shape[i]);
+    }
+    return out + "]";
+}
+
+namespace {
+
+// "[T, d_k] = [T, 4]" when a size is fixed, "[T, d_k]" when none is.
+std::string expected_string(std::initializer_list<Dim> expected) {
+    std::string names = "[";
+    std::string sizes = "[";
+    bool any_fixed = false;
+    bool first = true;
+    for (const Dim& d : expected) {
+        if (!first) {
+            names += ", ";
+            sizes += ", ";
+        }
+        first = false;
+        names += d.name;
+        if (d.size) {
+            sizes += std::to_string(*d.size);
+            any_fixed = true;
+        } else {
+            sizes += d.name;
+        }
+    }
+    names += "]";
+    sizes += "]";
+    return any_fixed ? names + " = " + sizes : names;
+}
+
+}  // namespace
+
+void invalid_argument(std::string_view function, std::string_view message) {
+    throw std::invalid_argument(std::string(function) + ": " + std::string(message));
+}
+
+void check_shape(std::string_view function, std::string_view argument,
+                 std::span<const std::size_t> shape, std::initializer_list<Dim> expected) {
+    bool ok = shape.size() == expected.size();
+    std::string problem;
+    if (ok) {
+        std::size_t i = 0;
+        for (const Dim& d : expected) {
+            if (d.size ? shape[i] != *d.size : shape[i] == 0) {
+                ok = false;
+                if (!d.size) problem = " (" + std::string(d.name) + " must be at least 1)";
+                break;
+            }
+            ++i;
+        }
+    }
+    if (!ok) {
+        invalid_argument(function, "argument '" + std::string(argument) + "' must have shape " +
+                                       expected_string(expected) + ", but has shape " +
+                                       shape_string(shape) + problem);
+    }
+}
+
+}  // namespace attn

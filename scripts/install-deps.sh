@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the attention book needs, and only those that are missing.
+# When it cannot install (not root and no sudo), it stops with the exact command to run.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build python3
+  libxtensor-dev libxtensor-blas-dev libopenblas-dev
+  catch2 libbenchmark-dev
+  doxygen graphviz libjs-mathjax doxygen-awesome-css
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "attention book: installing missing Debian packages: ${missing[*]}"
+if [ "$(id -u)" -eq 0 ]; then
+  run=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  run=(sudo)
+else
+  echo "attention book: cannot install packages without root. Run this, then run make again:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+if ! "${run[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+  # A fresh machine has no package lists yet.
+  "${run[@]}" apt-get update -q
+  "${run[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+    echo "attention book: apt-get failed. Run this, then run make again:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  }
+fi
