@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""The learner's check: builds the exercise tests against exercises/ and prints progress.
+
+    make check            every chapter
+    make check CH=01      one chapter
+
+For each chapter it builds test_exNN_learner (the exercise tests linked against the
+learner's files), runs each exercise's tests in their own process with a time limit, and
+prints one line per exercise: not started, failing (with the first failure in plain
+words and where the task's hint is) or passing. A chapter that does not compile is
+reported as such; the other chapters are still checked.
+
+With --expect-stubs (CI) it checks the shipped stubs instead: every exercise must be
+"not started" and every one of its test cases must fail, since a test that passes on a
+stub cannot tell a right answer from a missing one. Exits 1 otherwise.
+
+Only Python's standard library is used.
+"""
+import argparse
+import os
+import pathlib
+import re
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOT_IMPLEMENTED = "is not implemented yet"
+
+
+class Style:
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __call__(self, text, code):
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+
+def color_wanted():
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+class Exercise:
+    def __init__(self, number, title, header, line, hint_line, answer_file):
+        self.number = number          # "1.2"
+        self.title = title            # "stable softmax"
+        self.header = header          # path of exercises.hpp, relative to the repository
+        self.line = line              # line of "Exercise 1.2:" in the header
+        self.hint_line = hint_line    # line of the task's "Hint:", or the title line
+        self.answer_file = answer_file
+        self.state = "not started"
+        self.reason = ""              # first failure in plain words
+        self.detail = ""              # which test found it
+        self.cases = []               # (test case name, passed)
+
+
+def find_exercises(chapter_dir):
+    """Reads the exercises from the task statements in exercises/NN_name/exercises.hpp."""
+    header = chapter_dir / "exercises.hpp"
+    lines = header.read_text().splitlines()
+    found = []
+    for i, text in enumerate(lines, start=1):
+        m = re.search(r"Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", text)
+        if m and "\\brief" in text:
+            hint = i
+            for j in range(i, min(i + 60, len(lines))):
+                if "Exercise" in lines[j] and "\\brief" in lines[j]:
+                    break
+                if "Hint:" in lines[j]:
+                    hint = j + 1
+                    break
+            number = m.group(1)
+            answers = sorted(chapter_dir.glob(number.replace(".", "_") + "_*.cpp"))
+            answer = answers[0].relative_to(ROOT) if answers else None
+            found.append(Exercise(number, m.group(2), header.relative_to(ROOT), i, hint, answer))
+    return found
+
+
+def build(build_dir, target):
+    """Builds one target; returns (ok, first error in the compiler's words)."""
+    proc = subprocess.run(["cmake", "--build", str(build_dir), "--target", target],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode == 0:
+        return True, ""
+    for line in proc.stdout.splitlines():
+        if re.search(r"\berror\b", line) and not line.startswith(("FAILED", "ninja:")):
+            return False, line.replace(str(ROOT) + "/", "").strip()
+    return False, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "build failed"
+
+
+def text(element):
+    return (element.text or "").strip() if element is not None else ""
+
+
+def failure_reason(case):
+    """The first failure of a Catch2 XML <TestCase>, in plain words."""
+    info = ""
+    for child in case.iter():
+        if child.tag == "Info":
+            info = text(child)
+        elif child.tag == "Expression" and child.get("success") == "false":
+            exception = child.find("Exception")
+            if exception is not None:
+                message = text(exception)
+                if NOT_IMPLEMENTED in message:
+                    return message
+                if child.get("type", "").startswith("CHECK_THROWS") or child.get("type", "").startswith("REQUIRE_THROWS"):
+                    return f"threw the wrong exception ({message}); {info}"
+                return f"threw an exception: {message}"
+            expanded = text(child.find("Expanded"))
+            for prefix in ("mistake:", "wrong:"):
+                for line in expanded.splitlines():
+                    if line.strip().startswith(prefix):
+                        reason = line.strip()[len(prefix):].strip()
+                        return ("likely mistake: " + reason) if prefix == "mistake:" else reason
+            if child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS")):
+                return f"{info}, but nothing was thrown" if info else "nothing was thrown"
+            original = " ".join(text(child.find("Original")).split())
+            return f"check failed: {original}" + (f" ({info})" if info else "")
+        elif child.tag == "Exception":
+            message = text(child)
+            return message if NOT_IMPLEMENTED in message else f"threw an exception: {message}"
+        elif child.tag == "FatalErrorCondition":
+            return f"crashed: {text(child)} (an out-of-bounds index or a dangling view?)"
+        elif child.tag == "Failure":
+            return text(child).splitlines()[0] if text(child) else "failed"
+    return "failed"
+
+
+def run_exercise(binary, exercise, timeout):
+    """Runs the tests tagged [N.M] in their own process and sets the exercise's state."""
+    try:
+        proc = subprocess.run([str(binary), f"[{exercise.number}]", "-r", "xml"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        exercise.state, exercise.reason = "failing", f"did not finish within {timeout} s: an endless loop?"
+        return
+    try:
+        root = ET.fromstring(proc.stdout)
+    except ET.ParseError:
+        root = None
+    if root is None:
+        exercise.state = "failing"
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name
+            exercise.reason = f"crashed with {name} (an out-of-bounds index or a dangling view?)"
+        else:
+            exercise.reason = "the test program stopped unexpectedly (exit code %d)" % proc.returncode
+        return
+    cases = root.findall(".//TestCase")
+    if not cases:
+        exercise.state, exercise.reason = "failing", "no tests found for this exercise"
+        return
+    first_failure = None
+    all_not_implemented = True
+    for case in cases:
+        result = case.find("OverallResult")
+        passed = result is not None and result.get("success") == "true"
+        exercise.cases.append((case.get("name"), passed))
+        if not passed:
+            reason = failure_reason(case)
+            if NOT_IMPLEMENTED not in reason:
+                all_not_implemented = False
+                if first_failure is None:
+                    first_failure = (case.get("name"), reason)
+        else:
+            all_not_implemented = False
+    if all(p for _, p in exercise.cases):
+        exercise.state = "passing"
+    elif all_not_implemented:
+        exercise.state = "not started"
+    else:
+        exercise.state = "failing"
+        if first_failure is None:  # some parts pass, the rest still throws not_implemented
+            first_failure = next((n, "still throws attn::not_implemented") for n, p in exercise.cases if not p)
+        name, exercise.reason = first_failure
+        exercise.detail = re.sub(r"^\d+\.\d+\s*", "", name)
+
+
+def chapter_title(chapter_dir):
+    number, _, name = chapter_dir.name.partition("_")
+    return number, name.replace("_", " ")
+
+
+def check_chapter(build_dir, chapter_dir, timeout, style):
+    number, title = chapter_title(chapter_dir)
+    exercises = find_exercises(chapter_dir)
+    target = f"test_ex{number}_learner"
+    compiled, error = build(build_dir, target)
+    if compiled:
+        for ex in exercises:
+            run_exercise(build_dir / "tests" / target, ex, timeout)
+    passing = sum(ex.state == "passing" for ex in exercises)
+
+    summary = f"{passing} of {len(exercises)} passing" if compiled else "does not compile"
+    head = f"Chapter {number}  {title}"
+    print(style(f"{head:<58}", "1") + (style(summary, "32") if compiled and passing == len(exercises)
+                                       else style(summary, "31") if not compiled else summary))
+    if not compiled:
+        print(f"  {error}")
+        print(f"  (the other chapters are still checked; every error: "
+              f"cmake --build {os.path.relpath(build_dir, os.getcwd())} --target {target})")
+        return exercises, False
+    width = max((len(f"{ex.number} {ex.title}") for ex in exercises), default=20) + 2
+    colors = {"passing": "32", "failing": "31", "not started": "2"}
+    for ex in exercises:
+        label = f"{ex.number} {ex.title}"
+        print(f"  {label:<{width}}" + style(f"{ex.state:<13}", colors[ex.state]), end="")
+        if ex.state == "failing":
+            indent = " " * (2 + width + 13)
+            if ex.detail:
+                print(ex.detail + ":")
+                print(f"{indent}{ex.reason}")
+            else:
+                print(ex.reason)
+            print(f"{indent}hint: {ex.header}:{ex.hint_line}")
+        else:
+            print()
+    return exercises, True
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build-dir", default=str(ROOT / "build"))
+    parser.add_argument("--chapter", "-c", default="", help="a chapter number such as 01 (default: all)")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per exercise (default 10)")
+    parser.add_argument("--expect-stubs", action="store_true",
+                        help="CI: require every exercise test to fail on the shipped stubs")
+    args = parser.parse_args()
+
+    build_dir = pathlib.Path(args.build_dir).resolve()
+    chapters = sorted(p for p in (ROOT / "exercises").glob("[0-9][0-9]_*") if p.is_dir())
+    if args.chapter:
+        wanted = args.chapter.zfill(2)
+        chapters = [c for c in chapters if c.name.startswith(wanted + "_")]
+        if not chapters:
+            available = ", ".join(c.name[:2] for c in sorted((ROOT / "exercises").glob("[0-9][0-9]_*")))
+            print(f"check: no exercises for chapter '{args.chapter}' (chapters with exercises: {available})",
+                  file=sys.stderr)
+            return 2
+    style = Style(color_wanted())
+
+    problems = []
+    next_up = None
+    for chapter_dir in chapters:
+        exercises, compiled = check_chapter(build_dir, chapter_dir, args.timeout, style)
+        print()
+        if args.expect_stubs:
+            if not compiled:
+                problems.append(f"chapter {chapter_dir.name}: the shipped stubs do not compile")
+            for ex in exercises:
+                passed = [name for name, ok in ex.cases if ok]
+                if passed:
+                    problems.append(f"exercise {ex.number}: passes on its stub: {'; '.join(passed)}")
+                if not ex.cases:
+                    problems.append(f"exercise {ex.number}: has no tests")
+                elif ex.state != "not started":
+                    problems.append(f"exercise {ex.number}: is '{ex.state}' on its stub ({ex.reason})")
+        elif next_up is None and not compiled:
+            next_up = chapter_dir
+        elif next_up is None:
+            next_up = next((ex for ex in exercises if ex.state != "passing"), None)
+            if next_up is not None:
+                next_up.chapter = chapter_dir.name
+
+    if args.expect_stubs:
+        total = sum(1 for _ in chapters)
+        if problems:
+            print("stub check FAILED:")
+            for p in problems:
+                print(f"  {p}")
+            return 1
+        print(f"stub check: every exercise test fails on its shipped stub ({total} chapter(s))")
+        return 0
+
+    if isinstance(next_up, pathlib.Path):
+        print(f"Next: make chapter {next_up.name[:2]} compile again (the error is above), then run the check again.")
+    elif next_up is not None:
+        number = next_up.chapter[:2]
+        print(f"Next: exercise {next_up.number}, {next_up.title}. The task is at {next_up.header}:{next_up.line},")
+        print(f"your answer goes in {next_up.answer_file}. Every detail of its tests:")
+        print(f"  {os.path.relpath(build_dir, os.getcwd())}/tests/test_ex{number}_learner \"[{next_up.number}]\"")
+    else:
+        print("Every exercise passes. Compare your answers with solutions/.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+// common/: shape checks, seeded random numbers, printing and heatmaps.
+#include "common/errors.hpp"
+#include "common/heatmap.hpp"
+#include "common/print.hpp"
+#include "common/random.hpp"
+#include "common/shape.hpp"
+#include "matchers.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using attn::Matrix;
+using attn::Vector;
+using Catch::Matchers::Contains;
+
+TEST_CASE("check_shape names function, argument, expected and actual shape") {
+    const Matrix keys = Matrix::from_shape({8, 5});
+    CHECK_THROWS_WITH(attn::check_shape("attn::attend", "keys", keys, {attn::any("T"), attn::exactly("d_k", 4)}),
+                      "attn::attend: argument 'keys' must have shape [T, d_k] = [T, 4], but has shape [8, 5]");
+    CHECK_THROWS_WITH(attn::check_shape("f", "x", Vector::from_shape({0}), {attn::any("T")}),
+                      "f: argument 'x' must have shape [T], but has shape [0] (T must be at least 1)");
+    CHECK_NOTHROW(attn::check_shape("f", "keys", keys, {attn::any("T"), attn::exactly("d_k", 5)}));
+    const std::size_t rank3[] = {2, 3, 4};
+    CHECK_THROWS_WITH(attn::check_shape("f", "x", std::span<const std::size_t>(rank3), {attn::any("T"), attn::any("d")}),
+                      "f: argument 'x' must have shape [T, d], but has shape [2, 3, 4]");
+}
+
+TEST_CASE("not_implemented is a logic_error but not an invalid_argument") {
+    try {
+        throw attn::not_implemented("1.2");
+    } catch (const std::invalid_argument&) {
+        FAIL("not_implemented must not be mistaken for a shape error");
+    } catch (const std::logic_error& e) {
+        CHECK_THAT(e.what(), Contains("exercise 1.2 is not implemented yet"));
+    }
+}
+
+TEST_CASE("Rng gives the same numbers for the same seed, standard normal on average") {
+    attn::Rng a(42), b(42), c(43);
+    const Matrix x = attn::random_normal(100, 100, a);
+    CHECK_THAT(attn::random_normal(100, 100, b), attn::test::IsClose(x, 0.0f));
+    CHECK(attn::random_normal(1, 1, c)(0, 0) != x(0, 0));
+    const float mean = xt::mean(x)();
+    const float var = xt::mean((x - mean) * (x - mean))();
+    CHECK(std::fabs(mean) < 0.03f);  // 10^4 samples: standard error 0.01
+    CHECK(std::fabs(var - 1.0f) < 0.05f);
+    for (int i = 0; i < 1000; ++i) {
+        const float u = a.uniform();
+        REQUIRE((u >= 0.0f && u < 1.0f));
+    }
+}
+
+TEST_CASE("print_matrix labels rows and columns") {
+    std::ostringstream out;
+    attn::print_matrix(out, Matrix{{0.5f, 0.25f}}, {"dog"}, {"the", "cat"}, 2);
+    CHECK(out.str() == "        the   cat\n  dog  0.50  0.25\n");
+    CHECK(attn::format_vector(Vector{1, 2.5f}, 1) == "[1.0, 2.5]");
+}
+
+TEST_CASE("heatmaps: plain text shows numbers and shades, SVG has labels and a cell per weight") {
+    const Matrix w{{1.0f, 0.0f}, {0.25f, 0.75f}};
+    std::ostringstream plain;
+    attn::print_heatmap(plain, w, {"was", "dog"}, {"the", "dog"}, false);
+    CHECK_THAT(plain.str(), Contains("1.00\u2588") && Contains("0.75\u2593") && Contains("was"));
+    CHECK(plain.str().find('\x1b') == std::string::npos);
+    std::ostringstream color;
+    attn::print_heatmap(color, w, {"was", "dog"}, {"the", "dog"}, true);
+    CHECK_THAT(color.str(), Contains("\x1b[48;2;"));
+
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_heatmap" / "h.svg";
+    attn::write_svg_heatmap(path, w, {"was", "dog"}, {"the", "<dog>"}, "title & more");
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THAT(svg, Contains("<svg") && Contains("&lt;dog&gt;") && Contains("title &amp; more") &&
+                        Contains(">0.75</text>"));
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("heatmaps reject labels that do not match the matrix") {
+    std::ostringstream out;
+    CHECK_THROWS_AS(attn::print_heatmap(out, Matrix{{1, 0}}, {"a", "b"}, {"c", "d"}, false), std::invalid_argument);
+    CHECK_THROWS_AS(attn::write_svg_heatmap("/tmp/x.svg", Matrix{{1, 0}}, {"a"}, {"c"}, "t"), std::invalid_argument);
+}

@@ -1,0 +1,201 @@
+#include "matchers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+namespace {
+
+std::string number(float x) {
+    char buffer[48];
+    std::snprintf(buffer, sizeof buffer, "%.6g", static_cast<double>(x));
+    return buffer;
+}
+
+template <std::size_t N>
+std::string index_text(const xt::xtensor<float, N>& t, std::size_t flat) {
+    std::string out = "[";
+    std::size_t rest = flat;
+    std::vector<std::size_t> index(N);
+    for (std::size_t d = N; d-- > 0;) {
+        index[d] = rest % t.shape(d);
+        rest /= t.shape(d);
+    }
+    for (std::size_t d = 0; d < N; ++d) out += (d ? ", " : "") + std::to_string(index[d]);
+    return out + "]";
+}
+
+// Largest absolute difference, or infinity when the shapes differ or anything is NaN.
+template <std::size_t N>
+float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b, std::size_t* where) {
+    if (a.shape() != b.shape()) return INFINITY;
+    float worst = 0.0f;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const float e = std::fabs(a.data()[i] - b.data()[i]);
+        if (std::isnan(e) || e > worst) {
+            worst = std::isnan(e) ? INFINITY : e;
+            if (where) *where = i;
+            if (std::isnan(e)) break;
+        }
+    }
+    return worst;
+}
+
+}  // namespace
+
+namespace Catch {
+template <std::size_t N>
+std::string StringMaker<xt::xtensor<float, N>>::convert(const xt::xtensor<float, N>& t) {
+    return attn::test::tensor_text(t);
+}
+template struct StringMaker<xt::xtensor<float, 1>>;
+template struct StringMaker<xt::xtensor<float, 2>>;
+template struct StringMaker<xt::xtensor<float, 3>>;
+}  // namespace Catch
+
+namespace attn::test {
+
+template <std::size_t N>
+std::string shape_text(const xt::xtensor<float, N>& t) {
+    std::string out = "[";
+    for (std::size_t d = 0; d < N; ++d) out += (d ? ", " : "") + std::to_string(t.shape(d));
+    return out + "]";
+}
+
+template <std::size_t N>
+std::string tensor_text(const xt::xtensor<float, N>& t) {
+    std::ostringstream out;
+    out << "shape " << shape_text(t);
+    if (t.size() == 0) return out.str() + " (empty)";
+    const std::size_t row = t.shape(N - 1);
+    for (std::size_t i = 0; i < t.size(); ++i) {
+        if (i % row == 0) out << (i ? "}\n  {" : "\n  {");
+        else out << ", ";
+        out << number(t.data()[i]);
+    }
+    out << "}";
+    return out.str();
+}
+
+template <std::size_t N>
+IsCloseMatcher<N>::IsCloseMatcher(xt::xtensor<float, N> expected, float tolerance)
+    : expected_(std::move(expected)), tolerance_(tolerance) {}
+
+template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake(xt::xtensor<float, N> wrong_answer, std::string mistake) {
+    mistakes_.push_back({std::move(wrong_answer), std::move(mistake)});
+    return *this;
+}
+
+template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake_if_not_finite(std::string mistake) {
+    not_finite_mistake_ = std::move(mistake);
+    return *this;
+}
+
+template <std::size_t N>
+bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
+    diagnosis_.clear();
+    if (actual.shape() != expected_.shape()) {
+        diagnosis_ = "wrong: the result has shape " + shape_text(actual) + ", expected " +
+                     shape_text(expected_);
+    } else {
+        std::size_t where = 0;
+        const float error = max_error(actual, expected_, &where);
+        if (error <= tolerance_) return true;
+        diagnosis_ = "wrong: element " + index_text(actual, where) + " is " +
+                     number(actual.data()[where]) + ", expected " + number(expected_.data()[where]);
+        if (std::isnan(actual.data()[where])) diagnosis_ += " (NaN: did something overflow or divide 0 by 0?)";
+    }
+    const bool finite = std::all_of(actual.begin(), actual.end(), [](float x) { return std::isfinite(x); });
+    if (!finite && !not_finite_mistake_.empty()) {
+        diagnosis_ += "\nmistake: " + not_finite_mistake_;
+        return false;
+    }
+    for (const Mistake& m : mistakes_) {
+        if (max_error(actual, m.answer, nullptr) <= tolerance_ * 10) {
+            diagnosis_ += "\nmistake: " + m.name;
+            break;
+        }
+    }
+    return false;
+}
+
+template <std::size_t N>
+std::string IsCloseMatcher<N>::describe() const {
+    std::ostringstream out;
+    out << "\nis within " << number(tolerance_) << " of the expected " << tensor_text(expected_);
+    if (!diagnosis_.empty()) out << '\n' << diagnosis_;
+    return out.str();
+}
+
+template <std::size_t N>
+bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
+    diagnosis_.clear();
+    const std::size_t row = N == 1 ? actual.size() : actual.shape(N - 1);
+    if (actual.size() == 0) {
+        diagnosis_ = "wrong: the result is empty";
+        return false;
+    }
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+        const float w = actual.data()[i];
+        if (!std::isfinite(w) || w < 0.0f || w > 1.0f + tolerance_) {
+            diagnosis_ = "wrong: element " + index_text(actual, i) + " is " + number(w) +
+                         ", but a weight must be a number in [0, 1]";
+            if (!std::isfinite(w)) diagnosis_ += " (did exp overflow? subtract the row's maximum first)";
+            return false;
+        }
+    }
+    for (std::size_t r = 0; r < actual.size() / row; ++r) {
+        double sum = 0;
+        for (std::size_t i = 0; i < row; ++i) sum += actual.data()[r * row + i];
+        if (std::fabs(sum - 1.0) > tolerance_ * static_cast<double>(row)) {
+            diagnosis_ = "wrong: " + (N == 1 ? std::string("the weights sum") : "row " + std::to_string(r) + " sums") +
+                         " to " + number(static_cast<float>(sum)) + ", not 1: divide by the sum of the exponentials";
+            return false;
+        }
+    }
+    return true;
+}
+
+template <std::size_t N>
+std::string AreWeightsMatcher<N>::describe() const {
+    std::string out = N == 1 ? "\nis a vector of weights: each in [0, 1], summing to 1"
+                             : "\nhas rows of weights: each in [0, 1], every row summing to 1";
+    return diagnosis_.empty() ? out : out + "\n" + diagnosis_;
+}
+
+template class IsCloseMatcher<1>;
+template class IsCloseMatcher<2>;
+template class IsCloseMatcher<3>;
+template class AreWeightsMatcher<1>;
+template class AreWeightsMatcher<2>;
+template std::string shape_text(const xt::xtensor<float, 1>&);
+template std::string shape_text(const xt::xtensor<float, 2>&);
+template std::string shape_text(const xt::xtensor<float, 3>&);
+template std::string tensor_text(const xt::xtensor<float, 1>&);
+template std::string tensor_text(const xt::xtensor<float, 2>&);
+template std::string tensor_text(const xt::xtensor<float, 3>&);
+
+ShapeErrorMatcher::ShapeErrorMatcher(std::string function, std::string actual_shape)
+    : function_(std::move(function)), actual_shape_(std::move(actual_shape)) {}
+
+bool ShapeErrorMatcher::match(const std::invalid_argument& e) const {
+    const std::string message = e.what();
+    diagnosis_.clear();
+    if (message.find(function_) == std::string::npos) {
+        diagnosis_ = "wrong: the error message should name the function '" + function_ + "'";
+    } else if (message.find(actual_shape_) == std::string::npos) {
+        diagnosis_ = "wrong: the error message should show the actual shape " + actual_shape_ +
+                     " (attn::check_shape does this for you)";
+    }
+    return diagnosis_.empty();
+}
+
+std::string ShapeErrorMatcher::describe() const {
+    std::string out = "names the function '" + function_ + "' and the shape " + actual_shape_;
+    return diagnosis_.empty() ? out : out + "\n" + diagnosis_;
+}
+
+}  // namespace attn::test

@@ -1,0 +1,125 @@
+// Catch2 matchers for tensors, written so that a failure reads as advice to a learner.
+//
+//   CHECK_THAT(actual, IsClose(expected)
+//                          .or_mistake(unscaled, "missing 1/sqrt(d_k): scale the scores before softmax"));
+//
+// A failure prints the actual and expected tensors with their shapes, then one line that
+// says what is wrong ("wrong: ...") and, when the answer matches a known wrong answer, a
+// line naming that mistake ("mistake: ..."). tests/check.py shows those lines in the
+// learner's progress table.
+#pragma once
+
+#include "common/tensor.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace Catch {
+// Print tensors with their shape (Catch would otherwise print them as a flat range).
+template <std::size_t N>
+struct is_range<xt::xtensor<float, N>> {
+    static const bool value = false;
+};
+template <std::size_t N>
+struct StringMaker<xt::xtensor<float, N>> {
+    static std::string convert(const xt::xtensor<float, N>& t);
+};
+}  // namespace Catch
+
+namespace attn::test {
+
+/// "[2, 3]"
+template <std::size_t N>
+std::string shape_text(const xt::xtensor<float, N>& t);
+
+/// The tensor with its shape, row by row, e.g. "shape [2, 2]\n  {0.10, 0.90}\n  {0.50, 0.50}".
+template <std::size_t N>
+std::string tensor_text(const xt::xtensor<float, N>& t);
+
+/// Matches a tensor of the expected shape whose elements all lie within `tolerance` of the
+/// expected ones (NaN matches nothing). Known wrong answers can be attached with or_mistake().
+template <std::size_t N>
+class IsCloseMatcher : public Catch::MatcherBase<xt::xtensor<float, N>> {
+public:
+    IsCloseMatcher(xt::xtensor<float, N> expected, float tolerance);
+
+    /// If the actual answer is close to `wrong_answer`, the failure names `mistake`.
+    IsCloseMatcher& or_mistake(xt::xtensor<float, N> wrong_answer, std::string mistake);
+
+    /// If the actual answer contains NaN or infinity, the failure names `mistake`.
+    IsCloseMatcher& or_mistake_if_not_finite(std::string mistake);
+
+    bool match(const xt::xtensor<float, N>& actual) const override;
+    std::string describe() const override;
+
+private:
+    struct Mistake {
+        xt::xtensor<float, N> answer;
+        std::string name;
+    };
+    xt::xtensor<float, N> expected_;
+    float tolerance_;
+    std::vector<Mistake> mistakes_;
+    std::string not_finite_mistake_;
+    mutable std::string diagnosis_;
+};
+
+/// IsClose(expected) with fp32 tolerance 1e-5 (max absolute error) unless given.
+template <std::size_t N>
+IsCloseMatcher<N> IsClose(const xt::xtensor<float, N>& expected, float tolerance = 1e-5f) {
+    return IsCloseMatcher<N>(expected, tolerance);
+}
+
+/// Matches a vector `[T]` or a matrix `[rows, T]` of attention weights: every element
+/// finite and in [0, 1], every row summing to one within `tolerance`.
+template <std::size_t N>
+class AreWeightsMatcher : public Catch::MatcherBase<xt::xtensor<float, N>> {
+public:
+    explicit AreWeightsMatcher(float tolerance) : tolerance_(tolerance) {}
+    bool match(const xt::xtensor<float, N>& actual) const override;
+    std::string describe() const override;
+
+private:
+    float tolerance_;
+    mutable std::string diagnosis_;
+};
+
+/// Rows that are probability distributions: finite, non-negative, summing to one.
+template <std::size_t N>
+AreWeightsMatcher<N> AreWeights(float tolerance = 1e-5f) {
+    return AreWeightsMatcher<N>(tolerance);
+}
+
+/// Matches an exception whose message names the function and shows the offending shape,
+/// as every shape error of the book must:
+///   "attn::ex01::dot_scores: argument 'keys' must have shape [T, d_k] = [T, 3], but has shape [2, 5]"
+class ShapeErrorMatcher : public Catch::MatcherBase<std::invalid_argument> {
+public:
+    ShapeErrorMatcher(std::string function, std::string actual_shape);
+    bool match(const std::invalid_argument& e) const override;
+    std::string describe() const override;
+
+private:
+    std::string function_;
+    std::string actual_shape_;
+    mutable std::string diagnosis_;
+};
+
+/// NamesShapeError("dot_scores", "[2, 5]"): the message mentions both.
+inline ShapeErrorMatcher NamesShapeError(std::string function, std::string actual_shape) {
+    return ShapeErrorMatcher(std::move(function), std::move(actual_shape));
+}
+
+}  // namespace attn::test
+
+/// Checks that `expr` throws std::invalid_argument whose message names `function` and
+/// `shape`; `why` says in the learner's words what is wrong with the input.
+#define CHECK_SHAPE_ERROR(expr, function, shape, why)                                    \
+    do {                                                                                 \
+        INFO("expected std::invalid_argument: " << why);                                 \
+        CHECK_THROWS_MATCHES(expr, std::invalid_argument,                                \
+                             ::attn::test::NamesShapeError(function, shape));            \
+    } while (false)
