@@ -1,0 +1,57 @@
+# The attention book: the commands a learner types.
+#
+#   make               install what is missing, build, run every chapter, build the book
+#   make test          build and run the tests (exercise tests against the solutions)
+#   make check         check your exercise answers, every chapter
+#   make check CH=01   check one chapter
+#   make book          build the book only
+#   make sanitize      build and run the tests with AddressSanitizer and UBSan
+#   make clean         remove the build directories
+#
+# Everything here is a thin wrapper around CMake (see CMakePresets.json).
+
+BUILD := build
+CH ?=
+PYTHON := python3
+
+.PHONY: all test check book run sanitize clang deps configure clean help
+
+all: configure
+	cmake --build $(BUILD)
+	cmake --build $(BUILD) --target book
+	@echo
+	@echo "Chapter output:  $(BUILD)/book/output/"
+	@echo "The book:        $(CURDIR)/$(BUILD)/book/html/index.html"
+
+test: configure
+	cmake --build $(BUILD)
+	ctest --preset default
+
+check: configure
+	@$(PYTHON) tests/check.py --build-dir $(BUILD) $(if $(CH),--chapter $(CH))
+
+book: configure
+	cmake --build $(BUILD) --target book
+	@echo "The book: $(CURDIR)/$(BUILD)/book/html/index.html"
+
+sanitize: deps
+	cmake --preset sanitize
+	cmake --build build-sanitize
+	ctest --preset sanitize
+
+clang: deps
+	cmake --preset clang -DATTN_WARNINGS_AS_ERRORS=ON
+	cmake --build build-clang
+
+# Installs the missing Debian packages (only those); quick when nothing is missing.
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@test -f $(BUILD)/build.ninja || cmake --preset default
+
+clean:
+	rm -rf build build-sanitize build-clang
+
+help:
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
