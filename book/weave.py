@@ -127,7 +127,7 @@ def weave(source, output_dir):
         if section is not None and output.get(section):
             used.add(section)
             out.extend(["<div class=\"program-output\">", "", "What the program printed:",
-                        "\\verbatim", output[section], "\\endverbatim", "</div>", ""])
+                        "\\code{.unparsed}", output[section], "\\endcode", "</div>", ""])
 
     for line in lines[title_line + 1:]:
         stripped = line.strip()
@@ -160,10 +160,10 @@ def weave(source, output_dir):
                    "whether it is not started, failing (with what is wrong and where the hint is) "
                    f"or passing. The reference answers are in `solutions/{dir_name}/`.")
         out.append("")
-        out.append("| Exercise | Function | Your answer goes in |")
+        out.append(f"| Exercise | Function | Your answer goes in `exercises/{dir_name}/` |")
         out.append("|---|---|---|")
         for num, name, function, answer in exercises:
-            out.append(f"| {num} {name} | {function}() | `{answer}` |")
+            out.append(f"| {num} {name} | {function}() | `{pathlib.PurePath(answer).name}` |")
         out.append("")
 
     all_chapters = chapters()
@@ -179,8 +179,15 @@ def weave(source, output_dir):
         out.append("<hr>")
         out.append(" &nbsp;|&nbsp; ".join(nav))
 
-    for line in out:
-        print("/// " + line if line else "///")
+    # One C comment; every line carries its own " * ", which is what Doxygen strips, so a
+    # code or output line that starts with '*' keeps it.
+    text = "\n".join(out)
+    if "*/" in text:
+        fail(f"{source}: '*/' would end the page's comment early; avoid it in chapter code")
+    print("/**")
+    for line in text.split("\n"):
+        print(" * " + line if line else " *")
+    print(" */")
 
 
 def run(program, output, figures):

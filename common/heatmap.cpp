@@ -2,13 +2,13 @@
 
 #include "common/shape.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
-#include <unistd.h>
 
 namespace attn {
 
@@ -31,12 +31,15 @@ Rgb color_for(float weight) {
             mix(stops[i].b, stops[i + 1].b)};
 }
 
-bool is_dark(float weight) { return std::isfinite(weight) && weight > 0.5f; }
+bool is_dark(float weight) {
+    return std::isfinite(weight) && weight > 0.5f;
+}
 
 void check_labels(const char* function, const Matrix& weights, const Tokens& queries,
                   const Tokens& keys) {
     check_shape(function, "weights", weights,
-                {exactly("T_q = queries.size()", queries.size()), exactly("T_k = keys.size()", keys.size())});
+                {exactly("T_q = queries.size()", queries.size()),
+                 exactly("T_k = keys.size()", keys.size())});
 }
 
 std::string fixed2(float x) {
@@ -55,11 +58,20 @@ std::string xml_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
         }
     }
     return out;
@@ -128,7 +140,8 @@ void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
         << "\" viewBox=\"0 0 " << width << ' ' << height
         << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
         << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        << "<text x=\"" << width / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
+        << "<text x=\"" << width / 2
+        << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
         << xml_escape(title) << "</text>\n"
         << "<text x=\"" << left + grid_w / 2 << "\" y=\"" << title_height + 12
         << "\" text-anchor=\"middle\" fill=\"#555\">keys (attended to)</text>\n"
@@ -146,12 +159,12 @@ void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
         for (int j = 0; j < cols; ++j) {
             const float w = weights(static_cast<std::size_t>(i), static_cast<std::size_t>(j));
             const Rgb c = color_for(w);
-            svg << "<rect x=\"" << left + j * cell << "\" y=\"" << top + i * cell << "\" width=\"" << cell
-                << "\" height=\"" << cell << "\" fill=\"rgb(" << c.r << ',' << c.g << ',' << c.b
-                << ")\" stroke=\"white\"/>"
+            svg << "<rect x=\"" << left + j * cell << "\" y=\"" << top + i * cell << "\" width=\""
+                << cell << "\" height=\"" << cell << "\" fill=\"rgb(" << c.r << ',' << c.g << ','
+                << c.b << ")\" stroke=\"white\"/>"
                 << "<text x=\"" << left + j * cell + cell / 2 << "\" y=\"" << y
-                << "\" text-anchor=\"middle\" font-size=\"11\" fill=\"" << (is_dark(w) ? "white" : "#222")
-                << "\">" << fixed2(w) << "</text>\n";
+                << "\" text-anchor=\"middle\" font-size=\"11\" fill=\""
+                << (is_dark(w) ? "white" : "#222") << "\">" << fixed2(w) << "</text>\n";
         }
     }
     // Colour scale: 0 at the bottom, 1 at the top.
@@ -159,16 +172,17 @@ void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
     constexpr int steps = 20;
     for (int s = 0; s < steps; ++s) {
         const Rgb c = color_for(1.0f - (static_cast<float>(s) + 0.5f) / steps);
-        svg << "<rect x=\"" << lx << "\" y=\"" << top + s * grid_h / steps << "\" width=\"" << legend_width
-            << "\" height=\"" << grid_h / steps + 1 << "\" fill=\"rgb(" << c.r << ',' << c.g << ',' << c.b
-            << ")\"/>\n";
+        svg << "<rect x=\"" << lx << "\" y=\"" << top + s * grid_h / steps << "\" width=\""
+            << legend_width << "\" height=\"" << grid_h / steps + 1 << "\" fill=\"rgb(" << c.r
+            << ',' << c.g << ',' << c.b << ")\"/>\n";
     }
     svg << "<rect x=\"" << lx << "\" y=\"" << top << "\" width=\"" << legend_width << "\" height=\""
         << grid_h << "\" fill=\"none\" stroke=\"#999\"/>\n"
         << "<text x=\"" << lx + legend_width + 4 << "\" y=\"" << top + 10 << "\">1</text>\n"
         << "<text x=\"" << lx + legend_width + 4 << "\" y=\"" << top + grid_h << "\">0</text>\n"
         << "</svg>\n";
-    if (!svg) throw std::runtime_error("attn::write_svg_heatmap: failed while writing " + path.string());
+    if (!svg)
+        throw std::runtime_error("attn::write_svg_heatmap: failed while writing " + path.string());
 }
 
 }  // namespace attn

@@ -1,6 +1,7 @@
 #include "common/print.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 
@@ -9,6 +10,7 @@ namespace attn {
 namespace {
 
 std::string format_number(float x, int precision) {
+    if (std::isnan(x)) return "nan";  // the sign of a NaN means nothing
     char buffer[64];
     std::snprintf(buffer, sizeof buffer, "%.*f", precision, static_cast<double>(x));
     return buffer;
@@ -53,8 +55,8 @@ void print_vector(std::ostream& out, const Vector& v, const Tokens& labels, int 
     }
     const std::size_t w = widest(labels);
     for (std::size_t i = 0; i < v.size(); ++i) {
-        out << "  " << pad_right(labels[i], w) << "  " << pad_left(format_number(v(i), precision), precision + 4)
-            << '\n';
+        out << "  " << pad_right(labels[i], w) << "  "
+            << pad_left(format_number(v(i), precision), precision + 4) << '\n';
     }
 }
 
@@ -72,11 +74,14 @@ void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
     out << '\n';
     for (std::size_t i = 0; i < m.shape(0); ++i) {
         out << "  " << pad_right(rows[i], row_width);
-        for (std::size_t j = 0; j < m.shape(1); ++j) out << pad_left(format_number(m(i, j), precision), cell);
+        for (std::size_t j = 0; j < m.shape(1); ++j)
+            out << pad_left(format_number(m(i, j), precision), cell);
         out << '\n';
     }
 }
 
-void section(std::ostream& out, std::string_view title) { out << "\n## " << title << "\n\n"; }
+void section(std::ostream& out, std::string_view title) {
+    out << "\n## " << title << "\n\n";
+}
 
 }  // namespace attn

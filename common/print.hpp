@@ -15,8 +15,7 @@ std::string format_vector(const Vector& v, int precision = 2);
 
 /// Prints a vector as one labelled row per element when `labels` are given
 /// (`dog  0.41`), else on one line.
-void print_vector(std::ostream& out, const Vector& v, const Tokens& labels = {},
-                  int precision = 2);
+void print_vector(std::ostream& out, const Vector& v, const Tokens& labels = {}, int precision = 2);
 
 /// Prints a matrix as a table: one row per `row_labels` entry, one column per
 /// `col_labels` entry (rows: queries, columns: keys). Empty labels print indices.

@@ -25,9 +25,13 @@ struct Dim {
 };
 
 /// A dimension of any size (at least 1), e.g. `any("T")`.
-inline Dim any(std::string_view name) { return Dim{name, std::nullopt}; }
+inline Dim any(std::string_view name) {
+    return Dim{name, std::nullopt};
+}
 /// A dimension that must have exactly `size` elements, e.g. `exactly("d_k", q.size())`.
-inline Dim exactly(std::string_view name, std::size_t size) { return Dim{name, size}; }
+inline Dim exactly(std::string_view name, std::size_t size) {
+    return Dim{name, size};
+}
 
 /// Formats a shape as "[8, 4]".
 std::string shape_string(std::span<const std::size_t> shape);
@@ -47,7 +51,8 @@ std::string shape_of(const E& tensor) {
 void check_shape(std::string_view function, std::string_view argument,
                  std::span<const std::size_t> shape, std::initializer_list<Dim> expected);
 
-/// Checks a tensor's shape; see check_shape(std::string_view, std::string_view, std::span<const std::size_t>, std::initializer_list<Dim>).
+/// Checks a tensor's shape; see check_shape(std::string_view, std::string_view, std::span<const
+/// std::size_t>, std::initializer_list<Dim>).
 template <class E>
 void check_shape(std::string_view function, std::string_view argument, const E& tensor,
                  std::initializer_list<Dim> expected) {

@@ -47,7 +47,7 @@ struct Example {
     Tokens features{"det", "noun", "animal", "main", "relative", "verb", "adj", "past"};
     // One row per token, one column per feature: [T = 8, d_k = 8].
     Matrix embeddings{
-        //det noun anim main rel verb adj past
+        // det noun anim main rel verb adj past
         {1, 0, 0, 1, 0, 0, 0, 0},  // the     (main clause)
         {0, 1, 1, 1, 0, 0, 0, 0},  // dog     subject of the main clause
         {0, 0, 0, 0, 1, 0, 0, 0},  // that    opens the relative clause
@@ -77,7 +77,9 @@ void show_example(const Example& ex) {
 ///
 /// "dog" has all three features, "cat" two of them (it is in the relative clause), so
 /// "dog" scores highest.
-Vector query_of_was() { return Vector{0, 5, 5, 5, 0, 0, 0, 0}; }
+Vector query_of_was() {
+    return Vector{0, 5, 5, 5, 0, 0, 0, 0};
+}
 
 void show_scores(const Example& ex) {
     attn::section(std::cout, "Scores");
@@ -126,14 +128,14 @@ void show_weights(const Example& ex) {
 /// to 0. attn::softmax() does exactly this; attn::naive_softmax() does not.
 void show_stability() {
     attn::section(std::cout, "Why softmax subtracts the maximum");
-    for (const Vector& logits : {Vector{1, 2, 3}, Vector{100, 101, 102}, Vector{10000, 10001, 10002}}) {
-        std::cout << "logits " << std::setw(26) << std::left << attn::format_vector(logits, 0)
-                  << std::right << " naive " << std::setw(20) << std::left
-                  << attn::format_vector(attn::naive_softmax(logits), 3) << std::right << " stable "
-                  << attn::format_vector(attn::softmax(logits), 3) << '\n';
+    for (const Vector& logits :
+         {Vector{1, 2, 3}, Vector{100, 101, 102}, Vector{10000, 10001, 10002}}) {
+        std::cout << "logits " << attn::format_vector(logits, 0) << '\n'
+                  << "  naive  " << attn::format_vector(attn::naive_softmax(logits), 3) << '\n'
+                  << "  stable " << attn::format_vector(attn::softmax(logits), 3) << '\n';
     }
-    std::cout << "\nAdding a constant to every logit changes nothing, so all three rows should\n"
-                 "be the same. The naive version breaks as soon as e^x overflows.\n";
+    std::cout << "\nAdding a constant to every logit changes nothing, so all three should be the\n"
+                 "same. The naive version breaks as soon as e^x overflows.\n";
 }
 
 /// ## The output: a weighted sum of values
@@ -198,7 +200,9 @@ void show_scaling() {
 /// Each token asks its own question. Written as rows of a matrix \f$Q\f$
 /// `[T_q, d_k]`, all scores are one matrix product, and softmax runs along each row:
 ///
-/// \f[ \mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V \f]
+/// \f[
+///   \mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V
+/// \f]
 ///
 /// Row \f$i\f$ of the weights is exactly what attn::attend() computes for query \f$i\f$;
 /// attn::scaled_dot_product_attention() just does all rows in two matrix products. The
@@ -208,10 +212,10 @@ void show_scaling() {
 /// The heatmap shows the weights: rows are queries, columns are keys, each row sums to
 /// one.
 ///
-/// \image html ch01_attention.svg "Attention weights of the hand-written queries (rows) over the keys (columns)"
+/// \image html ch01_attention.svg "Weights of the hand-written queries (rows) over the keys"
 Matrix hand_written_queries() {
     return Matrix{
-        //det noun anim main rel verb adj past
+        // det noun anim main rel verb adj past
         {0, 5, 0, 5, 0, 0, 0, 0},  // the:    a noun in my clause
         {0, 0, 0, 5, 0, 5, 0, 0},  // dog:    the verb of my clause
         {0, 5, 5, 5, 0, 0, 0, 0},  // that:   the animal it refers back to
@@ -252,7 +256,8 @@ int usage(const char* program, int status) {
 int main(int argc, char** argv) {
     std::filesystem::path figures = ".";
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return usage(argv[0], 0);
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0)
+            return usage(argv[0], 0);
         if (std::strcmp(argv[i], "--figures") == 0 && i + 1 < argc) {
             figures = argv[++i];
         } else {

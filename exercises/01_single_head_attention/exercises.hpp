@@ -12,7 +12,8 @@
 /// std::invalid_argument naming the function, the argument, and the expected and actual
 /// shapes. attn::check_shape() does that in one line, e.g.
 ///
-///     attn::check_shape("attn::ex01::dot_scores", "keys", keys, {attn::any("T"), attn::exactly("d_k", query.size())});
+///     attn::check_shape("attn::ex01::dot_scores", "keys", keys, {attn::any("T"),
+///     attn::exactly("d_k", query.size())});
 #pragma once
 
 #include "common/errors.hpp"

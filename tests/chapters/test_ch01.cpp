@@ -18,7 +18,9 @@ using attn::test::IsClose;
 using attn::test::Reference;
 
 namespace {
-const Reference& ref() { return Reference::load("ch01"); }
+const Reference& ref() {
+    return Reference::load("ch01");
+}
 constexpr float inf = std::numeric_limits<float>::infinity();
 }  // namespace
 
@@ -41,7 +43,8 @@ TEST_CASE("softmax: adding a constant to every logit changes nothing") {
 }
 
 TEST_CASE("softmax: no overflow for logits of +-1e4") {
-    CHECK_THAT(attn::softmax(ref().vector("softmax_large.logits")), IsClose(ref().vector("softmax_large.weights")));
+    CHECK_THAT(attn::softmax(ref().vector("softmax_large.logits")),
+               IsClose(ref().vector("softmax_large.weights")));
     CHECK_THAT(attn::softmax(ref().vector("softmax_negative.logits")),
                IsClose(ref().vector("softmax_negative.weights")));
     CHECK_THAT(attn::softmax(Vector{1e4f, -1e4f}), IsClose(Vector{1, 0}));
@@ -56,7 +59,8 @@ TEST_CASE("naive softmax overflows where the stable one does not") {
 TEST_CASE("softmax: -inf logits get weight 0, an all -inf row gives zeros, NaN propagates") {
     CHECK_THAT(attn::softmax(Vector{0, -inf, 0}), IsClose(Vector{0.5f, 0, 0.5f}));
     CHECK_THAT(attn::softmax(Vector{-inf, -inf}), IsClose(Vector{0, 0}));
-    CHECK_THAT(attn::softmax_rows(Matrix{{-inf, -inf}, {1, 1}}), IsClose(Matrix{{0, 0}, {0.5f, 0.5f}}));
+    CHECK_THAT(attn::softmax_rows(Matrix{{-inf, -inf}, {1, 1}}),
+               IsClose(Matrix{{0, 0}, {0.5f, 0.5f}}));
     const Vector with_nan = attn::softmax(Vector{1, std::numeric_limits<float>::quiet_NaN(), 2});
     for (float w : with_nan) CHECK(std::isnan(w));
 }
@@ -64,13 +68,15 @@ TEST_CASE("softmax: -inf logits get weight 0, an all -inf row gives zeros, NaN p
 TEST_CASE("dot_scores, softmax, attend and scaled_dot_product_attention match PyTorch") {
     CHECK_THAT(attn::dot_scores(ref().vector("dot_scores.query"), ref().matrix("dot_scores.keys")),
                IsClose(ref().vector("dot_scores.scores")));
-    CHECK_THAT(attn::softmax(ref().vector("softmax.logits")), IsClose(ref().vector("softmax.weights")));
-    const attn::Attention a =
-        attn::attend(ref().vector("attend.query"), ref().matrix("attend.keys"), ref().matrix("attend.values"));
+    CHECK_THAT(attn::softmax(ref().vector("softmax.logits")),
+               IsClose(ref().vector("softmax.weights")));
+    const attn::Attention a = attn::attend(
+        ref().vector("attend.query"), ref().matrix("attend.keys"), ref().matrix("attend.values"));
     CHECK_THAT(a.weights, IsClose(ref().vector("attend.weights")));
     CHECK_THAT(a.output, IsClose(ref().vector("attend.output")));
     const attn::AttentionResult r = attn::scaled_dot_product_attention(
-        ref().matrix("attention.queries"), ref().matrix("attention.keys"), ref().matrix("attention.values"));
+        ref().matrix("attention.queries"), ref().matrix("attention.keys"),
+        ref().matrix("attention.values"));
     CHECK_THAT(r.weights, IsClose(ref().matrix("attention.weights")));
     CHECK_THAT(r.output, IsClose(ref().matrix("attention.output")));
 }
@@ -98,12 +104,14 @@ TEST_CASE("chapter 01 functions reject bad shapes, naming function, argument and
                          NamesShapeError("attn::naive_softmax", "[0]"));
     CHECK_THROWS_MATCHES(attn::softmax_rows(Matrix::from_shape({2, 0})), std::invalid_argument,
                          NamesShapeError("attn::softmax_rows", "[2, 0]"));
-    CHECK_THROWS_MATCHES(attn::attend(Vector{1, 2}, Matrix{{1, 2}}, Matrix{{1}, {2}}), std::invalid_argument,
-                         NamesShapeError("attn::attend", "[2, 1]"));
-    CHECK_THROWS_MATCHES(attn::attend(Vector::from_shape({0}), Matrix{{1}}, Matrix{{1}}), std::invalid_argument,
-                         NamesShapeError("attn::attend", "[0]"));
-    CHECK_THROWS_MATCHES(attn::scaled_dot_product_attention(Matrix{{1, 2}}, Matrix{{1, 2, 3}}, Matrix{{1}}),
-                         std::invalid_argument, NamesShapeError("attn::scaled_dot_product_attention", "[1, 3]"));
-    CHECK_THROWS_MATCHES(attn::scaled_dot_product_attention(Matrix{{1, 2}}, Matrix{{1, 2}}, Matrix{{1}, {2}}),
-                         std::invalid_argument, NamesShapeError("attn::scaled_dot_product_attention", "[2, 1]"));
+    CHECK_THROWS_MATCHES(attn::attend(Vector{1, 2}, Matrix{{1, 2}}, Matrix{{1}, {2}}),
+                         std::invalid_argument, NamesShapeError("attn::attend", "[2, 1]"));
+    CHECK_THROWS_MATCHES(attn::attend(Vector::from_shape({0}), Matrix{{1}}, Matrix{{1}}),
+                         std::invalid_argument, NamesShapeError("attn::attend", "[0]"));
+    CHECK_THROWS_MATCHES(
+        attn::scaled_dot_product_attention(Matrix{{1, 2}}, Matrix{{1, 2, 3}}, Matrix{{1}}),
+        std::invalid_argument, NamesShapeError("attn::scaled_dot_product_attention", "[1, 3]"));
+    CHECK_THROWS_MATCHES(
+        attn::scaled_dot_product_attention(Matrix{{1, 2}}, Matrix{{1, 2}}, Matrix{{1}, {2}}),
+        std::invalid_argument, NamesShapeError("attn::scaled_dot_product_attention", "[2, 1]"));
 }

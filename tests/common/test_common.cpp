@@ -16,13 +16,16 @@ using Catch::Matchers::Contains;
 
 TEST_CASE("check_shape names function, argument, expected and actual shape") {
     const Matrix keys = Matrix::from_shape({8, 5});
-    CHECK_THROWS_WITH(attn::check_shape("attn::attend", "keys", keys, {attn::any("T"), attn::exactly("d_k", 4)}),
-                      "attn::attend: argument 'keys' must have shape [T, d_k] = [T, 4], but has shape [8, 5]");
-    CHECK_THROWS_WITH(attn::check_shape("f", "x", Vector::from_shape({0}), {attn::any("T")}),
-                      "f: argument 'x' must have shape [T], but has shape [0] (T must be at least 1)");
+    CHECK_THROWS_WITH(
+        attn::check_shape("attn::attend", "keys", keys, {attn::any("T"), attn::exactly("d_k", 4)}),
+        "attn::attend: argument 'keys' must have shape [T, d_k] = [T, 4], but has shape [8, 5]");
+    CHECK_THROWS_WITH(
+        attn::check_shape("f", "x", Vector::from_shape({0}), {attn::any("T")}),
+        "f: argument 'x' must have shape [T], but has shape [0] (T must be at least 1)");
     CHECK_NOTHROW(attn::check_shape("f", "keys", keys, {attn::any("T"), attn::exactly("d_k", 5)}));
     const std::size_t rank3[] = {2, 3, 4};
-    CHECK_THROWS_WITH(attn::check_shape("f", "x", std::span<const std::size_t>(rank3), {attn::any("T"), attn::any("d")}),
+    CHECK_THROWS_WITH(attn::check_shape("f", "x", std::span<const std::size_t>(rank3),
+                                        {attn::any("T"), attn::any("d")}),
                       "f: argument 'x' must have shape [T, d], but has shape [2, 3, 4]");
 }
 
@@ -79,6 +82,8 @@ TEST_CASE("heatmaps: plain text shows numbers and shades, SVG has labels and a c
 
 TEST_CASE("heatmaps reject labels that do not match the matrix") {
     std::ostringstream out;
-    CHECK_THROWS_AS(attn::print_heatmap(out, Matrix{{1, 0}}, {"a", "b"}, {"c", "d"}, false), std::invalid_argument);
-    CHECK_THROWS_AS(attn::write_svg_heatmap("/tmp/x.svg", Matrix{{1, 0}}, {"a"}, {"c"}, "t"), std::invalid_argument);
+    CHECK_THROWS_AS(attn::print_heatmap(out, Matrix{{1, 0}}, {"a", "b"}, {"c", "d"}, false),
+                    std::invalid_argument);
+    CHECK_THROWS_AS(attn::write_svg_heatmap("/tmp/x.svg", Matrix{{1, 0}}, {"a"}, {"c"}, "t"),
+                    std::invalid_argument);
 }

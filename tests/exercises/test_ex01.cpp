@@ -19,7 +19,9 @@ using attn::test::Reference;
 namespace ex = attn::ex01;
 
 namespace {
-const Reference& ref() { return Reference::load("ch01"); }
+const Reference& ref() {
+    return Reference::load("ch01");
+}
 }  // namespace
 
 // ---------------------------------------------------------------- 1.1 dot-product scores
@@ -30,22 +32,24 @@ TEST_CASE("1.1 dot_scores: the worked example", "[1.1]") {
     const Vector scaled = Vector{3, 0, 1} / std::sqrt(3.0f);
     CHECK_THAT(ex::dot_scores(query, keys),
                IsClose(Vector{3, 0, 1})
-                   .or_mistake(scaled, "the scores are divided by sqrt(d_k): dot_scores returns raw "
-                                       "dot products; scaling comes in exercise 1.3"));
+                   .or_mistake(scaled,
+                               "the scores are divided by sqrt(d_k): dot_scores returns raw "
+                               "dot products; scaling comes in exercise 1.3"));
 }
 
 TEST_CASE("1.1 dot_scores: one score per key, matching PyTorch", "[1.1]") {
     CHECK_THAT(ex::dot_scores(ref().vector("dot_scores.query"), ref().matrix("dot_scores.keys")),
                IsClose(ref().vector("dot_scores.scores"))
-                   .or_mistake(ref().vector("dot_scores.scaled"),
-                               "the scores are divided by sqrt(d_k): dot_scores returns raw dot products"));
+                   .or_mistake(
+                       ref().vector("dot_scores.scaled"),
+                       "the scores are divided by sqrt(d_k): dot_scores returns raw dot products"));
 }
 
 TEST_CASE("1.1 dot_scores: rejects keys whose d_k differs from the query's", "[1.1]") {
-    CHECK_SHAPE_ERROR(ex::dot_scores(Vector{1, 2, 3}, Matrix{{1, 2}, {3, 4}}), "dot_scores", "[2, 2]",
-                      "query [3] and keys [2, 2] have different d_k");
-    CHECK_SHAPE_ERROR(ex::dot_scores(Vector{1, 2}, Matrix::from_shape({0, 2})), "dot_scores", "[0, 2]",
-                      "keys [0, 2] holds no key (T must be at least 1)");
+    CHECK_SHAPE_ERROR(ex::dot_scores(Vector{1, 2, 3}, Matrix{{1, 2}, {3, 4}}), "dot_scores",
+                      "[2, 2]", "query [3] and keys [2, 2] have different d_k");
+    CHECK_SHAPE_ERROR(ex::dot_scores(Vector{1, 2}, Matrix::from_shape({0, 2})), "dot_scores",
+                      "[0, 2]", "keys [0, 2] holds no key (T must be at least 1)");
 }
 
 // ---------------------------------------------------------------- 1.2 stable softmax
@@ -57,23 +61,29 @@ TEST_CASE("1.2 stable_softmax: weights are in [0, 1] and sum to one", "[1.2]") {
 
 TEST_CASE("1.2 stable_softmax: the worked example", "[1.2]") {
     const Vector expected{0.0900305732f, 0.244728471f, 0.665240956f};
-    CHECK_THAT(ex::stable_softmax(Vector{1, 2, 3}),
-               IsClose(expected)
-                   .or_mistake(Vector{2.71828183f, 7.3890561f, 20.0855369f},
-                               "returns e^x without dividing by the sum of the exponentials")
-                   .or_mistake(Vector{0.135335283f, 0.367879441f, 1.0f},
-                               "returns e^(x - max) without dividing by the sum of the exponentials"));
+    CHECK_THAT(
+        ex::stable_softmax(Vector{1, 2, 3}),
+        IsClose(expected)
+            .or_mistake(Vector{2.71828183f, 7.3890561f, 20.0855369f},
+                        "returns e^x without dividing by the sum of the exponentials")
+            .or_mistake(Vector{0.135335283f, 0.367879441f, 1.0f},
+                        "returns e^(x - max) without dividing by the sum of the exponentials"));
     CHECK_THAT(ex::stable_softmax(Vector{1001, 1002, 1003}),
-               IsClose(expected).or_mistake_if_not_finite("unstable softmax: e^x overflows for large logits; subtract the maximum logit before exp"));
+               IsClose(expected).or_mistake_if_not_finite(
+                   "unstable softmax: e^x overflows for large logits; subtract the maximum logit "
+                   "before exp"));
 }
 
 TEST_CASE("1.2 stable_softmax: logits of +-1e4 do not overflow", "[1.2]") {
     CHECK_THAT(ex::stable_softmax(ref().vector("softmax_large.logits")),
-               IsClose(ref().vector("softmax_large.weights")).or_mistake_if_not_finite("unstable softmax: e^x overflows for large logits; subtract the maximum logit before exp"));
+               IsClose(ref().vector("softmax_large.weights"))
+                   .or_mistake_if_not_finite("unstable softmax: e^x overflows for large logits; "
+                                             "subtract the maximum logit before exp"));
     CHECK_THAT(ex::stable_softmax(ref().vector("softmax_negative.logits")),
                IsClose(ref().vector("softmax_negative.weights"))
-                   .or_mistake_if_not_finite("e^-10000 underflows to 0 and 0/0 is NaN: subtract the maximum "
-                                             "logit before exp"));
+                   .or_mistake_if_not_finite(
+                       "e^-10000 underflows to 0 and 0/0 is NaN: subtract the maximum "
+                       "logit before exp"));
 }
 
 TEST_CASE("1.2 stable_softmax: matches PyTorch", "[1.2]") {
@@ -94,15 +104,17 @@ TEST_CASE("1.3 attend: the worked example", "[1.3]") {
     const Vector query{1, 0};
     const Matrix keys{{1, 0}, {0, 1}};
     const Matrix values{{10, 0}, {0, 10}};
-    CHECK_THAT(ex::attend(query, keys, values),
-               IsClose(Vector{6.697615493f, 3.302384507f}, 1e-4f)
-                   .or_mistake(Vector{7.310585786f, 2.689414214f},
-                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-                   .or_mistake(Vector{0.6697615493f, 0.3302384507f},
-                               "returns the weights; the output is the weighted sum of the values"));
+    CHECK_THAT(
+        ex::attend(query, keys, values),
+        IsClose(Vector{6.697615493f, 3.302384507f}, 1e-4f)
+            .or_mistake(Vector{7.310585786f, 2.689414214f},
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+            .or_mistake(Vector{0.6697615493f, 0.3302384507f},
+                        "returns the weights; the output is the weighted sum of the values"));
 }
 
-TEST_CASE("1.3 attend: a key that matches far better than the others hands over its value", "[1.3]") {
+TEST_CASE("1.3 attend: a key that matches far better than the others hands over its value",
+          "[1.3]") {
     const Vector query{20, 0, 0, 0};
     const Matrix keys{{0, 1, 0, 0}, {1, 0, 0, 0}, {0, 0, 1, 0}};
     const Matrix values{{1, 2}, {3, 4}, {5, 6}};
@@ -110,11 +122,12 @@ TEST_CASE("1.3 attend: a key that matches far better than the others hands over 
 }
 
 TEST_CASE("1.3 attend: matches PyTorch", "[1.3]") {
-    CHECK_THAT(ex::attend(ref().vector("attend.query"), ref().matrix("attend.keys"),
-                          ref().matrix("attend.values")),
-               IsClose(ref().vector("attend.output"))
-                   .or_mistake(ref().vector("attend.output_unscaled"),
-                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax"));
+    CHECK_THAT(
+        ex::attend(ref().vector("attend.query"), ref().matrix("attend.keys"),
+                   ref().matrix("attend.values")),
+        IsClose(ref().vector("attend.output"))
+            .or_mistake(ref().vector("attend.output_unscaled"),
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax"));
 }
 
 TEST_CASE("1.3 attend: rejects keys and values that do not fit", "[1.3]") {
@@ -131,33 +144,36 @@ TEST_CASE("1.4 attention_weights: the worked example", "[1.4]") {
     const Matrix queries{{1, 0}, {0, 2}};
     const Matrix keys{{1, 0}, {0, 1}};
     const Matrix expected{{0.6697615493f, 0.3302384507f}, {0.1955703175f, 0.8044296825f}};
-    CHECK_THAT(ex::attention_weights(queries, keys),
-               IsClose(expected, 1e-5f)
-                   .or_mistake(Matrix{{0.7310585786f, 0.2689414214f}, {0.1192029220f, 0.8807970780f}},
-                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-                   .or_mistake(Matrix{{0.6697615493f, 0.1955703175f}, {0.3302384507f, 0.8044296825f}},
-                               "softmax over the wrong axis: each row (one query) must sum to one, "
-                               "not each column"));
+    CHECK_THAT(
+        ex::attention_weights(queries, keys),
+        IsClose(expected, 1e-5f)
+            .or_mistake(Matrix{{0.7310585786f, 0.2689414214f}, {0.1192029220f, 0.8807970780f}},
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+            .or_mistake(Matrix{{0.6697615493f, 0.1955703175f}, {0.3302384507f, 0.8044296825f}},
+                        "softmax over the wrong axis: each row (one query) must sum to one, "
+                        "not each column"));
 }
 
 TEST_CASE("1.4 attention_weights: every row is a distribution over the keys", "[1.4]") {
-    CHECK_THAT(ex::attention_weights(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
-               AreWeights<2>());
+    CHECK_THAT(
+        ex::attention_weights(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
+        AreWeights<2>());
 }
 
 TEST_CASE("1.4 attention_weights: matches PyTorch", "[1.4]") {
-    CHECK_THAT(ex::attention_weights(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
-               IsClose(ref().matrix("attention.weights"))
-                   .or_mistake(ref().matrix("attention.weights_unscaled"),
-                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-                   .or_mistake(ref().matrix("attention.weights_column_softmax"),
-                               "softmax over the wrong axis: each row (one query) must sum to one, "
-                               "not each column"));
+    CHECK_THAT(
+        ex::attention_weights(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
+        IsClose(ref().matrix("attention.weights"))
+            .or_mistake(ref().matrix("attention.weights_unscaled"),
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+            .or_mistake(ref().matrix("attention.weights_column_softmax"),
+                        "softmax over the wrong axis: each row (one query) must sum to one, "
+                        "not each column"));
 }
 
 TEST_CASE("1.4 attention_weights: rejects queries and keys of different d_k", "[1.4]") {
-    CHECK_SHAPE_ERROR(ex::attention_weights(Matrix{{1, 0}}, Matrix{{1, 0, 0}}), "attention_weights", "[1, 3]",
-                      "queries [1, 2] and keys [1, 3] have different d_k");
-    CHECK_SHAPE_ERROR(ex::attention_weights(Matrix::from_shape({0, 2}), Matrix{{1, 0}}), "attention_weights",
-                      "[0, 2]", "queries [0, 2] holds no query");
+    CHECK_SHAPE_ERROR(ex::attention_weights(Matrix{{1, 0}}, Matrix{{1, 0, 0}}), "attention_weights",
+                      "[1, 3]", "queries [1, 2] and keys [1, 3] have different d_k");
+    CHECK_SHAPE_ERROR(ex::attention_weights(Matrix::from_shape({0, 2}), Matrix{{1, 0}}),
+                      "attention_weights", "[0, 2]", "queries [0, 2] holds no query");
 }

@@ -28,7 +28,8 @@ std::string index_text(const xt::xtensor<float, N>& t, std::size_t flat) {
 
 // Largest absolute difference, or infinity when the shapes differ or anything is NaN.
 template <std::size_t N>
-float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b, std::size_t* where) {
+float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b,
+                std::size_t* where) {
     if (a.shape() != b.shape()) return INFINITY;
     float worst = 0.0f;
     for (std::size_t i = 0; i < a.size(); ++i) {
@@ -70,8 +71,10 @@ std::string tensor_text(const xt::xtensor<float, N>& t) {
     if (t.size() == 0) return out.str() + " (empty)";
     const std::size_t row = t.shape(N - 1);
     for (std::size_t i = 0; i < t.size(); ++i) {
-        if (i % row == 0) out << (i ? "}\n  {" : "\n  {");
-        else out << ", ";
+        if (i % row == 0)
+            out << (i ? "}\n  {" : "\n  {");
+        else
+            out << ", ";
         out << number(t.data()[i]);
     }
     out << "}";
@@ -83,7 +86,8 @@ IsCloseMatcher<N>::IsCloseMatcher(xt::xtensor<float, N> expected, float toleranc
     : expected_(std::move(expected)), tolerance_(tolerance) {}
 
 template <std::size_t N>
-IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake(xt::xtensor<float, N> wrong_answer, std::string mistake) {
+IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake(xt::xtensor<float, N> wrong_answer,
+                                                 std::string mistake) {
     mistakes_.push_back({std::move(wrong_answer), std::move(mistake)});
     return *this;
 }
@@ -106,9 +110,11 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         if (error <= tolerance_) return true;
         diagnosis_ = "wrong: element " + index_text(actual, where) + " is " +
                      number(actual.data()[where]) + ", expected " + number(expected_.data()[where]);
-        if (std::isnan(actual.data()[where])) diagnosis_ += " (NaN: did something overflow or divide 0 by 0?)";
+        if (std::isnan(actual.data()[where]))
+            diagnosis_ += " (NaN: did something overflow or divide 0 by 0?)";
     }
-    const bool finite = std::all_of(actual.begin(), actual.end(), [](float x) { return std::isfinite(x); });
+    const bool finite =
+        std::all_of(actual.begin(), actual.end(), [](float x) { return std::isfinite(x); });
     if (!finite && !not_finite_mistake_.empty()) {
         diagnosis_ += "\nmistake: " + not_finite_mistake_;
         return false;
@@ -143,7 +149,8 @@ bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         if (!std::isfinite(w) || w < 0.0f || w > 1.0f + tolerance_) {
             diagnosis_ = "wrong: element " + index_text(actual, i) + " is " + number(w) +
                          ", but a weight must be a number in [0, 1]";
-            if (!std::isfinite(w)) diagnosis_ += " (did exp overflow? subtract the row's maximum first)";
+            if (!std::isfinite(w))
+                diagnosis_ += " (did exp overflow? subtract the row's maximum first)";
             return false;
         }
     }
@@ -151,8 +158,11 @@ bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         double sum = 0;
         for (std::size_t i = 0; i < row; ++i) sum += actual.data()[r * row + i];
         if (std::fabs(sum - 1.0) > tolerance_ * static_cast<double>(row)) {
-            diagnosis_ = "wrong: " + (N == 1 ? std::string("the weights sum") : "row " + std::to_string(r) + " sums") +
-                         " to " + number(static_cast<float>(sum)) + ", not 1: divide by the sum of the exponentials";
+            diagnosis_ =
+                "wrong: " +
+                (N == 1 ? std::string("the weights sum") : "row " + std::to_string(r) + " sums") +
+                " to " + number(static_cast<float>(sum)) +
+                ", not 1: divide by the sum of the exponentials";
             return false;
         }
     }

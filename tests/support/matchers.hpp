@@ -1,7 +1,8 @@
 // Catch2 matchers for tensors, written so that a failure reads as advice to a learner.
 //
 //   CHECK_THAT(actual, IsClose(expected)
-//                          .or_mistake(unscaled, "missing 1/sqrt(d_k): scale the scores before softmax"));
+//                          .or_mistake(unscaled, "missing 1/sqrt(d_k): scale the scores before
+//                          softmax"));
 //
 // A failure prints the actual and expected tensors with their shapes, then one line that
 // says what is wrong ("wrong: ...") and, when the answer matches a known wrong answer, a
@@ -95,7 +96,8 @@ AreWeightsMatcher<N> AreWeights(float tolerance = 1e-5f) {
 
 /// Matches an exception whose message names the function and shows the offending shape,
 /// as every shape error of the book must:
-///   "attn::ex01::dot_scores: argument 'keys' must have shape [T, d_k] = [T, 3], but has shape [2, 5]"
+///   "attn::ex01::dot_scores: argument 'keys' must have shape [T, d_k] = [T, 3], but has shape [2,
+///   5]"
 class ShapeErrorMatcher : public Catch::MatcherBase<std::invalid_argument> {
 public:
     ShapeErrorMatcher(std::string function, std::string actual_shape);
@@ -117,9 +119,9 @@ inline ShapeErrorMatcher NamesShapeError(std::string function, std::string actua
 
 /// Checks that `expr` throws std::invalid_argument whose message names `function` and
 /// `shape`; `why` says in the learner's words what is wrong with the input.
-#define CHECK_SHAPE_ERROR(expr, function, shape, why)                                    \
-    do {                                                                                 \
-        INFO("expected std::invalid_argument: " << why);                                 \
-        CHECK_THROWS_MATCHES(expr, std::invalid_argument,                                \
-                             ::attn::test::NamesShapeError(function, shape));            \
+#define CHECK_SHAPE_ERROR(expr, function, shape, why)                         \
+    do {                                                                      \
+        INFO("expected std::invalid_argument: " << why);                      \
+        CHECK_THROWS_MATCHES(expr, std::invalid_argument,                     \
+                             ::attn::test::NamesShapeError(function, shape)); \
     } while (false)
