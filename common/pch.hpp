@@ -9,3 +9,4 @@
 #include <xtensor/xsort.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
+#include <xtensor-blas/xlinalg.hpp>

@@ -10,10 +10,11 @@ packages=(
   doxygen graphviz libjs-mathjax doxygen-awesome-css
 )
 
+# One dpkg-query for all packages: this runs before every make command, so it must be quick.
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null || true)
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$status" = "installed" ] || missing+=("$p")
+  grep -qx "$p installed" <<<"$installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
