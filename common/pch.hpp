@@ -4,9 +4,9 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 #include <xtensor/xsort.hpp>
 #include <xtensor/xtensor.hpp>
 #include <xtensor/xview.hpp>
-#include <xtensor-blas/xlinalg.hpp>

@@ -80,6 +80,23 @@ void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
     }
 }
 
+void print_mask(std::ostream& out, const Mask& allowed, const Tokens& row_labels,
+                const Tokens& col_labels) {
+    const Tokens rows = labels_or_indices(row_labels, allowed.shape(0));
+    const Tokens cols = labels_or_indices(col_labels, allowed.shape(1));
+    const std::size_t row_width = widest(rows);
+    const std::size_t cell = widest(cols) + 1;
+    out << "  " << std::string(row_width, ' ');
+    for (const auto& c : cols) out << pad_left(c, cell);
+    out << '\n';
+    for (std::size_t i = 0; i < allowed.shape(0); ++i) {
+        out << "  " << pad_right(rows[i], row_width);
+        for (std::size_t j = 0; j < allowed.shape(1); ++j)
+            out << std::string(cell - 1, ' ') << (allowed(i, j) ? "\u25a0" : "\u00b7");
+        out << '\n';
+    }
+}
+
 void section(std::ostream& out, std::string_view title) {
     out << "\n## " << title << "\n\n";
 }

@@ -22,6 +22,11 @@ void print_vector(std::ostream& out, const Vector& v, const Tokens& labels = {},
 void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels = {},
                   const Tokens& col_labels = {}, int precision = 2);
 
+/// Prints a mask as a table: `■` where the query (row) may see the key (column), `·`
+/// where it may not.
+void print_mask(std::ostream& out, const Mask& allowed, const Tokens& row_labels = {},
+                const Tokens& col_labels = {});
+
 /// Prints a section heading `## title`. The book's weave step uses these headings to put
 /// each part of a chapter program's output under the section of the text that produced it.
 void section(std::ostream& out, std::string_view title);

@@ -19,6 +19,10 @@ using Vector = xt::xtensor<float, 1>;
 using Matrix = xt::xtensor<float, 2>;
 /// A rank-3 tensor, e.g. one matrix per head `[n_heads, T, d_head]`.
 using Tensor3 = xt::xtensor<float, 3>;
+/// Which keys each query may attend to: `[T_q, T_k]`, true where query i may see key j.
+using Mask = xt::xtensor<bool, 2>;
+/// One Mask per sequence of a batch: `[B, T_q, T_k]`.
+using BatchMask = xt::xtensor<bool, 3>;
 /// The words of a sequence, used to label rows and columns of printed matrices and heatmaps.
 using Tokens = std::vector<std::string>;
 

@@ -179,7 +179,14 @@ def run_exercise(binary, exercise, timeout):
 
 
 def chapter_title(chapter_dir):
+    """("01", "Single-head attention"), from the chapter's "/// # Chapter 01: ..." line."""
     number, _, name = chapter_dir.name.partition("_")
+    main = ROOT / "chapters" / chapter_dir.name / "main.cpp"
+    if main.exists():
+        for line in main.read_text().splitlines():
+            m = re.match(r"^/// # Chapter \d+:\s*(.+)$", line)
+            if m:
+                return number, m.group(1).strip()
     return number, name.replace("_", " ")
 
 
@@ -221,6 +228,7 @@ def check_chapter(build_dir, chapter_dir, timeout, style):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `make check | head` ends quietly
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
     parser.add_argument("--chapter", "-c", default="", help="a chapter number such as 01 (default: all)")

@@ -14,14 +14,15 @@
 ///
 /// The pieces it uses (scores, softmax, attend, scaled dot-product attention) live in
 /// single_head_attention.hpp, which later chapters reuse.
+#include "chapters/01_single_head_attention/running_example.hpp"
 #include "chapters/01_single_head_attention/single_head_attention.hpp"
 
+#include "common/chapter_program.hpp"
 #include "common/heatmap.hpp"
 #include "common/print.hpp"
 #include "common/random.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -38,26 +39,12 @@ using attn::Vector;
 /// grammatical one: *who was tired?* The nearest noun before "was" is "cat", but the
 /// answer is "dog". Attention lets "was" reach back past the relative clause to find it.
 ///
-/// Real models learn their embeddings. Here we write them by hand, with one meaning per
+/// Real models learn their embeddings. Here they are written by hand, with one meaning per
 /// column, so that every number can be read: each token is a vector of 8 features
-/// (`d_k = 8`). For now the keys and the values are the embeddings themselves; chapter 02
-/// learns separate projections for them.
-struct Example {
-    Tokens tokens{"the", "dog", "that", "chased", "the", "cat", "was", "tired"};
-    Tokens features{"det", "noun", "animal", "main", "relative", "verb", "adj", "past"};
-    // One row per token, one column per feature: [T = 8, d_k = 8].
-    Matrix embeddings{
-        // det noun anim main rel verb adj past
-        {1, 0, 0, 1, 0, 0, 0, 0},  // the     (main clause)
-        {0, 1, 1, 1, 0, 0, 0, 0},  // dog     subject of the main clause
-        {0, 0, 0, 0, 1, 0, 0, 0},  // that    opens the relative clause
-        {0, 0, 0, 0, 1, 1, 0, 1},  // chased  verb of the relative clause
-        {1, 0, 0, 0, 1, 0, 0, 0},  // the     (relative clause)
-        {0, 1, 1, 0, 1, 0, 0, 0},  // cat     object in the relative clause
-        {0, 0, 0, 1, 0, 1, 0, 1},  // was     verb of the main clause
-        {0, 0, 0, 1, 0, 0, 1, 0},  // tired   adjective of the main clause
-    };
-};
+/// (`d_k = 8`), 1 where the token has the feature. attn::running_example() holds them, so
+/// that every chapter starts from the same numbers. For now the keys and the values are
+/// the embeddings themselves; chapter 02 learns separate projections for them.
+using Example = attn::RunningExample;
 
 void show_example(const Example& ex) {
     attn::section(std::cout, "The running example");
@@ -241,32 +228,15 @@ void show_all_queries(const Example& ex, const std::filesystem::path& figures) {
 
 /// ## The program
 ///
-/// The entry point reads the options and runs the sections above in order.
-int usage(const char* program, int status) {
-    (status == 0 ? std::cout : std::cerr)
-        << "usage: " << program << " [--figures DIR]\n\n"
-        << "Walks through single-head attention on the sentence\n"
-        << "\"the dog that chased the cat was tired\" and prints every step.\n\n"
-        << "  --figures DIR  write the SVG heatmaps to DIR (default: the current directory)\n"
-        << "  --help         show this help\n\n"
-        << "Colour is used when the output is a terminal and NO_COLOR is not set.\n";
-    return status;
-}
+/// The entry point runs the sections above in order; attn::run_chapter() reads the
+/// options (`--figures DIR`, `--help`) and reports errors.
+constexpr const char* description =
+    "Walks through single-head attention on the sentence\n"
+    "\"the dog that chased the cat was tired\" and prints every step.";
 
 int main(int argc, char** argv) {
-    std::filesystem::path figures = ".";
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0)
-            return usage(argv[0], 0);
-        if (std::strcmp(argv[i], "--figures") == 0 && i + 1 < argc) {
-            figures = argv[++i];
-        } else {
-            std::cerr << argv[0] << ": unknown or incomplete option '" << argv[i] << "'\n\n";
-            return usage(argv[0], 2);
-        }
-    }
-    try {
-        const Example ex;
+    return attn::run_chapter(argc, argv, description, [](const std::filesystem::path& figures) {
+        const Example& ex = attn::running_example();
         show_example(ex);
         show_scores(ex);
         show_weights(ex);
@@ -274,11 +244,7 @@ int main(int argc, char** argv) {
         show_output(ex);
         show_scaling();
         show_all_queries(ex, figures);
-    } catch (const std::exception& e) {
-        std::cerr << argv[0] << ": " << e.what() << '\n';
-        return 1;
-    }
-    return 0;
+    });
 }
 
 /// ## What comes next

@@ -81,16 +81,22 @@ Attention attend(const Vector& query, const Matrix& keys, const Matrix& values) 
     return {std::move(weights), std::move(output)};
 }
 
+Matrix scaled_scores(const Matrix& queries, const Matrix& keys) {
+    check_shape("attn::scaled_scores", "queries", queries, {any("T_q"), any("d_k")});
+    check_shape("attn::scaled_scores", "keys", keys,
+                {any("T_k"), exactly("d_k", queries.shape(1))});
+    Matrix scores = xt::linalg::dot(queries, xt::transpose(keys));
+    scores *= 1.0f / std::sqrt(static_cast<float>(queries.shape(1)));
+    return scores;
+}
+
 AttentionResult scaled_dot_product_attention(const Matrix& queries, const Matrix& keys,
                                              const Matrix& values) {
     constexpr const char* fn = "attn::scaled_dot_product_attention";
     check_shape(fn, "queries", queries, {any("T_q"), any("d_k")});
     check_shape(fn, "keys", keys, {any("T_k"), exactly("d_k", queries.shape(1))});
     check_shape(fn, "values", values, {exactly("T_k", keys.shape(0)), any("d_v")});
-    const float scale = 1.0f / std::sqrt(static_cast<float>(queries.shape(1)));
-    Matrix scores = xt::linalg::dot(queries, xt::transpose(keys));
-    scores *= scale;
-    Matrix weights = softmax_rows(scores);
+    Matrix weights = softmax_rows(scaled_scores(queries, keys));
     Matrix output = xt::linalg::dot(weights, values);
     return {std::move(weights), std::move(output)};
 }

@@ -51,6 +51,13 @@ struct Attention {
 /// \param values `[T, d_v]`
 Attention attend(const Vector& query, const Matrix& keys, const Matrix& values);
 
+/// The scaled scores of many queries against many keys: \f$Q K^\top / \sqrt{d_k}\f$.
+/// Entry (i, j) is how well query i matches key j.
+/// \param queries `[T_q, d_k]`
+/// \param keys `[T_k, d_k]`
+/// \return `[T_q, T_k]`
+Matrix scaled_scores(const Matrix& queries, const Matrix& keys);
+
 /// The result of a matrix of queries attending over a sequence.
 struct AttentionResult {
     Matrix weights;  ///< `[T_q, T_k]` row i: how much query i takes from each key

@@ -94,5 +94,98 @@ def chapter01():
     w.close()
 
 
+def chapter02():
+    w = Writer("ch02", "Chapter 02: projections, self-attention, attention entropy")
+    gen = torch.Generator().manual_seed(202)
+
+    x = w.put("project.x", randn(gen, 5, 6))
+    wp = w.put("project.w", randn(gen, 6, 4, scale=0.5))
+    w.put("project.out", x.double() @ wp.double())
+
+    x = w.put("self_attention.x", randn(gen, 5, 6)).double()
+    wq = w.put("self_attention.w_q", randn(gen, 6, 4, scale=0.6)).double()
+    wk = w.put("self_attention.w_k", randn(gen, 6, 4, scale=0.6)).double()
+    wv = w.put("self_attention.w_v", randn(gen, 6, 3, scale=0.6)).double()
+    q, k, v = x @ wq, x @ wk, x @ wv
+    weights = softmax64(q @ k.T / 2.0, dim=1)  # sqrt(d_k) = 2
+    w.put("self_attention.weights", weights)
+    w.put("self_attention.output", weights @ v)
+    w.put("self_attention.output_swapped", softmax64(k @ q.T / 2.0, dim=1) @ v)  # mistake
+    w.put("self_attention.output_unscaled", softmax64(q @ k.T, dim=1) @ v)  # mistake
+
+    logits = randn(gen, 4, 6, scale=2.0).double()
+    logits[1, :] = -1e9  # row 1: all weight on key 3
+    logits[1, 3] = 0.0
+    ew = softmax64(logits, dim=1)
+    w.put("entropy.weights", ew)
+    ew = ew.to(torch.float32).double()  # the entropy of the weights the test reads
+    plogp = torch.where(ew > 0, ew * torch.log(ew), torch.zeros_like(ew))
+    w.put("entropy.nats", -plogp.sum(dim=1))
+    plog2p = torch.where(ew > 0, ew * torch.log2(ew), torch.zeros_like(ew))
+    w.put("entropy.bits", -plog2p.sum(dim=1))  # mistake: log base 2
+    w.close()
+
+
+def bool_tensor(t):
+    return t.to(torch.float32)
+
+
+def chapter03():
+    w = Writer("ch03", "Chapter 03: causal, sliding-window and padding masks, masked softmax and attention")
+    gen = torch.Generator().manual_seed(303)
+    ones = lambda n: torch.ones(n, n, dtype=torch.bool)
+
+    w.put("causal.T5", bool_tensor(torch.tril(ones(5))))
+    w.put("causal.T5_strict", bool_tensor(torch.tril(ones(5), diagonal=-1)))  # mistake
+    w.put("causal.T5_upper", bool_tensor(torch.triu(ones(5))))  # mistake
+
+    T, window = 7, 3
+    band = torch.tril(ones(T)) & torch.triu(ones(T), diagonal=-(window - 1))
+    w.put("window.T7_w3", bool_tensor(band))
+    w.put("window.T7_w3_wide", bool_tensor(torch.tril(ones(T)) & torch.triu(ones(T), diagonal=-window)))
+    w.put("window.T7_w3_symmetric", bool_tensor(torch.triu(ones(T), diagonal=-(window - 1)) &
+                                                torch.tril(ones(T), diagonal=window - 1)))
+
+    lengths, T = [4, 2, 1], 4
+    j = torch.arange(T).view(1, T)
+    i = torch.arange(T).view(T, 1)
+    causal = torch.tril(ones(T))
+    w.put("padding.lengths", torch.tensor(lengths, dtype=torch.float32))
+    w.put("padding.masks", bool_tensor(torch.stack([causal & (j < n) for n in lengths])))
+    w.put("padding.masks_query", bool_tensor(torch.stack([causal & (i < n) for n in lengths])))  # mistake
+    w.put("padding.masks_not_causal", bool_tensor(torch.stack([(j < n).expand(T, T) for n in lengths])))
+
+    scores = w.put("masked_softmax.scores", randn(gen, 5, 5, scale=2.0)).double()
+    allowed = torch.tril(ones(5))
+    allowed[2, :] = False  # a row with no allowed key
+    w.put("masked_softmax.allowed", bool_tensor(allowed))
+    masked = scores.masked_fill(~allowed, float("-inf"))
+    w.put("masked_softmax.weights", torch.nan_to_num(softmax64(masked, dim=1), nan=0.0))
+    w.put("masked_softmax.after_softmax", softmax64(scores, dim=1) * allowed)  # mistake
+    w.put("masked_softmax.zero_filled", softmax64(scores.masked_fill(~allowed, 0.0), dim=1))  # mistake
+
+    q = w.put("masked_attention.queries", randn(gen, 5, 4)).double()
+    k = w.put("masked_attention.keys", randn(gen, 6, 4)).double()
+    v = w.put("masked_attention.values", randn(gen, 6, 3)).double()
+    allowed = torch.rand(5, 6, generator=gen) < 0.6
+    allowed[:, 0] = True
+    w.put("masked_attention.allowed", bool_tensor(allowed))
+    weights = softmax64((q @ k.T / 2.0).masked_fill(~allowed, float("-inf")), dim=1)
+    w.put("masked_attention.weights", weights)
+    w.put("masked_attention.output", weights @ v)
+
+    x = w.put("causal_self_attention.x", randn(gen, 6, 8)).double()
+    wq = w.put("causal_self_attention.w_q", randn(gen, 8, 4, scale=0.5)).double()
+    wk = w.put("causal_self_attention.w_k", randn(gen, 8, 4, scale=0.5)).double()
+    wv = w.put("causal_self_attention.w_v", randn(gen, 8, 5, scale=0.5)).double()
+    scores = (x @ wq) @ (x @ wk).T / 2.0
+    weights = softmax64(scores.masked_fill(~torch.tril(ones(6)), float("-inf")), dim=1)
+    w.put("causal_self_attention.weights", weights)
+    w.put("causal_self_attention.output", weights @ (x @ wv))
+    w.close()
+
+
 if __name__ == "__main__":
     chapter01()
+    chapter02()
+    chapter03()

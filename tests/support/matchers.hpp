@@ -13,6 +13,8 @@
 #include "common/tensor.hpp"
 
 #include <catch2/catch.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
 
 #include <initializer_list>
 #include <string>
@@ -31,6 +33,12 @@ struct StringMaker<xt::xtensor<float, N>> {
 }  // namespace Catch
 
 namespace attn::test {
+
+/// A mask as 0/1 numbers, so that masks compare and print like any other tensor.
+template <std::size_t N>
+xt::xtensor<float, N> as_numbers(const xt::xtensor<bool, N>& mask) {
+    return xt::cast<float>(mask);
+}
 
 /// "[2, 3]"
 template <std::size_t N>

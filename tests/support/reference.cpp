@@ -1,5 +1,8 @@
 #include "reference.hpp"
 
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmath.hpp>
+
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -80,6 +83,14 @@ Tensor3 Reference::tensor3(const std::string& key) const {
     Tensor3 t = Tensor3::from_shape({e.shape[0], e.shape[1], e.shape[2]});
     std::copy(e.values.begin(), e.values.end(), t.begin());
     return t;
+}
+
+Mask Reference::mask(const std::string& key) const {
+    return xt::cast<bool>(matrix(key));
+}
+
+BatchMask Reference::batch_mask(const std::string& key) const {
+    return xt::cast<bool>(tensor3(key));
 }
 
 }  // namespace attn::test

@@ -23,6 +23,10 @@ public:
     Vector vector(const std::string& key) const;
     Matrix matrix(const std::string& key) const;
     Tensor3 tensor3(const std::string& key) const;
+    /// A mask stored as 0/1 numbers.
+    Mask mask(const std::string& key) const;
+    /// A batch of masks stored as 0/1 numbers.
+    BatchMask batch_mask(const std::string& key) const;
 
 private:
     struct Entry {

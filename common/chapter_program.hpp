@@ -1,0 +1,21 @@
+/// \file
+/// \brief What every chapter program shares: its options, its help and its error handling.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string_view>
+
+namespace attn {
+
+/// Runs a chapter's walk-through. Reads the options (`--figures DIR`, `--help`), calls
+/// `body` with the directory for the SVG figures, and turns an exception into a message
+/// on stderr and exit status 1. Unknown options print the usage and give status 2.
+/// \param argc, argv the program's arguments
+/// \param description one or two lines for `--help`
+/// \param body the walk-through
+/// \return the program's exit status
+int run_chapter(int argc, char** argv, std::string_view description,
+                const std::function<void(const std::filesystem::path& figures)>& body);
+
+}  // namespace attn

@@ -1,0 +1,98 @@
+/// \file
+/// \brief Chapter 02 exercises: self-attention, written by you.
+///
+/// Each function below is one exercise; its comment is the task. Your answer goes in the
+/// `.cpp` file named after the exercise in this folder. Check with `make check CH=02`.
+///
+/// You may use chapter 01's library here: attn::softmax(), attn::softmax_rows(),
+/// attn::scaled_dot_product_attention() (include
+/// `chapters/01_single_head_attention/single_head_attention.hpp`), and
+/// `xt::linalg::dot` from `<xtensor-blas/xlinalg.hpp>` for matrix products.
+///
+/// As in chapter 01, every function first checks its arguments and throws
+/// std::invalid_argument naming the function and the offending shape (attn::check_shape()).
+#pragma once
+
+#include "common/errors.hpp"
+#include "common/shape.hpp"
+#include "common/tensor.hpp"
+
+#include <cstddef>
+#include <vector>
+
+/// Chapter 02 exercises.
+namespace attn::ex02 {
+
+/// \brief Exercise 2.1: project every token.
+///
+/// Multiply the tokens by a projection matrix: \f$X W\f$. Row t of the result is token t's
+/// projection (its query, key or value, depending on W).
+///
+/// \param x `[T, d_model]`, one token per row
+/// \param w `[d_model, d_out]`
+/// \return `[T, d_out]`
+///
+/// Throws std::invalid_argument when x is empty or w does not have d_model rows.
+///
+/// Example: x `{{1, 2}, {3, 4}}`, w `{{1, 0, 1}, {0, 1, 1}}` give `{{1, 2, 3}, {3, 4, 7}}`.
+///
+/// Hint: `xt::linalg::dot(x, w)`. Mind the order: X W, not W X and not X W^T.
+Matrix project(const Matrix& x, const Matrix& w);
+
+/// \brief Exercise 2.2: self-attention end to end.
+///
+/// Project, then attend: \f$Q = X W_q\f$, \f$K = X W_k\f$, \f$V = X W_v\f$, output
+/// \f$\mathrm{softmax}(Q K^\top / \sqrt{d_k})\, V\f$ with softmax along each row.
+///
+/// \param x `[T, d_model]`
+/// \param w_q `[d_model, d_k]`
+/// \param w_k `[d_model, d_k]`
+/// \param w_v `[d_model, d_v]`
+/// \return `[T, d_v]`, row t the output of token t
+///
+/// Throws std::invalid_argument when a projection does not have d_model rows or W_q and
+/// W_k differ in width.
+///
+/// Example: x `{{1, 0}, {0, 1}}`, w_q = w_k = `{{1, 0}, {0, 1}}`, w_v `{{10, 0}, {0, 10}}`
+/// give `{{6.70, 3.30}, {3.30, 6.70}}` (each token attends mostly to itself).
+///
+/// Hint: your project() from 2.1, then chapter 01's attn::scaled_dot_product_attention().
+/// Which of Q and K is transposed decides which way the weights point.
+Matrix self_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_k, const Matrix& w_v);
+
+/// \brief Exercise 2.3: reorder the tokens.
+///
+/// Return x with its rows in the given order: row i of the result is row `order[i]` of x.
+/// This is how the chapter shuffles a sentence to show that self-attention does not see
+/// word order.
+///
+/// \param x `[T, d]`
+/// \param order T indices, each of 0..T-1 exactly once
+/// \return `[T, d]`
+///
+/// Throws std::invalid_argument when x is empty, `order` does not have T entries, or an
+/// entry is out of range or repeated; the message names permute_rows and the bad entry.
+///
+/// Example: x `{{1, 1}, {2, 2}, {3, 3}}`, order `{2, 0, 1}` give `{{3, 3}, {1, 1}, {2, 2}}`.
+///
+/// Hint: `xt::row(out, i) = xt::row(x, order[i]);` copies one row (from `<xtensor/xview.hpp>`).
+Matrix permute_rows(const Matrix& x, const std::vector<std::size_t>& order);
+
+/// \brief Exercise 2.4: how focused is each query.
+///
+/// The entropy of each row of attention weights, in nats (natural logarithm):
+/// \f$H_i = -\sum_j w_{ij} \ln w_{ij}\f$, taking \f$0 \ln 0 = 0\f$. A row that puts all
+/// its weight on one key has entropy 0; a row spread evenly over T keys has \f$\ln T\f$.
+/// A NaN weight gives a NaN entropy for its row (a bug upstream must stay visible).
+///
+/// \param weights `[T_q, T_k]`, each row non-negative
+/// \return `[T_q]`
+///
+/// Throws std::invalid_argument when weights is empty.
+///
+/// Example: `{{1, 0}, {0.5, 0.5}}` gives `{0, 0.693}` (ln 2).
+///
+/// Hint: std::log(0) is -inf and 0 * -inf is NaN: skip the zero weights.
+Vector attention_entropy(const Matrix& weights);
+
+}  // namespace attn::ex02

@@ -1,0 +1,167 @@
+// Tests for the chapter 02 exercises; the tag ([2.1]) is the exercise's number.
+//
+// Expected values: the worked examples of exercises.hpp (by hand, checked with Python) and
+// tests/reference/ch02.txt (PyTorch, see generate.py), max abs error 1e-5 unless stated.
+#include "exercises.hpp"
+
+#include "matchers.hpp"
+#include "reference.hpp"
+
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+#include <limits>
+
+using attn::Matrix;
+using attn::Vector;
+using attn::test::IsClose;
+using attn::test::Reference;
+namespace ex = attn::ex02;
+
+namespace {
+const Reference& ref() {
+    return Reference::load("ch02");
+}
+constexpr const char* transposed =
+    "computes X W^T instead of X W: row t of the result is token t (a row of X) times W";
+}  // namespace
+
+// ---------------------------------------------------------------- 2.1 project
+
+TEST_CASE("2.1 project: the worked example", "[2.1]") {
+    CHECK_THAT(ex::project(Matrix{{1, 2}, {3, 4}}, Matrix{{1, 0, 1}, {0, 1, 1}}),
+               IsClose(Matrix{{1, 2, 3}, {3, 4, 7}}));
+}
+
+TEST_CASE("2.1 project: X W, not X W^T", "[2.1]") {
+    const Matrix x{{1, 2}, {3, 4}};
+    const Matrix w{{0, 1}, {2, 3}};
+    CHECK_THAT(ex::project(x, w), IsClose(Matrix{{4, 7}, {8, 15}})
+                                      .or_mistake(Matrix{{2, 8}, {4, 18}}, transposed)
+                                      .or_mistake(Matrix{{3, 4}, {11, 16}},
+                                                  "computes W X instead of X W: the tokens are "
+                                                  "the rows of X, so X comes first"));
+}
+
+TEST_CASE("2.1 project: matches PyTorch", "[2.1]") {
+    CHECK_THAT(ex::project(ref().matrix("project.x"), ref().matrix("project.w")),
+               IsClose(ref().matrix("project.out")));
+}
+
+TEST_CASE("2.1 project: rejects a projection with the wrong number of rows", "[2.1]") {
+    CHECK_SHAPE_ERROR(ex::project(Matrix{{1, 2, 3}}, Matrix{{1}, {2}}), "project", "[2, 1]",
+                      "x [1, 3] has d_model = 3 but w [2, 1] has 2 rows");
+    CHECK_SHAPE_ERROR(ex::project(Matrix::from_shape({0, 2}), Matrix{{1}, {2}}), "project",
+                      "[0, 2]", "x [0, 2] holds no token");
+}
+
+// ---------------------------------------------------------------- 2.2 self-attention
+
+TEST_CASE("2.2 self_attention: the worked example", "[2.2]") {
+    const Matrix identity{{1, 0}, {0, 1}};
+    CHECK_THAT(ex::self_attention(identity, identity, identity, Matrix{{10, 0}, {0, 10}}),
+               IsClose(Matrix{{6.697615493f, 3.302384507f}, {3.302384507f, 6.697615493f}}, 1e-4f)
+                   .or_mistake(Matrix{{7.310585786f, 2.689414214f}, {2.689414214f, 7.310585786f}},
+                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before "
+                               "softmax"));
+}
+
+TEST_CASE("2.2 self_attention: matches PyTorch", "[2.2]") {
+    CHECK_THAT(
+        ex::self_attention(ref().matrix("self_attention.x"), ref().matrix("self_attention.w_q"),
+                           ref().matrix("self_attention.w_k"), ref().matrix("self_attention.w_v")),
+        IsClose(ref().matrix("self_attention.output"))
+            .or_mistake(ref().matrix("self_attention.output_swapped"),
+                        "queries and keys swapped: the scores are Q K^T (row i: query i against "
+                        "every key), not K Q^T")
+            .or_mistake(ref().matrix("self_attention.output_unscaled"),
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax"));
+}
+
+TEST_CASE("2.2 self_attention: shuffling the tokens shuffles the outputs the same way", "[2.2]") {
+    const Matrix x = ref().matrix("self_attention.x");
+    const Matrix w_q = ref().matrix("self_attention.w_q");
+    const Matrix w_k = ref().matrix("self_attention.w_k");
+    const Matrix w_v = ref().matrix("self_attention.w_v");
+    const std::size_t order[] = {3, 0, 4, 1, 2};
+    Matrix shuffled = x;
+    for (std::size_t i = 0; i < 5; ++i) xt::row(shuffled, i) = xt::row(x, order[i]);
+    const Matrix out = ex::self_attention(x, w_q, w_k, w_v);
+    Matrix expected = out;
+    for (std::size_t i = 0; i < 5; ++i) xt::row(expected, i) = xt::row(out, order[i]);
+    INFO("self-attention must treat every token alike, wherever it stands");
+    CHECK_THAT(ex::self_attention(shuffled, w_q, w_k, w_v), IsClose(expected));
+}
+
+TEST_CASE("2.2 self_attention: rejects projections that do not fit", "[2.2]") {
+    const Matrix x{{1, 0}, {0, 1}};
+    const Matrix w{{1, 0}, {0, 1}};
+    CHECK_SHAPE_ERROR(ex::self_attention(x, w, Matrix{{1, 0, 0}, {0, 1, 0}}, w), "self_attention",
+                      "[2, 3]", "w_q [2, 2] and w_k [2, 3] give queries and keys of different d_k");
+    CHECK_SHAPE_ERROR(ex::self_attention(x, w, w, Matrix{{1, 0}}), "self_attention", "[1, 2]",
+                      "w_v [1, 2] has 1 row but x [2, 2] has d_model = 2");
+}
+
+// ---------------------------------------------------------------- 2.3 permute rows
+
+TEST_CASE("2.3 permute_rows: the worked example", "[2.3]") {
+    CHECK_THAT(ex::permute_rows(Matrix{{1, 1}, {2, 2}, {3, 3}}, {2, 0, 1}),
+               IsClose(Matrix{{3, 3}, {1, 1}, {2, 2}}, 0.0f)
+                   .or_mistake(Matrix{{2, 2}, {3, 3}, {1, 1}},
+                               "the inverse permutation: row i of the result must be row "
+                               "order[i] of x (gather), not row i of x moved to order[i] "
+                               "(scatter)"));
+}
+
+TEST_CASE("2.3 permute_rows: the identity order changes nothing", "[2.3]") {
+    const Matrix x = ref().matrix("project.x");
+    CHECK_THAT(ex::permute_rows(x, {0, 1, 2, 3, 4}), IsClose(x, 0.0f));
+}
+
+TEST_CASE("2.3 permute_rows: rejects an order that is not a permutation", "[2.3]") {
+    const Matrix x{{1, 1}, {2, 2}, {3, 3}};
+    CHECK_SHAPE_ERROR(ex::permute_rows(x, {0, 1}), "permute_rows", "2",
+                      "order has 2 entries but x has T = 3 rows");
+    CHECK_SHAPE_ERROR(ex::permute_rows(x, {0, 1, 3}), "permute_rows", "3",
+                      "order contains 3, but the rows are numbered 0..2");
+    CHECK_SHAPE_ERROR(ex::permute_rows(x, {0, 1, 1}), "permute_rows", "1",
+                      "order contains 1 twice, so one row would be lost");
+}
+
+// ---------------------------------------------------------------- 2.4 entropy
+
+TEST_CASE("2.4 attention_entropy: the worked example", "[2.4]") {
+    CHECK_THAT(ex::attention_entropy(Matrix{{1, 0}, {0.5f, 0.5f}}),
+               IsClose(Vector{0, 0.693147181f})
+                   .or_mistake(Vector{0, 1},
+                               "uses log base 2 (bits); the task asks for nats: "
+                               "std::log, the natural logarithm")
+                   .or_mistake_if_not_finite("0 * ln 0 gave NaN: skip the zero weights (the "
+                                             "limit of w ln w as w -> 0 is 0)"));
+}
+
+TEST_CASE("2.4 attention_entropy: 0 for one key, ln T for T keys equally", "[2.4]") {
+    const Matrix w{{0, 0, 1, 0}, {0.25f, 0.25f, 0.25f, 0.25f}};
+    CHECK_THAT(ex::attention_entropy(w), IsClose(Vector{0, std::log(4.0f)}));
+}
+
+TEST_CASE("2.4 attention_entropy: matches PyTorch", "[2.4]") {
+    CHECK_THAT(ex::attention_entropy(ref().matrix("entropy.weights")),
+               IsClose(ref().vector("entropy.nats"))
+                   .or_mistake(ref().vector("entropy.bits"),
+                               "uses log base 2 (bits); the task asks for nats: std::log"));
+}
+
+TEST_CASE("2.4 attention_entropy: a NaN weight gives NaN, not a number", "[2.4]") {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const Vector h = ex::attention_entropy(Matrix{{0.5f, nan}, {0.5f, 0.5f}});
+    REQUIRE(h.size() == 2);
+    INFO("row 0 holds a NaN weight; its entropy came out as " << h(0));
+    CHECK(std::isnan(h(0)));
+    CHECK(std::fabs(h(1) - std::log(2.0f)) < 1e-5f);
+}
+
+TEST_CASE("2.4 attention_entropy: rejects empty weights", "[2.4]") {
+    CHECK_SHAPE_ERROR(ex::attention_entropy(Matrix::from_shape({0, 3})), "attention_entropy",
+                      "[0, 3]", "weights [0, 3] holds no row");
+}

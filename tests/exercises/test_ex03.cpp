@@ -1,0 +1,168 @@
+// Tests for the chapter 03 exercises; the tag ([3.1]) is the exercise's number.
+//
+// Expected values: the worked examples of exercises.hpp (by hand, checked with Python) and
+// tests/reference/ch03.txt (PyTorch, see generate.py). Masks compare as 0/1 numbers.
+#include "exercises.hpp"
+
+#include "matchers.hpp"
+#include "reference.hpp"
+
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+
+using attn::Mask;
+using attn::Matrix;
+using attn::test::AreWeights;
+using attn::test::as_numbers;
+using attn::test::IsClose;
+using attn::test::Reference;
+namespace ex = attn::ex03;
+
+namespace {
+const Reference& ref() {
+    return Reference::load("ch03");
+}
+constexpr const char* after_softmax =
+    "mask applied after the softmax: set the masked scores to -inf before it, so the allowed "
+    "weights still sum to one and the future cannot leak in through the sum";
+}  // namespace
+
+// ---------------------------------------------------------------- 3.1 causal mask
+
+TEST_CASE("3.1 causal_mask: the worked example", "[3.1]") {
+    CHECK_THAT(as_numbers(ex::causal_mask(3)), IsClose(Matrix{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, 0));
+}
+
+TEST_CASE("3.1 causal_mask: matches PyTorch's tril", "[3.1]") {
+    CHECK_THAT(as_numbers(ex::causal_mask(5)),
+               IsClose(ref().matrix("causal.T5"), 0)
+                   .or_mistake(ref().matrix("causal.T5_strict"),
+                               "off by one on the diagonal: a token may attend to itself (j <= i, "
+                               "not j < i)")
+                   .or_mistake(ref().matrix("causal.T5_upper"),
+                               "the mask is transposed: rows are queries, so query i (row i) sees "
+                               "the keys j <= i (columns)"));
+}
+
+TEST_CASE("3.1 causal_mask: a single token sees itself", "[3.1]") {
+    CHECK_THAT(as_numbers(ex::causal_mask(1)), IsClose(Matrix{{1}}, 0));
+}
+
+TEST_CASE("3.1 causal_mask: rejects T = 0", "[3.1]") {
+    CHECK_SHAPE_ERROR(ex::causal_mask(0), "causal_mask", "0",
+                      "a sequence needs at least one token");
+}
+
+// ---------------------------------------------------------------- 3.2 masked softmax
+
+TEST_CASE("3.2 masked_softmax: the worked example", "[3.2]") {
+    const Matrix scores{{1, 2, 3}, {1, 2, 3}};
+    const Mask allowed{{true, true, false}, {false, false, false}};
+    CHECK_THAT(ex::masked_softmax(scores, allowed),
+               IsClose(Matrix{{0.268941421f, 0.731058579f, 0}, {0, 0, 0}})
+                   .or_mistake(Matrix{{0.0900305732f, 0.244728471f, 0}, {0, 0, 0}}, after_softmax)
+                   .or_mistake_if_not_finite(
+                       "a row with every key masked gave NaN (0/0): when a row's maximum is "
+                       "-inf, return zeros for that row"));
+}
+
+TEST_CASE("3.2 masked_softmax: matches PyTorch", "[3.2]") {
+    CHECK_THAT(
+        ex::masked_softmax(ref().matrix("masked_softmax.scores"),
+                           ref().mask("masked_softmax.allowed")),
+        IsClose(ref().matrix("masked_softmax.weights"))
+            .or_mistake(ref().matrix("masked_softmax.after_softmax"), after_softmax)
+            .or_mistake(ref().matrix("masked_softmax.zero_filled"),
+                        "masked scores set to 0 instead of -inf: e^0 = 1, so masked keys still "
+                        "get weight")
+            .or_mistake_if_not_finite("the fully masked row 2 gave NaN: it must be all zeros"));
+}
+
+TEST_CASE("3.2 masked_softmax: masked weights are exactly 0, allowed ones sum to one", "[3.2]") {
+    const Matrix scores = ref().matrix("masked_attention.queries");  // any [5, 4] numbers
+    Mask allowed = xt::ones<bool>({5, 4});
+    allowed(0, 1) = allowed(0, 3) = allowed(2, 0) = allowed(4, 2) = false;
+    const Matrix w = ex::masked_softmax(scores * 30.0f, allowed);
+    REQUIRE(w.shape() == scores.shape());
+    CHECK_THAT(w, AreWeights<2>());
+    for (std::size_t i = 0; i < w.size(); ++i) {
+        if (!allowed.data()[i]) {
+            INFO("element " << i / 4 << ", " << i % 4 << " is masked but has weight "
+                            << w.data()[i]);
+            CHECK(w.data()[i] == 0.0f);
+        }
+    }
+}
+
+TEST_CASE("3.2 masked_softmax: rejects a mask of another shape", "[3.2]") {
+    CHECK_SHAPE_ERROR(ex::masked_softmax(Matrix{{1, 2}, {3, 4}}, Mask{{true, false, true}}),
+                      "masked_softmax", "[1, 3]", "scores are [2, 2] but the mask is [1, 3]");
+    CHECK_SHAPE_ERROR(ex::masked_softmax(Matrix::from_shape({0, 2}), Mask::from_shape({0, 2})),
+                      "masked_softmax", "[0, 2]", "scores [0, 2] hold no row");
+}
+
+// ---------------------------------------------------------------- 3.3 sliding window
+
+TEST_CASE("3.3 sliding_window_mask: the worked example", "[3.3]") {
+    CHECK_THAT(as_numbers(ex::sliding_window_mask(4, 2)),
+               IsClose(Matrix{{1, 0, 0, 0}, {1, 1, 0, 0}, {0, 1, 1, 0}, {0, 0, 1, 1}}, 0)
+                   .or_mistake(Matrix{{1, 0, 0, 0}, {1, 1, 0, 0}, {1, 1, 1, 0}, {0, 1, 1, 1}},
+                               "off by one: the window holds `window` tokens including the query "
+                               "itself (i - j < window, not <=)"));
+}
+
+TEST_CASE("3.3 sliding_window_mask: matches PyTorch", "[3.3]") {
+    CHECK_THAT(as_numbers(ex::sliding_window_mask(7, 3)),
+               IsClose(ref().matrix("window.T7_w3"), 0)
+                   .or_mistake(ref().matrix("window.T7_w3_wide"),
+                               "off by one: the window holds `window` tokens including the query "
+                               "itself (i - j < window, not <=)")
+                   .or_mistake(ref().matrix("window.T7_w3_symmetric"),
+                               "not causal: the window looks back only, keys j > i stay masked"));
+}
+
+TEST_CASE("3.3 sliding_window_mask: a window of T is the causal mask, of 1 the diagonal", "[3.3]") {
+    CHECK_THAT(as_numbers(ex::sliding_window_mask(5, 5)), IsClose(ref().matrix("causal.T5"), 0));
+    CHECK_THAT(as_numbers(ex::sliding_window_mask(5, 9)), IsClose(ref().matrix("causal.T5"), 0));
+    CHECK_THAT(as_numbers(ex::sliding_window_mask(3, 1)), IsClose(Matrix(xt::eye<float>(3)), 0));
+}
+
+TEST_CASE("3.3 sliding_window_mask: rejects T = 0 and window = 0", "[3.3]") {
+    CHECK_SHAPE_ERROR(ex::sliding_window_mask(0, 2), "sliding_window_mask", "0",
+                      "a sequence needs at least one token");
+    CHECK_SHAPE_ERROR(ex::sliding_window_mask(4, 0), "sliding_window_mask", "window",
+                      "a window of 0 tokens would not even let a token see itself");
+}
+
+// ---------------------------------------------------------------- 3.4 padded batch
+
+TEST_CASE("3.4 padded_causal_masks: the worked example", "[3.4]") {
+    const attn::BatchMask masks = ex::padded_causal_masks({3, 1}, 3);
+    const attn::Tensor3 expected{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}},
+                                 {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}}};
+    CHECK_THAT(as_numbers(masks),
+               IsClose(expected, 0)
+                   .or_mistake(attn::Tensor3{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}},
+                                             {{1, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
+                               "padding masks the queries (rows) instead of the keys (columns): "
+                               "key j is padding when j >= length"));
+}
+
+TEST_CASE("3.4 padded_causal_masks: matches PyTorch", "[3.4]") {
+    CHECK_THAT(as_numbers(ex::padded_causal_masks({4, 2, 1}, 4)),
+               IsClose(ref().tensor3("padding.masks"), 0)
+                   .or_mistake(ref().tensor3("padding.masks_query"),
+                               "padding masks the queries (rows) instead of the keys (columns)")
+                   .or_mistake(ref().tensor3("padding.masks_not_causal"),
+                               "not causal: combine the padding rule with j <= i"));
+}
+
+TEST_CASE("3.4 padded_causal_masks: rejects lengths outside 1..T", "[3.4]") {
+    CHECK_SHAPE_ERROR(ex::padded_causal_masks({2, 5}, 4), "padded_causal_masks", "5",
+                      "a sequence of length 5 does not fit in T = 4");
+    CHECK_SHAPE_ERROR(ex::padded_causal_masks({2, 0}, 4), "padded_causal_masks", "0",
+                      "a sequence of length 0 has no token");
+    CHECK_SHAPE_ERROR(ex::padded_causal_masks({}, 4), "padded_causal_masks", "lengths",
+                      "an empty batch");
+}
