@@ -5,7 +5,7 @@
     make check CH=01      one chapter
 
 For each chapter it builds test_exNN_learner (the exercise tests linked against the
-learner's files), runs each exercise's tests in their own process with a time limit, and
+learner's files), runs each test in its own process with a time limit, and
 prints one line per exercise: not started, failing (with the first failure in plain
 words and where the task's hint is) or passing. A chapter that does not compile is
 reported as such; the other chapters are still checked.
@@ -128,44 +128,55 @@ def failure_reason(case):
     return "failed"
 
 
-def run_exercise(binary, exercise, timeout):
-    """Runs the tests tagged [N.M] in their own process and sets the exercise's state."""
+def escape_test_name(name):
+    """A test name as a Catch2 filter: commas, brackets and wildcards taken literally."""
+    return re.sub(r'([\\,\[\]*"])', r"\\\1", name)
+
+
+def run_case(binary, name, timeout):
+    """Runs one test case in its own process: (passed, reason)."""
     try:
-        proc = subprocess.run([str(binary), f"[{exercise.number}]", "-r", "xml"],
+        proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        exercise.state, exercise.reason = "failing", f"did not finish within {timeout} s: an endless loop?"
-        return
+        return False, f"did not finish within {timeout:g} s: an endless loop?"
     try:
-        root = ET.fromstring(proc.stdout)
+        case = ET.fromstring(proc.stdout).find(".//TestCase")
     except ET.ParseError:
-        root = None
-    if root is None:
-        exercise.state = "failing"
+        case = None
+    if case is None:
         if proc.returncode < 0:
             name = signal.Signals(-proc.returncode).name
-            exercise.reason = f"crashed with {name} (an out-of-bounds index or a dangling view?)"
-        else:
-            exercise.reason = "the test program stopped unexpectedly (exit code %d)" % proc.returncode
-        return
-    cases = root.findall(".//TestCase")
-    if not cases:
+            return False, f"crashed with {name} (an out-of-bounds index or a dangling view?)"
+        return False, f"the test program stopped unexpectedly (exit code {proc.returncode})"
+    result = case.find("OverallResult")
+    if result is not None and result.get("success") == "true":
+        return True, ""
+    return False, failure_reason(case)
+
+
+def run_exercise(binary, exercise, timeout):
+    """Runs each test tagged [N.M] in its own process, so that a crash or an endless loop
+    in one test is reported for that test, and sets the exercise's state."""
+    try:
+        listing = subprocess.run([str(binary), "--list-test-names-only", f"[{exercise.number}]"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                 timeout=timeout)
+        names = [n.strip() for n in listing.stdout.splitlines() if n.strip()]
+    except subprocess.TimeoutExpired:
+        names = []
+    if not names:
         exercise.state, exercise.reason = "failing", "no tests found for this exercise"
         return
     first_failure = None
     all_not_implemented = True
-    for case in cases:
-        result = case.find("OverallResult")
-        passed = result is not None and result.get("success") == "true"
-        exercise.cases.append((case.get("name"), passed))
-        if not passed:
-            reason = failure_reason(case)
-            if NOT_IMPLEMENTED not in reason:
-                all_not_implemented = False
-                if first_failure is None:
-                    first_failure = (case.get("name"), reason)
-        else:
+    for name in names:
+        passed, reason = run_case(binary, name, timeout)
+        exercise.cases.append((name, passed))
+        if passed or NOT_IMPLEMENTED not in reason:
             all_not_implemented = False
+        if not passed and NOT_IMPLEMENTED not in reason and first_failure is None:
+            first_failure = (name, reason)
     if all(p for _, p in exercise.cases):
         exercise.state = "passing"
     elif all_not_implemented:
@@ -232,7 +243,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
     parser.add_argument("--chapter", "-c", default="", help="a chapter number such as 01 (default: all)")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per exercise (default 10)")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds per test (default 5)")
     parser.add_argument("--expect-stubs", action="store_true",
                         help="CI: require every exercise test to fail on the shipped stubs")
     args = parser.parse_args()

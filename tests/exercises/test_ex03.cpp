@@ -26,23 +26,26 @@ const Reference& ref() {
 constexpr const char* after_softmax =
     "mask applied after the softmax: set the masked scores to -inf before it, so the allowed "
     "weights still sum to one and the future cannot leak in through the sum";
+constexpr const char* off_by_one_diagonal =
+    "off by one on the diagonal: a token may attend to itself (j <= i, not j < i)";
+constexpr const char* transposed_mask =
+    "the mask is transposed: rows are queries, so query i (row i) sees the keys j <= i (columns)";
 }  // namespace
 
 // ---------------------------------------------------------------- 3.1 causal mask
 
 TEST_CASE("3.1 causal_mask: the worked example", "[3.1]") {
-    CHECK_THAT(as_numbers(ex::causal_mask(3)), IsClose(Matrix{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, 0));
+    CHECK_THAT(as_numbers(ex::causal_mask(3)),
+               IsClose(Matrix{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, 0)
+                   .or_mistake(Matrix{{0, 0, 0}, {1, 0, 0}, {1, 1, 0}}, off_by_one_diagonal)
+                   .or_mistake(Matrix{{1, 1, 1}, {0, 1, 1}, {0, 0, 1}}, transposed_mask));
 }
 
 TEST_CASE("3.1 causal_mask: matches PyTorch's tril", "[3.1]") {
     CHECK_THAT(as_numbers(ex::causal_mask(5)),
                IsClose(ref().matrix("causal.T5"), 0)
-                   .or_mistake(ref().matrix("causal.T5_strict"),
-                               "off by one on the diagonal: a token may attend to itself (j <= i, "
-                               "not j < i)")
-                   .or_mistake(ref().matrix("causal.T5_upper"),
-                               "the mask is transposed: rows are queries, so query i (row i) sees "
-                               "the keys j <= i (columns)"));
+                   .or_mistake(ref().matrix("causal.T5_strict"), off_by_one_diagonal)
+                   .or_mistake(ref().matrix("causal.T5_upper"), transposed_mask));
 }
 
 TEST_CASE("3.1 causal_mask: a single token sees itself", "[3.1]") {
