@@ -1,5 +1,7 @@
 #include "common/print.hpp"
 
+#include "common/shape.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -24,8 +26,15 @@ std::string pad_right(const std::string& s, std::size_t width) {
     return s.size() >= width ? s : s + std::string(width - s.size(), ' ');
 }
 
-Tokens labels_or_indices(const Tokens& labels, std::size_t n) {
+// The labels, or "0", "1", ... when none are given; labels of the wrong count are a bug.
+Tokens labels_or_indices(const char* function, const char* argument, const Tokens& labels,
+                         std::size_t n) {
     if (labels.size() == n) return labels;
+    if (!labels.empty()) {
+        invalid_argument(function, std::string("argument '") + argument + "' must hold " +
+                                       std::to_string(n) + " labels (or none), but holds " +
+                                       std::to_string(labels.size()));
+    }
     Tokens out;
     for (std::size_t i = 0; i < n; ++i) out.push_back(std::to_string(i));
     return out;
@@ -49,10 +58,11 @@ std::string format_vector(const Vector& v, int precision) {
 }
 
 void print_vector(std::ostream& out, const Vector& v, const Tokens& labels, int precision) {
-    if (labels.size() != v.size()) {
+    if (labels.empty()) {
         out << format_vector(v, precision) << '\n';
         return;
     }
+    labels_or_indices("attn::print_vector", "labels", labels, v.size());
     const std::size_t w = widest(labels);
     for (std::size_t i = 0; i < v.size(); ++i) {
         out << "  " << pad_right(labels[i], w) << "  "
@@ -62,8 +72,10 @@ void print_vector(std::ostream& out, const Vector& v, const Tokens& labels, int 
 
 void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
                   const Tokens& col_labels, int precision) {
-    const Tokens rows = labels_or_indices(row_labels, m.shape(0));
-    const Tokens cols = labels_or_indices(col_labels, m.shape(1));
+    const Tokens rows =
+        labels_or_indices("attn::print_matrix", "row_labels", row_labels, m.shape(0));
+    const Tokens cols =
+        labels_or_indices("attn::print_matrix", "col_labels", col_labels, m.shape(1));
     const std::size_t row_width = widest(rows);
     std::size_t cell = static_cast<std::size_t>(precision) + 4;
     for (float x : m) cell = std::max(cell, format_number(x, precision).size() + 1);
@@ -82,8 +94,10 @@ void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
 
 void print_mask(std::ostream& out, const Mask& allowed, const Tokens& row_labels,
                 const Tokens& col_labels) {
-    const Tokens rows = labels_or_indices(row_labels, allowed.shape(0));
-    const Tokens cols = labels_or_indices(col_labels, allowed.shape(1));
+    const Tokens rows =
+        labels_or_indices("attn::print_mask", "row_labels", row_labels, allowed.shape(0));
+    const Tokens cols =
+        labels_or_indices("attn::print_mask", "col_labels", col_labels, allowed.shape(1));
     const std::size_t row_width = widest(rows);
     const std::size_t cell = widest(cols) + 1;
     out << "  " << std::string(row_width, ' ');

@@ -14,16 +14,18 @@ namespace attn {
 std::string format_vector(const Vector& v, int precision = 2);
 
 /// Prints a vector as one labelled row per element when `labels` are given
-/// (`dog  0.41`), else on one line.
+/// (`dog  0.41`), else on one line. Throws std::invalid_argument when labels are given but
+/// their count differs from the vector's size.
 void print_vector(std::ostream& out, const Vector& v, const Tokens& labels = {}, int precision = 2);
 
 /// Prints a matrix as a table: one row per `row_labels` entry, one column per
-/// `col_labels` entry (rows: queries, columns: keys). Empty labels print indices.
+/// `col_labels` entry (rows: queries, columns: keys). Empty labels print indices; labels
+/// of the wrong count throw std::invalid_argument.
 void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels = {},
                   const Tokens& col_labels = {}, int precision = 2);
 
 /// Prints a mask as a table: `■` where the query (row) may see the key (column), `·`
-/// where it may not.
+/// where it may not. Labels as in print_matrix().
 void print_mask(std::ostream& out, const Mask& allowed, const Tokens& row_labels = {},
                 const Tokens& col_labels = {});
 

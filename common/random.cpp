@@ -1,7 +1,10 @@
 #include "common/random.hpp"
 
+#include "common/shape.hpp"
+
 #include <cmath>
 #include <numbers>
+#include <string>
 
 namespace attn {
 
@@ -27,12 +30,18 @@ float Rng::normal() {
 }
 
 Matrix random_normal(std::size_t rows, std::size_t cols, Rng& rng, float stddev) {
+    if (rows == 0 || cols == 0) {
+        invalid_argument("attn::random_normal", "a matrix needs rows and cols >= 1, got [" +
+                                                    std::to_string(rows) + ", " +
+                                                    std::to_string(cols) + "]");
+    }
     Matrix m = Matrix::from_shape({rows, cols});
     for (float& x : m) x = stddev * rng.normal();
     return m;
 }
 
 Vector random_normal(std::size_t size, Rng& rng, float stddev) {
+    if (size == 0) invalid_argument("attn::random_normal", "a vector needs size >= 1, got [0]");
     Vector v = Vector::from_shape({size});
     for (float& x : v) x = stddev * rng.normal();
     return v;

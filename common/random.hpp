@@ -31,9 +31,11 @@ private:
 };
 
 /// A `[rows, cols]` matrix of independent normal numbers with the given standard deviation.
+/// Throws std::invalid_argument when rows or cols is 0.
 Matrix random_normal(std::size_t rows, std::size_t cols, Rng& rng, float stddev = 1.0f);
 
 /// A `[size]` vector of independent normal numbers with the given standard deviation.
+/// Throws std::invalid_argument when size is 0.
 Vector random_normal(std::size_t size, Rng& rng, float stddev = 1.0f);
 
 }  // namespace attn

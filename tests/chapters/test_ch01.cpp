@@ -81,6 +81,29 @@ TEST_CASE("dot_scores, softmax, attend and scaled_dot_product_attention match Py
     CHECK_THAT(r.output, IsClose(ref().matrix("attention.output")));
 }
 
+TEST_CASE("softmax_rows, naive_softmax and scaled_scores match PyTorch") {
+    CHECK_THAT(attn::softmax_rows(ref().matrix("softmax_rows.logits")),
+               IsClose(ref().matrix("softmax_rows.weights")));
+    CHECK_THAT(attn::naive_softmax(ref().vector("softmax.logits")),
+               IsClose(ref().vector("softmax.weights")));  // fine while e^x does not overflow
+    CHECK_THAT(
+        attn::scaled_scores(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
+        IsClose(ref().matrix("attention.scores")));
+}
+
+TEST_CASE("a NaN in one query makes that query's output NaN and leaves the others alone") {
+    Matrix q = ref().matrix("attention.queries");
+    q(1, 2) = std::numeric_limits<float>::quiet_NaN();
+    const attn::AttentionResult r = attn::scaled_dot_product_attention(
+        q, ref().matrix("attention.keys"), ref().matrix("attention.values"));
+    for (float x : xt::row(r.output, 1)) CHECK(std::isnan(x));
+    for (std::size_t i : {0, 2, 3}) {
+        CAPTURE(i);
+        CHECK_THAT(Vector(xt::row(r.output, i)),
+                   IsClose(Vector(xt::row(ref().matrix("attention.output"), i))));
+    }
+}
+
 TEST_CASE("row i of the matrix form equals attend() for query i") {
     const Matrix Q = ref().matrix("attention.queries");
     const Matrix K = ref().matrix("attention.keys");

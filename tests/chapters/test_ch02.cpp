@@ -36,6 +36,11 @@ attn::Projections reference_projections() {
 TEST_CASE("project and self_attention match PyTorch") {
     CHECK_THAT(attn::project(ref().matrix("project.x"), ref().matrix("project.w")),
                IsClose(ref().matrix("project.out")));
+    const attn::QKV qkv =
+        attn::project_qkv(ref().matrix("self_attention.x"), reference_projections());
+    CHECK_THAT(qkv.q, IsClose(ref().matrix("self_attention.q")));
+    CHECK_THAT(qkv.k, IsClose(ref().matrix("self_attention.k")));
+    CHECK_THAT(qkv.v, IsClose(ref().matrix("self_attention.v")));
     const attn::AttentionResult r =
         attn::self_attention(ref().matrix("self_attention.x"), reference_projections());
     CHECK_THAT(r.weights, IsClose(ref().matrix("self_attention.weights")));

@@ -33,6 +33,12 @@ TEST_CASE("masks match PyTorch") {
                IsClose(ref().tensor3("padding.masks"), 0));
 }
 
+TEST_CASE("apply_mask puts -inf exactly where PyTorch's masked_fill does") {
+    CHECK_THAT(attn::apply_mask(ref().matrix("masked_softmax.scores"),
+                                ref().mask("masked_softmax.allowed")),
+               IsClose(ref().matrix("masked_softmax.masked_scores"), 0));
+}
+
 TEST_CASE("masked_softmax: PyTorch values, masked weights exactly 0, a fully masked row is zeros") {
     const Matrix w = attn::masked_softmax(ref().matrix("masked_softmax.scores"),
                                           ref().mask("masked_softmax.allowed"));
@@ -104,6 +110,9 @@ TEST_CASE("chapter 03 functions reject bad input, naming function, argument and 
                          std::invalid_argument, NamesShapeError("attn::apply_mask", "[3, 2]"));
     CHECK_THROWS_MATCHES(attn::masked_softmax(Matrix::from_shape({2, 3}), Mask::from_shape({2, 2})),
                          std::invalid_argument, NamesShapeError("attn::masked_softmax", "[2, 2]"));
+    CHECK_THROWS_MATCHES(
+        attn::causal_self_attention(Matrix::from_shape({0, 8}), attn::designed_head()),
+        std::invalid_argument, NamesShapeError("attn::project_qkv", "[0, 8]"));
     const Matrix q = Matrix::from_shape({2, 4});
     CHECK_THROWS_MATCHES(attn::masked_attention(q, q, q, Mask::from_shape({2, 3})),
                          std::invalid_argument,

@@ -1,4 +1,5 @@
 // common/: shape checks, seeded random numbers, printing and heatmaps.
+#include "common/chapter_program.hpp"
 #include "common/errors.hpp"
 #include "common/heatmap.hpp"
 #include "common/print.hpp"
@@ -86,4 +87,44 @@ TEST_CASE("heatmaps reject labels that do not match the matrix") {
                     std::invalid_argument);
     CHECK_THROWS_AS(attn::write_svg_heatmap("/tmp/x.svg", Matrix{{1, 0}}, {"a"}, {"c"}, "t"),
                     std::invalid_argument);
+}
+
+TEST_CASE("random_normal and the printers reject bad sizes and labels, naming the function") {
+    using attn::test::NamesShapeError;
+    attn::Rng rng(1);
+    CHECK_THROWS_MATCHES(attn::random_normal(0, 3, rng), std::invalid_argument,
+                         NamesShapeError("attn::random_normal", "[0, 3]"));
+    CHECK_THROWS_MATCHES(attn::random_normal(0, rng), std::invalid_argument,
+                         NamesShapeError("attn::random_normal", "[0]"));
+    std::ostringstream out;
+    CHECK_THROWS_MATCHES(attn::print_vector(out, Vector{1, 2}, {"a"}), std::invalid_argument,
+                         NamesShapeError("attn::print_vector", "holds 1"));
+    CHECK_THROWS_MATCHES(attn::print_matrix(out, Matrix{{1, 2}}, {"a"}, {"b"}),
+                         std::invalid_argument,
+                         NamesShapeError("attn::print_matrix", "col_labels"));
+    CHECK_THROWS_MATCHES(attn::print_mask(out, attn::Mask{{true}}, {"a", "b"}, {}),
+                         std::invalid_argument, NamesShapeError("attn::print_mask", "row_labels"));
+    CHECK_NOTHROW(attn::print_matrix(out, Matrix{{1, 2}}));  // no labels: indices
+}
+
+TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do not run it") {
+    std::string seen;
+    auto body = [&seen](const std::filesystem::path& figures) { seen = figures.string(); };
+    char program[] = "chNN", figures_flag[] = "--figures", dir[] = "out/figs", help[] = "--help",
+         bogus[] = "--bogus";
+    char* with_figures[] = {program, figures_flag, dir};
+    CHECK(attn::run_chapter(3, with_figures, "demo", body) == 0);
+    CHECK(seen == "out/figs");
+    seen.clear();
+    char* with_help[] = {program, help};
+    CHECK(attn::run_chapter(2, with_help, "demo", body) == 0);
+    char* with_bogus[] = {program, bogus};
+    CHECK(attn::run_chapter(2, with_bogus, "demo", body) == 2);
+    char* incomplete[] = {program, figures_flag};
+    CHECK(attn::run_chapter(2, incomplete, "demo", body) == 2);
+    CHECK(seen.empty());
+    char* plain[] = {program};
+    CHECK(attn::run_chapter(1, plain, "demo", [](const std::filesystem::path&) {
+              throw std::invalid_argument("attn::f: bad");
+          }) == 1);
 }

@@ -55,7 +55,8 @@ TEST_CASE("1.1 dot_scores: rejects keys whose d_k differs from the query's", "[1
 // ---------------------------------------------------------------- 1.2 stable softmax
 
 TEST_CASE("1.2 stable_softmax: weights are in [0, 1] and sum to one", "[1.2]") {
-    CHECK_THAT(ex::stable_softmax(ref().vector("softmax.logits")), AreWeights<1>());
+    const Vector logits = ref().vector("softmax.logits");
+    CHECK_THAT(ex::stable_softmax(logits), AreWeights<1>().with_shape_of(logits));
     CHECK_THAT(ex::stable_softmax(Vector{0.5f}), IsClose(Vector{1.0f}));
 }
 
@@ -155,9 +156,10 @@ TEST_CASE("1.4 attention_weights: the worked example", "[1.4]") {
 }
 
 TEST_CASE("1.4 attention_weights: every row is a distribution over the keys", "[1.4]") {
+    const Matrix scores = ref().matrix("attention.scores");  // [T_q, T_k]
     CHECK_THAT(
         ex::attention_weights(ref().matrix("attention.queries"), ref().matrix("attention.keys")),
-        AreWeights<2>());
+        AreWeights<2>().with_shape_of(scores));
 }
 
 TEST_CASE("1.4 attention_weights: matches PyTorch", "[1.4]") {

@@ -113,6 +113,13 @@ TEST_CASE("2.3 permute_rows: the worked example", "[2.3]") {
                                "(scatter)"));
 }
 
+TEST_CASE("2.3 permute_rows: matches PyTorch's x[order]", "[2.3]") {
+    const Vector order = ref().vector("permute.order");
+    CHECK_THAT(ex::permute_rows(ref().matrix("self_attention.x"),
+                                std::vector<std::size_t>(order.begin(), order.end())),
+               IsClose(ref().matrix("permute.out"), 0));
+}
+
 TEST_CASE("2.3 permute_rows: the identity order changes nothing", "[2.3]") {
     const Matrix x = ref().matrix("project.x");
     CHECK_THAT(ex::permute_rows(x, {0, 1, 2, 3, 4}), IsClose(x, 0.0f));

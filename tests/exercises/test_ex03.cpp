@@ -87,8 +87,7 @@ TEST_CASE("3.2 masked_softmax: masked weights are exactly 0, allowed ones sum to
     Mask allowed = xt::ones<bool>({5, 4});
     allowed(0, 1) = allowed(0, 3) = allowed(2, 0) = allowed(4, 2) = false;
     const Matrix w = ex::masked_softmax(scores * 30.0f, allowed);
-    REQUIRE(w.shape() == scores.shape());
-    CHECK_THAT(w, AreWeights<2>());
+    REQUIRE_THAT(w, AreWeights<2>().with_shape_of(scores));
     for (std::size_t i = 0; i < w.size(); ++i) {
         if (!allowed.data()[i]) {
             INFO("element " << i / 4 << ", " << i % 4 << " is masked but has weight "

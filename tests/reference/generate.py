@@ -74,6 +74,9 @@ def chapter01():
         big = w.put(f"{name}.logits", (randn(gen, 6, scale=2.0).double() + offset).float())
         w.put(f"{name}.weights", softmax64(big))
 
+    rows = w.put("softmax_rows.logits", randn(gen, 3, 5, scale=4.0))
+    w.put("softmax_rows.weights", softmax64(rows, dim=1))
+
     q = w.put("attend.query", randn(gen, 8))
     k = w.put("attend.keys", randn(gen, 6, 8))
     v = w.put("attend.values", randn(gen, 6, 5))
@@ -86,6 +89,7 @@ def chapter01():
     K = w.put("attention.keys", randn(gen, 6, 8))
     V = w.put("attention.values", randn(gen, 6, 5))
     scores = Q.double() @ K.double().T
+    w.put("attention.scores", scores / math.sqrt(8))
     weights = softmax64(scores / math.sqrt(8), dim=1)
     w.put("attention.weights", weights)
     w.put("attention.output", weights @ V.double())
@@ -107,11 +111,18 @@ def chapter02():
     wk = w.put("self_attention.w_k", randn(gen, 6, 4, scale=0.6)).double()
     wv = w.put("self_attention.w_v", randn(gen, 6, 3, scale=0.6)).double()
     q, k, v = x @ wq, x @ wk, x @ wv
+    w.put("self_attention.q", q)
+    w.put("self_attention.k", k)
+    w.put("self_attention.v", v)
     weights = softmax64(q @ k.T / 2.0, dim=1)  # sqrt(d_k) = 2
     w.put("self_attention.weights", weights)
     w.put("self_attention.output", weights @ v)
     w.put("self_attention.output_swapped", softmax64(k @ q.T / 2.0, dim=1) @ v)  # mistake
     w.put("self_attention.output_unscaled", softmax64(q @ k.T, dim=1) @ v)  # mistake
+
+    order = torch.randperm(5, generator=gen)
+    w.put("permute.order", order.to(torch.float32))
+    w.put("permute.out", x[order])  # row i of the result is row order[i] of x
 
     logits = randn(gen, 4, 6, scale=2.0).double()
     logits[1, :] = -1e9  # row 1: all weight on key 3
@@ -160,6 +171,7 @@ def chapter03():
     allowed[2, :] = False  # a row with no allowed key
     w.put("masked_softmax.allowed", bool_tensor(allowed))
     masked = scores.masked_fill(~allowed, float("-inf"))
+    w.put("masked_softmax.masked_scores", masked)
     w.put("masked_softmax.weights", torch.nan_to_num(softmax64(masked, dim=1), nan=0.0))
     w.put("masked_softmax.after_softmax", softmax64(scores, dim=1) * allowed)  # mistake
     w.put("masked_softmax.zero_filled", softmax64(scores.masked_fill(~allowed, 0.0), dim=1))  # mistake

@@ -1,5 +1,7 @@
 #include "matchers.hpp"
 
+#include "common/shape.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -33,7 +35,8 @@ float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b,
     if (a.shape() != b.shape()) return INFINITY;
     float worst = 0.0f;
     for (std::size_t i = 0; i < a.size(); ++i) {
-        const float e = std::fabs(a.data()[i] - b.data()[i]);
+        // Equal values (infinities included) differ by 0; inf - inf alone would be NaN.
+        const float e = a.data()[i] == b.data()[i] ? 0.0f : std::fabs(a.data()[i] - b.data()[i]);
         if (std::isnan(e) || e > worst) {
             worst = std::isnan(e) ? INFINITY : e;
             if (where) *where = i;
@@ -140,6 +143,12 @@ template <std::size_t N>
 bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     diagnosis_.clear();
     const std::size_t row = N == 1 ? actual.size() : actual.shape(N - 1);
+    if (!shape_.empty() &&
+        !std::equal(shape_.begin(), shape_.end(), actual.shape().begin(), actual.shape().end())) {
+        diagnosis_ = "wrong: the result has shape " + shape_text(actual) + ", expected " +
+                     attn::shape_string(shape_);
+        return false;
+    }
     if (actual.size() == 0) {
         diagnosis_ = "wrong: the result is empty";
         return false;

@@ -88,11 +88,20 @@ template <std::size_t N>
 class AreWeightsMatcher : public Catch::MatcherBase<xt::xtensor<float, N>> {
 public:
     explicit AreWeightsMatcher(float tolerance) : tolerance_(tolerance) {}
+
+    /// Also requires the shape of `like` (checked first, so a wrong shape is named as such).
+    template <class E>
+    AreWeightsMatcher& with_shape_of(const E& like) {
+        shape_.assign(like.shape().begin(), like.shape().end());
+        return *this;
+    }
+
     bool match(const xt::xtensor<float, N>& actual) const override;
     std::string describe() const override;
 
 private:
     float tolerance_;
+    std::vector<std::size_t> shape_;
     mutable std::string diagnosis_;
 };
 
