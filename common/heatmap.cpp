@@ -37,6 +37,7 @@ bool is_dark(float weight) {
 
 void check_labels(const char* function, const Matrix& weights, const Tokens& queries,
                   const Tokens& keys) {
+    check_shape(function, "weights", weights, {any("T_q"), any("T_k")});
     check_shape(function, "weights", weights,
                 {exactly("T_q = queries.size()", queries.size()),
                  exactly("T_k = keys.size()", keys.size())});

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the attention book needs, and only those that are missing.
-# When it cannot install (not root and no sudo), it stops with the exact command to run.
+# As root it installs directly, otherwise through sudo (which may ask for a password). When it
+# cannot install, it stops with the exact command to run.
 set -euo pipefail
 
 packages=(
@@ -21,8 +22,8 @@ done
 echo "attention book: installing missing Debian packages: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   run=()
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-  run=(sudo)
+elif command -v sudo >/dev/null 2>&1 && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
+  run=(sudo)  # may ask for your password
 else
   echo "attention book: cannot install packages without root. Run this, then run make again:" >&2
   echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2

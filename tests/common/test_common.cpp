@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 using attn::Matrix;
@@ -87,6 +88,9 @@ TEST_CASE("heatmaps reject labels that do not match the matrix") {
                     std::invalid_argument);
     CHECK_THROWS_AS(attn::write_svg_heatmap("/tmp/x.svg", Matrix{{1, 0}}, {"a"}, {"c"}, "t"),
                     std::invalid_argument);
+    CHECK_THROWS_MATCHES(attn::print_heatmap(out, Matrix::from_shape({0, 0}), {}, {}, false),
+                         std::invalid_argument,
+                         attn::test::NamesShapeError("attn::print_heatmap", "[0, 0]"));
 }
 
 TEST_CASE("random_normal and the printers reject bad sizes and labels, naming the function") {
@@ -108,6 +112,10 @@ TEST_CASE("random_normal and the printers reject bad sizes and labels, naming th
 }
 
 TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do not run it") {
+    // Capture what run_chapter prints, to check it and keep the test output clean.
+    std::ostringstream out, err;
+    auto* const cout_buffer = std::cout.rdbuf(out.rdbuf());
+    auto* const cerr_buffer = std::cerr.rdbuf(err.rdbuf());
     std::string seen;
     auto body = [&seen](const std::filesystem::path& figures) { seen = figures.string(); };
     char program[] = "chNN", figures_flag[] = "--figures", dir[] = "out/figs", help[] = "--help",
@@ -127,4 +135,9 @@ TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do no
     CHECK(attn::run_chapter(1, plain, "demo", [](const std::filesystem::path&) {
               throw std::invalid_argument("attn::f: bad");
           }) == 1);
+    std::cout.rdbuf(cout_buffer);
+    std::cerr.rdbuf(cerr_buffer);
+    CHECK_THAT(out.str(), Contains("usage: chNN [--figures DIR]") && Contains("demo"));
+    CHECK_THAT(err.str(), Contains("unknown or incomplete option '--bogus'") &&
+                              Contains("chNN: attn::f: bad"));
 }
