@@ -6,6 +6,8 @@
 #   make check CH=01   check one chapter
 #   make book          build the book only
 #   make sanitize      build and run the tests with AddressSanitizer and UBSan
+#   make clang         build with clang and -Werror (CI's warning check)
+#   make format        format the C++ sources with .clang-format
 #   make clean         remove the build directories
 #
 # Everything here is a thin wrapper around CMake (see CMakePresets.json).
@@ -14,7 +16,7 @@ BUILD := build
 CH ?=
 PYTHON := python3
 
-.PHONY: all test check book run sanitize clang deps configure clean help
+.PHONY: all test check book sanitize clang format format-check deps configure clean help
 
 all: configure
 	cmake --build $(BUILD)
@@ -42,9 +44,20 @@ sanitize: deps
 	cmake --build build-sanitize
 	ctest --preset sanitize
 
-clang: deps
+clang:
+	@bash scripts/install-deps.sh clang
 	cmake --preset clang -DATTN_WARNINGS_AS_ERRORS=ON
 	cmake --build build-clang
+
+SOURCES = $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+
+format:
+	@bash scripts/install-deps.sh clang-format
+	clang-format -i $(SOURCES)
+
+format-check:
+	@bash scripts/install-deps.sh clang-format
+	@clang-format --dry-run --Werror $(SOURCES) && echo "formatting: all $(words $(SOURCES)) C++ files follow .clang-format"
 
 # Installs the missing Debian packages (only those); quick when nothing is missing.
 deps:
@@ -57,4 +70,4 @@ clean:
 	rm -rf build build-sanitize build-clang
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'

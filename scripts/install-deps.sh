@@ -4,7 +4,9 @@
 # cannot install, it stops with the exact command to run.
 set -euo pipefail
 
+# Extra packages for a particular job can be named on the command line (e.g. clang for CI).
 packages=(
+  "$@"
   build-essential cmake ninja-build python3
   libxtensor-dev libxtensor-blas-dev libopenblas-dev
   catch2 libbenchmark-dev

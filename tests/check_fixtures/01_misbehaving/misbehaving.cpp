@@ -8,9 +8,13 @@
 
 namespace attn::ex01 {
 
-Vector dot_scores(const Vector&, const Matrix&) { throw std::runtime_error("something broke"); }
+Vector dot_scores(const Vector&, const Matrix&) {
+    throw std::runtime_error("something broke");
+}
 
-Vector stable_softmax(const Vector& logits) { return xt::zeros<float>({logits.size() + 1}); }
+Vector stable_softmax(const Vector& logits) {
+    return xt::zeros<float>({logits.size() + 1});
+}
 
 Vector attend(const Vector&, const Matrix&, const Matrix&) {
     volatile bool forever = true;
