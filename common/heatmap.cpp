@@ -133,7 +133,14 @@ void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
     const int width = left + grid_w + legend_gap + legend_width + 40;
     const int height = top + grid_h + 36;
 
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    if (path.has_parent_path()) {
+        std::error_code error;
+        std::filesystem::create_directories(path.parent_path(), error);
+        if (error) {
+            throw std::runtime_error("attn::write_svg_heatmap: cannot create the directory " +
+                                     path.parent_path().string() + ": " + error.message());
+        }
+    }
     std::ofstream svg(path);
     if (!svg) throw std::runtime_error("attn::write_svg_heatmap: cannot write " + path.string());
 

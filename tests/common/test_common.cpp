@@ -82,6 +82,12 @@ TEST_CASE("heatmaps: plain text shows numbers and shades, SVG has labels and a c
     std::filesystem::remove_all(path.parent_path());
 }
 
+TEST_CASE("write_svg_heatmap says which directory it cannot create") {
+    CHECK_THROWS_WITH(
+        attn::write_svg_heatmap("/proc/attn-book-test/h.svg", Matrix{{1}}, {"a"}, {"b"}, "t"),
+        Contains("attn::write_svg_heatmap: cannot create the directory /proc/attn-book-test"));
+}
+
 TEST_CASE("heatmaps reject labels that do not match the matrix") {
     std::ostringstream out;
     CHECK_THROWS_AS(attn::print_heatmap(out, Matrix{{1, 0}}, {"a", "b"}, {"c", "d"}, false),
