@@ -83,9 +83,14 @@ def build(build_dir, target):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if proc.returncode == 0:
         return True, ""
-    for line in proc.stdout.splitlines():
-        if re.search(r"\berror\b", line) and not line.startswith(("FAILED", "ninja:")):
-            return False, line.replace(str(ROOT) + "/", "").strip()
+    errors = [line.replace(str(ROOT) + "/", "").strip() for line in proc.stdout.splitlines()
+              if re.search(r"\berror\b|undefined reference", line)
+              and not line.startswith(("FAILED", "ninja:"))]
+    # An error inside a library header is usually caused by the learner's line that
+    # "required" it: show an error in the learner's own files first.
+    mine = [e for e in errors if e.startswith("exercises/")]
+    if mine or errors:
+        return False, (mine or errors)[0]
     return False, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "build failed"
 
 
@@ -222,6 +227,9 @@ def check_chapter(build_dir, chapter_dir, timeout, style):
                                        else style(summary, "31") if not compiled else summary))
     if not compiled:
         print(f"  {error}")
+        if "undefined reference" in error:
+            print(f"  A function of exercises/{chapter_dir.name}/exercises.hpp has no definition: "
+                  "was it deleted or renamed?\n  `git checkout -- <its file>` restores the stub.")
         print(f"  (the other chapters are still checked; every error: "
               f"cmake --build {os.path.relpath(build_dir, os.getcwd())} --target {target})")
         return exercises, False
