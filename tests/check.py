@@ -53,6 +53,7 @@ class Exercise:
         self.reason = ""              # first failure in plain words
         self.detail = ""              # which test found it
         self.cases = []               # (test case name, passed)
+        self.chapter = header.parent.name  # "01_single_head_attention"
 
 
 def find_exercises(chapter_dir):
@@ -110,8 +111,8 @@ def failure_reason(case):
                 message = text(exception)
                 if NOT_IMPLEMENTED in message:
                     return message
-                if child.get("type", "").startswith("CHECK_THROWS") or child.get("type", "").startswith("REQUIRE_THROWS"):
-                    return f"threw the wrong exception ({message}); {info}"
+                if child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS")):
+                    return f"threw the wrong exception ({message})" + (f"; {info}" if info else "")
                 return f"threw an exception: {message}"
             expanded = text(child.find("Expanded"))
             for prefix in ("mistake:", "wrong:"):
@@ -237,17 +238,17 @@ def check_chapter(build_dir, chapter_dir, timeout, style):
     colors = {"passing": "32", "failing": "31", "not started": "2"}
     for ex in exercises:
         label = f"{ex.number} {ex.title}"
+        if ex.state != "failing":
+            print(f"  {label:<{width}}" + style(ex.state, colors[ex.state]))
+            continue
         print(f"  {label:<{width}}" + style(f"{ex.state:<13}", colors[ex.state]), end="")
-        if ex.state == "failing":
-            indent = " " * (2 + width + 13)
-            if ex.detail:
-                print(ex.detail + ":")
-                print(f"{indent}{ex.reason}")
-            else:
-                print(ex.reason)
-            print(f"{indent}hint: {ex.header}:{ex.hint_line}")
+        indent = " " * (2 + width + 13)
+        if ex.detail:
+            print(ex.detail + ":")
+            print(f"{indent}{ex.reason}")
         else:
-            print()
+            print(ex.reason)
+        print(f"{indent}hint: {ex.header}:{ex.hint_line}")
     return exercises, True
 
 
@@ -293,8 +294,6 @@ def main():
             next_up = chapter_dir
         elif next_up is None:
             next_up = next((ex for ex in exercises if ex.state != "passing"), None)
-            if next_up is not None:
-                next_up.chapter = chapter_dir.name
 
     if args.expect_stubs:
         total = sum(1 for _ in chapters)
