@@ -26,6 +26,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import layout  # noqa: E402  (the chapter and exercise conventions, shared with tests/check.py)
 
 
 def fail(message):
@@ -35,15 +37,7 @@ def fail(message):
 
 def chapters():
     """[(dir name, page id, title)] of every chapter, in order."""
-    found = []
-    for d in sorted((ROOT / "chapters").glob("[0-9][0-9]_*")):
-        main = d / "main.cpp"
-        if not main.exists():
-            continue
-        title = next((l[len("/// # "):].strip() for l in main.read_text().splitlines()
-                      if l.startswith("/// # ")), d.name)
-        found.append((d.name, page_id(d.name), title))
-    return found
+    return [(d, page_id(d), layout.chapter_heading(d)) for d in layout.chapter_dirs()]
 
 
 def page_id(dir_name):
@@ -66,30 +60,6 @@ def split_output(text):
         else:
             sections.setdefault(current, []).append(line)
     return {k: "\n".join(v).strip("\n") for k, v in sections.items()}
-
-
-def exercises_of(dir_name):
-    """[(number, title, function name, answer file)] from exercises/NN_name/exercises.hpp."""
-    header = ROOT / "exercises" / dir_name / "exercises.hpp"
-    if not header.exists():
-        return [], None
-    lines = header.read_text().splitlines()
-    namespace = next((m.group(1) for l in lines for m in [re.match(r"namespace ([\w:]+) \{", l)] if m), "")
-    found = []
-    for i, line in enumerate(lines):
-        m = re.search(r"\\brief Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", line)
-        if not m:
-            continue
-        function = ""
-        for follow in lines[i + 1:]:
-            d = re.match(r"^[\w:<>, ]+?\b(\w+)\s*\(", follow)
-            if d and not follow.startswith("///"):
-                function = d.group(1)
-                break
-        answers = sorted((ROOT / "exercises" / dir_name).glob(m.group(1).replace(".", "_") + "_*.cpp"))
-        answer = answers[0].relative_to(ROOT).as_posix() if answers else ""
-        found.append((m.group(1), m.group(2), f"{namespace}::{function}", answer))
-    return found, header.relative_to(ROOT).as_posix()
 
 
 def weave(source, output_dir):
@@ -151,8 +121,9 @@ def weave(source, output_dir):
     if missing:
         fail(f"{source}: the program printed sections with no '/// ## ' heading of that name: {missing}")
 
-    exercises, header = exercises_of(dir_name)
+    exercises = layout.exercises(dir_name)
     if exercises:
+        header = exercises[0].header
         out.append(f"\\section {pid}_exercises Exercises")
         out.append("")
         out.append(f"The task statements are in `{header}`; each answer goes in its own file. "
@@ -162,8 +133,9 @@ def weave(source, output_dir):
         out.append("")
         out.append(f"| Exercise | Function | Your answer goes in `exercises/{dir_name}/` |")
         out.append("|---|---|---|")
-        for num, name, function, answer in exercises:
-            out.append(f"| {num} {name} | {function}() | `{pathlib.PurePath(answer).name}` |")
+        for ex in exercises:
+            answer = pathlib.PurePath(ex.answer_file).name
+            out.append(f"| {ex.number} {ex.title} | {ex.function}() | `{answer}` |")
         out.append("")
 
     all_chapters = chapters()
@@ -207,7 +179,7 @@ def run(program, output, figures):
 def mainpage(template, output):
     rows = []
     for dir_name, pid, title in chapters():
-        exercises, _ = exercises_of(dir_name)
+        exercises = layout.exercises(dir_name)
         count = f"{len(exercises)} exercises" if exercises else "no exercises yet"
         rows.append(f"| \\subpage {pid} | {count} |")
     table = "| Chapter | Exercises |\n|---|---|\n" + "\n".join(rows)

@@ -26,6 +26,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import layout  # noqa: E402  (the chapter and exercise conventions, shared with book/weave.py)
 NOT_IMPLEMENTED = "is not implemented yet"
 
 
@@ -42,40 +44,25 @@ def color_wanted():
 
 
 class Exercise:
-    def __init__(self, number, title, header, line, hint_line, answer_file):
-        self.number = number          # "1.2"
-        self.title = title            # "stable softmax"
-        self.header = header          # path of exercises.hpp, relative to the repository
-        self.line = line              # line of "Exercise 1.2:" in the header
-        self.hint_line = hint_line    # line of the task's "Hint:", or the title line
-        self.answer_file = answer_file
+    """One exercise as the task statement declares it (layout.ExerciseSpec), and its result."""
+
+    def __init__(self, spec, chapter):
+        self.number = spec.number          # "1.2"
+        self.title = spec.title            # "stable softmax"
+        self.header = spec.header          # path of exercises.hpp, relative to the repository
+        self.line = spec.line              # line of "Exercise 1.2:" in the header
+        self.hint_line = spec.hint_line    # line of the task's "Hint:"
+        self.answer_file = spec.answer_file
+        self.chapter = chapter             # "01_single_head_attention"
         self.state = "not started"
-        self.reason = ""              # first failure in plain words
-        self.detail = ""              # which test found it
-        self.cases = []               # (test case name, passed)
-        self.chapter = header.parent.name  # "01_single_head_attention"
+        self.reason = ""                   # first failure in plain words
+        self.detail = ""                   # which test found it
+        self.cases = []                    # (test case name, passed)
 
 
 def find_exercises(chapter_dir):
-    """Reads the exercises from the task statements in exercises/NN_name/exercises.hpp."""
-    header = chapter_dir / "exercises.hpp"
-    lines = header.read_text().splitlines()
-    found = []
-    for i, text in enumerate(lines, start=1):
-        m = re.search(r"Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", text)
-        if m and "\\brief" in text:
-            hint = i
-            for j in range(i, min(i + 60, len(lines))):
-                if "Exercise" in lines[j] and "\\brief" in lines[j]:
-                    break
-                if "Hint:" in lines[j]:
-                    hint = j + 1
-                    break
-            number = m.group(1)
-            answers = sorted(chapter_dir.glob(number.replace(".", "_") + "_*.cpp"))
-            answer = answers[0].relative_to(ROOT) if answers else None
-            found.append(Exercise(number, m.group(2), header.relative_to(ROOT), i, hint, answer))
-    return found
+    """The exercises of exercises/NN_name/, from the task statements in its exercises.hpp."""
+    return [Exercise(spec, chapter_dir.name) for spec in layout.exercises(chapter_dir.name)]
 
 
 def build(build_dir, target):
@@ -200,20 +187,8 @@ def run_exercise(binary, exercise, timeout):
         exercise.detail = re.sub(r"^\d+\.\d+\s*", "", name)
 
 
-def chapter_title(chapter_dir):
-    """("01", "Single-head attention"), from the chapter's "/// # Chapter 01: ..." line."""
-    number, _, name = chapter_dir.name.partition("_")
-    main = ROOT / "chapters" / chapter_dir.name / "main.cpp"
-    if main.exists():
-        for line in main.read_text().splitlines():
-            m = re.match(r"^/// # Chapter \d+:\s*(.+)$", line)
-            if m:
-                return number, m.group(1).strip()
-    return number, name.replace("_", " ")
-
-
 def check_chapter(build_dir, chapter_dir, timeout, style):
-    number, title = chapter_title(chapter_dir)
+    number, title = chapter_dir.name[:2], layout.chapter_title(chapter_dir.name)
     exercises = find_exercises(chapter_dir)
     target = f"test_ex{number}_learner"
     compiled, error = build(build_dir, target)
