@@ -22,7 +22,9 @@ class ExerciseSpec:
     line: int         # line of "Exercise 1.2:" in the header
     hint_line: int    # line of the task's "Hint:", or the title line
     function: str     # "attn::ex01::stable_softmax"
-    answer_file: str  # "exercises/01_single_head_attention/1_2_stable_softmax.cpp", or ""
+    declaration: str  # "Vector stable_softmax(const Vector& logits)", as exercises.hpp declares it
+    answer_file: str  # "exercises/01_single_head_attention/1_2_stable_softmax.cpp", whether or not
+                      # it exists (named like the solution's file)
 
 
 def chapter_dirs():
@@ -57,7 +59,7 @@ def exercises(dir_name):
         m = re.search(r"\\brief Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", line)
         if not m:
             continue
-        hint_line, function = i + 1, ""
+        hint_line, function, declaration = i + 1, "", ""
         for j in range(i + 1, len(lines)):
             if "\\brief Exercise" in lines[j]:
                 break
@@ -66,10 +68,14 @@ def exercises(dir_name):
             d = re.match(r"^[\w:<>, ]+?\b(\w+)\s*\(", lines[j])
             if d and not lines[j].startswith("///"):
                 function = d.group(1)
+                end = next(k for k in range(j, len(lines)) if lines[k].rstrip().endswith(";"))
+                declaration = " ".join(l.strip() for l in lines[j:end + 1]).rstrip(";")
                 break
-        answers = sorted((ROOT / "exercises" / dir_name).glob(m.group(1).replace(".", "_") + "_*.cpp"))
+        stem = m.group(1).replace(".", "_") + "_*.cpp"
+        named = sorted((ROOT / "solutions" / dir_name).glob(stem)) or sorted(
+            (ROOT / "exercises" / dir_name).glob(stem))
         found.append(ExerciseSpec(
             number=m.group(1), title=m.group(2), header=header.relative_to(ROOT).as_posix(), line=i + 1,
-            hint_line=hint_line, function=f"{namespace}::{function}",
-            answer_file=answers[0].relative_to(ROOT).as_posix() if answers else ""))
+            hint_line=hint_line, function=f"{namespace}::{function}", declaration=declaration,
+            answer_file=f"exercises/{dir_name}/{named[0].name}" if named else ""))
     return found

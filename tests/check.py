@@ -4,31 +4,71 @@
     make check            every chapter
     make check CH=01      one chapter
 
-For each chapter it builds test_exNN_learner (the exercise tests linked against the
-learner's files), runs each test in its own process with a time limit, and
-prints one line per exercise: not started, failing (with the first failure in plain
-words and where the task's hint is) or passing. A chapter that does not compile is
-reported as such; the other chapters are still checked.
+For each chapter it compiles the learner's answers, one file per exercise, links them
+with the exercise tests (test_exNN_learner), runs every test in its own process with a
+time limit, and prints one line per exercise: not started, failing (with the most useful
+failure in plain words and where the task's hint is), does not compile (with the
+learner's own file and line) or passing.
+
+Each answer is compiled through a wrapper in the build tree (build/check/NN_name/, see
+attn_add_chapter in CMakeLists.txt). An answer that is missing or does not compile is
+replaced by a stub there, so the chapter's other exercises are still checked. An answer
+that calls another exercise that is not passing is told so.
+
+Exit status: 0 when every checked exercise passes, 1 when one does not, 2 when the check
+itself cannot run (the shared code does not build, an unknown chapter).
 
 With --expect-stubs (CI) it checks the shipped stubs instead: every exercise must be
 "not started" and every one of its test cases must fail, since a test that passes on a
-stub cannot tell a right answer from a missing one. Exits 1 otherwise.
+stub cannot tell a right answer from a missing one.
+
+With --answer N.M=FILE and --others solutions (tests/check_catalogue.py) it checks a
+catalogue answer in place of the learner's, with the reference answers for the rest.
 
 Only Python's standard library is used.
 """
 import argparse
+import json
 import os
 import pathlib
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import layout  # noqa: E402  (the chapter and exercise conventions, shared with book/weave.py)
+
 NOT_IMPLEMENTED = "is not implemented yet"
+
+# Library errors as a learner meets them, and what they mean in the learner's terms.
+LIBRARY_ERRORS = [
+    ("Incompatible dimension of arrays",
+     "two tensors in one element-wise expression (+, -, *, /) have shapes that do not fit "
+     "together (xtensor's broadcast error). Likely causes: dividing a [rows, cols] matrix by a "
+     "[rows] sum (keep the axis with xt::keep_dims, or work row by row), or rows and columns "
+     "swapped"),
+    ("Dot: shape mismatch",
+     "xt::linalg::dot(A, B) was given A and B whose inner sizes differ (A's columns must equal "
+     "B's rows). Likely causes: the factors in the wrong order (X W, not W X), or a transpose "
+     "missing or one too many"),
+    ("Broadcast shape has fewer elements",
+     "a tensor was assigned to a view of another shape (xtensor's broadcast error)"),
+]
+
+# glibc's words when it finds the heap corrupted (it then aborts, or hangs in the crash handler).
+HEAP_CORRUPTION = re.compile(r"(malloc\(\)|free\(\)|double free|corrupted|munmap_chunk|realloc\(\))[^\n]*")
+
+SIGNALS = {
+    "SIGSEGV": "a segmentation fault: the answer read or wrote outside a tensor (an index past "
+               "its end, or a view of a temporary that no longer exists?)",
+    "SIGABRT": "an abort: usually the heap was corrupted by a write past the end of a tensor",
+    "SIGFPE": "an arithmetic error (an integer division by zero?)",
+    "SIGBUS": "a bus error: a read or write outside a tensor",
+}
 
 
 class Style:
@@ -43,10 +83,16 @@ def color_wanted():
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
+def relative(path):
+    """A path as the learner knows it: relative to the repository when inside it."""
+    return str(path).replace(str(ROOT) + "/", "")
+
+
 class Exercise:
     """One exercise as the task statement declares it (layout.ExerciseSpec), and its result."""
 
     def __init__(self, spec, chapter):
+        self.spec = spec
         self.number = spec.number          # "1.2"
         self.title = spec.title            # "stable softmax"
         self.header = spec.header          # path of exercises.hpp, relative to the repository
@@ -54,10 +100,17 @@ class Exercise:
         self.hint_line = spec.hint_line    # line of the task's "Hint:"
         self.answer_file = spec.answer_file
         self.chapter = chapter             # "01_single_head_attention"
-        self.state = "not started"
-        self.reason = ""                   # first failure in plain words
+        self.source = ROOT / spec.answer_file  # the file compiled for this exercise
+        self.state = "not started"         # not started, failing, does not compile, missing, passing
+        self.reason = ""                   # the most useful failure, in plain words
         self.detail = ""                   # which test found it
+        self.calls = []                    # other exercises of the chapter this answer calls
         self.cases = []                    # (test case name, passed)
+        self.failures = 0
+
+    @property
+    def short_function(self):
+        return self.spec.function.split("::")[-1]
 
 
 def find_exercises(chapter_dir):
@@ -65,60 +118,234 @@ def find_exercises(chapter_dir):
     return [Exercise(spec, chapter_dir.name) for spec in layout.exercises(chapter_dir.name)]
 
 
-def build(build_dir, target):
-    """Builds one target; returns (ok, first error in the compiler's words)."""
-    proc = subprocess.run(["cmake", "--build", str(build_dir), "--target", target],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode == 0:
-        return True, ""
-    errors = [line.replace(str(ROOT) + "/", "").strip() for line in proc.stdout.splitlines()
-              if re.search(r"\berror\b|undefined reference", line)
-              and not line.startswith(("FAILED", "ninja:"))]
-    # An error inside a library header is usually caused by the learner's line that
-    # "required" it: show an error in the learner's own files first.
-    mine = [e for e in errors if e.startswith("exercises/")]
-    if mine or errors:
-        return False, (mine or errors)[0]
-    return False, proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "build failed"
+# ------------------------------------------------------------------------------ building
 
+def wrapper_path(build_dir, exercise):
+    return build_dir / "check" / exercise.chapter / pathlib.Path(exercise.answer_file).name
+
+
+def stub_text(exercise):
+    """What the shipped stub says, written from the declaration in exercises.hpp."""
+    namespace = exercise.spec.function.rsplit("::", 1)[0]
+    return (f'// Stub for exercise {exercise.number}, put here by tests/check.py in place of an answer\n'
+            f'// that is missing or does not compile.\n#include "exercises.hpp"\n\n'
+            f"namespace {namespace} {{\n\n{exercise.spec.declaration} {{\n"
+            f'    throw attn::not_implemented("{exercise.number}");\n}}\n\n}}  // namespace {namespace}\n')
+
+
+def point_wrapper(build_dir, exercise, stub=False):
+    """Makes the exercise's wrapper compile its source (or a stub); rewritten only on change,
+    so an unchanged answer is not recompiled."""
+    path = wrapper_path(build_dir, exercise)
+    text = stub_text(exercise) if stub else f'#include "{exercise.source}"\n'
+    if not path.exists() or path.read_text() != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def run_build(build_dir, target):
+    """Builds a target, going on past failures (-k 0): (ok, output)."""
+    keep_going = ["--", "-k", "0"] if (build_dir / "build.ninja").exists() else ["--", "-k"]
+    proc = subprocess.run(["cmake", "--build", str(build_dir), "--target", target] + keep_going,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc.returncode == 0, proc.stdout
+
+
+def failed_steps(output):
+    """The build's failed steps: [(what failed, its output lines)]."""
+    steps, current = [], None
+    for line in output.splitlines():
+        if line.startswith("FAILED: "):
+            current = (line[len("FAILED: "):].strip(), [])
+            steps.append(current)
+        elif line.startswith("ninja: ") or re.match(r"^\[\d+/\d+\] ", line):
+            current = None
+        elif current is not None:
+            current[1].append(line)
+    return steps
+
+
+def compile_error(lines, source):
+    """The first error of one compiler run, told from the learner's file `source`:
+    "exercises/.../1_2_x.cpp:9: error: ...", with the line of code under it. An error inside
+    a library header is reported at the learner's line that caused it ("required from here")."""
+    own = str(source)
+    location = re.compile(r"^(/[^:\s]+):(\d+):(?:\d+:)?\s*(.*)$")
+    first_error, caused_at = None, None
+    for line in lines:
+        m = location.match(line.strip())
+        if not m:
+            continue
+        path, number, rest = m.groups()
+        if path == own and caused_at is None and ("required from" in rest or "error" in rest):
+            caused_at = (path, int(number))
+        if re.match(r"(fatal )?error:", rest):
+            first_error = (path, int(number), re.sub(r"^(fatal )?error:\s*", "", rest))
+            break
+    if first_error is None:
+        text = "\n".join(l for l in lines if l.strip() and not l.startswith(("/usr/bin/", "/usr/lib/")))
+        return text.strip().splitlines()[-1] if text.strip() else "the compiler failed"
+    path, number, message = first_error
+    if path == own or not caused_at:
+        where, message = (path, number), f"error: {message}"
+    else:
+        header = re.sub(r"^/usr/include/", "", path)
+        where, message = caused_at, f"error inside {header}, caused by this line: {message}"
+    try:
+        code = pathlib.Path(where[0]).read_text().splitlines()[where[1] - 1].strip()
+    except (OSError, IndexError):
+        code = ""
+    return f"{relative(where[0])}:{where[1]}:  {code}\n{message}"
+
+
+def link_errors(lines, exercises):
+    """Link errors (undefined or multiple definitions of an exercise's function): {exercise: reason}."""
+    found = {}
+    for line in lines:
+        for ex in exercises:
+            name = ex.spec.function + "("
+            if name not in line or ex in found:
+                continue
+            if "undefined reference" in line:
+                found[ex] = (f"{ex.answer_file} defines no function with the declared signature "
+                             f"`{ex.spec.declaration}` (was it renamed, or a parameter type changed?); "
+                             f"`git checkout -- {ex.answer_file}` restores the stub")
+            elif "multiple definition" in line:
+                found[ex] = (f"{ex.spec.function} is defined twice; define it only in "
+                             f"{ex.answer_file} and call it from the other answers")
+    return found
+
+
+def build_chapter(build_dir, exercises, target):
+    """Compiles every answer, replacing the ones that are missing or do not compile with
+    stubs, and links the tests. Returns (ok, error): ok False means the shared code (not
+    the learner's files) does not build, and error says where."""
+    for ex in exercises:
+        if not ex.source.exists():
+            ex.state = "missing"
+            ex.reason = (f"{relative(ex.source)} is missing; "
+                         f"`git checkout -- {relative(ex.source)}` restores the stub")
+        point_wrapper(build_dir, ex, stub=ex.state == "missing")
+    for _ in range(len(exercises) + 1):
+        ok, output = run_build(build_dir, target)
+        if ok:
+            return True, ""
+        steps = failed_steps(output)
+        newly_broken = []
+        for what, lines in steps:
+            ex = next((e for e in exercises if what.endswith("/" + pathlib.Path(e.answer_file).name + ".o")), None)
+            if ex is not None and ex.state not in ("does not compile", "missing"):
+                log = wrapper_path(build_dir, ex).with_suffix(".log")
+                log.write_text("\n".join(lines) + "\n")
+                ex.state = "does not compile"
+                ex.reason = f"{compile_error(lines, ex.source)}\nthe compiler's full text: {relative(log)}"
+                newly_broken.append(ex)
+            elif ex is None and re.search(r"\.(o|obj)$", what):
+                return False, compile_error(lines, None)
+            elif ex is None:  # the link
+                for bad, reason in link_errors(lines, exercises).items():
+                    if bad.state not in ("does not compile", "missing"):
+                        bad.state, bad.reason = "does not compile", reason
+                        newly_broken.append(bad)
+                if not newly_broken:
+                    text = [l for l in lines if "error" in l or "undefined" in l]
+                    return False, (text or lines or ["the link failed"])[0].strip()
+        if not newly_broken:
+            return False, (output.strip().splitlines() or ["the build failed"])[-1]
+        for ex in newly_broken:
+            point_wrapper(build_dir, ex, stub=True)
+    return False, "the build failed"
+
+
+def find_calls(build_dir, exercises):
+    """Which other exercises each answer calls, read from its object file's undefined symbols."""
+    objects = {o.name: o for o in build_dir.glob("**/ex*_learner.dir/**/*.cpp.o")}
+    for ex in exercises:
+        obj = objects.get(pathlib.Path(ex.answer_file).name + ".o")
+        if obj is None or ex.state in ("does not compile", "missing"):
+            continue
+        try:
+            symbols = subprocess.run(["nm", "-C", "--undefined-only", str(obj)], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True).stdout
+        except OSError:
+            return
+        ex.calls = [other for other in exercises
+                    if other is not ex and other.spec.function + "(" in symbols]
+
+
+# ------------------------------------------------------------------------------ running tests
 
 def text(element):
     return (element.text or "").strip() if element is not None else ""
 
 
+def library_error(message):
+    """An exception's message in the learner's terms, when a library threw it."""
+    for raw, meaning in LIBRARY_ERRORS:
+        if raw in message:
+            return meaning
+    return None
+
+
+def exception_reason(message, info=""):
+    if NOT_IMPLEMENTED in message:
+        return "not_implemented", message
+    meaning = library_error(message)
+    if meaning:
+        return "library", meaning
+    return "exception", f"threw an exception: {message}" + (f" ({info})" if info else "")
+
+
+# How useful a failure is to the learner; the check shows the most useful one.
+RANK = {"mistake": 0, "wrong": 1, "check": 2, "library": 3, "exception": 4, "crash": 5,
+        "timeout": 6, "not_implemented": 9}
+
+
 def failure_reason(case):
-    """The first failure of a Catch2 XML <TestCase>, in plain words."""
+    """The most useful failure of a Catch2 XML <TestCase>: (kind, reason in plain words)."""
+    found = []
     info = ""
     for child in case.iter():
         if child.tag == "Info":
             info = text(child)
         elif child.tag == "Expression" and child.get("success") == "false":
+            throws_check = child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS"))
             exception = child.find("Exception")
             if exception is not None:
-                message = text(exception)
-                if NOT_IMPLEMENTED in message:
-                    return message
-                if child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS")):
-                    return f"threw the wrong exception ({message})" + (f"; {info}" if info else "")
-                return f"threw an exception: {message}"
+                kind, reason = exception_reason(text(exception))
+                if throws_check and kind != "not_implemented":
+                    meaning = library_error(text(exception))
+                    what = (f"bad input reached a library call, which threw ({meaning})" if meaning
+                            else f"threw the wrong exception ({text(exception)})")
+                    kind, reason = "wrong", (f"{what} instead of std::invalid_argument naming the "
+                                             "function: check the arguments first"
+                                             + (f"; {info}" if info else ""))
+                found.append((kind, reason))
+                continue
             expanded = text(child.find("Expanded"))
-            for prefix in ("mistake:", "wrong:"):
-                for line in expanded.splitlines():
-                    if line.strip().startswith(prefix):
-                        reason = line.strip()[len(prefix):].strip()
-                        return ("likely mistake: " + reason) if prefix == "mistake:" else reason
-            if child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS")):
-                return f"{info}, but nothing was thrown" if info else "nothing was thrown"
-            original = " ".join(text(child.find("Original")).split())
-            return f"check failed: {original}" + (f" ({info})" if info else "")
+            lines = [l.strip() for l in expanded.splitlines()]
+            mistakes = [l[len("mistake:"):].strip() for l in lines if l.startswith("mistake:")]
+            wrongs = [l[len("wrong:"):].strip() for l in lines if l.startswith("wrong:")]
+            if mistakes:
+                found.append(("mistake", "likely mistake: " + mistakes[0]
+                              + (f" ({wrongs[0]})" if wrongs else "")))
+            elif wrongs:
+                found.append(("wrong", wrongs[0]))
+            elif throws_check:
+                found.append(("wrong", f"{info}, but nothing was thrown" if info else "nothing was thrown"))
+            else:
+                original = " ".join(text(child.find("Original")).split())
+                found.append(("check", f"check failed: {original}" + (f" ({info})" if info else "")))
         elif child.tag == "Exception":
-            message = text(child)
-            return message if NOT_IMPLEMENTED in message else f"threw an exception: {message}"
+            found.append(exception_reason(text(child)))
         elif child.tag == "FatalErrorCondition":
-            return f"crashed: {text(child)} (an out-of-bounds index or a dangling view?)"
+            name = text(child).split()[0] if text(child) else "a signal"
+            found.append(("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal")))
         elif child.tag == "Failure":
-            return text(child).splitlines()[0] if text(child) else "failed"
-    return "failed"
+            found.append(("check", text(child).splitlines()[0] if text(child) else "failed"))
+    if not found:
+        return "check", "failed"
+    return min(found, key=lambda f: RANK[f[0]])
 
 
 def escape_test_name(name):
@@ -127,30 +354,45 @@ def escape_test_name(name):
 
 
 def run_case(binary, name, timeout):
-    """Runs one test case in its own process: (passed, reason)."""
+    """Runs one test case in its own process: (passed, kind, reason)."""
+    with tempfile.TemporaryFile(mode="w+") as err:
+        try:
+            proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
+                                  stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+            stdout, returncode = proc.stdout, proc.returncode
+        except subprocess.TimeoutExpired:
+            stdout, returncode = None, None
+        err.seek(0)
+        stderr = err.read()
+    heap = HEAP_CORRUPTION.search(stderr)
+    if heap:  # glibc aborts; Catch2's crash handler may then hang on the broken heap
+        return False, "crash", (f"crashed: the heap was corrupted (glibc: \"{heap.group(0).strip()}\"): "
+                                "the answer wrote outside a tensor, e.g. an index past its end")
+    if stdout is None:
+        return False, "timeout", f"did not finish within {timeout:g} s: an endless loop?"
     try:
-        proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return False, f"did not finish within {timeout:g} s: an endless loop?"
-    try:
-        case = ET.fromstring(proc.stdout).find(".//TestCase")
+        case = ET.fromstring(stdout).find(".//TestCase")
     except ET.ParseError:
         case = None
     if case is None:
-        if proc.returncode < 0:
-            name = signal.Signals(-proc.returncode).name
-            return False, f"crashed with {name} (an out-of-bounds index or a dangling view?)"
-        return False, f"the test program stopped unexpectedly (exit code {proc.returncode})"
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            return False, "crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal")
+        if "Sanitizer" in stderr:
+            line = next(l for l in stderr.splitlines() if "Sanitizer" in l)
+            return False, "crash", f"crashed: {line.strip()}"
+        return False, "crash", f"the test program stopped unexpectedly (exit code {returncode})"
     result = case.find("OverallResult")
     if result is not None and result.get("success") == "true":
-        return True, ""
-    return False, failure_reason(case)
+        return True, "", ""
+    kind, reason = failure_reason(case)
+    return False, kind, reason
 
 
 def run_exercise(binary, exercise, timeout):
     """Runs each test tagged [N.M] in its own process, so that a crash or an endless loop
-    in one test is reported for that test, and sets the exercise's state."""
+    in one test is reported for that test, and sets the exercise's state and its most
+    useful failure."""
     try:
         listing = subprocess.run([str(binary), "--list-test-names-only", f"[{exercise.number}]"],
                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -161,70 +403,103 @@ def run_exercise(binary, exercise, timeout):
     if not names:
         exercise.state, exercise.reason = "failing", "no tests found for this exercise"
         return
-    first_failure = None
-    all_not_implemented = True
+    failures = []
     for name in names:
-        passed, reason = run_case(binary, name, timeout)
-        other = re.search(r"exercise (\d+\.\d+) " + NOT_IMPLEMENTED, reason)
-        if not passed and other and other.group(1) != exercise.number:
-            # This answer calls another exercise that is still a stub.
-            reason = (f"it calls exercise {other.group(1)}, which is not started yet: "
-                      f"do {other.group(1)} first, or compute that step here")
+        passed, kind, reason = run_case(binary, name, timeout)
         exercise.cases.append((name, passed))
-        if passed or NOT_IMPLEMENTED not in reason:
-            all_not_implemented = False
-        if not passed and NOT_IMPLEMENTED not in reason and first_failure is None:
-            first_failure = (name, reason)
-    if all(p for _, p in exercise.cases):
+        if not passed:
+            other = re.search(r"exercise (\d+\.\d+) " + NOT_IMPLEMENTED, reason)
+            if other and other.group(1) != exercise.number:
+                kind = "calls"
+                reason = (f"it calls exercise {other.group(1)}, which is not started yet: "
+                          f"do {other.group(1)} first, or compute that step here")
+            failures.append((kind, name, reason))
+    exercise.failures = len(failures)
+    if not failures:
         exercise.state = "passing"
-    elif all_not_implemented:
+    elif all(kind == "not_implemented" for kind, _, _ in failures) and len(failures) == len(names):
         exercise.state = "not started"
     else:
         exercise.state = "failing"
-        if first_failure is None:  # some parts pass, the rest still throws not_implemented
-            first_failure = next((n, "still throws attn::not_implemented") for n, p in exercise.cases if not p)
-        name, exercise.reason = first_failure
+        real = [f for f in failures if f[0] != "not_implemented"]
+        if real:
+            kind, name, exercise.reason = min(real, key=lambda f: RANK.get(f[0], 7))
+        else:  # some tests pass, the rest still throw not_implemented
+            kind, name, exercise.reason = failures[0][0], failures[0][1], "still throws attn::not_implemented"
         exercise.detail = re.sub(r"^\d+\.\d+\s*", "", name)
 
 
-def check_chapter(build_dir, chapter_dir, timeout, style):
+def explain_calls(exercises):
+    """An answer that fails while calling another exercise that is not passing is told so."""
+    for ex in exercises:
+        if ex.state not in ("failing", "does not compile"):
+            continue
+        blocking = [o for o in ex.calls if o.state != "passing"]
+        if blocking:
+            o = blocking[0]
+            state = {"does not compile": "does not compile"}.get(o.state, "is " + o.state)
+            ex.reason = f"it calls your {o.number} ({o.short_function}), which {state}: fix {o.number} first"
+            ex.detail = ""
+
+
+# ------------------------------------------------------------------------------ the report
+
+def check_chapter(build_dir, chapter_dir, timeout, style, answers, others):
+    """Checks one chapter; returns (exercises, None) or (exercises, error of the shared build)."""
     number, title = chapter_dir.name[:2], layout.chapter_title(chapter_dir.name)
     exercises = find_exercises(chapter_dir)
+    for ex in exercises:
+        if ex.number in answers:
+            ex.source = answers[ex.number]
+        elif others == "solutions":
+            ex.source = ROOT / "solutions" / ex.chapter / pathlib.Path(ex.answer_file).name
     target = f"test_ex{number}_learner"
-    compiled, error = build(build_dir, target)
-    if compiled:
+    progress = sys.stderr.isatty()
+    if progress:
+        print(f"Chapter {number}: building and testing your answers...", end="\r", file=sys.stderr, flush=True)
+    built, error = build_chapter(build_dir, exercises, target)
+    if built:
+        find_calls(build_dir, exercises)
         for ex in exercises:
-            run_exercise(build_dir / "tests" / target, ex, timeout)
-    passing = sum(ex.state == "passing" for ex in exercises)
+            if ex.state not in ("does not compile", "missing"):
+                run_exercise(build_dir / "tests" / target, ex, timeout)
+        explain_calls(exercises)
+    if progress:
+        print(" " * 60, end="\r", file=sys.stderr, flush=True)
 
-    summary = f"{passing} of {len(exercises)} passing" if compiled else "does not compile"
+    passing = sum(ex.state == "passing" for ex in exercises)
+    summary = f"{passing} of {len(exercises)} passing" if built else "cannot be checked"
     head = f"Chapter {number}  {title}"
-    print(style(f"{head:<58}", "1") + (style(summary, "32") if compiled and passing == len(exercises)
-                                       else style(summary, "31") if not compiled else summary))
-    if not compiled:
-        print(f"  {error}")
-        if "undefined reference" in error:
-            print(f"  A function of exercises/{chapter_dir.name}/exercises.hpp has no definition: "
-                  "was it deleted or renamed?\n  `git checkout -- <its file>` restores the stub.")
-        print(f"  (the other chapters are still checked; every error: "
-              f"cmake --build {os.path.relpath(build_dir, os.getcwd())} --target {target})")
-        return exercises, False
+    color = "32" if built and passing == len(exercises) else "31" if not built else "0"
+    print(style(f"{head:<58}", "1") + style(summary, color))
+    if not built:
+        print(f"  The shared code of the book does not build (this is not one of your answers):")
+        for line in error.splitlines():
+            print(f"  {line}")
+        print(f"  Every error: cmake --build {os.path.relpath(build_dir, os.getcwd())} --target {target}")
+        return exercises, error
     width = max((len(f"{ex.number} {ex.title}") for ex in exercises), default=20) + 2
-    colors = {"passing": "32", "failing": "31", "not started": "2"}
+    colors = {"passing": "32", "failing": "31", "does not compile": "31", "missing": "31", "not started": "2"}
+    indent = " " * (2 + width + 17)
     for ex in exercises:
         label = f"{ex.number} {ex.title}"
-        if ex.state != "failing":
+        if ex.state in ("passing", "not started"):
             print(f"  {label:<{width}}" + style(ex.state, colors[ex.state]))
             continue
-        print(f"  {label:<{width}}" + style(f"{ex.state:<13}", colors[ex.state]), end="")
-        indent = " " * (2 + width + 13)
+        print(f"  {label:<{width}}" + style(f"{ex.state:<17}", colors[ex.state]), end="")
+        lines = ex.reason.splitlines()
         if ex.detail:
-            print(ex.detail + ":")
-            print(f"{indent}{ex.reason}")
+            more = f" (and {ex.failures - 1} more failing test{'s' if ex.failures > 2 else ''})" \
+                if ex.failures > 1 else ""
+            print(ex.detail + more + ":")
+            print(f"{indent}{lines[0]}")
         else:
-            print(ex.reason)
-        print(f"{indent}hint: {ex.header}:{ex.hint_line}")
-    return exercises, True
+            print(lines[0])
+        for line in lines[1:]:
+            print(f"{indent}{line}")
+        if ex.state == "failing":
+            print(f"{indent}hint: {ex.header}:{ex.hint_line}")
+    return exercises, None
 
 
 def main():
@@ -235,61 +510,82 @@ def main():
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds per test (default 5)")
     parser.add_argument("--expect-stubs", action="store_true",
                         help="CI: require every exercise test to fail on the shipped stubs")
+    parser.add_argument("--answer", action="append", default=[], metavar="N.M=FILE",
+                        help="check FILE as the answer to exercise N.M (the catalogue)")
+    parser.add_argument("--others", choices=["learner", "solutions"], default="learner",
+                        help="what the other exercises' answers are (default: the learner's)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
 
     build_dir = pathlib.Path(args.build_dir).resolve()
-    chapters = sorted(p for p in (ROOT / "exercises").glob("[0-9][0-9]_*") if p.is_dir())
+    if not (build_dir / "CMakeCache.txt").exists():
+        print(f"check: {build_dir} is not configured; run `make check` from the repository root",
+              file=sys.stderr)
+        return 2
+    available = sorted(p for p in (ROOT / "exercises").glob("[0-9][0-9]_*") if p.is_dir())
+    chapters = available
     if args.chapter:
         wanted = args.chapter.zfill(2)
-        chapters = [c for c in chapters if c.name.startswith(wanted + "_")]
+        chapters = [c for c in available if c.name.startswith(wanted + "_")]
         if not chapters:
-            available = ", ".join(c.name[:2] for c in sorted((ROOT / "exercises").glob("[0-9][0-9]_*")))
-            print(f"check: no exercises for chapter '{args.chapter}' (chapters with exercises: {available})",
-                  file=sys.stderr)
+            print(f"check: no exercises for chapter '{args.chapter}' "
+                  f"(chapters with exercises: {', '.join(c.name[:2] for c in available)})", file=sys.stderr)
             return 2
+    answers = {}
+    for item in args.answer:
+        number, _, path = item.partition("=")
+        answers[number] = pathlib.Path(path).resolve()
     style = Style(color_wanted())
 
-    problems = []
+    problems, results = [], {}
+    shared_error = None
     next_up = None
     for chapter_dir in chapters:
-        exercises, compiled = check_chapter(build_dir, chapter_dir, args.timeout, style)
+        exercises, error = check_chapter(build_dir, chapter_dir, args.timeout, style, answers, args.others)
         print()
+        shared_error = shared_error or error
+        results[chapter_dir.name] = [{"number": ex.number, "state": ex.state, "reason": ex.reason,
+                                      "detail": ex.detail, "calls": [o.number for o in ex.calls]}
+                                     for ex in exercises]
         if args.expect_stubs:
-            if not compiled:
-                problems.append(f"chapter {chapter_dir.name}: the shipped stubs do not compile")
+            if error:
+                problems.append(f"chapter {chapter_dir.name}: the shipped stubs do not build: {error}")
             for ex in exercises:
                 passed = [name for name, ok in ex.cases if ok]
                 if passed:
                     problems.append(f"exercise {ex.number}: passes on its stub: {'; '.join(passed)}")
                 if not ex.cases:
-                    problems.append(f"exercise {ex.number}: has no tests")
+                    problems.append(f"exercise {ex.number}: has no tests ({ex.state}: {ex.reason})")
                 elif ex.state != "not started":
                     problems.append(f"exercise {ex.number}: is '{ex.state}' on its stub ({ex.reason})")
-        elif next_up is None and not compiled:
-            next_up = chapter_dir
         elif next_up is None:
             next_up = next((ex for ex in exercises if ex.state != "passing"), None)
 
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
     if args.expect_stubs:
-        total = sum(1 for _ in chapters)
         if problems:
             print("stub check FAILED:")
             for p in problems:
                 print(f"  {p}")
             return 1
-        print(f"stub check: every exercise test fails on its shipped stub ({total} chapter(s))")
+        print(f"stub check: every exercise test fails on its shipped stub ({len(chapters)} chapter(s))")
         return 0
-
-    if isinstance(next_up, pathlib.Path):
-        print(f"Next: make chapter {next_up.name[:2]} compile again (the error is above), then run the check again.")
-    elif next_up is not None:
-        number = next_up.chapter[:2]
+    if shared_error:
+        print("Next: the book's own code does not build (see above); `git status` shows what changed "
+              "outside exercises/.")
+        return 2
+    if next_up is None:
+        print("Every exercise passes. Compare your answers with solutions/.")
+        return 0
+    number = next_up.chapter[:2]
+    if next_up.state in ("does not compile", "missing"):
+        print(f"Next: make {next_up.answer_file} compile again (the error is above), then run the check again.")
+    else:
         print(f"Next: exercise {next_up.number}, {next_up.title}. The task is at {next_up.header}:{next_up.line},")
         print(f"your answer goes in {next_up.answer_file}. Every detail of its tests:")
         print(f"  {os.path.relpath(build_dir, os.getcwd())}/tests/test_ex{number}_learner \"[{next_up.number}]\"")
-    else:
-        print("Every exercise passes. Compare your answers with solutions/.")
-    return 0
+    return 1
 
 
 if __name__ == "__main__":

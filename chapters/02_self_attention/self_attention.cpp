@@ -17,8 +17,8 @@ Matrix project(const Matrix& x, const Matrix& w) {
     return xt::linalg::dot(x, w);
 }
 
-QKV project_qkv(const Matrix& x, const Projections& p) {
-    constexpr const char* fn = "attn::project_qkv";
+QKV project_qkv(const Matrix& x, const Projections& p, const char* caller) {
+    const char* fn = caller;
     check_shape(fn, "x", x, {any("T"), any("d_model")});
     check_shape(fn, "w_q", p.w_q, {exactly("d_model", x.shape(1)), any("d_k")});
     check_shape(fn, "w_k", p.w_k, {exactly("d_model", x.shape(1)), exactly("d_k", p.w_q.shape(1))});
@@ -27,7 +27,7 @@ QKV project_qkv(const Matrix& x, const Projections& p) {
 }
 
 AttentionResult self_attention(const Matrix& x, const Projections& p) {
-    const QKV qkv = project_qkv(x, p);
+    const QKV qkv = project_qkv(x, p, "attn::self_attention");
     return scaled_dot_product_attention(qkv.q, qkv.k, qkv.v);
 }
 

@@ -39,7 +39,9 @@ Matrix project(const Matrix& x, const Matrix& w);
 /// \f$Q = X W_q\f$, \f$K = X W_k\f$, \f$V = X W_v\f$.
 /// \param x `[T, d_model]`
 /// \param p projections with `d_model` rows each, and W_q, W_k of the same width d_k
-QKV project_qkv(const Matrix& x, const Projections& p);
+/// \param caller the function named in a shape error: a function that calls project_qkv()
+///        passes its own name, so the error names the function its caller called
+QKV project_qkv(const Matrix& x, const Projections& p, const char* caller = "attn::project_qkv");
 
 /// Self-attention: the sequence attends to itself,
 /// \f$\mathrm{softmax}(Q K^\top / \sqrt{d_k})\, V\f$ with Q, K, V from project_qkv().

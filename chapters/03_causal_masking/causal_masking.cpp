@@ -86,7 +86,7 @@ AttentionResult masked_attention(const Matrix& queries, const Matrix& keys, cons
 }
 
 AttentionResult causal_self_attention(const Matrix& x, const Projections& p) {
-    const QKV qkv = project_qkv(x, p);
+    const QKV qkv = project_qkv(x, p, "attn::causal_self_attention");
     return masked_attention(qkv.q, qkv.k, qkv.v, causal_mask(x.shape(0)));
 }
 

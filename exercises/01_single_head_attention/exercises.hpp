@@ -67,13 +67,16 @@ Vector stable_softmax(const Vector& logits);
 /// \param values `[T, d_v]`, one value per key
 /// \return `[d_v]`, the output for this query
 ///
-/// Throws std::invalid_argument when `keys` is not `[T, d_k]` for the query's d_k or
-/// `values` does not have one row per key.
+/// Throws std::invalid_argument naming attend when `keys` is not `[T, d_k]` for the query's
+/// d_k or `values` does not have one row per key.
 ///
-/// Example: query `{1, 0}`, keys `{{1, 0}, {0, 1}}`, values `{{10, 0}, {0, 10}}`: scores
-/// `{1, 0}`, scaled `{0.707, 0}`, weights `{0.670, 0.330}`, output `{6.70, 3.30}`.
+/// Example: query `{1, 2}`, keys `{{1, 0}, {0, 1}, {1, 1}}`, values
+/// `{{1, 0, 2}, {0, 3, 1}, {2, 1, 0}}`: scores `{1, 2, 3}`, scaled `{0.707, 1.414, 2.121}`,
+/// weights `{0.140, 0.284, 0.576}`, output `{1.292, 1.428, 0.564}`.
 ///
-/// Hint: you may call your own dot_scores() and stable_softmax() from 1.1 and 1.2.
+/// Hint: check the shapes first, here, with check_shape("attn::ex01::attend", ...): the
+/// error must name the function the caller called. Then call your own dot_scores() and
+/// stable_softmax() from 1.1 and 1.2, and add up `weights(j) * xt::row(values, j)`.
 Vector attend(const Vector& query, const Matrix& keys, const Matrix& values);
 
 /// \brief Exercise 1.4: attention weights for every query.
@@ -87,11 +90,15 @@ Vector attend(const Vector& query, const Matrix& keys, const Matrix& values);
 ///
 /// Throws std::invalid_argument when either matrix is empty or their d_k differ.
 ///
-/// Example: queries `{{1, 0}, {0, 2}}`, keys `{{1, 0}, {0, 1}}` give
-/// `{{0.670, 0.330}, {0.196, 0.804}}`.
+/// Example: queries `{{1, 0}, {0, 2}}`, keys `{{1, 0}, {0, 1}, {1, 1}}` give
+/// `{{0.401, 0.198, 0.401}, {0.108, 0.446, 0.446}}`.
 ///
 /// Hint: `xt::linalg::dot(queries, xt::transpose(keys))` (from `<xtensor-blas/xlinalg.hpp>`)
-/// is \f$Q K^\top\f$; then run a softmax over each row, not each column.
+/// is \f$Q K^\top\f$; then run a softmax over each row, not each column: call your
+/// stable_softmax() on each `xt::row(scores, i)`, or divide by the row sums. A trap on the
+/// second path: store the sums first, `Matrix sums = xt::sum(e, {1}, xt::keep_dims);` then
+/// `e / sums`. Dividing by the lazy `xt::sum(e, {1}, xt::keep_dims)` expression itself gives
+/// wrong numbers in xtensor 0.24, and without keep_dims the shapes do not broadcast.
 Matrix attention_weights(const Matrix& queries, const Matrix& keys);
 
 }  // namespace attn::ex01

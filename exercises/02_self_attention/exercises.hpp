@@ -50,13 +50,15 @@ Matrix project(const Matrix& x, const Matrix& w);
 /// \param w_v `[d_model, d_v]`
 /// \return `[T, d_v]`, row t the output of token t
 ///
-/// Throws std::invalid_argument when a projection does not have d_model rows or W_q and
-/// W_k differ in width.
+/// Throws std::invalid_argument naming self_attention when x is empty, a projection does
+/// not have d_model rows, or W_q and W_k differ in width.
 ///
-/// Example: x `{{1, 0}, {0, 1}}`, w_q = w_k = `{{1, 0}, {0, 1}}`, w_v `{{10, 0}, {0, 10}}`
-/// give `{{6.70, 3.30}, {3.30, 6.70}}` (each token attends mostly to itself).
+/// Example: x `{{1, 0}, {0, 1}, {1, 1}}`, w_q `{{1, 0}, {0, 2}}`, w_k `{{0, 1}, {1, 0}}`,
+/// w_v `{{10, 0}, {0, 10}}` give `{{5.99, 8.02}, {8.92, 5.54}, {8.60, 7.16}}`.
 ///
-/// Hint: your project() from 2.1, then chapter 01's attn::scaled_dot_product_attention().
+/// Hint: check the shapes first, here, with check_shape("attn::ex02::self_attention", ...),
+/// so the error names the function the caller called. Then your project() from 2.1 and
+/// chapter 01's attn::scaled_dot_product_attention(q, k, v), whose `.output` is the answer.
 /// Which of Q and K is transposed decides which way the weights point.
 Matrix self_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_k, const Matrix& w_v);
 

@@ -33,7 +33,9 @@ namespace attn::ex03 {
 ///
 /// Example: T = 3 gives `{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}`.
 ///
-/// Hint: `Mask m = Mask::from_shape({T, T});` then two loops. Rows are queries.
+/// Hint: `Mask m = xt::zeros<bool>({T, T});` (every cell false), then two loops that set the
+/// allowed cells. Rows are queries. Not `Mask::from_shape({T, T})`: like every xtensor
+/// from_shape, it leaves the cells holding whatever the memory held before.
 Mask causal_mask(std::size_t T);
 
 /// \brief Exercise 3.2: masked softmax.
@@ -51,8 +53,11 @@ Mask causal_mask(std::size_t T);
 /// Example: scores `{{1, 2, 3}, {1, 2, 3}}`, allowed `{{1, 1, 0}, {0, 0, 0}}` give
 /// `{{0.269, 0.731, 0}, {0, 0, 0}}`.
 ///
-/// Hint: `-std::numeric_limits<float>::infinity()` from `<limits>`. Check what your
-/// softmax does when the maximum of a row is itself -inf.
+/// Hint: `-std::numeric_limits<float>::infinity()` from `<limits>`; then, row by row, the
+/// stable softmax of chapter 01 (`xt::amax(row)()`, `xt::exp`, `xt::sum`). A fully masked
+/// row has exponentials that sum to 0: return zeros for it. Test that sum, not the maximum:
+/// in xtensor 0.24 `xt::amax` of an all -inf row returns -3.40282e+38 (the lowest float),
+/// not -inf.
 Matrix masked_softmax(const Matrix& scores, const Mask& allowed);
 
 /// \brief Exercise 3.3: a sliding-window causal mask.
@@ -88,8 +93,9 @@ Mask sliding_window_mask(std::size_t T, std::size_t window);
 /// Example: lengths `{3, 1}`, T = 3 give
 /// `{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}}}`.
 ///
-/// Hint: `BatchMask::from_shape({B, T, T})`. Padding is a property of keys (columns):
-/// the padded queries still see the real tokens.
+/// Hint: `BatchMask masks = xt::zeros<bool>({B, T, T});` (not from_shape, whose cells are
+/// uninitialised; see 3.1), then set the allowed cells. Padding is a property of keys
+/// (columns): the padded queries still see the real tokens.
 BatchMask padded_causal_masks(const std::vector<std::size_t>& lengths, std::size_t T);
 
 }  // namespace attn::ex03

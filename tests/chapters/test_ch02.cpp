@@ -103,7 +103,7 @@ TEST_CASE("chapter 02 functions reject bad input, naming function, argument and 
     p.w_k = Matrix::from_shape({4, 2});
     p.w_v = Matrix::from_shape({3, 2});
     CHECK_THROWS_MATCHES(attn::self_attention(x, p), std::invalid_argument,
-                         NamesShapeError("attn::project_qkv", "[3, 2]"));
+                         NamesShapeError("attn::self_attention:", "[3, 2]"));
     CHECK_THROWS_MATCHES(attn::permute_rows(x, {0, 1}), std::invalid_argument,
                          NamesShapeError("attn::permute_rows", "2"));
     CHECK_THROWS_MATCHES(attn::permute_rows(x, {0, 0, 1}), std::invalid_argument,

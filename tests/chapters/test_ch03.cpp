@@ -112,7 +112,7 @@ TEST_CASE("chapter 03 functions reject bad input, naming function, argument and 
                          std::invalid_argument, NamesShapeError("attn::masked_softmax", "[2, 2]"));
     CHECK_THROWS_MATCHES(
         attn::causal_self_attention(Matrix::from_shape({0, 8}), attn::designed_head()),
-        std::invalid_argument, NamesShapeError("attn::project_qkv", "[0, 8]"));
+        std::invalid_argument, NamesShapeError("attn::causal_self_attention:", "[0, 8]"));
     const Matrix q = Matrix::from_shape({2, 4});
     CHECK_THROWS_MATCHES(attn::masked_attention(q, q, q, Mask::from_shape({2, 3})),
                          std::invalid_argument,

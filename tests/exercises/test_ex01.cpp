@@ -52,6 +52,11 @@ TEST_CASE("1.1 dot_scores: rejects keys whose d_k differs from the query's", "[1
                       "[0, 2]", "keys [0, 2] holds no key (T must be at least 1)");
 }
 
+TEST_CASE("1.1 dot_scores: rejects an empty query", "[1.1]") {
+    CHECK_SHAPE_ERROR(ex::dot_scores(Vector::from_shape({0}), Matrix::from_shape({2, 0})),
+                      "dot_scores", "[0]", "an empty query [0] has no d_k to score with");
+}
+
 // ---------------------------------------------------------------- 1.2 stable softmax
 
 TEST_CASE("1.2 stable_softmax: weights are in [0, 1] and sum to one", "[1.2]") {
@@ -83,8 +88,19 @@ TEST_CASE("1.2 stable_softmax: logits of +-1e4 do not overflow", "[1.2]") {
     CHECK_THAT(ex::stable_softmax(ref().vector("softmax_negative.logits")),
                IsClose(ref().vector("softmax_negative.weights"))
                    .or_mistake_if_not_finite(
-                       "e^-10000 underflows to 0 and 0/0 is NaN: subtract the maximum "
-                       "logit before exp"));
+                       "the weights are not finite. Likely causes: e^-10000 underflowed to 0 "
+                       "for every logit and 0/0 is NaN (subtract the maximum logit before exp), "
+                       "or the exponentials were divided by another sum (of other "
+                       "exponentials, e.g. e^x where the numerators are e^(x - max))"));
+}
+
+TEST_CASE("1.2 stable_softmax: logits hundreds apart (e^x overflows beyond x = 88)", "[1.2]") {
+    // e^(x - c) stays finite only when no logit exceeds c by more than ~88: c must be the maximum.
+    CHECK_THAT(ex::stable_softmax(Vector{100, 0, 300}),
+               IsClose(Vector{0, 0, 1})
+                   .or_mistake_if_not_finite(
+                       "e^(x - c) overflowed: subtract the maximum logit, not another constant "
+                       "(the first logit, the mean, ...), so that every exponent is at most 0"));
 }
 
 TEST_CASE("1.2 stable_softmax: matches PyTorch", "[1.2]") {
@@ -102,16 +118,18 @@ TEST_CASE("1.2 stable_softmax: rejects an empty vector", "[1.2]") {
 // ---------------------------------------------------------------- 1.3 one query attends
 
 TEST_CASE("1.3 attend: the worked example", "[1.3]") {
-    const Vector query{1, 0};
-    const Matrix keys{{1, 0}, {0, 1}};
-    const Matrix values{{10, 0}, {0, 10}};
-    CHECK_THAT(
-        ex::attend(query, keys, values),
-        IsClose(Vector{6.697615493f, 3.302384507f}, 1e-4f)
-            .or_mistake(Vector{7.310585786f, 2.689414214f},
-                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-            .or_mistake(Vector{0.6697615493f, 0.3302384507f},
-                        "returns the weights; the output is the weighted sum of the values"));
+    // Keys, values and weights all differ, so each known mistake gives its own numbers.
+    const Vector query{1, 2};
+    const Matrix keys{{1, 0}, {0, 1}, {1, 1}};
+    const Matrix values{{1, 0, 2}, {0, 3, 1}, {2, 1, 0}};
+    CHECK_THAT(ex::attend(query, keys, values),
+               IsClose(Vector{1.29197994f, 1.42796157f, 0.56405390f}, 1e-5f)
+                   .or_mistake(Vector{1.42051248f, 1.39942637f, 0.42478962f},
+                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+                   .or_mistake(Vector{0.14002925f, 0.28399541f, 0.57597535f},
+                               "returns the weights; the output is the weighted sum of the values")
+                   .or_mistake(Vector{1.0f / 3, 1.0f / 3, 1.0f / 3},
+                               "the weights are all equal: the scores were lost before the softmax"));
 }
 
 TEST_CASE("1.3 attend: a key that matches far better than the others hands over its value",
@@ -122,13 +140,19 @@ TEST_CASE("1.3 attend: a key that matches far better than the others hands over 
     CHECK_THAT(ex::attend(query, keys, values), IsClose(Vector{3, 4}, 1e-3f));
 }
 
-TEST_CASE("1.3 attend: matches PyTorch", "[1.3]") {
+TEST_CASE("1.3 attend: matches PyTorch, and leaves its inputs unchanged", "[1.3]") {
+    const Vector query = ref().vector("attend.query");
+    const Matrix keys = ref().matrix("attend.keys");
+    const Matrix values = ref().matrix("attend.values");
     CHECK_THAT(
-        ex::attend(ref().vector("attend.query"), ref().matrix("attend.keys"),
-                   ref().matrix("attend.values")),
+        ex::attend(query, keys, values),
         IsClose(ref().vector("attend.output"))
             .or_mistake(ref().vector("attend.output_unscaled"),
                         "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax"));
+    INFO("attend takes its arguments by const reference: it must not change them");
+    CHECK_THAT(query, IsClose(ref().vector("attend.query"), 0));
+    CHECK_THAT(keys, IsClose(ref().matrix("attend.keys"), 0));
+    CHECK_THAT(values, IsClose(ref().matrix("attend.values"), 0));
 }
 
 TEST_CASE("1.3 attend: rejects keys and values that do not fit", "[1.3]") {
@@ -142,15 +166,21 @@ TEST_CASE("1.3 attend: rejects keys and values that do not fit", "[1.3]") {
 // ---------------------------------------------------------------- 1.4 attention weights
 
 TEST_CASE("1.4 attention_weights: the worked example", "[1.4]") {
+    // 2 queries and 3 keys: a transposed result has the wrong shape, and the row and column
+    // softmax differ.
     const Matrix queries{{1, 0}, {0, 2}};
-    const Matrix keys{{1, 0}, {0, 1}};
-    const Matrix expected{{0.6697615493f, 0.3302384507f}, {0.1955703175f, 0.8044296825f}};
+    const Matrix keys{{1, 0}, {0, 1}, {1, 1}};
+    const Matrix weights = ex::attention_weights(queries, keys);
+    CHECK_THAT(weights, AreWeights<2>().with_shape_of(Matrix::from_shape({2, 3})));
     CHECK_THAT(
-        ex::attention_weights(queries, keys),
-        IsClose(expected, 1e-5f)
-            .or_mistake(Matrix{{0.7310585786f, 0.2689414214f}, {0.1192029220f, 0.8807970780f}},
+        weights,
+        IsClose(Matrix{{0.40111209f, 0.19777581f, 0.40111209f},
+                       {0.10838345f, 0.44580827f, 0.44580827f}})
+            .or_mistake(Matrix{{0.42231880f, 0.15536240f, 0.42231880f},
+                               {0.06337894f, 0.46831053f, 0.46831053f}},
                         "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-            .or_mistake(Matrix{{0.6697615493f, 0.1955703175f}, {0.3302384507f, 0.8044296825f}},
+            .or_mistake(Matrix{{0.66976155f, 0.19557032f, 0.33023845f},
+                               {0.33023845f, 0.80442968f, 0.66976155f}},
                         "softmax over the wrong axis: each row (one query) must sum to one, "
                         "not each column"));
 }
@@ -178,4 +208,6 @@ TEST_CASE("1.4 attention_weights: rejects queries and keys of different d_k", "[
                       "[1, 3]", "queries [1, 2] and keys [1, 3] have different d_k");
     CHECK_SHAPE_ERROR(ex::attention_weights(Matrix::from_shape({0, 2}), Matrix{{1, 0}}),
                       "attention_weights", "[0, 2]", "queries [0, 2] holds no query");
+    CHECK_SHAPE_ERROR(ex::attention_weights(Matrix{{1, 0}}, Matrix::from_shape({0, 2})),
+                      "attention_weights", "[0, 2]", "keys [0, 2] holds no key");
 }

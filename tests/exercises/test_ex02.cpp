@@ -58,12 +58,27 @@ TEST_CASE("2.1 project: rejects a projection with the wrong number of rows", "[2
 // ---------------------------------------------------------------- 2.2 self-attention
 
 TEST_CASE("2.2 self_attention: the worked example", "[2.2]") {
-    const Matrix identity{{1, 0}, {0, 1}};
-    CHECK_THAT(ex::self_attention(identity, identity, identity, Matrix{{10, 0}, {0, 10}}),
-               IsClose(Matrix{{6.697615493f, 3.302384507f}, {3.302384507f, 6.697615493f}}, 1e-4f)
-                   .or_mistake(Matrix{{7.310585786f, 2.689414214f}, {2.689414214f, 7.310585786f}},
+    // W_q and W_k differ, so swapping Q and K gives other numbers (with identity projections
+    // the swap would go unnoticed).
+    const Matrix x{{1, 0}, {0, 1}, {1, 1}};
+    const Matrix w_q{{1, 0}, {0, 2}};
+    const Matrix w_k{{0, 1}, {1, 0}};
+    const Matrix w_v{{10, 0}, {0, 10}};
+    CHECK_THAT(ex::self_attention(x, w_q, w_k, w_v),
+               IsClose(Matrix{{5.98887907f, 8.02224185f},
+                              {8.91616548f, 5.54191726f},
+                              {8.59970755f, 7.16004590f}},
+                       1e-4f)
+                   .or_mistake(Matrix{{5.77681202f, 8.44637597f},
+                                      {9.36621062f, 5.31689469f},
+                                      {9.09969427f, 7.55271529f}},
                                "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before "
-                               "softmax"));
+                               "softmax")
+                   .or_mistake(Matrix{{5.54191726f, 8.91616548f},
+                                      {8.02224185f, 5.98887907f},
+                                      {7.16004590f, 8.59970755f}},
+                               "queries and keys swapped: the scores are Q K^T (row i: query i "
+                               "against every key), not K Q^T"));
 }
 
 TEST_CASE("2.2 self_attention: matches PyTorch", "[2.2]") {
@@ -100,6 +115,10 @@ TEST_CASE("2.2 self_attention: rejects projections that do not fit", "[2.2]") {
                       "[2, 3]", "w_q [2, 2] and w_k [2, 3] give queries and keys of different d_k");
     CHECK_SHAPE_ERROR(ex::self_attention(x, w, w, Matrix{{1, 0}}), "self_attention", "[1, 2]",
                       "w_v [1, 2] has 1 row but x [2, 2] has d_model = 2");
+    CHECK_SHAPE_ERROR(ex::self_attention(x, Matrix{{1, 0, 0}}, w, w), "self_attention", "[1, 3]",
+                      "w_q [1, 3] has 1 row but x [2, 2] has d_model = 2");
+    CHECK_SHAPE_ERROR(ex::self_attention(Matrix::from_shape({0, 2}), w, w, w), "self_attention",
+                      "[0, 2]", "x [0, 2] holds no token");
 }
 
 // ---------------------------------------------------------------- 2.3 permute rows
@@ -133,6 +152,8 @@ TEST_CASE("2.3 permute_rows: rejects an order that is not a permutation", "[2.3]
                       "order contains 3, but the rows are numbered 0..2");
     CHECK_SHAPE_ERROR(ex::permute_rows(x, {0, 1, 1}), "permute_rows", "1",
                       "order contains 1 twice, so one row would be lost");
+    CHECK_SHAPE_ERROR(ex::permute_rows(Matrix::from_shape({0, 2}), {}), "permute_rows", "[0, 2]",
+                      "x [0, 2] holds no row");
 }
 
 // ---------------------------------------------------------------- 2.4 entropy

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace {
@@ -102,8 +104,25 @@ IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake_if_not_finite(std::string mista
 }
 
 template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake_if_not_binary(std::string mistake) {
+    not_binary_mistake_ = std::move(mistake);
+    return *this;
+}
+
+template <std::size_t N>
 bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     diagnosis_.clear();
+    if (!not_binary_mistake_.empty()) {
+        for (std::size_t i = 0; i < actual.size(); ++i) {
+            const float x = actual.data()[i];
+            if (x != 0.0f && x != 1.0f) {
+                diagnosis_ = "wrong: element " + index_text(actual, i) + " holds " + number(x) +
+                             ", which is neither true (1) nor false (0)\nmistake: " +
+                             not_binary_mistake_;
+                return false;
+            }
+        }
+    }
     if (actual.shape() != expected_.shape()) {
         diagnosis_ = "wrong: the result has shape " + shape_text(actual) + ", expected " +
                      shape_text(expected_);
@@ -157,9 +176,11 @@ bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         const float w = actual.data()[i];
         if (!std::isfinite(w) || w < 0.0f || w > 1.0f + tolerance_) {
             diagnosis_ = "wrong: element " + index_text(actual, i) + " is " + number(w) +
-                         ", but a weight must be a number in [0, 1]";
-            if (!std::isfinite(w))
-                diagnosis_ += " (did exp overflow? subtract the row's maximum first)";
+                         ", but a weight must be a number in [0, 1]. Likely causes: exp "
+                         "overflowed (subtract the row's maximum first); the exponentials were "
+                         "divided by another sum (of other exponentials, or one that is 0); or "
+                         "by a lazy xt::sum(e, {1}, xt::keep_dims) expression, which xtensor "
+                         "0.24 evaluates wrongly: store the sums in a tensor first";
             return false;
         }
     }
@@ -171,7 +192,10 @@ bool AreWeightsMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
                 "wrong: " +
                 (N == 1 ? std::string("the weights sum") : "row " + std::to_string(r) + " sums") +
                 " to " + number(static_cast<float>(sum)) +
-                ", not 1: divide by the sum of the exponentials";
+                ", not 1. Likely causes: the exponentials were not divided by their sum; they "
+                "were divided by another sum (of other exponentials, or over the wrong axis); "
+                "or by a lazy xt::sum(e, {1}, xt::keep_dims) expression, which xtensor 0.24 "
+                "evaluates wrongly: store the sums in a tensor first";
             return false;
         }
     }
@@ -205,6 +229,12 @@ bool ShapeErrorMatcher::match(const std::invalid_argument& e) const {
     diagnosis_.clear();
     if (message.find(function_) == std::string::npos) {
         diagnosis_ = "wrong: the error message should name the function '" + function_ + "'";
+        // "attn::ex01::dot_scores: argument ..." names a function the answer called.
+        const std::size_t colon = message.find(": ");
+        if (message.rfind("attn::", 0) == 0 && colon != std::string::npos)
+            diagnosis_ += ", but it names " + message.substr(0, colon) +
+                          ", a function the answer called: check the arguments in '" + function_ +
+                          "' itself first, so the error names the function its caller called";
     } else if (message.find(actual_shape_) == std::string::npos) {
         diagnosis_ = "wrong: the error message should show the actual shape " + actual_shape_ +
                      " (attn::check_shape does this for you)";
@@ -215,6 +245,17 @@ bool ShapeErrorMatcher::match(const std::invalid_argument& e) const {
 std::string ShapeErrorMatcher::describe() const {
     std::string out = "names the function '" + function_ + "' and the shape " + actual_shape_;
     return diagnosis_.empty() ? out : out + "\n" + diagnosis_;
+}
+
+void dirty_heap() {
+    std::vector<void*> blocks;
+    for (std::size_t size = 1; size <= 1024; ++size) {
+        void* block = std::malloc(size);
+        if (block == nullptr) break;
+        std::memset(block, 0xA5, size);
+        blocks.push_back(block);
+    }
+    for (void* block : blocks) std::free(block);
 }
 
 }  // namespace attn::test

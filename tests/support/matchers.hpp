@@ -34,11 +34,22 @@ struct StringMaker<xt::xtensor<float, N>> {
 
 namespace attn::test {
 
-/// A mask as 0/1 numbers, so that masks compare and print like any other tensor.
+/// A mask as numbers, so that masks compare and print like any other tensor: 1 for true, 0
+/// for false, and a cell that was never written shows the byte it holds (e.g. 165), which
+/// IsClose(...).or_mistake_if_not_binary() names. The bytes are read as unsigned char, so an
+/// uninitialised bool is never loaded as a bool (undefined behaviour).
 template <std::size_t N>
 xt::xtensor<float, N> as_numbers(const xt::xtensor<bool, N>& mask) {
-    return xt::cast<float>(mask);
+    xt::xtensor<float, N> out = xt::zeros<float>(mask.shape());
+    const auto* bytes = reinterpret_cast<const unsigned char*>(mask.data());
+    for (std::size_t i = 0; i < mask.size(); ++i) out.data()[i] = bytes[i];
+    return out;
 }
+
+/// Fills and frees heap blocks of the sizes small masks take, so that a mask allocated next
+/// and never written holds non-zero garbage instead of the zeros of fresh memory: a test that
+/// calls this first catches an uninitialised mask every time, not only some of the time.
+void dirty_heap();
 
 /// "[2, 3]"
 template <std::size_t N>
@@ -61,6 +72,10 @@ public:
     /// If the actual answer contains NaN or infinity, the failure names `mistake`.
     IsCloseMatcher& or_mistake_if_not_finite(std::string mistake);
 
+    /// If an element of the actual answer is neither 0 nor 1 (a mask cell never written,
+    /// see as_numbers), the failure names `mistake`.
+    IsCloseMatcher& or_mistake_if_not_binary(std::string mistake);
+
     bool match(const xt::xtensor<float, N>& actual) const override;
     std::string describe() const override;
 
@@ -73,6 +88,7 @@ private:
     float tolerance_;
     std::vector<Mistake> mistakes_;
     std::string not_finite_mistake_;
+    std::string not_binary_mistake_;
     mutable std::string diagnosis_;
 };
 
