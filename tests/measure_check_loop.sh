@@ -14,12 +14,12 @@ backup=$(mktemp)
 cp "$file" "$backup"
 trap 'cp "$backup" "$file"; rm -f "$backup"' EXIT
 
-make --no-print-directory check CH="$chapter" >/dev/null  # warm: everything else is built
+make --no-print-directory check CH="$chapter" >/dev/null || true  # warm: everything else is built
 times=()
 for i in $(seq "$runs"); do
   echo "// edit $i" >>"$file"
   start=$(date +%s%N)
-  make --no-print-directory check CH="$chapter" >/dev/null
+  make --no-print-directory check CH="$chapter" >/dev/null || true  # non-zero: exercises not passing
   end=$(date +%s%N)
   ms=$(( (end - start) / 1000000 ))
   times+=("$ms")

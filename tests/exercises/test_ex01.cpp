@@ -122,14 +122,15 @@ TEST_CASE("1.3 attend: the worked example", "[1.3]") {
     const Vector query{1, 2};
     const Matrix keys{{1, 0}, {0, 1}, {1, 1}};
     const Matrix values{{1, 0, 2}, {0, 3, 1}, {2, 1, 0}};
-    CHECK_THAT(ex::attend(query, keys, values),
-               IsClose(Vector{1.29197994f, 1.42796157f, 0.56405390f}, 1e-5f)
-                   .or_mistake(Vector{1.42051248f, 1.39942637f, 0.42478962f},
-                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-                   .or_mistake(Vector{0.14002925f, 0.28399541f, 0.57597535f},
-                               "returns the weights; the output is the weighted sum of the values")
-                   .or_mistake(Vector{1.0f / 3, 1.0f / 3, 1.0f / 3},
-                               "the weights are all equal: the scores were lost before the softmax"));
+    CHECK_THAT(
+        ex::attend(query, keys, values),
+        IsClose(Vector{1.29197994f, 1.42796157f, 0.56405390f}, 1e-5f)
+            .or_mistake(Vector{1.42051248f, 1.39942637f, 0.42478962f},
+                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+            .or_mistake(Vector{0.14002925f, 0.28399541f, 0.57597535f},
+                        "returns the weights; the output is the weighted sum of the values")
+            .or_mistake(Vector{1.0f / 3, 1.0f / 3, 1.0f / 3},
+                        "the weights are all equal: the scores were lost before the softmax"));
 }
 
 TEST_CASE("1.3 attend: a key that matches far better than the others hands over its value",
@@ -172,17 +173,16 @@ TEST_CASE("1.4 attention_weights: the worked example", "[1.4]") {
     const Matrix keys{{1, 0}, {0, 1}, {1, 1}};
     const Matrix weights = ex::attention_weights(queries, keys);
     CHECK_THAT(weights, AreWeights<2>().with_shape_of(Matrix::from_shape({2, 3})));
-    CHECK_THAT(
-        weights,
-        IsClose(Matrix{{0.40111209f, 0.19777581f, 0.40111209f},
-                       {0.10838345f, 0.44580827f, 0.44580827f}})
-            .or_mistake(Matrix{{0.42231880f, 0.15536240f, 0.42231880f},
-                               {0.06337894f, 0.46831053f, 0.46831053f}},
-                        "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
-            .or_mistake(Matrix{{0.66976155f, 0.19557032f, 0.33023845f},
-                               {0.33023845f, 0.80442968f, 0.66976155f}},
-                        "softmax over the wrong axis: each row (one query) must sum to one, "
-                        "not each column"));
+    CHECK_THAT(weights,
+               IsClose(Matrix{{0.40111209f, 0.19777581f, 0.40111209f},
+                              {0.10838345f, 0.44580827f, 0.44580827f}})
+                   .or_mistake(Matrix{{0.42231880f, 0.15536240f, 0.42231880f},
+                                      {0.06337894f, 0.46831053f, 0.46831053f}},
+                               "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax")
+                   .or_mistake(Matrix{{0.66976155f, 0.19557032f, 0.33023845f},
+                                      {0.33023845f, 0.80442968f, 0.66976155f}},
+                               "softmax over the wrong axis: each row (one query) must sum to one, "
+                               "not each column"));
 }
 
 TEST_CASE("1.4 attention_weights: every row is a distribution over the keys", "[1.4]") {

@@ -161,16 +161,20 @@ TEST_CASE("3.3 sliding_window_mask: rejects T = 0 and window = 0", "[3.3]") {
 TEST_CASE("3.4 padded_causal_masks: the worked example", "[3.4]") {
     const attn::Tensor3 expected{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}},
                                  {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}}};
-    CHECK_THAT(fresh([] { return ex::padded_causal_masks({3, 1}, 3); }),
-               IsMask(expected)
-                   .or_mistake(attn::Tensor3{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}},
-                                             {{1, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
-                               "padding masks the queries (rows) instead of the keys (columns): "
-                               "key j is padding when j >= length"));
+    CHECK_THAT(
+        fresh([] {
+            return ex::padded_causal_masks({3, 1}, 3);
+        }),
+        IsMask(expected).or_mistake(
+            attn::Tensor3{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, {{1, 0, 0}, {0, 0, 0}, {0, 0, 0}}},
+            "padding masks the queries (rows) instead of the keys (columns): "
+            "key j is padding when j >= length"));
 }
 
 TEST_CASE("3.4 padded_causal_masks: matches PyTorch", "[3.4]") {
-    CHECK_THAT(fresh([] { return ex::padded_causal_masks({4, 2, 1}, 4); }),
+    CHECK_THAT(fresh([] {
+                   return ex::padded_causal_masks({4, 2, 1}, 4);
+               }),
                IsMask(ref().tensor3("padding.masks"))
                    .or_mistake(ref().tensor3("padding.masks_query"),
                                "padding masks the queries (rows) instead of the keys (columns)")

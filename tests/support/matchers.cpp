@@ -116,9 +116,9 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         for (std::size_t i = 0; i < actual.size(); ++i) {
             const float x = actual.data()[i];
             if (x != 0.0f && x != 1.0f) {
-                diagnosis_ = "wrong: element " + index_text(actual, i) + " holds " + number(x) +
-                             ", which is neither true (1) nor false (0)\nmistake: " +
-                             not_binary_mistake_;
+                diagnosis_ =
+                    "wrong: element " + index_text(actual, i) + " holds " + number(x) +
+                    ", which is neither true (1) nor false (0)\nmistake: " + not_binary_mistake_;
                 return false;
             }
         }

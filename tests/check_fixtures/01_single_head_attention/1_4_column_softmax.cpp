@@ -12,7 +12,8 @@ Matrix attention_weights(const Matrix& queries, const Matrix& keys) {
                 {any("T_k"), exactly("d_k", queries.shape(1))});
     Matrix scores = xt::linalg::dot(queries, xt::transpose(keys));
     scores /= std::sqrt(static_cast<float>(queries.shape(1)));
-    for (std::size_t j = 0; j < scores.shape(1); ++j) xt::col(scores, j) = stable_softmax(xt::col(scores, j));
+    for (std::size_t j = 0; j < scores.shape(1); ++j)
+        xt::col(scores, j) = stable_softmax(xt::col(scores, j));
     return scores;
 }
 

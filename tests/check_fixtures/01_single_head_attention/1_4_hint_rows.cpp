@@ -13,7 +13,8 @@ Matrix attention_weights(const Matrix& queries, const Matrix& keys) {
                 {any("T_k"), exactly("d_k", queries.shape(1))});
     Matrix scores = xt::linalg::dot(queries, xt::transpose(keys));
     scores /= std::sqrt(static_cast<float>(queries.shape(1)));
-    for (std::size_t i = 0; i < scores.shape(0); ++i) xt::row(scores, i) = stable_softmax(xt::row(scores, i));
+    for (std::size_t i = 0; i < scores.shape(0); ++i)
+        xt::row(scores, i) = stable_softmax(xt::row(scores, i));
     return scores;
 }
 
