@@ -185,6 +185,14 @@ TEST_CASE("1.4 attention_weights: the worked example", "[1.4]") {
                                "not each column"));
 }
 
+TEST_CASE("1.4 attention_weights: scores hundreds apart do not overflow", "[1.4]") {
+    // Scaled scores 70.7, 0 and 212: e^(x - c) stays finite only when c is the row's maximum.
+    CHECK_THAT(ex::attention_weights(Matrix{{100, 0}}, Matrix{{1, 0}, {0, 1}, {3, 0}}),
+               IsClose(Matrix{{0, 0, 1}})
+                   .or_mistake_if_not_finite(
+                       "e^(x - c) overflowed: subtract each row's maximum score before exp"));
+}
+
 TEST_CASE("1.4 attention_weights: every row is a distribution over the keys", "[1.4]") {
     const Matrix scores = ref().matrix("attention.scores");  // [T_q, T_k]
     CHECK_THAT(

@@ -87,6 +87,12 @@ TEST_CASE("3.2 masked_softmax: the worked example", "[3.2]") {
                IsClose(Matrix{{0.268941421f, 0.731058579f, 0}, {0, 0, 0}})
                    .or_mistake(Matrix{{0.0900305732f, 0.244728471f, 0}, {0, 0, 0}}, after_softmax)
                    .or_mistake_if_not_finite(fully_masked_nan));
+    // Scores hundreds apart: e^(x - c) stays finite only when c is the row's maximum.
+    CHECK_THAT(ex::masked_softmax(Matrix{{100, 0, 300, 500}}, Mask{{true, true, true, false}}),
+               IsClose(Matrix{{0, 0, 1, 0}})
+                   .or_mistake_if_not_finite(
+                       "e^(x - c) overflowed: subtract the maximum of the row's allowed scores "
+                       "before exp"));
 }
 
 TEST_CASE("3.2 masked_softmax: matches PyTorch", "[3.2]") {
