@@ -8,9 +8,11 @@
 
 namespace attn {
 
-/// Runs a chapter's walk-through. Reads the options (`--figures DIR`, `--help`), calls
-/// `body` with the directory for the SVG figures, and turns an exception into a message
-/// on stderr and exit status 1. Unknown options print the usage and give status 2.
+/// Runs a chapter's walk-through. Reads the options (`--figures DIR` or `--figures=DIR`,
+/// `--help`), calls `body` with the directory for the SVG figures (by default `figures/`
+/// in the build tree, so a program run from the repository root leaves it clean), and
+/// turns an exception into a message on stderr and exit status 1. Unknown options, and a
+/// figures directory whose parent does not exist, give a message and status 2.
 /// \param argc, argv the program's arguments
 /// \param description one or two lines for `--help`
 /// \param body the walk-through

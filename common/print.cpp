@@ -79,7 +79,7 @@ void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels,
     const std::size_t row_width = widest(rows);
     std::size_t cell = static_cast<std::size_t>(precision) + 4;
     for (float x : m) cell = std::max(cell, format_number(x, precision).size() + 1);
-    cell = std::max(cell, widest(cols) + 1);
+    cell = std::max(cell, widest(cols) + 2);  // two spaces keep long headers apart
 
     out << "  " << std::string(row_width, ' ');
     for (const auto& c : cols) out << pad_left(c, cell);

@@ -101,8 +101,9 @@ void show_weights(const Example& ex) {
 
 /// ## Why softmax subtracts the maximum
 ///
-/// Written as the formula reads, softmax overflows: a float holds at most about
-/// \f$3.4 \times 10^{38} \approx e^{88.7}\f$, so \f$e^{100}\f$ is infinite and
+/// The numbers a softmax turns into weights are called *logits*; here they are the
+/// (scaled) scores. Written as the formula reads, softmax overflows: a float holds at most
+/// about \f$3.4 \times 10^{38} \approx e^{88.7}\f$, so \f$e^{100}\f$ is infinite and
 /// \f$\infty / \infty\f$ is NaN. Logits of that size are normal in a real model.
 ///
 /// The fix costs nothing: for any constant \f$m\f$,
@@ -148,9 +149,12 @@ void show_output(const Example& ex) {
 /// their dot product is a sum of \f$d_k\f$ such products, so its variance is \f$d_k\f$
 /// and its standard deviation \f$\sqrt{d_k}\f$. Real models use \f$d_k\f$ of 64 or 128:
 /// scores spread over tens of units, and softmax of such scores puts nearly all the
-/// weight on one key. Such a *saturated* softmax has almost zero gradient, so the model
+/// weight on one key. Such a *saturated* softmax barely moves when a score moves: its
+/// *gradient* (how much the output changes per small change of an input, which training
+/// uses to decide how to adjust every weight of the model) is almost zero, so the model
 /// stops learning. Dividing by \f$\sqrt{d_k}\f$ brings the scores back to variance 1
-/// whatever \f$d_k\f$ is:
+/// whatever \f$d_k\f$ is. With the keys as the rows of a matrix K, every score at once
+/// is the product \f$K q\f$:
 ///
 /// \f[ w = \mathrm{softmax}\!\left(\frac{K q}{\sqrt{d_k}}\right) \f]
 ///

@@ -65,9 +65,13 @@ struct AttentionResult {
 };
 
 /// Scaled dot-product attention for many queries at once (Vaswani et al. 2017):
-/// \f[ \mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V
-/// \f] Row i of the result equals attend() for query i. \param queries `[T_q, d_k]` \param keys
-/// `[T_k, d_k]` \param values `[T_k, d_v]`
+///
+/// \f[ \mathrm{Attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V \f]
+///
+/// Row i of the result equals attend() for query i.
+/// \param queries `[T_q, d_k]`
+/// \param keys `[T_k, d_k]`
+/// \param values `[T_k, d_v]`
 AttentionResult scaled_dot_product_attention(const Matrix& queries, const Matrix& keys,
                                              const Matrix& values);
 

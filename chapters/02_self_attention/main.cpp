@@ -7,8 +7,11 @@
 /// \f[ Q = X W_q, \qquad K = X W_k, \qquad V = X W_v, \qquad
 ///     \mathrm{SelfAttention}(X) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}}\right) V \f]
 ///
-/// X `[T, d_model]` holds one token per row. \f$W_q\f$ and \f$W_k\f$ are
-/// `[d_model, d_k]`, \f$W_v\f$ is `[d_model, d_v]`. What is new in this chapter is only
+/// X `[T, d_model]` holds one token per row. `d_model` is the width of a token's
+/// embedding, its number of features: 8 in the running example. In chapter 01 the
+/// embeddings served directly as keys, so there d_k = d_model = 8; now the projections
+/// choose d_k (and d_v) freely. \f$W_q\f$ and \f$W_k\f$ are `[d_model, d_k]`, \f$W_v\f$
+/// is `[d_model, d_v]`. What is new in this chapter is only
 /// the three projections: the attention itself is chapter 01's
 /// attn::scaled_dot_product_attention(), reused unchanged.
 ///
@@ -39,7 +42,7 @@ using attn::Vector;
 /// ## Projections: what a token asks, offers and hands over
 ///
 /// A projection is a matrix product: row t of \f$X W_q\f$ is token t's query, a mix of
-/// the columns of \f$W_q\f$ weighted by the token's features. Row f of \f$W_q\f$ says what
+/// the rows of \f$W_q\f$ weighted by the token's features. Row f of \f$W_q\f$ says what
 /// a token *with feature f* looks for. We design one head by hand, on the running
 /// example's features (det, noun, animal, main, relative, verb, adj, past):
 ///

@@ -202,6 +202,10 @@ void show_sliding_window(const attn::RunningExample& ex, const std::filesystem::
 /// ## Padding a batch
 ///
 /// To run several sentences at once they are padded to a common length T and stacked.
+/// This time the padding goes on the right, after the real tokens, as training batches
+/// usually do (the section above padded on the left, as batched generation does, so that
+/// every sentence ends at the same position); the mask rule is the same either way: no
+/// query attends to a padding key.
 /// Each sentence then needs its own mask: causal, and no key beyond its real length.
 /// attn::padded_causal_masks() builds one per sentence, `[B, T, T]`. Here the batch holds
 /// sentences of 8, 5 and 3 tokens; the mask of the second:

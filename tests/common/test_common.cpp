@@ -124,12 +124,24 @@ TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do no
     auto* const cerr_buffer = std::cerr.rdbuf(err.rdbuf());
     std::string seen;
     auto body = [&seen](const std::filesystem::path& figures) { seen = figures.string(); };
-    char program[] = "chNN", figures_flag[] = "--figures", dir[] = "out/figs", help[] = "--help",
-         bogus[] = "--bogus";
-    char* with_figures[] = {program, figures_flag, dir};
+    std::string figs = (std::filesystem::temp_directory_path() / "attn_test_figures").string();
+    std::filesystem::remove_all(figs);
+    std::string joined = "--figures=" + figs;
+    char program[] = "chNN", figures_flag[] = "--figures", help[] = "--help", bogus[] = "--bogus",
+         missing_parent[] = "/no/such/dir/x";
+    char* with_figures[] = {program, figures_flag, figs.data()};
     CHECK(attn::run_chapter(3, with_figures, "demo", body) == 0);
-    CHECK(seen == "out/figs");
+    CHECK(seen == figs);
+    CHECK(std::filesystem::is_directory(figs));
     seen.clear();
+    char* with_joined[] = {program, joined.data()};
+    CHECK(attn::run_chapter(2, with_joined, "demo", body) == 0);
+    CHECK(seen == figs);
+    seen.clear();
+    std::filesystem::remove_all(figs);
+    char* with_missing_parent[] = {program, figures_flag, missing_parent};
+    CHECK(attn::run_chapter(3, with_missing_parent, "demo", body) == 2);
+    CHECK_FALSE(std::filesystem::exists("/no/such"));
     char* with_help[] = {program, help};
     CHECK(attn::run_chapter(2, with_help, "demo", body) == 0);
     char* with_bogus[] = {program, bogus};
@@ -145,5 +157,6 @@ TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do no
     std::cerr.rdbuf(cerr_buffer);
     CHECK_THAT(out.str(), Contains("usage: chNN [--figures DIR]") && Contains("demo"));
     CHECK_THAT(err.str(), Contains("unknown or incomplete option '--bogus'") &&
-                              Contains("chNN: attn::f: bad"));
+                              Contains("chNN: attn::f: bad") &&
+                              Contains("the parent directory /no/such/dir does not exist"));
 }
