@@ -11,10 +11,18 @@ the code of each `/// ## Section`, what the chapter program printed under its
 `## Section` heading when the book was built (DIR/chNN_name.txt). It ends the page with
 the chapter's exercises and previous/next links.
 
-Two more commands are run by the build before Doxygen:
+The same filter runs on every exercises/NN_name/exercises.hpp and turns its task
+statements into the chapter's exercises page, a child of the chapter's page:
+
+    weave.py exercises exercises/NN_name/exercises.hpp
+
+The first use of each glossary term (book/glossary.md) in a chapter's prose links to its
+entry. Two more commands are run by the build before Doxygen:
 
     weave.py run --program PATH --output FILE --figures DIR   run a chapter program
-    weave.py mainpage --template IN --output OUT               the main page with the contents
+    weave.py mainpage --template IN --output OUT --api OUT    the main page with the contents,
+                                                              and the API reference page;
+                                                              checks the glossary
 
 Only Python's standard library is used.
 """
@@ -42,6 +50,74 @@ def chapters():
 
 def page_id(dir_name):
     return "ch" + dir_name  # e.g. ch01_single_head_attention
+
+
+def exercises_page_id(dir_name):
+    return "ex" + dir_name  # e.g. ex01_single_head_attention
+
+
+GLOSSARY = ROOT / "book" / "glossary.md"
+
+
+def glossary():
+    """[(anchor, term, entry text)] of book/glossary.md, in order."""
+    entries = []
+    for m in re.finditer(r"^- \\anchor (g_\w+) \*\*(.+?)\*\*:(.*?)(?=^- |\Z)", GLOSSARY.read_text(), re.M | re.S):
+        entries.append((m.group(1), m.group(2), " ".join(m.group(3).split())))
+    return entries
+
+
+def check_glossary():
+    """Every entry links to the section that builds it, or names the chapter to come; once
+    that chapter exists, its entry must link to it."""
+    existing = {d[:2] for d in layout.chapter_dirs()}
+    problems = []
+    for anchor, term, text in glossary():
+        coming = re.search(r"Coming in chapter (\d\d)", text)
+        if re.search(r"\\ref ch\d\d_\w+", text):
+            continue
+        if coming and coming.group(1) not in existing:
+            continue
+        problems.append(f"'{term}': " + (f"chapter {coming.group(1)} exists now; link the entry to the "
+                                          "section that builds the term" if coming else
+                                          "links to no chapter section (\\ref chNN_...)"))
+    if problems:
+        fail(f"{GLOSSARY.relative_to(ROOT)}: " + "; ".join(problems))
+
+
+def term_pattern(term):
+    """The term and its plural, as a whole word: "query" also matches "queries"."""
+    stem = re.escape(term)
+    plural = stem[:-1] + "(?:y|ies)" if term.endswith("y") else stem + "(?:s|es)?"
+    return re.compile(r"(?<![\w`])" + plural + r"(?![\w`])", re.I)
+
+
+# Prose that must not be touched when linking terms: code spans, formulas, references, HTML.
+PROTECTED = re.compile(r"(`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+( \"[^\"]*\")?|<[^>]*>|\[[^\]]*\]\([^)]*\))")
+
+
+def link_terms(line, pending):
+    """Links the first use of each pending glossary term in a prose line; removes it from
+    pending. A code span that is exactly the term (`d_model`) is linked too."""
+    parts = PROTECTED.split(line)
+    out = []
+    for part in parts:
+        if part is None:
+            continue
+        for anchor, term in list(pending.items()):
+            if part == f"`{term}`":
+                part = f'\\ref {anchor} "{term}"'
+                del pending[anchor]
+            elif not PROTECTED.fullmatch(part):
+                m = term_pattern(term).search(part)
+                if m:
+                    start, end, link = m.start(), m.end(), f'\\ref {anchor} "{m.group(0)}"'
+                    if part[start - 1:start] == "*" and part[end:end + 1] == "*":  # *query*
+                        start, end, link = start - 1, end + 1, f"<em>{link}</em>"
+                    part = part[:start] + link + part[end:]
+                    del pending[anchor]
+        out.append(part)
+    return "".join(out)
 
 
 def slug(text):
@@ -81,12 +157,17 @@ def weave(source, output_dir):
     code = []
     section = None
     used = set()
+    includes = []  # the #include and using lines before the first section, shown at the end
+    pending = {anchor: term for anchor, term, _ in glossary()}
 
     def flush_code():
         while code and not code[0].strip():
             code.pop(0)
         while code and not code[-1].strip():
             code.pop()
+        if code and section is None and all(re.match(r"^\s*(#include|using |$)", l) for l in code):
+            includes.extend(code)
+            code.clear()
         if code:
             if out and out[-1]:
                 out.append("")
@@ -111,7 +192,7 @@ def weave(source, output_dir):
                 section = heading.group(1).strip()
                 out.append(f"\\section {pid}_{slug(section)} {section}")
             else:
-                out.append(prose)
+                out.append(link_terms(prose, pending) if not prose.startswith(("    ", "\\")) else prose)
         else:
             code.append(line)
     flush_code()
@@ -124,19 +205,28 @@ def weave(source, output_dir):
     exercises = layout.exercises(dir_name)
     if exercises:
         header = exercises[0].header
+        eid = exercises_page_id(dir_name)
         out.append(f"\\section {pid}_exercises Exercises")
         out.append("")
-        out.append(f"The task statements are in `{header}`; each answer goes in its own file. "
-                   f"Check your answers with `make check CH={number}`: it prints, for each exercise, "
-                   "whether it is not started, failing (with what is wrong and where the hint is) "
-                   f"or passing. The reference answers are in `solutions/{dir_name}/`.")
+        out.append(f"The tasks are on the page \\subpage {eid} (and in `{header}`); each answer "
+                   f"goes in its own file. Check your answers with `make check CH={number}`: it "
+                   "prints, for each exercise, whether it is not started, failing (with what is "
+                   "wrong and where the hint is), does not compile, or passing. The reference "
+                   f"answers are in `solutions/{dir_name}/`.")
         out.append("")
-        out.append(f"| Exercise | Function | Your answer goes in `exercises/{dir_name}/` |")
-        out.append("|---|---|---|")
+        out.append(f"| Exercise | Your answer goes in `exercises/{dir_name}/` |")
+        out.append("|---|---|")
         for ex in exercises:
             answer = pathlib.PurePath(ex.answer_file).name
-            out.append(f"| {ex.number} {ex.title} | {ex.function}() | `{answer}` |")
+            out.append(f"| \\ref {eid}_{ex.number.replace('.', '_')} \"{ex.number} {ex.title}\" | `{answer}` |")
         out.append("")
+
+    if includes:
+        out.append(f"\\section {pid}_includes What the source includes")
+        out.append("")
+        out.append(f"`chapters/{dir_name}/main.cpp` begins with these lines, moved here so that the "
+                   "chapter opens with its idea:")
+        out.extend(["", "\\code{.cpp}", *includes, "\\endcode", ""])
 
     all_chapters = chapters()
     ids = [c[1] for c in all_chapters]
@@ -151,11 +241,67 @@ def weave(source, output_dir):
         out.append("<hr>")
         out.append(" &nbsp;|&nbsp; ".join(nav))
 
-    # One C comment; every line carries its own " * ", which is what Doxygen strips, so a
-    # code or output line that starts with '*' keeps it.
-    text = "\n".join(out)
+    emit_page(source, "\n".join(out))
+
+
+def doc_to_page(lines):
+    """Doxygen doc-comment lines of a task statement as page text: \\param and \\return
+    become a list of the shapes."""
+    out = []
+    for line in lines:
+        m = re.match(r"^\\param (\w+) (.*)$", line)
+        r = re.match(r"^\\return (.*)$", line)
+        if m:
+            out.append(f"- `{m.group(1)}`: {m.group(2)}")
+        elif r:
+            out.append(f"- returns {r.group(1)}")
+        else:
+            out.append(line)
+    return out
+
+
+def exercises_page(header):
+    """The chapter's exercises page, from the task statements in its exercises.hpp."""
+    dir_name = header.resolve().parent.name
+    eid, pid = exercises_page_id(dir_name), page_id(dir_name)
+    chapter = layout.chapter_heading(dir_name)
+    number = dir_name[:2]
+    by_line = {ex.line: ex for ex in layout.exercises(dir_name)}
+    lines = header.read_text().splitlines()
+    out = [f"\\page {eid} Chapter {number} exercises", "",
+           f"Back to \\ref {pid} \"{chapter}\". Each task below is a function to write: its answer "
+           f"goes in its own file in `exercises/{dir_name}/`, where a stub now throws "
+           f"`attn::not_implemented`. Check your answers with `make check CH={number}`; the "
+           f"reference answers are in `solutions/{dir_name}/`. Every function first checks its "
+           "arguments and throws `std::invalid_argument` naming itself, the argument, and the "
+           "expected and actual shapes; `attn::check_shape()` does that in one line.", ""]
+    i = 0
+    while i < len(lines):
+        ex = by_line.get(i + 1)
+        if ex is None:
+            i += 1
+            continue
+        doc = []
+        i += 1
+        while i < len(lines) and lines[i].startswith("///"):
+            text = lines[i][3:]
+            doc.append(text[1:] if text.startswith(" ") else text)
+            i += 1
+        out.append(f"\\section {eid}_{ex.number.replace('.', '_')} Exercise {ex.number}: {ex.title}")
+        out.extend(["", *doc_to_page(doc), ""])
+        out.extend(["\\code{.cpp}", ex.declaration + ";", "\\endcode", ""])
+        out.append(f"Your answer: `{ex.answer_file}`. Check it: `make check CH={number}`.")
+        out.append("")
+    out.append("<hr>")
+    out.append(f"Back to \\ref {pid} \"{chapter}\" &nbsp;|&nbsp; \\ref index \"Contents\"")
+    emit_page(header, "\n".join(out))
+
+
+def emit_page(source, text):
+    """Prints a page as one C comment; every line carries its own " * ", which is what
+    Doxygen strips, so a code or output line that starts with '*' keeps it."""
     if "*/" in text:
-        fail(f"{source}: '*/' would end the page's comment early; avoid it in chapter code")
+        fail(f"{source}: '*/' would end the page's comment early; avoid it")
     print("/**")
     for line in text.split("\n"):
         print(" * " + line if line else " *")
@@ -176,13 +322,31 @@ def run(program, output, figures):
     pathlib.Path(output).write_text(text)
 
 
+def api_page(output):
+    """The API reference: what each chapter's library and common/ offer, by header."""
+    out = ["\\page api API reference", "",
+           "The library each chapter adds, which the later chapters reuse, and `common/`, which "
+           "every chapter shares. Each header's page documents its functions and types, with the "
+           "shape of every tensor. Everything lives in the namespace attn.", ""]
+    for dir_name, pid, title in chapters():
+        headers = sorted((ROOT / "chapters" / dir_name).glob("*.hpp"))
+        out.append(f"- \\ref {pid} \"{title}\": " + ", ".join(f"\\ref {h.name}" for h in headers))
+    common = sorted(h for h in (ROOT / "common").glob("*.hpp") if h.name != "pch.hpp")
+    out.append("- Shared by every chapter (`common/`): " + ", ".join(f"\\ref {h.name}" for h in common))
+    out.append("")
+    out.append("Doxygen's own indexes: <a href=\"namespaceattn.html\">the namespace attn</a>, "
+               "<a href=\"annotated.html\">types</a>, <a href=\"files.html\">files</a>.")
+    pathlib.Path(output).write_text("/**\n" + "\n".join(" * " + l if l else " *" for l in out) + "\n */\n")
+
+
 def mainpage(template, output):
+    check_glossary()
     rows = []
     for dir_name, pid, title in chapters():
         exercises = layout.exercises(dir_name)
         count = f"{len(exercises)} exercises" if exercises else "no exercises yet"
         rows.append(f"| \\subpage {pid} | {count} |")
-    table = "| Chapter | Exercises |\n|---|---|\n" + "\n".join(rows)
+    table = "| Chapter | Exercises |\n|---|---|\n" + "\n".join(rows) + "\n\nAlso: the \\subpage glossary of the words the book uses, and the \\subpage api of the library the chapters build."
     text = pathlib.Path(template).read_text().replace("@CHAPTER_TABLE@", table)
     pathlib.Path(output).write_text(text)
 
@@ -197,16 +361,22 @@ def main():
     r.add_argument("--program", required=True)
     r.add_argument("--output", required=True)
     r.add_argument("--figures", required=True)
+    e = sub.add_parser("exercises")
+    e.add_argument("header")
     m = sub.add_parser("mainpage")
     m.add_argument("--template", required=True)
     m.add_argument("--output", required=True)
+    m.add_argument("--api", required=True)
     args = parser.parse_args()
     if args.command == "filter":
         weave(pathlib.Path(args.source), pathlib.Path(args.output_dir))
+    elif args.command == "exercises":
+        exercises_page(pathlib.Path(args.header))
     elif args.command == "run":
         run(args.program, args.output, args.figures)
     else:
         mainpage(args.template, args.output)
+        api_page(args.api)
 
 
 if __name__ == "__main__":

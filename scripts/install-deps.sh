@@ -32,13 +32,22 @@ else
   exit 1
 fi
 
+# apt-get prints hundreds of lines a learner has no use for: they go to a log, which is shown
+# only when something fails.
 export DEBIAN_FRONTEND=noninteractive
-if ! "${run[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+log=$(mktemp "${TMPDIR:-/tmp}/attention-book-apt.XXXXXX.log")
+echo "attention book: this takes a minute or two (apt-get's output: $log)"
+install() { "${run[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >>"$log" 2>&1; }
+if ! install; then
   # A fresh machine has no package lists yet.
-  "${run[@]}" apt-get update -q
-  "${run[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" || {
-    echo "attention book: apt-get failed. Run this, then run make again:" >&2
+  echo "attention book: updating the package lists first"
+  "${run[@]}" apt-get update -q >>"$log" 2>&1 || true
+  install || {
+    tail -n 20 "$log" >&2
+    echo "attention book: apt-get failed (above, the end of $log). Run this, then run make again:" >&2
     echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
     exit 1
   }
 fi
+echo "attention book: installed ${missing[*]}"
+rm -f "$log"
