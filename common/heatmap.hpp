@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace attn {
 
@@ -31,5 +32,14 @@ void print_heatmap(std::ostream& out, const Matrix& weights, const Tokens& queri
 /// std::invalid_argument when the labels do not match the matrix.
 void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
                        const Tokens& queries, const Tokens& keys, const std::string& title);
+
+/// Writes several heatmaps of the same tokens side by side as one SVG, e.g. the heads of
+/// one layer: `columns` panels per row, each under its own title, one colour scale.
+/// Throws std::invalid_argument when there is no panel, the titles are not one per panel,
+/// `columns` is 0 or a panel does not match the labels; std::runtime_error when it cannot
+/// write.
+void write_svg_heatmaps(const std::filesystem::path& path, const std::vector<Matrix>& panels,
+                        const Tokens& queries, const Tokens& keys, const Tokens& panel_titles,
+                        const std::string& title, std::size_t columns);
 
 }  // namespace attn

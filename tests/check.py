@@ -297,7 +297,9 @@ def exception_reason(message, info=""):
 
 
 # How useful a failure is to the learner; the check shows the most useful one.
-RANK = {"mistake": 0, "wrong": 1, "check": 2, "library": 3, "exception": 4, "crash": 5,
+# A crash comes right after a named mistake: it can hide every other symptom, and its
+# message is specific (heap corruption, a segmentation fault).
+RANK = {"mistake": 0, "crash": 1, "wrong": 2, "check": 3, "library": 4, "exception": 5,
         "timeout": 6, "not_implemented": 9}
 
 

@@ -82,6 +82,35 @@ TEST_CASE("heatmaps: plain text shows numbers and shades, SVG has labels and a c
     std::filesystem::remove_all(path.parent_path());
 }
 
+TEST_CASE("write_svg_heatmaps draws one titled panel per matrix, side by side") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_heatmaps" / "g.svg";
+    attn::write_svg_heatmaps(path,
+                             {Matrix{{1, 0}, {0.25f, 0.75f}}, Matrix{{0.5f, 0.5f}, {0, 1}},
+                              Matrix{{0.125f, 0.875f}, {1, 0}}},
+                             {"was", "dog"}, {"the", "dog"},
+                             {"head 0: subject", "head 1", "head 2"}, "three heads", 2);
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THAT(svg, Contains("three heads") && Contains("head 0: subject") && Contains("head 2") &&
+                        Contains(">0.75</text>") && Contains(">0.88</text>"));
+    std::filesystem::remove_all(path.parent_path());
+    const Matrix m{{1}};
+    CHECK_THROWS_MATCHES(attn::write_svg_heatmaps("/tmp/x.svg", {}, {"a"}, {"b"}, {}, "t", 2),
+                         std::invalid_argument,
+                         attn::test::NamesShapeError("attn::write_svg_heatmaps", "panels"));
+    CHECK_THROWS_MATCHES(
+        attn::write_svg_heatmaps("/tmp/x.svg", {m, m}, {"a"}, {"b"}, {"x"}, "t", 2),
+        std::invalid_argument,
+        attn::test::NamesShapeError("attn::write_svg_heatmaps", "but has 1"));
+    CHECK_THROWS_MATCHES(attn::write_svg_heatmaps("/tmp/x.svg", {m, Matrix{{1, 0}}}, {"a"}, {"b"},
+                                                  {"x", "y"}, "t", 2),
+                         std::invalid_argument,
+                         attn::test::NamesShapeError("attn::write_svg_heatmaps", "[1, 2]"));
+    CHECK_THROWS_MATCHES(attn::write_svg_heatmaps("/tmp/x.svg", {m}, {"a"}, {"b"}, {"x"}, "t", 0),
+                         std::invalid_argument,
+                         attn::test::NamesShapeError("attn::write_svg_heatmaps", "columns"));
+}
+
 TEST_CASE("write_svg_heatmap says which directory it cannot create") {
     CHECK_THROWS_WITH(
         attn::write_svg_heatmap("/proc/attn-book-test/h.svg", Matrix{{1}}, {"a"}, {"b"}, "t"),

@@ -13,7 +13,8 @@ Matrix attention_weights(const Matrix& queries, const Matrix& keys) {
                 {any("T_k"), exactly("d_k", queries.shape(1))});
     Matrix scores = xt::linalg::dot(queries, xt::transpose(keys));
     scores /= std::sqrt(static_cast<float>(queries.shape(1)));
-    Matrix e = xt::exp(scores);
+    Matrix maxima = xt::amax(scores, {1}, xt::keep_dims);
+    Matrix e = xt::exp(scores - maxima);
     Vector sums = xt::sum(e, {1});
     return e / sums;
 }
