@@ -289,7 +289,11 @@ def exercises_page(header):
             i += 1
         out.append(f"\\section {eid}_{ex.number.replace('.', '_')} Exercise {ex.number}: {ex.title}")
         out.extend(["", *doc_to_page(doc), ""])
-        out.extend(["\\code{.cpp}", ex.declaration + ";", "\\endcode", ""])
+        declaration = []  # as exercises.hpp lays it out, so a long one keeps its line breaks
+        while i < len(lines) and not (declaration and declaration[-1].rstrip().endswith(";")):
+            declaration.append(lines[i])
+            i += 1
+        out.extend(["\\code{.cpp}", *declaration, "\\endcode", ""])
         out.append(f"Your answer: `{ex.answer_file}`. Check it: `make check CH={number}`.")
         out.append("")
     out.append("<hr>")

@@ -197,7 +197,80 @@ def chapter03():
     w.close()
 
 
+def mha64(x, wq, wk, wv, wo, n_heads, n_kv_heads, causal, scale_by=None, kv_order="interleave",
+          merge="in_order", output="w_o"):
+    """Multi-head attention in PyTorch's conventions (view/transpose heads, repeat_interleave
+    for grouped-query attention), in float64. The keyword arguments make the known mistakes."""
+    T, d_model = x.shape
+    d_head = d_model // n_heads
+    group = n_heads // n_kv_heads
+    q = (x @ wq).view(T, n_heads, d_head).transpose(0, 1)
+    k = (x @ wk).view(T, n_kv_heads, d_head).transpose(0, 1)
+    v = (x @ wv).view(T, n_kv_heads, d_head).transpose(0, 1)
+    if kv_order == "interleave":  # query head h uses kv head h // group (Llama)
+        k, v = k.repeat_interleave(group, dim=0), v.repeat_interleave(group, dim=0)
+    else:  # mistake: h % n_kv_heads
+        k, v = k.repeat(group, 1, 1), v.repeat(group, 1, 1)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(scale_by or d_head)
+    if causal:
+        scores = scores.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool)), float("-inf"))
+    heads = softmax64(scores, dim=-1) @ v  # [n_heads, T, d_head]
+    if merge == "reversed":  # mistake: heads merged last first
+        heads = heads.flip(0)
+    concat = heads.transpose(0, 1).reshape(T, d_model)
+    if output == "none":  # mistake: W_o forgotten
+        return concat
+    if output == "per_head":  # mistake: each head's block of W_o on its own (block-diagonal)
+        blocks = torch.block_diag(*[wo[h * d_head:(h + 1) * d_head, h * d_head:(h + 1) * d_head]
+                                    for h in range(n_heads)])
+        return concat @ blocks
+    return concat @ wo
+
+
+def chapter04():
+    w = Writer("ch04", "Chapter 04: split and merge heads, key/value head mapping, multi-head and grouped-query attention")
+    gen = torch.Generator().manual_seed(404)
+
+    x = w.put("split.x", randn(gen, 3, 6))
+    w.put("split.heads", x.view(3, 3, 2).transpose(0, 1))  # n_heads = 3, d_head = 2
+    w.put("split.strided", x.view(3, 2, 3).permute(2, 0, 1))  # mistake: head h takes columns h, h+3
+
+    heads = w.put("merge.heads", randn(gen, 4, 3, 2))  # [n_heads, T, d_head]
+    w.put("merge.x", heads.transpose(0, 1).reshape(3, 8))
+    w.put("merge.reversed", heads.flip(0).transpose(0, 1).reshape(3, 8))  # mistake
+    w.put("merge.interleaved", heads.permute(1, 2, 0).reshape(3, 8))  # mistake
+
+    for n_heads, n_kv_heads in ((8, 2), (8, 8), (8, 1), (6, 3)):
+        group = n_heads // n_kv_heads
+        name = f"kv_heads.{n_heads}_{n_kv_heads}"
+        w.put(name, torch.arange(n_kv_heads).repeat_interleave(group).float())
+        w.put(name + "_modulo", torch.arange(n_kv_heads).repeat(group).float())  # mistake
+
+    x = w.put("mha.x", randn(gen, 5, 8)).double()
+    for name, n_heads, n_kv_heads, causal in (("mha2", 2, 2, True), ("mha4", 4, 4, True),
+                                               ("mha4_full", 4, 4, False), ("gqa4_2", 4, 2, True),
+                                               ("mqa4", 4, 1, True)):
+        d_kv = n_kv_heads * (8 // n_heads)
+        wq = w.put(f"{name}.w_q", randn(gen, 8, 8, scale=0.5)).double()
+        wk = w.put(f"{name}.w_k", randn(gen, 8, d_kv, scale=0.5)).double()
+        wv = w.put(f"{name}.w_v", randn(gen, 8, d_kv, scale=0.5)).double()
+        wo = w.put(f"{name}.w_o", randn(gen, 8, 8, scale=0.5)).double()
+        args = (x, wq, wk, wv, wo, n_heads, n_kv_heads, causal)
+        w.put(f"{name}.output", mha64(*args))
+        w.put(f"{name}.scaled_by_d_model", mha64(*args, scale_by=8))  # mistakes from here on
+        w.put(f"{name}.no_w_o", mha64(*args, output="none"))
+        w.put(f"{name}.w_o_per_head", mha64(*args, output="per_head"))
+        w.put(f"{name}.merged_reversed", mha64(*args, merge="reversed"))
+        w.put(f"{name}.kv_modulo", mha64(*args, kv_order="modulo"))
+        strided = torch.arange(8).view(8 // n_heads, n_heads).T.reshape(8)  # head h: columns h, h+n, ...
+        strided_kv = torch.arange(d_kv).view(d_kv // n_kv_heads, n_kv_heads).T.reshape(d_kv)
+        w.put(f"{name}.split_strided", mha64(x, wq[:, strided], wk[:, strided_kv], wv[:, strided_kv],
+                                             wo[strided, :], n_heads, n_kv_heads, causal))
+    w.close()
+
+
 if __name__ == "__main__":
     chapter01()
     chapter02()
     chapter03()
+    chapter04()

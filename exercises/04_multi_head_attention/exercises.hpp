@@ -1,0 +1,114 @@
+/// \file
+/// \brief Chapter 04 exercises: multi-head attention, written by you.
+///
+/// Each function below is one exercise; its comment is the task. Your answer goes in the
+/// `.cpp` file named after the exercise in this folder. Check with `make check CH=04`.
+///
+/// You may use chapters 01 to 03: attn::project() (include
+/// `chapters/02_self_attention/self_attention.hpp`), attn::masked_attention() and
+/// attn::causal_mask() (`chapters/03_causal_masking/causal_masking.hpp`),
+/// attn::scaled_dot_product_attention() (`chapters/01_single_head_attention/single_head_attention.hpp`).
+///
+/// Every function first checks its arguments and throws std::invalid_argument naming the
+/// function and the offending shape or number.
+#pragma once
+
+#include "common/errors.hpp"
+#include "common/shape.hpp"
+#include "common/tensor.hpp"
+
+#include <cstddef>
+
+/// Chapter 04 exercises.
+namespace attn::ex04 {
+
+/// \brief Exercise 4.1: split into heads.
+///
+/// Give each head its contiguous block of columns: head h gets columns
+/// `h*d_head .. (h+1)*d_head - 1` of x, with `d_head = d_model / n_heads`. This is
+/// PyTorch's `x.view(T, n_heads, d_head).transpose(0, 1)`.
+///
+/// \param x `[T, d_model]`
+/// \param n_heads the number of heads, at least 1, dividing d_model
+/// \return `[n_heads, T, d_head]`, `heads(h, t, i) = x(t, h * d_head + i)`
+///
+/// Throws std::invalid_argument naming split_heads when x is empty, n_heads is 0, or
+/// d_model is not a multiple of n_heads (say both numbers).
+///
+/// Example: x `{{0, 1, 2, 3, 4, 5}, {10, 11, 12, 13, 14, 15}}`, n_heads = 3 give head 0
+/// `{{0, 1}, {10, 11}}`, head 1 `{{2, 3}, {12, 13}}`, head 2 `{{4, 5}, {14, 15}}`.
+///
+/// Hint: `Tensor3 heads = xt::zeros<float>({n_heads, T, d_head});` then
+/// `xt::view(heads, h, xt::all(), xt::all()) = xt::view(x, xt::all(), xt::range(h * d_head, (h + 1) * d_head));`
+/// (from `<xtensor/xview.hpp>`). Blocks, not every n_heads-th column.
+Tensor3 split_heads(const Matrix& x, std::size_t n_heads);
+
+/// \brief Exercise 4.2: merge the heads.
+///
+/// The inverse of 4.1: put the heads side by side again, head 0 first.
+///
+/// \param heads `[n_heads, T, d_head]`
+/// \return `[T, n_heads * d_head]`, `x(t, h * d_head + i) = heads(h, t, i)`
+///
+/// Throws std::invalid_argument naming merge_heads when heads is empty.
+///
+/// Example: heads `{{{1, 2}}, {{3, 4}}, {{5, 6}}}` (3 heads, T = 1, d_head = 2) give
+/// `{{1, 2, 3, 4, 5, 6}}`.
+///
+/// Hint: the assignment of 4.1 the other way round, into `xt::zeros<float>({T, n_heads * d_head})`.
+Matrix merge_heads(const Tensor3& heads);
+
+/// \brief Exercise 4.3: the key/value head of a query head.
+///
+/// In grouped-query attention, `n_kv_heads` key/value heads serve `n_heads` query heads:
+/// each serves a group of `n_heads / n_kv_heads` consecutive query heads. Return the one
+/// that query head `head` uses.
+///
+/// \param head the query head, in 0..n_heads-1
+/// \param n_heads the number of query heads
+/// \param n_kv_heads the number of key/value heads, dividing n_heads
+/// \return the key/value head, in 0..n_kv_heads-1
+///
+/// Throws std::invalid_argument naming kv_head_for when n_kv_heads is 0 or does not
+/// divide n_heads, or head is not below n_heads.
+///
+/// Example: 8 query heads and 2 key/value heads: heads 0..3 use 0, heads 4..7 use 1.
+///
+/// Hint: one division. Llama and PyTorch's `repeat_interleave` put the group's query heads
+/// next to each other; a modulo would deal them out round-robin instead.
+std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_heads);
+
+/// \brief Exercise 4.4: multi-head attention.
+///
+/// The whole layer: \f$Q = X W_q\f$, \f$K = X W_k\f$, \f$V = X W_v\f$; split Q into
+/// n_heads heads and K, V into n_kv_heads heads; for each query head h, attention with the
+/// key/value head of 4.3, scores divided by \f$\sqrt{d_{head}}\f$ and, when `causal`,
+/// chapter 03's causal mask; merge the head outputs in head order; multiply by W_o.
+///
+/// \param x `[T, d_model]`
+/// \param w_q `[d_model, d_model]`
+/// \param w_k `[d_model, n_kv_heads * d_head]`
+/// \param w_v `[d_model, n_kv_heads * d_head]`
+/// \param w_o `[d_model, d_model]`
+/// \param n_heads query heads, dividing d_model
+/// \param n_kv_heads key/value heads, dividing n_heads (n_heads: ordinary multi-head attention)
+/// \param causal whether query t may only see keys 0..t
+/// \return `[T, d_model]`
+///
+/// Throws std::invalid_argument naming multi_head_attention when x is empty, d_model is
+/// not a multiple of n_heads, n_heads is not a multiple of n_kv_heads, or a weight does
+/// not have the shape above.
+///
+/// Example: with n_heads = 1 it is chapter 03's attention of X W_q, X W_k, X W_v, times W_o.
+///
+/// Hint: check everything first, here, with check_shape("attn::ex04::multi_head_attention",
+/// ...), so the error names the function the caller called. Then attn::project() for Q, K,
+/// V, your split_heads(), for each head `Matrix q_h = xt::view(q, h, xt::all(), xt::all());`
+/// and attn::masked_attention(q_h, k_h, v_h, mask) (its scale is 1/sqrt of the head's
+/// width, as needed); with no causal mask, `Mask mask = xt::ones<bool>({T, T});`. Then your
+/// merge_heads() and `xt::linalg::dot(merged, w_o)`.
+Matrix multi_head_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_k,
+                            const Matrix& w_v, const Matrix& w_o, std::size_t n_heads,
+                            std::size_t n_kv_heads, bool causal);
+
+}  // namespace attn::ex04

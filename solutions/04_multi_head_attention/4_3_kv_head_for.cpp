@@ -1,0 +1,22 @@
+// Exercise 4.3, reference answer.
+#include "exercises.hpp"
+
+#include <string>
+
+namespace attn::ex04 {
+
+std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_heads) {
+    constexpr const char* fn = "attn::ex04::kv_head_for";
+    if (n_kv_heads == 0 || n_heads % n_kv_heads != 0) {
+        invalid_argument(fn,
+                         "n_heads = " + std::to_string(n_heads) +
+                             " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
+    }
+    if (head >= n_heads) {
+        invalid_argument(fn, "head = " + std::to_string(head) +
+                                 " is not below n_heads = " + std::to_string(n_heads));
+    }
+    return head / (n_heads / n_kv_heads);  // groups of consecutive query heads
+}
+
+}  // namespace attn::ex04

@@ -1,0 +1,218 @@
+// Tests for the chapter 04 exercises; the tag ([4.1]) is the exercise's number.
+//
+// Expected values: the worked examples of exercises.hpp (by hand) and
+// tests/reference/ch04.txt (PyTorch's view/transpose/repeat_interleave, see generate.py),
+// which also holds the answers of the known mistakes.
+#include "exercises.hpp"
+
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "matchers.hpp"
+#include "reference.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xview.hpp>
+
+#include <string>
+
+using attn::Matrix;
+using attn::Tensor3;
+using attn::Vector;
+using attn::test::IsClose;
+using attn::test::Reference;
+namespace ex = attn::ex04;
+
+namespace {
+const Reference& ref() {
+    return Reference::load("ch04");
+}
+constexpr const char* strided =
+    "heads split by stride (head h taking columns h, h + n_heads, ...): head h is the "
+    "contiguous block of columns h*d_head .. (h+1)*d_head - 1";
+constexpr const char* reversed = "heads merged in the wrong order: head 0's block comes first";
+constexpr const char* interleaved =
+    "heads interleaved column by column: each head's columns stay together, as one block";
+
+// The outputs of ex::kv_head_for for every query head, as a vector a matcher can compare.
+Vector kv_heads(std::size_t n_heads, std::size_t n_kv_heads) {
+    Vector out = xt::zeros<float>({n_heads});
+    for (std::size_t h = 0; h < n_heads; ++h)
+        out(h) = static_cast<float>(ex::kv_head_for(h, n_heads, n_kv_heads));
+    return out;
+}
+
+// ex::multi_head_attention on the reference configuration `name` (mha2, mha4, gqa4_2, ...).
+Matrix mha(const std::string& name, std::size_t n_heads, std::size_t n_kv_heads, bool causal) {
+    return ex::multi_head_attention(ref().matrix("mha.x"), ref().matrix(name + ".w_q"),
+                                    ref().matrix(name + ".w_k"), ref().matrix(name + ".w_v"),
+                                    ref().matrix(name + ".w_o"), n_heads, n_kv_heads, causal);
+}
+
+// The reference output of `name`, with every known mistake attached.
+attn::test::IsCloseMatcher<2> is_reference(const std::string& name) {
+    return IsClose(ref().matrix(name + ".output"))
+        .or_mistake(ref().matrix(name + ".scaled_by_d_model"),
+                    "scores divided by sqrt(d_model): each head divides by sqrt(d_head), the "
+                    "width of its own queries and keys")
+        .or_mistake(ref().matrix(name + ".no_w_o"),
+                    "the output projection is missing: multiply the merged heads by W_o")
+        .or_mistake(ref().matrix(name + ".w_o_per_head"),
+                    "W_o applied per head (each head times its own block of W_o): W_o "
+                    "multiplies the merged heads, so that it mixes them")
+        .or_mistake(ref().matrix(name + ".merged_reversed"), reversed)
+        .or_mistake(ref().matrix(name + ".split_strided"), strided)
+        .or_mistake(ref().matrix(name + ".kv_modulo"),
+                    "query head h uses key/value head h % n_kv_heads: it is h / (n_heads / "
+                    "n_kv_heads), consecutive query heads sharing one");
+}
+}  // namespace
+
+// ---------------------------------------------------------------- 4.1 split heads
+
+TEST_CASE("4.1 split_heads: the worked example", "[4.1]") {
+    const Matrix x{{0, 1, 2, 3, 4, 5}, {10, 11, 12, 13, 14, 15}};
+    CHECK_THAT(ex::split_heads(x, 3),
+               IsClose(Tensor3{{{0, 1}, {10, 11}}, {{2, 3}, {12, 13}}, {{4, 5}, {14, 15}}}, 0)
+                   .or_mistake(Tensor3{{{0, 3}, {10, 13}}, {{1, 4}, {11, 14}}, {{2, 5}, {12, 15}}},
+                               strided));
+}
+
+TEST_CASE("4.1 split_heads: matches PyTorch's view(T, n_heads, d_head).transpose(0, 1)", "[4.1]") {
+    const Matrix x = ref().matrix("split.x");
+    CHECK_THAT(ex::split_heads(x, 3), IsClose(ref().tensor3("split.heads"), 0)
+                                          .or_mistake(ref().tensor3("split.strided"), strided));
+    INFO("split_heads takes x by const reference: it must not change it");
+    CHECK_THAT(x, IsClose(ref().matrix("split.x"), 0));
+}
+
+TEST_CASE("4.1 split_heads: one head is the whole matrix, d_model heads are its columns", "[4.1]") {
+    const Matrix x = ref().matrix("split.x");  // [3, 6]
+    const Tensor3 one = ex::split_heads(x, 1);
+    CHECK_THAT(one, IsClose(Tensor3(xt::view(x, xt::newaxis(), xt::all(), xt::all())), 0));
+    const Tensor3 six = ex::split_heads(x, 6);
+    CHECK_THAT(
+        six, IsClose(Tensor3(xt::view(xt::transpose(x), xt::all(), xt::all(), xt::newaxis())), 0));
+}
+
+TEST_CASE("4.1 split_heads: rejects a d_model that the heads do not divide", "[4.1]") {
+    const Matrix x = Matrix::from_shape({2, 6});
+    CHECK_SHAPE_ERROR(ex::split_heads(x, 4), "split_heads", "6",
+                      "d_model = 6 is not a multiple of n_heads = 4");
+    CHECK_SHAPE_ERROR(ex::split_heads(x, 0), "split_heads", "0", "n_heads = 0: no head at all");
+    CHECK_SHAPE_ERROR(ex::split_heads(Matrix::from_shape({0, 6}), 2), "split_heads", "[0, 6]",
+                      "x [0, 6] holds no token");
+}
+
+// ---------------------------------------------------------------- 4.2 merge heads
+
+TEST_CASE("4.2 merge_heads: the worked example", "[4.2]") {
+    CHECK_THAT(ex::merge_heads(Tensor3{{{1, 2}}, {{3, 4}}, {{5, 6}}}),
+               IsClose(Matrix{{1, 2, 3, 4, 5, 6}}, 0)
+                   .or_mistake(Matrix{{5, 6, 3, 4, 1, 2}}, reversed)
+                   .or_mistake(Matrix{{1, 3, 5, 2, 4, 6}}, interleaved));
+}
+
+TEST_CASE("4.2 merge_heads: matches PyTorch's transpose(0, 1).reshape(T, d_model)", "[4.2]") {
+    CHECK_THAT(ex::merge_heads(ref().tensor3("merge.heads")),
+               IsClose(ref().matrix("merge.x"), 0)
+                   .or_mistake(ref().matrix("merge.reversed"), reversed)
+                   .or_mistake(ref().matrix("merge.interleaved"), interleaved));
+}
+
+TEST_CASE("4.2 merge_heads: undoes PyTorch's split", "[4.2]") {
+    CHECK_THAT(ex::merge_heads(ref().tensor3("split.heads")), IsClose(ref().matrix("split.x"), 0));
+}
+
+TEST_CASE("4.2 merge_heads: rejects empty heads", "[4.2]") {
+    CHECK_SHAPE_ERROR(ex::merge_heads(Tensor3::from_shape({0, 2, 2})), "merge_heads", "[0, 2, 2]",
+                      "heads [0, 2, 2] holds no head");
+    CHECK_SHAPE_ERROR(ex::merge_heads(Tensor3::from_shape({2, 0, 2})), "merge_heads", "[2, 0, 2]",
+                      "heads [2, 0, 2] holds no token");
+}
+
+// ---------------------------------------------------------------- 4.3 key/value head
+
+TEST_CASE("4.3 kv_head_for: consecutive query heads share a key/value head", "[4.3]") {
+    const char* modulo =
+        "h % n_kv_heads deals the query heads out round-robin; the group of a key/value head "
+        "is n_heads / n_kv_heads consecutive query heads: h / (n_heads / n_kv_heads)";
+    CHECK_THAT(kv_heads(8, 2), IsClose(ref().vector("kv_heads.8_2"), 0)
+                                   .or_mistake(ref().vector("kv_heads.8_2_modulo"), modulo));
+    CHECK_THAT(kv_heads(6, 3), IsClose(ref().vector("kv_heads.6_3"), 0)
+                                   .or_mistake(ref().vector("kv_heads.6_3_modulo"), modulo));
+}
+
+TEST_CASE("4.3 kv_head_for: as many kv heads as query heads is MHA, one is MQA", "[4.3]") {
+    CHECK_THAT(kv_heads(8, 8), IsClose(ref().vector("kv_heads.8_8"), 0));
+    CHECK_THAT(kv_heads(8, 1), IsClose(ref().vector("kv_heads.8_1"), 0));
+}
+
+TEST_CASE("4.3 kv_head_for: rejects head counts that do not divide, and heads out of range",
+          "[4.3]") {
+    CHECK_SHAPE_ERROR(ex::kv_head_for(0, 8, 3), "kv_head_for", "3",
+                      "n_heads = 8 is not a multiple of n_kv_heads = 3");
+    CHECK_SHAPE_ERROR(ex::kv_head_for(0, 8, 0), "kv_head_for", "0", "n_kv_heads = 0");
+    CHECK_SHAPE_ERROR(ex::kv_head_for(8, 8, 2), "kv_head_for", "8",
+                      "head 8 does not exist when n_heads = 8 (heads 0..7)");
+}
+
+// ---------------------------------------------------------------- 4.4 multi-head attention
+
+TEST_CASE("4.4 multi_head_attention: one head is chapter 03's attention, then W_o", "[4.4]") {
+    const Matrix x = ref().matrix("mha.x");
+    const Matrix w_q = ref().matrix("mha4.w_q"), w_k = ref().matrix("mha4.w_k"),
+                 w_v = ref().matrix("mha4.w_v"), w_o = ref().matrix("mha4.w_o");
+    const attn::AttentionResult one =
+        attn::causal_self_attention(x, attn::Projections{w_q, w_k, w_v});
+    const Matrix expected = xt::linalg::dot(one.output, w_o);
+    CHECK_THAT(ex::multi_head_attention(x, w_q, w_k, w_v, w_o, 1, 1, true),
+               IsClose(expected).or_mistake(one.output,
+                                            "the output projection is missing: multiply the "
+                                            "merged heads by W_o"));
+}
+
+TEST_CASE("4.4 multi_head_attention: 2 and 4 causal heads match PyTorch", "[4.4]") {
+    CHECK_THAT(mha("mha2", 2, 2, true), is_reference("mha2"));
+    CHECK_THAT(mha("mha4", 4, 4, true), is_reference("mha4"));
+}
+
+TEST_CASE("4.4 multi_head_attention: without the causal mask, matches PyTorch", "[4.4]") {
+    CHECK_THAT(mha("mha4_full", 4, 4, false), is_reference("mha4_full"));
+}
+
+TEST_CASE(
+    "4.4 multi_head_attention: grouped-query (4 heads, 2 kv heads) and multi-query match "
+    "PyTorch",
+    "[4.4]") {
+    CHECK_THAT(mha("gqa4_2", 4, 2, true), is_reference("gqa4_2"));
+    CHECK_THAT(mha("mqa4", 4, 1, true), is_reference("mqa4"));
+}
+
+TEST_CASE("4.4 multi_head_attention: causal: a later token cannot change an earlier output",
+          "[4.4]") {
+    Matrix x = ref().matrix("mha.x");
+    const Matrix before = mha("mha4", 4, 4, true);
+    x(4, 0) += 10.0f;  // change the last token
+    const Matrix after =
+        ex::multi_head_attention(x, ref().matrix("mha4.w_q"), ref().matrix("mha4.w_k"),
+                                 ref().matrix("mha4.w_v"), ref().matrix("mha4.w_o"), 4, 4, true);
+    INFO("changing token 4 must leave the outputs of tokens 0..3 exactly as they were");
+    CHECK_THAT(Matrix(xt::view(after, xt::range(0, 4), xt::all())),
+               IsClose(Matrix(xt::view(before, xt::range(0, 4), xt::all())), 0));
+}
+
+TEST_CASE("4.4 multi_head_attention: rejects head counts and weights that do not fit", "[4.4]") {
+    const Matrix x = ref().matrix("mha.x");          // [5, 8]
+    const Matrix w = ref().matrix("mha4.w_q");       // [8, 8]
+    const Matrix w_kv = ref().matrix("gqa4_2.w_k");  // [8, 4]
+    CHECK_SHAPE_ERROR(ex::multi_head_attention(x, w, w, w, w, 3, 3, true), "multi_head_attention",
+                      "3", "d_model = 8 is not a multiple of n_heads = 3");
+    CHECK_SHAPE_ERROR(ex::multi_head_attention(x, w, w, w, w, 4, 3, true), "multi_head_attention",
+                      "3", "n_heads = 4 is not a multiple of n_kv_heads = 3");
+    CHECK_SHAPE_ERROR(ex::multi_head_attention(x, w, w_kv, w, w, 4, 2, true),
+                      "multi_head_attention", "[8, 8]",
+                      "w_v [8, 8] should be [d_model, n_kv_heads * d_head] = [8, 4]");
+    CHECK_SHAPE_ERROR(ex::multi_head_attention(x, w, w, w, w_kv, 4, 4, true),
+                      "multi_head_attention", "[8, 4]", "w_o [8, 4] should be [8, 8]");
+    CHECK_SHAPE_ERROR(ex::multi_head_attention(Matrix::from_shape({0, 8}), w, w, w, w, 4, 4, true),
+                      "multi_head_attention", "[0, 8]", "x [0, 8] holds no token");
+}
