@@ -240,22 +240,12 @@ void show_grouped_query() {
         for (std::size_t h = 0; h < 8; ++h) std::cout << attn::kv_head_for(h, 8, n_kv_heads) << ' ';
         std::cout << '\n';
     }
-    // GQA is MHA whose key/value heads come in copies: repeat each key/value head's columns
-    // for the query heads that share it, and plain multi-head attention gives the same output.
+    // GQA is MHA whose key/value heads come in copies: attn::with_kv_heads_copied() repeats
+    // each key/value head's columns for the query heads that share it.
     attn::Rng rng(6);
     const Matrix x = attn::random_normal(6, 16, rng);
     const attn::MultiHeadWeights gqa = attn::random_multi_head_weights(16, 4, 2, rng);
-    attn::MultiHeadWeights mha = gqa;
-    mha.n_kv_heads = 4;
-    mha.w_k = Matrix::from_shape({16, 16});
-    mha.w_v = Matrix::from_shape({16, 16});
-    for (std::size_t h = 0; h < 4; ++h) {
-        const std::size_t kv = attn::kv_head_for(h, 4, 2);
-        xt::view(mha.w_k, xt::all(), xt::range(4 * h, 4 * h + 4)) =
-            xt::view(gqa.w_k, xt::all(), xt::range(4 * kv, 4 * kv + 4));
-        xt::view(mha.w_v, xt::all(), xt::range(4 * h, 4 * h + 4)) =
-            xt::view(gqa.w_v, xt::all(), xt::range(4 * kv, 4 * kv + 4));
-    }
+    const attn::MultiHeadWeights mha = attn::with_kv_heads_copied(gqa);
     std::cout
         << "\nGQA (4 query heads, 2 key/value heads) against MHA with each key/value head\n"
         << "copied for the query heads that share it: max difference "

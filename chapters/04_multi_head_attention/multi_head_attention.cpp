@@ -149,6 +149,29 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
     return xt::linalg::dot(merge_heads(outputs), w.w_o);
 }
 
+MultiHeadWeights with_kv_heads_copied(const MultiHeadWeights& w) {
+    constexpr const char* fn = "attn::with_kv_heads_copied";
+    check_kv_heads(fn, w.n_heads, w.n_kv_heads);
+    const std::size_t d_head = head_size(w.w_q.shape(1), w.n_heads, fn);
+    check_shape(fn, "w_k", w.w_k,
+                {any("d_model"), exactly("n_kv_heads * d_head", w.n_kv_heads * d_head)});
+    check_shape(fn, "w_v", w.w_v,
+                {exactly("d_model", w.w_k.shape(0)),
+                 exactly("n_kv_heads * d_head", w.n_kv_heads * d_head)});
+    MultiHeadWeights mha = w;
+    mha.n_kv_heads = w.n_heads;
+    mha.w_k = Matrix::from_shape({w.w_k.shape(0), w.n_heads * d_head});
+    mha.w_v = Matrix::from_shape({w.w_v.shape(0), w.n_heads * d_head});
+    for (std::size_t h = 0; h < w.n_heads; ++h) {
+        auto to = xt::range(h * d_head, (h + 1) * d_head);
+        const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
+        auto from = xt::range(kv * d_head, (kv + 1) * d_head);
+        xt::view(mha.w_k, xt::all(), to) = xt::view(w.w_k, xt::all(), from);
+        xt::view(mha.w_v, xt::all(), to) = xt::view(w.w_v, xt::all(), from);
+    }
+    return mha;
+}
+
 MultiHeadWeights random_multi_head_weights(std::size_t d_model, std::size_t n_heads,
                                            std::size_t n_kv_heads, Rng& rng) {
     constexpr const char* fn = "attn::random_multi_head_weights";

@@ -80,6 +80,12 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
 /// \return `[T, d_model]`
 Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, bool causal);
 
+/// The plain multi-head layer that computes exactly what a grouped-query layer computes:
+/// each key/value head's columns of W_k and W_v copied for every query head of its group,
+/// so that n_kv_heads = n_heads.
+/// \param w a layer with any n_kv_heads dividing n_heads
+MultiHeadWeights with_kv_heads_copied(const MultiHeadWeights& w);
+
 /// Seeded random weights with the usual scale \f$1/\sqrt{d_{model}}\f$.
 /// \param d_model the embedding width
 /// \param n_heads query heads, dividing d_model

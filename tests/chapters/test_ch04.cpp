@@ -9,6 +9,7 @@
 #include "matchers.hpp"
 #include "reference.hpp"
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
 
@@ -98,17 +99,15 @@ TEST_CASE("GQA is MHA whose key/value heads are copied for their group") {
     attn::Rng rng(12);
     const Matrix x = attn::random_normal(6, 8, rng);
     const attn::MultiHeadWeights gqa = attn::random_multi_head_weights(8, 4, 2, rng);
-    attn::MultiHeadWeights mha = gqa;
-    mha.n_kv_heads = 4;
-    mha.w_k = xt::zeros<float>({8, 8});
-    mha.w_v = xt::zeros<float>({8, 8});
-    for (std::size_t h = 0; h < 4; ++h) {
-        const std::size_t kv = attn::kv_head_for(h, 4, 2);
-        xt::view(mha.w_k, xt::all(), xt::range(2 * h, 2 * h + 2)) =
-            xt::view(gqa.w_k, xt::all(), xt::range(2 * kv, 2 * kv + 2));
-        xt::view(mha.w_v, xt::all(), xt::range(2 * h, 2 * h + 2)) =
-            xt::view(gqa.w_v, xt::all(), xt::range(2 * kv, 2 * kv + 2));
-    }
+    const attn::MultiHeadWeights mha = attn::with_kv_heads_copied(gqa);
+    REQUIRE(mha.n_kv_heads == 4);
+    // Query heads 0 and 1 share key/value head 0: its two columns, twice.
+    CHECK_THAT(
+        Matrix(xt::view(mha.w_k, xt::all(), xt::range(0, 4))),
+        IsClose(Matrix(xt::concatenate(xt::xtuple(xt::view(gqa.w_k, xt::all(), xt::range(0, 2)),
+                                                  xt::view(gqa.w_k, xt::all(), xt::range(0, 2))),
+                                       1)),
+                0));
     CHECK_THAT(attn::multi_head_attention(x, gqa, true).output,
                IsClose(attn::multi_head_attention(x, mha, true).output, 1e-6f));
 }
@@ -177,6 +176,8 @@ TEST_CASE("chapter 04 functions reject bad input, naming the function the caller
                          NamesShapeError("attn::multi_head_attention:", "n_heads = 3"));
     CHECK_THROWS_MATCHES(attn::random_multi_head_weights(8, 4, 3, rng), std::invalid_argument,
                          NamesShapeError("attn::random_multi_head_weights", "n_kv_heads = 3"));
+    CHECK_THROWS_MATCHES(attn::with_kv_heads_copied(w), std::invalid_argument,
+                         NamesShapeError("attn::with_kv_heads_copied", "n_heads = 3"));
     CHECK_THROWS_MATCHES(attn::attention_cost(10, 4, 4, 1), std::invalid_argument,
                          NamesShapeError("attn::attention_cost", "n_heads = 4"));
 }
