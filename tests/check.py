@@ -581,7 +581,10 @@ def main():
         print("Every exercise passes. Compare your answers with solutions/.")
         return 0
     number = next_up.chapter[:2]
-    if next_up.state in ("does not compile", "missing"):
+    if next_up.state == "missing":
+        print(f"Next: restore {relative(next_up.source)} (`git checkout -- {relative(next_up.source)}`), "
+              "then run the check again.")
+    elif next_up.state == "does not compile":
         print(f"Next: make {next_up.answer_file} compile again (the error is above), then run the check again.")
     else:
         print(f"Next: exercise {next_up.number}, {next_up.title}. The task is at {next_up.header}:{next_up.line},")

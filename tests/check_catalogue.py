@@ -56,6 +56,35 @@ def read_fixture(path):
     return answers, expectations, others
 
 
+def check_commands(build_dir):
+    """What the learner's commands do around the report: exit status, no make noise, a
+    missing answer named with the line that restores it. Returns the problems found."""
+    problems = []
+
+    def run(command):
+        proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return proc.returncode, proc.stdout
+
+    status, out = run(["make", "--no-print-directory", "check", "CH=7"])
+    if status == 0 or "no exercises for chapter '7'" not in out or "***" in out:
+        problems.append(f"make check CH=7: expected a non-zero status, the check's message and no make "
+                        f"error line; got status {status}:\n{out}")
+    status, out = run(["make", "--no-print-directory", "check", "CH=01"])  # the shipped stubs
+    if status == 0 or "not started" not in out or "***" in out:
+        problems.append(f"make check CH=01 on the stubs: expected a non-zero status and no make error "
+                        f"line; got status {status}:\n{out}")
+    missing = ROOT / "exercises" / "01_single_head_attention" / "1_9_no_such_answer.cpp"
+    status, out = run([sys.executable, str(HERE / "check.py"), "--build-dir", build_dir, "--chapter", "01",
+                       "--answer", f"1.2={missing}", "--others", "solutions"])
+    if status != 1 or "1_9_no_such_answer.cpp is missing" not in out or "git checkout --" not in out \
+            or "1.1 dot-product scores                 passing" not in out \
+            or "calls your 1.2 (stable_softmax), which is missing" not in out:
+        problems.append(f"a missing answer file: expected it named with the git checkout line that restores "
+                        f"it, and the other exercises checked; got status {status}:\n{out}")
+    print(f"{'ok  ' if not problems else 'FAIL'} commands: exit status, no make noise, a missing answer file")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
@@ -98,6 +127,9 @@ def main():
             wrong += 1
             named += ok and bool(mine[2])
         print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
+
+    if not args.only:
+        problems += check_commands(args.build_dir)
 
     print(f"\n{len(fixtures)} fixtures in {time.time() - start:.0f} s: {hints} answers written as the hints "
           f"say; {wrong} wrong answers, {named} of them rejected with the message that names their mistake")
