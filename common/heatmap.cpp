@@ -1,6 +1,7 @@
 #include "common/heatmap.hpp"
 
 #include "common/shape.hpp"
+#include "common/svg.hpp"
 
 #include <unistd.h>
 #include <algorithm>
@@ -53,29 +54,6 @@ std::string fixed2(float x) {
 std::string pad(const std::string& s, std::size_t width, bool left) {
     if (s.size() >= width) return s;
     return left ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
-}
-
-std::string xml_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -188,20 +166,6 @@ void draw_legend(std::ostream& svg, int x, int top, int height) {
         << "\" height=\"" << height << "\" fill=\"none\" stroke=\"#999\"/>\n"
         << "<text x=\"" << x + svg_legend_width + 4 << "\" y=\"" << top + 10 << "\">1</text>\n"
         << "<text x=\"" << x + svg_legend_width + 4 << "\" y=\"" << top + height << "\">0</text>\n";
-}
-
-std::ofstream open_svg(const char* function, const std::filesystem::path& path) {
-    if (path.has_parent_path()) {
-        std::error_code error;
-        std::filesystem::create_directories(path.parent_path(), error);
-        if (error) {
-            throw std::runtime_error(std::string(function) + ": cannot create the directory " +
-                                     path.parent_path().string() + ": " + error.message());
-        }
-    }
-    std::ofstream svg(path);
-    if (!svg) throw std::runtime_error(std::string(function) + ": cannot write " + path.string());
-    return svg;
 }
 
 // Panels in a grid of `columns` columns under one title, with one colour scale.

@@ -2,6 +2,7 @@
 #include "common/chapter_program.hpp"
 #include "common/errors.hpp"
 #include "common/heatmap.hpp"
+#include "common/plot.hpp"
 #include "common/print.hpp"
 #include "common/random.hpp"
 #include "common/shape.hpp"
@@ -109,6 +110,31 @@ TEST_CASE("write_svg_heatmaps draws one titled panel per matrix, side by side") 
     CHECK_THROWS_MATCHES(attn::write_svg_heatmaps("/tmp/x.svg", {m}, {"a"}, {"b"}, {"x"}, "t", 0),
                          std::invalid_argument,
                          attn::test::NamesShapeError("attn::write_svg_heatmaps", "columns"));
+}
+
+TEST_CASE("write_svg_line_plot draws every series with its name, and rejects what it cannot draw") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_plot" / "p.svg";
+    attn::write_svg_line_plot(path, {1, 2, 3},
+                              {{"pre-LN", {1, 2, 4}}, {"post-LN & more", {3, 3, 3}}},
+                              "residual stream", "block", "size", true);
+    std::ifstream in(path);
+    const std::string svg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK_THAT(svg, Contains("<polyline") && Contains("pre-LN") && Contains("post-LN &amp; more") &&
+                        Contains("residual stream") && Contains(">block</text>"));
+    std::filesystem::remove_all(path.parent_path());
+    using attn::test::NamesShapeError;
+    CHECK_THROWS_MATCHES(attn::write_svg_line_plot("/tmp/x.svg", {}, {{"a", {}}}, "t", "x", "y"),
+                         std::invalid_argument,
+                         NamesShapeError("attn::write_svg_line_plot", "'x'"));
+    CHECK_THROWS_MATCHES(
+        attn::write_svg_line_plot("/tmp/x.svg", {1, 2}, {{"a", {1}}}, "t", "x", "y"),
+        std::invalid_argument, NamesShapeError("attn::write_svg_line_plot", "1 values"));
+    CHECK_THROWS_MATCHES(
+        attn::write_svg_line_plot("/tmp/x.svg", {1}, {{"a", {0}}}, "t", "x", "y", true),
+        std::invalid_argument, NamesShapeError("attn::write_svg_line_plot", "log scale"));
+    CHECK_THROWS_MATCHES(attn::write_svg_line_plot("/tmp/x.svg", {1}, {}, "t", "x", "y"),
+                         std::invalid_argument,
+                         NamesShapeError("attn::write_svg_line_plot", "series"));
 }
 
 TEST_CASE("write_svg_heatmap says which directory it cannot create") {
