@@ -20,7 +20,6 @@ std::string number(double v) {
     return buffer;
 }
 
-
 // About five round tick values covering [lo, hi].
 std::vector<double> ticks(double lo, double hi) {
     const double raw = (hi - lo) / 5.0;
@@ -52,8 +51,9 @@ void write_svg_line_plot(const std::filesystem::path& path, const std::vector<do
         }
         for (double v : s.y) {
             if (!std::isfinite(v) || (log_y && v <= 0)) {
-                invalid_argument(fn, "series '" + s.name + "' holds " + number(v) +
-                                         (log_y ? ", which a log scale cannot show" : ", not a number"));
+                invalid_argument(
+                    fn, "series '" + s.name + "' holds " + number(v) +
+                            (log_y ? ", which a log scale cannot show" : ", not a number"));
             }
             const double t = log_y ? std::log10(v) : v;
             y_lo = std::min(y_lo, t);
@@ -84,7 +84,8 @@ void write_svg_line_plot(const std::filesystem::path& path, const std::vector<do
         << "\" viewBox=\"0 0 " << width << ' ' << height
         << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
         << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        << "<text x=\"" << left + plot_w / 2 << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
+        << "<text x=\"" << left + plot_w / 2
+        << "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
         << "font-weight=\"bold\">" << xml_escape(title) << "</text>\n";
     // Grid, ticks and axis labels.
     for (double t : ticks(x_lo, x_hi)) {
@@ -104,7 +105,8 @@ void write_svg_line_plot(const std::filesystem::path& path, const std::vector<do
         << "<text x=\"" << left + plot_w / 2 << "\" y=\"" << height - 16
         << "\" text-anchor=\"middle\" fill=\"#333\">" << xml_escape(x_label) << "</text>\n"
         << "<text transform=\"translate(18," << top + plot_h / 2
-        << ") rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">" << xml_escape(y_label) << "</text>\n";
+        << ") rotate(-90)\" text-anchor=\"middle\" fill=\"#333\">" << xml_escape(y_label)
+        << "</text>\n";
     // The series, each in its own colour, with a legend on the right.
     static const std::array<const char*, 6> colours{"#1f5fa8", "#d2691e", "#2e8b57",
                                                     "#8b1a1a", "#6a3d9a", "#555555"};

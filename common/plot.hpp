@@ -12,8 +12,8 @@ namespace attn {
 
 /// One line of a plot: its name (shown in the legend) and one y value per x value.
 struct Series {
-    std::string name;
-    std::vector<double> y;
+    std::string name;       ///< shown in the legend
+    std::vector<double> y;  ///< one value per x
 };
 
 /// Writes a line plot to `path`: the series against `x`, with labelled axes, ticks, a
@@ -23,6 +23,7 @@ struct Series {
 /// std::runtime_error when it cannot write.
 void write_svg_line_plot(const std::filesystem::path& path, const std::vector<double>& x,
                          const std::vector<Series>& series, const std::string& title,
-                         const std::string& x_label, const std::string& y_label, bool log_y = false);
+                         const std::string& x_label, const std::string& y_label,
+                         bool log_y = false);
 
 }  // namespace attn

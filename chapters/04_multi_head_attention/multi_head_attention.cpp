@@ -13,6 +13,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 
 namespace attn {
 
@@ -41,7 +42,18 @@ std::size_t check_layer(const char* fn, const Matrix& x, const MultiHeadWeights&
     check_shape(fn, "w_v", w.w_v,
                 {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
     check_shape(fn, "w_o", w.w_o, {exactly("d_model", d_model), exactly("d_model", d_model)});
+    for (const auto& [name, b, size] :
+         {std::tuple{"b_q", &w.b_q, d_model}, std::tuple{"b_k", &w.b_k, d_kv},
+          std::tuple{"b_v", &w.b_v, d_kv}, std::tuple{"b_o", &w.b_o, d_model}})
+        if (b->size() != 0) check_shape(fn, name, *b, {exactly("its projection's width", size)});
     return d_head;
+}
+
+// x W + b, or x W when the layer has no bias.
+Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
+    Matrix y = project(x, w);
+    if (b.size() != 0) y += b;
+    return y;
 }
 
 Matrix head_of(const Tensor3& heads, std::size_t h) {
@@ -95,10 +107,11 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
                                      const char* caller) {
     check_layer(caller, x, w);
     const std::size_t T = x.shape(0);
-    const Tensor3 q = split_heads(project(x, w.w_q), w.n_heads, caller);  // [n_heads, T, d_head]
+    const Tensor3 q =
+        split_heads(affine(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
     const Tensor3 k =
-        split_heads(project(x, w.w_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
-    const Tensor3 v = split_heads(project(x, w.w_v), w.n_kv_heads, caller);
+        split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
+    const Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, caller);
     const Mask allowed = causal ? causal_mask(T) : Mask(xt::ones<bool>({T, T}));
 
     MultiHeadResult r;
@@ -112,7 +125,7 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
         xt::view(outputs, h, xt::all(), xt::all()) = a.output;
     }
     r.heads = merge_heads(outputs);
-    r.output = xt::linalg::dot(r.heads, w.w_o);
+    r.output = affine(r.heads, w.w_o, w.b_o);
     return r;
 }
 
@@ -122,9 +135,11 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
     // Every query head's key/value head, gathered once: [n_heads, T, d_head] like the queries.
     std::vector<std::size_t> kv(w.n_heads);
     for (std::size_t h = 0; h < w.n_heads; ++h) kv[h] = kv_head_for(h, w.n_heads, w.n_kv_heads);
-    const Tensor3 q = split_heads(project(x, w.w_q), w.n_heads, fn);
-    const Tensor3 k = xt::view(split_heads(project(x, w.w_k), w.n_kv_heads, fn), xt::keep(kv));
-    const Tensor3 v = xt::view(split_heads(project(x, w.w_v), w.n_kv_heads, fn), xt::keep(kv));
+    const Tensor3 q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
+    const Tensor3 k =
+        xt::view(split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn), xt::keep(kv));
+    const Tensor3 v =
+        xt::view(split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn), xt::keep(kv));
 
     // scores[h, i, j] = q[h, i, :] . k[h, j, :] / sqrt(d_head), all heads in one expression.
     Tensor3 scores = xt::sum(xt::view(q, xt::all(), xt::all(), xt::newaxis(), xt::all()) *
@@ -146,7 +161,7 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
         xt::sum(xt::view(weights, xt::all(), xt::all(), xt::all(), xt::newaxis()) *
                     xt::view(v, xt::all(), xt::newaxis(), xt::all(), xt::all()),
                 {2});
-    return xt::linalg::dot(merge_heads(outputs), w.w_o);
+    return affine(merge_heads(outputs), w.w_o, w.b_o);
 }
 
 MultiHeadWeights with_kv_heads_copied(const MultiHeadWeights& w) {
@@ -162,12 +177,16 @@ MultiHeadWeights with_kv_heads_copied(const MultiHeadWeights& w) {
     mha.n_kv_heads = w.n_heads;
     mha.w_k = Matrix::from_shape({w.w_k.shape(0), w.n_heads * d_head});
     mha.w_v = Matrix::from_shape({w.w_v.shape(0), w.n_heads * d_head});
+    if (w.b_k.size() != 0) mha.b_k = Vector::from_shape({w.n_heads * d_head});
+    if (w.b_v.size() != 0) mha.b_v = Vector::from_shape({w.n_heads * d_head});
     for (std::size_t h = 0; h < w.n_heads; ++h) {
         auto to = xt::range(h * d_head, (h + 1) * d_head);
         const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
         auto from = xt::range(kv * d_head, (kv + 1) * d_head);
         xt::view(mha.w_k, xt::all(), to) = xt::view(w.w_k, xt::all(), from);
         xt::view(mha.w_v, xt::all(), to) = xt::view(w.w_v, xt::all(), from);
+        if (w.b_k.size() != 0) xt::view(mha.b_k, to) = xt::view(w.b_k, from);
+        if (w.b_v.size() != 0) xt::view(mha.b_v, to) = xt::view(w.b_v, from);
     }
     return mha;
 }

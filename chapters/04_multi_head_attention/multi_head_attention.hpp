@@ -27,6 +27,11 @@ struct MultiHeadWeights {
     Matrix w_o;  ///< `[d_model, d_model]`: mixes the concatenated head outputs
     std::size_t n_heads = 1;     ///< query heads
     std::size_t n_kv_heads = 1;  ///< key/value heads: n_heads (MHA), fewer (GQA) or 1 (MQA)
+    // Biases added after each projection (GPT-2 has them, Llama does not); empty for none.
+    Vector b_q{};  ///< `[d_model]` or empty
+    Vector b_k{};  ///< `[n_kv_heads * d_head]` or empty
+    Vector b_v{};  ///< `[n_kv_heads * d_head]` or empty
+    Vector b_o{};  ///< `[d_model]` or empty
 };
 
 /// `d_model / n_heads`, the width of one head. Throws std::invalid_argument naming

@@ -198,15 +198,16 @@ def chapter03():
 
 
 def mha64(x, wq, wk, wv, wo, n_heads, n_kv_heads, causal, scale_by=None, kv_order="interleave",
-          merge="in_order", output="w_o"):
+          merge="in_order", output="w_o", biases=None):
     """Multi-head attention in PyTorch's conventions (view/transpose heads, repeat_interleave
     for grouped-query attention), in float64. The keyword arguments make the known mistakes."""
     T, d_model = x.shape
     d_head = d_model // n_heads
     group = n_heads // n_kv_heads
-    q = (x @ wq).view(T, n_heads, d_head).transpose(0, 1)
-    k = (x @ wk).view(T, n_kv_heads, d_head).transpose(0, 1)
-    v = (x @ wv).view(T, n_kv_heads, d_head).transpose(0, 1)
+    bq, bk, bv, bo = biases if biases is not None else (0, 0, 0, 0)
+    q = (x @ wq + bq).view(T, n_heads, d_head).transpose(0, 1)
+    k = (x @ wk + bk).view(T, n_kv_heads, d_head).transpose(0, 1)
+    v = (x @ wv + bv).view(T, n_kv_heads, d_head).transpose(0, 1)
     if kv_order == "interleave":  # query head h uses kv head h // group (Llama)
         k, v = k.repeat_interleave(group, dim=0), v.repeat_interleave(group, dim=0)
     else:  # mistake: h % n_kv_heads
@@ -224,7 +225,7 @@ def mha64(x, wq, wk, wv, wo, n_heads, n_kv_heads, causal, scale_by=None, kv_orde
         blocks = torch.block_diag(*[wo[h * d_head:(h + 1) * d_head, h * d_head:(h + 1) * d_head]
                                     for h in range(n_heads)])
         return concat @ blocks
-    return concat @ wo
+    return concat @ wo + bo
 
 
 def chapter04():
@@ -269,8 +270,98 @@ def chapter04():
     w.close()
 
 
+def put_block(w, prefix, gen, d, d_ff, n_heads):
+    """Random weights of a pre-LN block (biases and gains not 0 and 1, so each one matters),
+    written under `prefix`; returns them as float64 tensors."""
+    b = {}
+    b["ln1_gain"] = 1 + randn(gen, d, scale=0.2)
+    b["ln1_bias"] = randn(gen, d, scale=0.2)
+    for name, shape in (("w_q", (d, d)), ("w_k", (d, d)), ("w_v", (d, d)), ("w_o", (d, d))):
+        b[name] = randn(gen, *shape, scale=0.4)
+    for name in ("b_q", "b_k", "b_v", "b_o"):
+        b[name] = randn(gen, d, scale=0.1)
+    b["ln2_gain"] = 1 + randn(gen, d, scale=0.2)
+    b["ln2_bias"] = randn(gen, d, scale=0.2)
+    b["w1"] = randn(gen, d, d_ff, scale=0.4)
+    b["b1"] = randn(gen, d_ff, scale=0.1)
+    b["w2"] = randn(gen, d_ff, d, scale=0.2)
+    b["b2"] = randn(gen, d, scale=0.1)
+    for name, t in b.items():
+        w.put(f"{prefix}.{name}", t)
+    return {name: t.double() for name, t in b.items()}
+
+
+def block64(x, b, n_heads, order="pre", residual="both", gelu="tanh"):
+    """GPT-2's block in float64; the keyword arguments make the known mistakes."""
+    d = x.shape[1]
+    ln = lambda z, g, bias: torch.nn.functional.layer_norm(z, (d,), g, bias, eps=1e-5)
+    mha = lambda z: mha64(z, b["w_q"], b["w_k"], b["w_v"], b["w_o"], n_heads, n_heads, True,
+                          biases=(b["b_q"], b["b_k"], b["b_v"], b["b_o"]))
+    ffn = lambda z: torch.nn.functional.gelu(z @ b["w1"] + b["b1"], approximate=gelu) @ b["w2"] + b["b2"]
+    if order == "post":
+        h = ln(x + mha(x), b["ln1_gain"], b["ln1_bias"])
+        return ln(h + ffn(h), b["ln2_gain"], b["ln2_bias"])
+    attended = mha(ln(x, b["ln1_gain"], b["ln1_bias"]))
+    h = attended if residual == "no_attention_residual" else x + attended
+    out = ffn(ln(h, b["ln2_gain"], b["ln2_bias"]))
+    return out if residual == "no_ffn_residual" else h + out
+
+
+def chapter05():
+    w = Writer("ch05", "Chapter 05: layer norm, GELU, RMSNorm, the pre-LN block, a two-layer GPT's logits")
+    gen = torch.Generator().manual_seed(505)
+    F = torch.nn.functional
+
+    x = randn(gen, 4, 8, scale=3.0) + 5.0
+    x[3] = 2.0 + randn(gen, 8, scale=0.003)  # a token of nearly constant features: eps matters
+    w.put("ln.x", x)
+    gain = w.put("ln.gain", 1 + randn(gen, 8, scale=0.3)).double()
+    bias = w.put("ln.bias", randn(gen, 8, scale=0.3)).double()
+    x = x.double()
+    w.put("ln.out", F.layer_norm(x, (8,), gain, bias, eps=1e-5))
+    mean = x.mean(dim=1, keepdim=True)
+    w.put("ln.unbiased", (x - mean) / torch.sqrt(x.var(dim=1, unbiased=True, keepdim=True) + 1e-5) * gain + bias)
+    w.put("ln.eps_outside", (x - mean) / (torch.sqrt(x.var(dim=1, unbiased=False, keepdim=True)) + 1e-5) * gain + bias)
+    mean0 = x.mean(dim=0, keepdim=True)
+    w.put("ln.wrong_axis", (x - mean0) / torch.sqrt(x.var(dim=0, unbiased=False, keepdim=True) + 1e-5) * gain + bias)
+
+    g = w.put("gelu.x", randn(gen, 3, 7, scale=2.0)).double()
+    w.put("gelu.tanh", F.gelu(g, approximate="tanh"))
+    w.put("gelu.exact", F.gelu(g))  # mistake where the tanh form is asked
+
+    r = w.put("rms.x", randn(gen, 4, 8, scale=2.0) + 1.0).double()
+    rg = w.put("rms.gain", 1 + randn(gen, 8, scale=0.3)).double()
+    w.put("rms.out", r / torch.sqrt((r * r).mean(dim=1, keepdim=True) + 1e-5) * rg)
+    centred = r - r.mean(dim=1, keepdim=True)
+    w.put("rms.mean_subtracted", centred / torch.sqrt((centred * centred).mean(dim=1, keepdim=True) + 1e-5) * rg)
+
+    x = w.put("block.x", randn(gen, 5, 8)).double()
+    b = put_block(w, "block", gen, 8, 32, 2)
+    w.put("block.out", block64(x, b, 2))
+    w.put("block.post_ln", block64(x, b, 2, order="post"))
+    w.put("block.no_attention_residual", block64(x, b, 2, residual="no_attention_residual"))
+    w.put("block.no_ffn_residual", block64(x, b, 2, residual="no_ffn_residual"))
+    w.put("block.exact_gelu", block64(x, b, 2, gelu="none"))
+
+    # A two-layer GPT: vocabulary 10, context 8, d_model 8, 2 heads, d_ff 32, tied output layer.
+    tokens = [3, 1, 4, 1, 5, 9]
+    w.put("gpt.tokens", torch.tensor(tokens, dtype=torch.float32))
+    tok = w.put("gpt.token_embedding", randn(gen, 10, 8)).double()
+    pos = w.put("gpt.position_embedding", randn(gen, 8, 8, scale=0.5)).double()
+    blocks = [put_block(w, f"gpt.block{l}", gen, 8, 32, 2) for l in range(2)]
+    ln_f_gain = w.put("gpt.ln_f_gain", 1 + randn(gen, 8, scale=0.2)).double()
+    ln_f_bias = w.put("gpt.ln_f_bias", randn(gen, 8, scale=0.2)).double()
+    h = tok[tokens] + pos[: len(tokens)]
+    for blk in blocks:
+        h = block64(h, blk, 2)
+    h = F.layer_norm(h, (8,), ln_f_gain, ln_f_bias, eps=1e-5)
+    w.put("gpt.logits", h @ tok.T)
+    w.close()
+
+
 if __name__ == "__main__":
     chapter01()
     chapter02()
     chapter03()
     chapter04()
+    chapter05()

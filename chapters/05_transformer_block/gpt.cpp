@@ -1,0 +1,201 @@
+#include "chapters/05_transformer_block/gpt.hpp"
+
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "common/shape.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+#include <string>
+
+namespace attn {
+
+GptConfig gpt2_small() {
+    return {50257, 1024, 768, 12, 12, 12, 3072, true};
+}
+
+void check_config(const GptConfig& c, const char* caller) {
+    if (c.vocab_size == 0 || c.context == 0 || c.d_model == 0 || c.n_layers == 0 || c.d_ff == 0) {
+        invalid_argument(
+            caller, "vocab_size, context, d_model, n_layers and d_ff must be at least 1, got " +
+                        std::to_string(c.vocab_size) + ", " + std::to_string(c.context) + ", " +
+                        std::to_string(c.d_model) + ", " + std::to_string(c.n_layers) + ", " +
+                        std::to_string(c.d_ff));
+    }
+    head_size(c.d_model, c.n_heads, caller);
+    if (c.n_kv_heads == 0 || c.n_heads % c.n_kv_heads != 0) {
+        invalid_argument(caller,
+                         "n_heads = " + std::to_string(c.n_heads) +
+                             " is not a multiple of n_kv_heads = " + std::to_string(c.n_kv_heads));
+    }
+}
+
+GptWeights gpt2_init(const GptConfig& c, Rng& rng) {
+    check_config(c, "attn::gpt2_init");
+    GptWeights w;
+    w.token_embedding = random_normal(c.vocab_size, c.d_model, rng, 0.02f);
+    w.position_embedding = random_normal(c.context, c.d_model, rng, 0.02f);
+    for (std::size_t l = 0; l < c.n_layers; ++l)
+        w.blocks.push_back(
+            gpt2_block(c.d_model, c.n_heads, c.n_kv_heads, c.d_ff, c.n_layers, rng, c.bias));
+    w.ln_f_gain = xt::ones<float>({c.d_model});
+    w.ln_f_bias = xt::zeros<float>({c.d_model});
+    return w;
+}
+
+Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::move(weights)) {
+    constexpr const char* fn = "attn::Gpt";
+    check_config(config_, fn);
+    const std::size_t d = config_.d_model;
+    check_shape(fn, "token_embedding", weights_.token_embedding,
+                {exactly("vocab_size", config_.vocab_size), exactly("d_model", d)});
+    check_shape(fn, "position_embedding", weights_.position_embedding,
+                {exactly("context", config_.context), exactly("d_model", d)});
+    check_shape(fn, "ln_f_gain", weights_.ln_f_gain, {exactly("d_model", d)});
+    check_shape(fn, "ln_f_bias", weights_.ln_f_bias, {exactly("d_model", d)});
+    if (weights_.blocks.size() != config_.n_layers) {
+        invalid_argument(fn, "the weights hold " + std::to_string(weights_.blocks.size()) +
+                                 " blocks, the configuration asks for n_layers = " +
+                                 std::to_string(config_.n_layers));
+    }
+    for (const BlockWeights& b : weights_.blocks) {
+        if (b.attention.n_heads != config_.n_heads ||
+            b.attention.n_kv_heads != config_.n_kv_heads) {
+            invalid_argument(fn, "a block has " + std::to_string(b.attention.n_heads) +
+                                     " heads and " + std::to_string(b.attention.n_kv_heads) +
+                                     " key/value heads, the configuration " +
+                                     std::to_string(config_.n_heads) + " and " +
+                                     std::to_string(config_.n_kv_heads));
+        }
+        check_shape(fn, "ffn.w1", b.ffn.w1, {exactly("d_model", d), exactly("d_ff", config_.d_ff)});
+        // The rest of each block is checked when it runs, against the residual stream.
+    }
+}
+
+Matrix Gpt::logits(const std::vector<std::size_t>& tokens) const {
+    constexpr const char* fn = "attn::Gpt::logits";
+    if (tokens.empty()) invalid_argument(fn, "argument 'tokens' holds no token");
+    if (tokens.size() > config_.context) {
+        invalid_argument(fn, std::to_string(tokens.size()) +
+                                 " tokens do not fit in the context of " +
+                                 std::to_string(config_.context));
+    }
+    const std::size_t T = tokens.size();
+    Matrix x = xt::zeros<float>({T, config_.d_model});
+    for (std::size_t t = 0; t < T; ++t) {
+        if (tokens[t] >= config_.vocab_size) {
+            invalid_argument(fn, "token " + std::to_string(t) + " is " + std::to_string(tokens[t]) +
+                                     ", outside the vocabulary 0.." +
+                                     std::to_string(config_.vocab_size - 1));
+        }
+        // Chapter 02 showed attention cannot see order: the position is added to the token.
+        xt::row(x, t) =
+            xt::row(weights_.token_embedding, tokens[t]) + xt::row(weights_.position_embedding, t);
+    }
+    for (const BlockWeights& b : weights_.blocks) x = transformer_block(x, b);
+    const Matrix h = layer_norm(x, weights_.ln_f_gain, weights_.ln_f_bias);
+    return xt::linalg::dot(h, xt::transpose(weights_.token_embedding));
+}
+
+std::vector<ParameterPart> count_parameters(const GptConfig& c) {
+    check_config(c, "attn::count_parameters");
+    const std::size_t d = c.d_model, d_kv = c.n_kv_heads * (d / c.n_heads), L = c.n_layers;
+    const std::size_t attention = d * d + 2 * d * d_kv + d * d + (c.bias ? 2 * d + 2 * d_kv : 0);
+    const std::size_t mlp = d * c.d_ff + c.d_ff + c.d_ff * d + d;
+    return {{"token embedding (also the output layer)", c.vocab_size * d},
+            {"position embedding", c.context * d},
+            {"layer norms in the blocks", L * 4 * d},
+            {"attention (W_q, W_k, W_v, W_o and biases)", L * attention},
+            {"feed-forward (W_1, b_1, W_2, b_2)", L * mlp},
+            {"final layer norm", 2 * d}};
+}
+
+std::size_t total_parameters(const GptConfig& c) {
+    std::size_t total = 0;
+    for (const ParameterPart& p : count_parameters(c)) total += p.count;
+    return total;
+}
+
+std::size_t greedy_token(const Vector& logits) {
+    check_shape("attn::greedy_token", "logits", logits, {any("vocab_size")});
+    return xt::argmax(logits)();
+}
+
+std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {
+    constexpr const char* fn = "attn::sample_token";
+    check_shape(fn, "logits", logits, {any("vocab_size")});
+    if (!(temperature > 0.0f)) {
+        invalid_argument(fn, "temperature must be above 0, got " + std::to_string(temperature) +
+                                 " (for greedy decoding use greedy_token)");
+    }
+    const Vector p = softmax(logits / temperature);
+    float r = rng.uniform();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+        if (r < p(i)) return i;
+        r -= p(i);
+    }
+    return p.size() - 1;  // r landed in the rounding left over at the end
+}
+
+std::vector<std::size_t> generate(const Gpt& model, std::vector<std::size_t> prompt,
+                                  std::size_t count, float temperature, Rng& rng) {
+    constexpr const char* fn = "attn::generate";
+    if (prompt.empty()) invalid_argument(fn, "argument 'prompt' holds no token");
+    if (prompt.size() + count > model.config().context) {
+        invalid_argument(fn, std::to_string(prompt.size()) + " prompt tokens and " +
+                                 std::to_string(count) + " new ones do not fit in the context of " +
+                                 std::to_string(model.config().context));
+    }
+    for (std::size_t step = 0; step < count; ++step) {
+        const Matrix logits = model.logits(prompt);  // the whole sequence, again
+        const Vector last = xt::row(logits, logits.shape(0) - 1);
+        prompt.push_back(temperature == 0.0f ? greedy_token(last)
+                                             : sample_token(last, temperature, rng));
+    }
+    return prompt;
+}
+
+CharTokenizer::CharTokenizer(std::string alphabet) : alphabet_(std::move(alphabet)) {
+    for (std::size_t i = 0; i < alphabet_.size(); ++i) {
+        if (alphabet_.find(alphabet_[i]) != i) {
+            std::string message = "the alphabet holds '";
+            message += alphabet_[i];
+            message += "' twice";
+            invalid_argument("attn::CharTokenizer", message);
+        }
+    }
+    if (alphabet_.empty()) invalid_argument("attn::CharTokenizer", "the alphabet is empty");
+}
+
+std::vector<std::size_t> CharTokenizer::encode(const std::string& text) const {
+    std::vector<std::size_t> tokens;
+    for (char ch : text) {
+        const std::size_t i = alphabet_.find(ch);
+        if (i == std::string::npos) {
+            std::string message = "character '";
+            message += ch;
+            message += "' is not in the alphabet";
+            invalid_argument("attn::CharTokenizer::encode", message);
+        }
+        tokens.push_back(i);
+    }
+    return tokens;
+}
+
+std::string CharTokenizer::decode(const std::vector<std::size_t>& tokens) const {
+    std::string text;
+    for (std::size_t t : tokens) {
+        if (t >= alphabet_.size()) {
+            invalid_argument("attn::CharTokenizer::decode",
+                             "token " + std::to_string(t) + " is outside the vocabulary 0.." +
+                                 std::to_string(alphabet_.size() - 1));
+        }
+        text += alphabet_[t];
+    }
+    return text;
+}
+
+}  // namespace attn
