@@ -5,6 +5,7 @@
 #   make check         check your exercise answers, every chapter
 #   make check CH=01   check one chapter
 #   make book          build the book only
+#   make bench         build and run the benchmarks (one thread), print medians and ratios
 #   make sanitize      build and run the tests with AddressSanitizer and UBSan
 #   make clang         build with clang and -Werror (CI's warning check)
 #   make format        format the C++ sources with .clang-format
@@ -16,7 +17,7 @@ BUILD := build
 CH ?=
 PYTHON := python3
 
-.PHONY: all test check book sanitize clang format format-check deps configure clean help
+.PHONY: all test check book bench sanitize clang format format-check deps configure clean help
 
 all: configure
 	cmake --build $(BUILD)
@@ -40,6 +41,10 @@ check: configure
 book: configure
 	cmake --build $(BUILD) --target book
 	@echo "The book: $(CURDIR)/$(BUILD)/book/html/index.html"
+
+bench: configure
+	cmake --build $(BUILD) --target benchmarks
+	@OPENBLAS_NUM_THREADS=1 $(PYTHON) scripts/bench.py --build-dir $(BUILD)
 
 sanitize: deps
 	cmake --preset sanitize
@@ -72,4 +77,4 @@ clean:
 	rm -rf build build-sanitize build-clang
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,14p' Makefile | sed 's/^# \{0,1\}//'

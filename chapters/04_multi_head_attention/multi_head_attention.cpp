@@ -105,14 +105,22 @@ std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_
 
 MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w, bool causal,
                                      const char* caller) {
+    check_shape(caller, "x", x, {any("T"), any("d_model")});
+    const std::size_t T = x.shape(0);
+    return multi_head_attention(x, w, causal ? causal_mask(T) : Mask(xt::ones<bool>({T, T})),
+                                caller);
+}
+
+MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
+                                     const Mask& allowed, const char* caller) {
     check_layer(caller, x, w);
     const std::size_t T = x.shape(0);
+    check_shape(caller, "allowed", allowed, {exactly("T", T), exactly("T", T)});
     const Tensor3 q =
         split_heads(affine(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
     const Tensor3 k =
         split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
     const Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, caller);
-    const Mask allowed = causal ? causal_mask(T) : Mask(xt::ones<bool>({T, T}));
 
     MultiHeadResult r;
     r.weights = Tensor3::from_shape({w.n_heads, T, T});

@@ -76,6 +76,15 @@ struct MultiHeadResult {
 MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w, bool causal,
                                      const char* caller = "attn::multi_head_attention");
 
+/// Multi-head attention with any mask, e.g. chapter 03's sliding window.
+/// \param x `[T, d_model]`
+/// \param w the layer's weights
+/// \param allowed `[T, T]`, true where query i may see key j
+/// \param caller the function named in a shape error
+MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
+                                     const Mask& allowed,
+                                     const char* caller = "attn::multi_head_attention");
+
 /// The same computation with no loop over heads: every head at once, as tensors with a
 /// head axis (how batched matrix products on a GPU do it). Its output equals
 /// multi_head_attention()'s.

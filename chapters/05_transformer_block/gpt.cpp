@@ -75,29 +75,38 @@ Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::
     }
 }
 
-Matrix Gpt::logits(const std::vector<std::size_t>& tokens) const {
-    constexpr const char* fn = "attn::Gpt::logits";
-    if (tokens.empty()) invalid_argument(fn, "argument 'tokens' holds no token");
-    if (tokens.size() > config_.context) {
-        invalid_argument(fn, std::to_string(tokens.size()) +
-                                 " tokens do not fit in the context of " +
-                                 std::to_string(config_.context));
+Matrix Gpt::embed(const std::vector<std::size_t>& tokens, std::size_t first_position,
+                  const char* caller) const {
+    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+    if (first_position + tokens.size() > config_.context) {
+        invalid_argument(caller, std::to_string(first_position + tokens.size()) +
+                                     " tokens do not fit in the context of " +
+                                     std::to_string(config_.context));
     }
-    const std::size_t T = tokens.size();
-    Matrix x = xt::zeros<float>({T, config_.d_model});
-    for (std::size_t t = 0; t < T; ++t) {
+    Matrix x = xt::zeros<float>({tokens.size(), config_.d_model});
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
         if (tokens[t] >= config_.vocab_size) {
-            invalid_argument(fn, "token " + std::to_string(t) + " is " + std::to_string(tokens[t]) +
-                                     ", outside the vocabulary 0.." +
-                                     std::to_string(config_.vocab_size - 1));
+            invalid_argument(caller, "token " + std::to_string(t) + " is " +
+                                         std::to_string(tokens[t]) +
+                                         ", outside the vocabulary 0.." +
+                                         std::to_string(config_.vocab_size - 1));
         }
         // Chapter 02 showed attention cannot see order: the position is added to the token.
-        xt::row(x, t) =
-            xt::row(weights_.token_embedding, tokens[t]) + xt::row(weights_.position_embedding, t);
+        xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]) +
+                        xt::row(weights_.position_embedding, first_position + t);
     }
+    return x;
+}
+
+Matrix Gpt::output_logits(const Matrix& h) const {
+    return xt::linalg::dot(layer_norm(h, weights_.ln_f_gain, weights_.ln_f_bias),
+                           xt::transpose(weights_.token_embedding));
+}
+
+Matrix Gpt::logits(const std::vector<std::size_t>& tokens) const {
+    Matrix x = embed(tokens, 0, "attn::Gpt::logits");
     for (const BlockWeights& b : weights_.blocks) x = transformer_block(x, b);
-    const Matrix h = layer_norm(x, weights_.ln_f_gain, weights_.ln_f_bias);
-    return xt::linalg::dot(h, xt::transpose(weights_.token_embedding));
+    return output_logits(x);
 }
 
 std::vector<ParameterPart> count_parameters(const GptConfig& c) {

@@ -69,6 +69,19 @@ public:
     /// \return `[T, vocab_size]`, row t scoring the token that follows tokens 0..t
     Matrix logits(const std::vector<std::size_t>& tokens) const;
 
+    /// The input of the first block: token embedding plus position embedding, for tokens
+    /// at positions `first_position`, `first_position + 1`, ...
+    /// \param tokens token ids, each below vocab_size
+    /// \param first_position the position of tokens[0]; the last must stay below context
+    /// \param caller the function named in an error
+    /// \return `[tokens.size(), d_model]`
+    Matrix embed(const std::vector<std::size_t>& tokens, std::size_t first_position,
+                 const char* caller = "attn::Gpt::embed") const;
+
+    /// The output of the last block to next-token logits: final layer norm, then the tied
+    /// embedding. \param h `[T, d_model]` \return `[T, vocab_size]`
+    Matrix output_logits(const Matrix& h) const;
+
 private:
     GptConfig config_;
     GptWeights weights_;

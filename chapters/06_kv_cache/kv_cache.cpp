@@ -1,0 +1,232 @@
+#include "chapters/06_kv_cache/kv_cache.hpp"
+
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "common/shape.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <string>
+
+namespace attn {
+
+namespace {
+
+// x W + b, or x W when the layer has no bias.
+Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
+    Matrix y = xt::linalg::dot(x, w);
+    if (b.size() != 0) y += b;
+    return y;
+}
+
+}  // namespace
+
+KVCache::KVCache(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_head,
+                 std::size_t capacity)
+    : n_kv_heads_(n_kv_heads), d_head_(d_head), capacity_(capacity), stored_(n_layers, 0) {
+    if (n_layers == 0 || n_kv_heads == 0 || d_head == 0 || capacity == 0) {
+        invalid_argument("attn::KVCache",
+                         "n_layers, n_kv_heads, d_head and capacity must be at least 1, got " +
+                             std::to_string(n_layers) + ", " + std::to_string(n_kv_heads) + ", " +
+                             std::to_string(d_head) + ", " + std::to_string(capacity));
+    }
+    for (std::size_t l = 0; l < n_layers; ++l) {  // allocated once, for the whole context
+        keys_.push_back(xt::zeros<float>({n_kv_heads, capacity, d_head}));
+        values_.push_back(xt::zeros<float>({n_kv_heads, capacity, d_head}));
+    }
+}
+
+void KVCache::append(std::size_t layer, const Tensor3& keys, const Tensor3& values) {
+    constexpr const char* fn = "attn::KVCache::append";
+    if (layer >= stored_.size()) {
+        invalid_argument(fn, "layer " + std::to_string(layer) + " does not exist (the cache has " +
+                                 std::to_string(stored_.size()) + " layers)");
+    }
+    check_shape(fn, "keys", keys,
+                {exactly("n_kv_heads", n_kv_heads_), any("n_new"), exactly("d_head", d_head_)});
+    check_shape(fn, "values", values,
+                {exactly("n_kv_heads", n_kv_heads_), exactly("n_new", keys.shape(1)),
+                 exactly("d_head", d_head_)});
+    const std::size_t start = stored_[layer], n_new = keys.shape(1);
+    if (start + n_new > capacity_) {
+        invalid_argument(fn, "the cache is full: it holds " + std::to_string(start) +
+                                 " of its capacity of " + std::to_string(capacity_) +
+                                 " positions, " + std::to_string(n_new) + " more do not fit");
+    }
+    xt::view(keys_[layer], xt::all(), xt::range(start, start + n_new), xt::all()) = keys;
+    xt::view(values_[layer], xt::all(), xt::range(start, start + n_new), xt::all()) = values;
+    stored_[layer] += n_new;
+}
+
+Matrix KVCache::keys(std::size_t layer, std::size_t kv_head) const {
+    return xt::view(keys_.at(layer), kv_head, xt::range(0, stored_.at(layer)), xt::all());
+}
+
+Matrix KVCache::values(std::size_t layer, std::size_t kv_head) const {
+    return xt::view(values_.at(layer), kv_head, xt::range(0, stored_.at(layer)), xt::all());
+}
+
+std::size_t KVCache::stored(std::size_t layer) const {
+    return stored_.at(layer);
+}
+
+std::size_t KVCache::length() const {
+    return *std::min_element(stored_.begin(), stored_.end());
+}
+
+std::size_t KVCache::bytes() const {
+    std::size_t total = 0;
+    for (std::size_t l = 0; l < keys_.size(); ++l)
+        total += (keys_[l].size() + values_[l].size()) * sizeof(float);
+    return total;
+}
+
+void KVCache::clear() {
+    std::fill(stored_.begin(), stored_.end(), 0);
+}
+
+std::size_t kv_cache_bytes(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_head,
+                           std::size_t tokens, std::size_t bytes_per_number, std::size_t batch) {
+    return 2 * n_layers * n_kv_heads * d_head * tokens * bytes_per_number * batch;
+}
+
+CachedGpt::CachedGpt(const Gpt& model)
+    : model_(model),
+      cache_(model.config().n_layers, model.config().n_kv_heads,
+             model.config().d_model / model.config().n_heads, model.config().context) {}
+
+Matrix CachedGpt::prefill(const std::vector<std::size_t>& prompt) {
+    cache_.clear();
+    return forward(prompt, "attn::CachedGpt::prefill");
+}
+
+Vector CachedGpt::decode(std::size_t token) {
+    constexpr const char* fn = "attn::CachedGpt::decode";
+    if (cache_.length() == 0)
+        invalid_argument(fn, "nothing to continue: run prefill() with the prompt first");
+    if (cache_.length() == cache_.capacity()) {
+        invalid_argument(fn, "the context is full: the cache holds all " +
+                                 std::to_string(cache_.capacity()) + " positions it has room for");
+    }
+    return xt::row(forward({token}, fn), 0);
+}
+
+Matrix CachedGpt::forward(const std::vector<std::size_t>& tokens, const char* caller) {
+    const GptConfig& c = model_.config();
+    const std::size_t start = cache_.length(), n_new = tokens.size();
+    Matrix x = model_.embed(tokens, start, caller);  // the new tokens sit at positions start..
+    // Query i (position start + i) sees every cached key up to its own position. In decode
+    // (one token, the last) that is every key: no mask is needed there.
+    Mask allowed = xt::zeros<bool>({n_new, start + n_new});
+    for (std::size_t i = 0; i < n_new; ++i)
+        xt::view(allowed, i, xt::range(0, start + i + 1)) = true;
+
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        const BlockWeights& b = model_.weights().blocks[l];
+        const MultiHeadWeights& w = b.attention;
+        const Matrix z = layer_norm(x, b.ln1_gain, b.ln1_bias);
+        const Tensor3 q = split_heads(affine(z, w.w_q, w.b_q), c.n_heads, caller);
+        cache_.append(l, split_heads(affine(z, w.w_k, w.b_k), c.n_kv_heads, caller),
+                      split_heads(affine(z, w.w_v, w.b_v), c.n_kv_heads, caller));
+        Tensor3 heads = xt::zeros<float>(q.shape());
+        for (std::size_t h = 0; h < c.n_heads; ++h) {
+            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
+            const Matrix q_h = xt::view(q, h, xt::all(), xt::all());
+            xt::view(heads, h, xt::all(), xt::all()) =
+                masked_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), allowed).output;
+        }
+        x += affine(merge_heads(heads), w.w_o, w.b_o);
+        x += feed_forward(layer_norm(x, b.ln2_gain, b.ln2_bias), b.ffn, caller);
+    }
+    return model_.output_logits(x);
+}
+
+std::vector<std::size_t> generate_cached(const Gpt& model, std::vector<std::size_t> prompt,
+                                         std::size_t count, float temperature, Rng& rng) {
+    constexpr const char* fn = "attn::generate_cached";
+    if (prompt.empty()) invalid_argument(fn, "argument 'prompt' holds no token");
+    if (prompt.size() + count > model.config().context) {
+        invalid_argument(fn, std::to_string(prompt.size()) + " prompt tokens and " +
+                                 std::to_string(count) + " new ones do not fit in the context of " +
+                                 std::to_string(model.config().context));
+    }
+    CachedGpt cached(model);
+    const auto pick = [&](const Vector& logits) {
+        return temperature == 0.0f ? greedy_token(logits) : sample_token(logits, temperature, rng);
+    };
+    if (count == 0) return prompt;
+    const Matrix logits = cached.prefill(prompt);
+    prompt.push_back(pick(xt::row(logits, logits.shape(0) - 1)));
+    for (std::size_t step = 1; step < count; ++step)
+        prompt.push_back(pick(cached.decode(prompt.back())));
+    return prompt;
+}
+
+RingKVCache::RingKVCache(std::size_t n_kv_heads, std::size_t d_head, std::size_t window)
+    : window_(window) {
+    if (n_kv_heads == 0 || d_head == 0 || window == 0) {
+        invalid_argument("attn::RingKVCache",
+                         "n_kv_heads, d_head and window must be at least 1, got " +
+                             std::to_string(n_kv_heads) + ", " + std::to_string(d_head) + ", " +
+                             std::to_string(window));
+    }
+    keys_ = xt::zeros<float>({n_kv_heads, window, d_head});
+    values_ = xt::zeros<float>({n_kv_heads, window, d_head});
+}
+
+void RingKVCache::append(const Matrix& keys, const Matrix& values) {
+    constexpr const char* fn = "attn::RingKVCache::append";
+    check_shape(fn, "keys", keys,
+                {exactly("n_kv_heads", keys_.shape(0)), exactly("d_head", keys_.shape(2))});
+    check_shape(fn, "values", values,
+                {exactly("n_kv_heads", keys_.shape(0)), exactly("d_head", keys_.shape(2))});
+    const std::size_t s = slot(count_);  // overwrites position count_ - window, now out of view
+    xt::view(keys_, xt::all(), s, xt::all()) = keys;
+    xt::view(values_, xt::all(), s, xt::all()) = values;
+    ++count_;
+}
+
+Matrix RingKVCache::keys(std::size_t kv_head) const {
+    return xt::view(keys_, kv_head, xt::range(0, std::min(count_, window_)), xt::all());
+}
+
+Matrix RingKVCache::values(std::size_t kv_head) const {
+    return xt::view(values_, kv_head, xt::range(0, std::min(count_, window_)), xt::all());
+}
+
+std::size_t RingKVCache::bytes() const {
+    return (keys_.size() + values_.size()) * sizeof(float);
+}
+
+Matrix sliding_window_decode(const Matrix& x, const MultiHeadWeights& w, std::size_t window,
+                             std::size_t* peak_bytes) {
+    constexpr const char* fn = "attn::sliding_window_decode";
+    check_shape(fn, "x", x, {any("T"), any("d_model")});
+    const std::size_t d_head = head_size(x.shape(1), w.n_heads, fn);
+    RingKVCache ring(w.n_kv_heads, d_head, window);
+    Matrix out = xt::zeros<float>(x.shape());
+    for (std::size_t t = 0; t < x.shape(0); ++t) {
+        const Matrix token = xt::view(x, xt::range(t, t + 1), xt::all());  // [1, d_model]
+        const Tensor3 q = split_heads(affine(token, w.w_q, w.b_q), w.n_heads, fn);
+        const Tensor3 k = split_heads(affine(token, w.w_k, w.b_k), w.n_kv_heads, fn);
+        const Tensor3 v = split_heads(affine(token, w.w_v, w.b_v), w.n_kv_heads, fn);
+        ring.append(xt::view(k, xt::all(), 0, xt::all()), xt::view(v, xt::all(), 0, xt::all()));
+        // The kept keys are in slot order, not position order: attention does not care
+        // (chapter 02: it treats its keys as a set; positions live in the vectors themselves).
+        Tensor3 heads = xt::zeros<float>(q.shape());
+        for (std::size_t h = 0; h < w.n_heads; ++h) {
+            const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
+            const Matrix q_h = xt::view(q, h, xt::all(), xt::all());
+            xt::view(heads, h, xt::all(), xt::all()) =
+                scaled_dot_product_attention(q_h, ring.keys(kv), ring.values(kv)).output;
+        }
+        xt::view(out, t, xt::all()) =
+            xt::view(affine(merge_heads(heads), w.w_o, w.b_o), 0, xt::all());
+    }
+    if (peak_bytes) *peak_bytes = ring.bytes();
+    return out;
+}
+
+}  // namespace attn

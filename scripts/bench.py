@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""`make bench`: runs every benchmark program the build made (build/**/bench_*), one
+OpenBLAS thread, three repetitions each, and prints the median time of every benchmark and,
+for each pair of benchmark families measured at the same sizes, the ratio of their medians
+(the first family over the second), all from one run.
+
+The JSON results are kept in build/bench/. Only Python's standard library is used.
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--build-dir", default="build")
+    parser.add_argument("--repetitions", type=int, default=3)
+    args = parser.parse_args()
+    build = pathlib.Path(args.build_dir)
+    programs = sorted(p for p in build.glob("chapters/*/bench_*") if p.is_file() and os.access(p, os.X_OK))
+    if not programs:
+        print("bench: no benchmark programs in " + str(build), file=sys.stderr)
+        return 2
+    out_dir = build / "bench"
+    out_dir.mkdir(exist_ok=True)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    for program in programs:
+        out = out_dir / f"{program.name}.json"
+        print(f"== {program.name} (one thread, median of {args.repetitions})", flush=True)
+        proc = subprocess.run([str(program), f"--benchmark_repetitions={args.repetitions}",
+                               "--benchmark_report_aggregates_only=true", f"--benchmark_out={out}",
+                               "--benchmark_out_format=json"], env=env, stdout=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            print(f"bench: {program.name} failed (exit status {proc.returncode})", file=sys.stderr)
+            return 1
+        medians = {}  # family -> {size: (ms, tokens per second, runs)}
+        for b in json.loads(out.read_text())["benchmarks"]:
+            # The median of the repetitions; a benchmark repeated once has its one run.
+            if b.get("aggregate_name") != "median" and b.get("repetitions", 1) > 1:
+                continue
+            family, size = (b["run_name"].split("/") + [""])[:2]
+            ms = b["real_time"] * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+            medians.setdefault(family, {})[size] = (ms, b.get("tokens_per_second"), b.get("repetitions", 1))
+        families = list(medians)
+        for family in families:
+            print(f"  {family}")
+            for size, (ms, rate, runs) in medians[family].items():
+                extra = f"   {rate:10.1f} tokens/s" if rate else ""
+                print(f"    {size:>6}  {ms:12.2f} ms{extra}" + ("   (one run)" if runs == 1 else ""))
+        if len(families) == 2:
+            a, b = families
+            print(f"  ratio {a} / {b} (medians of the same run)")
+            for size in medians[a]:
+                if size in medians[b]:
+                    print(f"    {size:>6}  {medians[a][size][0] / medians[b][size][0]:8.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
