@@ -244,10 +244,11 @@ void show_llama_variants() {
                                 attn::random_normal(8, 21, rng, 0.3f),
                                 attn::random_normal(21, 8, rng, 0.3f)};
     const Matrix y = attn::swiglu(x, f);
-    std::cout << "\nSwiGLU with d_model = 8, d_ff = 21 (about 8/3 d_model): "
-              << f.w_gate.size() + f.w_up.size() + f.w_down.size()
-              << " parameters, GELU FFN with d_ff = 32: " << 8 * 32 + 32 + 32 * 8 + 8
-              << "; output [" << y.shape(0) << ", " << y.shape(1) << "]\n";
+    std::cout << "\nSwiGLU, d_model = 8, d_ff = 21 (about 8/3 d_model): "
+              << f.w_gate.size() + f.w_up.size() + f.w_down.size() << " parameters, output ["
+              << y.shape(0) << ", " << y.shape(1)
+              << "]\nGELU network, d_ff = 32 (4 d_model):                "
+              << 8 * 32 + 32 + 32 * 8 + 8 << " parameters\n";
 }
 
 /// ## Counting parameters

@@ -27,8 +27,8 @@ void generate_without_cache(benchmark::State& state) {
         attn::Rng rng(2);
         benchmark::DoNotOptimize(attn::generate(model(), prompt, count, 0.0f, rng));
     }
-    state.counters["tokens_per_second"] =
-        benchmark::Counter(static_cast<double>(count), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["tokens_per_second"] = benchmark::Counter(
+        static_cast<double>(count), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void generate_with_cache(benchmark::State& state) {
@@ -37,16 +37,24 @@ void generate_with_cache(benchmark::State& state) {
         attn::Rng rng(2);
         benchmark::DoNotOptimize(attn::generate_cached(model(), prompt, count, 0.0f, rng));
     }
-    state.counters["tokens_per_second"] =
-        benchmark::Counter(static_cast<double>(count), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["tokens_per_second"] = benchmark::Counter(
+        static_cast<double>(count), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace
 
 // Recomputing is slow (about 3 minutes for 1024 tokens on this book's 2-core machine): one
 // generation per measurement, and a single measurement at 1024.
-BENCHMARK(generate_without_cache)->RangeMultiplier(2)->Range(64, 512)->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK(generate_without_cache)->Arg(1024)->Unit(benchmark::kMillisecond)->Iterations(1)->Repetitions(1);
+BENCHMARK(generate_without_cache)
+    ->RangeMultiplier(2)
+    ->Range(64, 512)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK(generate_without_cache)
+    ->Arg(1024)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->Repetitions(1);
 BENCHMARK(generate_with_cache)->RangeMultiplier(2)->Range(64, 1024)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -132,10 +132,11 @@ void show_identical() {
         const std::vector<std::size_t> fast = attn::generate_cached(model, prompt, 256, 0.0f, b);
         std::size_t same = 0;
         while (same < full.size() && full[same] == fast[same]) ++same;
-        std::cout << "  " << n_kv_heads << " key/value heads: " << same - prompt.size()
-                  << " of 256 greedy tokens identical; max |logit difference| over 64 decode steps "
-                  << std::setprecision(2) << worst_difference(model, full, prompt.size(), 64)
-                  << std::defaultfloat << '\n';
+        std::cout
+            << "  " << n_kv_heads << " key/value heads: " << same - prompt.size()
+            << " of 256 greedy tokens identical,\n    max |logit difference| over 64 decode steps "
+            << std::setprecision(2) << worst_difference(model, full, prompt.size(), 64)
+            << std::defaultfloat << '\n';
     }
 }
 
@@ -210,8 +211,8 @@ void show_time(const std::filesystem::path& figures) {
 ///     \times \mathrm{tokens} \times \mathrm{bytes\ per\ number} \times \mathrm{batch} \f]
 ///
 /// (attn::kv_cache_bytes(), which equals what attn::KVCache allocates.) Below, in fp16 (2
-/// bytes), for one sequence of 4k, 32k and 128k tokens, and the context length at which
-/// the cache outweighs the model's own weights. Llama-2-7B keeps all 32 key/value heads;
+/// bytes), for one sequence of 4k, 32k and 128k tokens, and the context length (in
+/// tokens) from which the cache outweighs the model's own weights. Llama-2-7B keeps all 32 key/value heads;
 /// Llama-3-8B, of nearly the same size, keeps 8 (grouped-query attention), a quarter of
 /// the memory. Mistral-7B adds a 4096-token sliding window: its cache never grows past
 /// 4096 tokens.
@@ -231,11 +232,10 @@ void show_memory() {
     attn::section(std::cout, "Memory: the main cost of inference");
     const ModelShape models[] = {{"GPT-2 small", 12, 12, 64, 0, 124.4e6},
                                  {"Llama-2-7B", 32, 32, 128, 0, 6.74e9},
-                                 {"Llama-3-8B (GQA)", 32, 8, 128, 0, 8.03e9},
-                                 {"Mistral-7B (GQA, window 4096)", 32, 8, 128, 4096, 7.24e9}};
-    std::cout << "  model                           per token      4k tokens     32k tokens    "
-                 "128k tokens   "
-                 "cache > weights from\n";
+                                 {"Llama-3-8B", 32, 8, 128, 0, 8.03e9},
+                                 {"Mistral-7B", 32, 8, 128, 4096, 7.24e9}};
+    std::cout << "  model          per token     4k tokens    32k tokens   128k tokens   cache > "
+                 "weights\n";
     for (const ModelShape& m : models) {
         const auto cache = [&](std::size_t tokens) {
             const std::size_t kept = m.window ? std::min(tokens, m.window) : tokens;
@@ -245,20 +245,19 @@ void show_memory() {
         const double per_token =
             static_cast<double>(attn::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, 1, 2));
         const double crossover = m.parameters * 2.0 / per_token;
-        std::cout << "  " << std::left << std::setw(30) << m.name << std::right << std::setw(8)
-                  << static_cast<std::size_t>(per_token / 1024) << " KiB" << std::setw(15)
-                  << gib(cache(4096)) << std::setw(15) << gib(cache(32768)) << std::setw(15)
-                  << gib(cache(131072)) << std::setw(14)
+        std::cout << "  " << std::left << std::setw(12) << m.name << std::right << std::setw(8)
+                  << static_cast<std::size_t>(per_token / 1024) << " KiB" << std::setw(14)
+                  << gib(cache(4096)) << std::setw(14) << gib(cache(32768)) << std::setw(14)
+                  << gib(cache(131072)) << std::setw(18)
                   << (m.window && crossover > static_cast<double>(m.window)
                           ? std::string("never")
-                          : std::to_string(static_cast<std::size_t>(crossover)) + " tokens")
+                          : "from " + std::to_string(static_cast<std::size_t>(crossover)))
                   << '\n';
     }
     const attn::KVCache check(32, 8, 128, 64);
     std::cout << "\nallocated by a KVCache(32 layers, 8 kv heads, d_head 128, 64 positions): "
-              << check.bytes()
-              << " bytes; the formula in float32: " << attn::kv_cache_bytes(32, 8, 128, 64, 4)
-              << '\n';
+              << check.bytes() << " bytes\nthe formula in float32:" << std::setw(58)
+              << attn::kv_cache_bytes(32, 8, 128, 64, 4) << " bytes\n";
 }
 
 /// ## A sliding window in a ring buffer
