@@ -149,15 +149,20 @@ std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {
     return p.size() - 1;  // r landed in the rounding left over at the end
 }
 
+void check_generation(const Gpt& model, const std::vector<std::size_t>& prompt, std::size_t count,
+                      const char* caller) {
+    if (prompt.empty()) invalid_argument(caller, "argument 'prompt' holds no token");
+    if (prompt.size() + count > model.config().context) {
+        invalid_argument(caller, std::to_string(prompt.size()) + " prompt tokens and " +
+                                     std::to_string(count) +
+                                     " new ones do not fit in the context of " +
+                                     std::to_string(model.config().context));
+    }
+}
+
 std::vector<std::size_t> generate(const Gpt& model, std::vector<std::size_t> prompt,
                                   std::size_t count, float temperature, Rng& rng) {
-    constexpr const char* fn = "attn::generate";
-    if (prompt.empty()) invalid_argument(fn, "argument 'prompt' holds no token");
-    if (prompt.size() + count > model.config().context) {
-        invalid_argument(fn, std::to_string(prompt.size()) + " prompt tokens and " +
-                                 std::to_string(count) + " new ones do not fit in the context of " +
-                                 std::to_string(model.config().context));
-    }
+    check_generation(model, prompt, count, "attn::generate");
     for (std::size_t step = 0; step < count; ++step) {
         const Matrix logits = model.logits(prompt);  // the whole sequence, again
         const Vector last = xt::row(logits, logits.shape(0) - 1);

@@ -110,6 +110,11 @@ std::size_t greedy_token(const Vector& logits);
 /// \param rng the random numbers
 std::size_t sample_token(const Vector& logits, float temperature, Rng& rng);
 
+/// Throws std::invalid_argument naming `caller` when the prompt is empty or `count` new
+/// tokens after it would outgrow the model's context.
+void check_generation(const Gpt& model, const std::vector<std::size_t>& prompt, std::size_t count,
+                      const char* caller);
+
 /// Generates `count` tokens after `prompt`, recomputing the logits of the whole sequence
 /// at every step (chapter 06 makes this fast). Temperature 0 is greedy. Stops with an
 /// error if the sequence would outgrow the context.

@@ -145,13 +145,7 @@ Matrix CachedGpt::forward(const std::vector<std::size_t>& tokens, const char* ca
 
 std::vector<std::size_t> generate_cached(const Gpt& model, std::vector<std::size_t> prompt,
                                          std::size_t count, float temperature, Rng& rng) {
-    constexpr const char* fn = "attn::generate_cached";
-    if (prompt.empty()) invalid_argument(fn, "argument 'prompt' holds no token");
-    if (prompt.size() + count > model.config().context) {
-        invalid_argument(fn, std::to_string(prompt.size()) + " prompt tokens and " +
-                                 std::to_string(count) + " new ones do not fit in the context of " +
-                                 std::to_string(model.config().context));
-    }
+    check_generation(model, prompt, count, "attn::generate_cached");
     CachedGpt cached(model);
     const auto pick = [&](const Vector& logits) {
         return temperature == 0.0f ? greedy_token(logits) : sample_token(logits, temperature, rng);
