@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """`make bench`: runs every benchmark program the build made (build/**/bench_*), one
-OpenBLAS thread, three repetitions each, and prints the median time of every benchmark and,
-for each pair of benchmark families measured at the same sizes, the ratio of their medians
-(the first family over the second), all from one run.
+OpenBLAS thread, three repetitions each, and prints the median time of every benchmark. A
+Python script beside a benchmark's source (chapters/NN/bench_x_*.py) adds PyTorch's times,
+and every family is then compared with PyTorch's; otherwise, for two families measured at
+the same sizes, the ratio of their medians (the first over the second). One run.
 
 The JSON results are kept in build/bench/. Only Python's standard library is used.
 """
@@ -18,9 +19,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default="build")
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("only", nargs="*", help="run only these programs, e.g. bench_attention")
     args = parser.parse_args()
     build = pathlib.Path(args.build_dir)
     programs = sorted(p for p in build.glob("chapters/*/bench_*") if p.is_file() and os.access(p, os.X_OK))
+    if args.only:
+        programs = [p for p in programs if p.name in args.only]
     if not programs:
         print("bench: no benchmark programs in " + str(build), file=sys.stderr)
         return 2
@@ -44,13 +48,31 @@ def main():
             family, size = (b["run_name"].split("/") + [""])[:2]
             ms = b["real_time"] * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
             medians.setdefault(family, {})[size] = (ms, b.get("tokens_per_second"), b.get("repetitions", 1))
+        # A Python script beside the program (PyTorch's side) adds its own families.
+        source_dir = pathlib.Path(__file__).resolve().parent.parent / "chapters" / program.parent.name
+        for script in sorted(source_dir.glob(f"{program.name}_*.py")):
+            proc = subprocess.run(["/usr/bin/python3", str(script)], env=env, stdout=subprocess.PIPE, text=True)
+            if proc.returncode == 0:
+                for name, ms in json.loads(proc.stdout).items():
+                    family, size = name.split("/")
+                    medians.setdefault(family, {})[size] = (ms, None, 7)
         families = list(medians)
         for family in families:
             print(f"  {family}")
             for size, (ms, rate, runs) in medians[family].items():
                 extra = f"   {rate:10.1f} tokens/s" if rate else ""
                 print(f"    {size:>6}  {ms:12.2f} ms{extra}" + ("   (one run)" if runs == 1 else ""))
-        if len(families) == 2:
+        torch = [f for f in families if f.startswith("torch_")]
+        if torch:
+            print("  ratio to PyTorch (medians of the same run; below 1 is faster)")
+            for family in families:
+                reference = next((t for t in torch if family.endswith(t[len("torch"):])), None)
+                if reference is None or family == reference:
+                    continue
+                ratios = [f"{size}: {medians[family][size][0] / medians[reference][size][0]:.2f}x"
+                          for size in medians[family] if size in medians[reference]]
+                print(f"    {family:<16} " + "   ".join(ratios))
+        elif len(families) == 2:
             a, b = families
             print(f"  ratio {a} / {b} (medians of the same run)")
             for size in medians[a]:

@@ -1,0 +1,168 @@
+#include "chapters/07_fast_attention/fast_attention.hpp"
+
+#include "common/shape.hpp"
+
+#include <cblas.h>
+
+#include <xtensor/xbuilder.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace attn {
+
+namespace {
+constexpr float minus_inf = -std::numeric_limits<float>::infinity();
+
+// The maximum of s[0..n), in 16 interleaved lanes so that the compiler can keep them in
+// one vector register (a plain `m = max(m, s[j])` loop is not vectorised without
+// -ffinite-math-only, which -inf rules out).
+float row_maximum(const float* s, std::size_t n) {
+    constexpr std::size_t lanes = 16;
+    float lane[lanes];
+    for (std::size_t l = 0; l < lanes; ++l) lane[l] = minus_inf;
+    std::size_t j = 0;
+    for (; j + lanes <= n; j += lanes)
+        for (std::size_t l = 0; l < lanes; ++l) lane[l] = s[j + l] > lane[l] ? s[j + l] : lane[l];
+    float m = minus_inf;
+    for (; j < n; ++j) m = s[j] > m ? s[j] : m;
+    for (std::size_t l = 0; l < lanes; ++l) m = lane[l] > m ? lane[l] : m;
+    return m;
+}
+
+// The body of fast_exp(), inlined into the softmax loops so that they vectorise.
+inline float exp_inline(float x) {
+    // e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln(2) / 2; r is computed in two
+    // steps (ln 2 split into a part exact in float and a small rest, Cody and Waite), e^r by
+    // Cephes's polynomial, and 2^n built in the float's exponent bits. No branches, no
+    // library call: a loop of these becomes vector instructions.
+    const float clamped = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float n = std::rint(clamped * 1.44269504088896341f);  // one vroundps
+    // fma keeps the two steps apart: written as x - n c1 - n c2, the reassociation this file
+    // allows for the sums would merge them into x - n (c1 + c2) and lose the precision.
+    float r = std::fma(-n, 0.693359375f, clamped);
+    r = std::fma(-n, -2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    const float e_r = p * r * r + r + 1.0f;
+    const float scale = std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
+    return x < -87.0f ? 0.0f : e_r * scale;
+}
+}  // namespace
+
+SoftmaxState softmax_state(const Vector& logits) {
+    SoftmaxState s;
+    for (float x : logits) {
+        if (x > s.max) {
+            s.sum =
+                s.sum * std::exp(s.max - x) + 1.0f;  // the old terms, relative to the new maximum
+            s.max = x;
+        } else if (x != minus_inf) {
+            s.sum += std::exp(x - s.max);
+        }
+    }
+    return s;
+}
+
+SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b) {
+    const float m = std::max(a.max, b.max);
+    if (m == minus_inf) return {};
+    return {m, a.sum * std::exp(a.max - m) + b.sum * std::exp(b.max - m)};
+}
+
+Vector online_softmax(const Vector& logits) {
+    check_shape("attn::online_softmax", "logits", logits, {any("n")});
+    const SoftmaxState s = softmax_state(logits);
+    if (s.max == minus_inf) return xt::zeros<float>(logits.shape());
+    Vector w = xt::zeros<float>(logits.shape());
+    for (std::size_t i = 0; i < logits.size(); ++i) w(i) = std::exp(logits(i) - s.max) / s.sum;
+    return w;
+}
+
+float fast_exp(float x) {
+    return exp_inline(x);
+}
+
+std::size_t tiled_attention_workspace_bytes(std::size_t d_v, Tiles tiles) {
+    return (tiles.queries * tiles.keys + tiles.queries * d_v + 2 * tiles.queries) * sizeof(float);
+}
+
+Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool causal,
+                       const Mask* allowed, Tiles tiles) {
+    constexpr const char* fn = "attn::tiled_attention";
+    check_shape(fn, "q", q, {any("T_q"), any("d")});
+    check_shape(fn, "k", k, {any("T_k"), exactly("d", q.shape(1))});
+    check_shape(fn, "v", v, {exactly("T_k", k.shape(0)), any("d_v")});
+    if (allowed)
+        check_shape(fn, "allowed", *allowed,
+                    {exactly("T_q", q.shape(0)), exactly("T_k", k.shape(0))});
+    if (tiles.queries == 0 || tiles.keys == 0)
+        invalid_argument(fn, "block sizes must be at least 1, got 0");
+    const std::size_t T_q = q.shape(0), T_k = k.shape(0), d = q.shape(1), d_v = v.shape(1);
+    const std::size_t Bq = tiles.queries, Bk = tiles.keys;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+
+    Matrix out = xt::zeros<float>({T_q, d_v});
+    std::vector<float> scores(Bq * Bk), acc(Bq * d_v), row_max(Bq), row_sum(Bq);
+    for (std::size_t i0 = 0; i0 < T_q; i0 += Bq) {
+        const std::size_t nq = std::min(Bq, T_q - i0);
+        std::fill(row_max.begin(), row_max.end(), minus_inf);
+        std::fill(row_sum.begin(), row_sum.end(), 0.0f);
+        std::fill(acc.begin(), acc.end(), 0.0f);
+        // Causal: the last key any query of this block may see is i0 + nq - 1.
+        const std::size_t k_end = causal ? std::min(T_k, i0 + nq) : T_k;
+        for (std::size_t j0 = 0; j0 < k_end; j0 += Bk) {
+            const std::size_t nk = std::min(Bk, k_end - j0);
+            // The tile of scores, [nq, nk] = Q_block K_block^T / sqrt(d).
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq),
+                        static_cast<int>(nk), static_cast<int>(d), scale, q.data() + i0 * d,
+                        static_cast<int>(d), k.data() + j0 * d, static_cast<int>(d), 0.0f,
+                        scores.data(), static_cast<int>(nk));
+            for (std::size_t i = 0; i < nq; ++i) {
+                float* s = scores.data() + i * nk;
+                // Only a tile that crosses the diagonal has keys in query i's future.
+                if (causal && j0 + nk > i0 + i)
+                    for (std::size_t j = i0 + i + 1 - std::min(i0 + i + 1, j0); j < nk; ++j)
+                        s[j] = minus_inf;
+                if (allowed)
+                    for (std::size_t j = 0; j < nk; ++j)
+                        if (!(*allowed)(i0 + i, j0 + j)) s[j] = minus_inf;
+                const float m = std::max(row_max[i], row_maximum(s, nk));
+                if (m == minus_inf) {  // nothing visible yet: this tile adds nothing
+                    std::fill(s, s + nk, 0.0f);
+                    continue;
+                }
+                const float rescale =
+                    exp_inline(row_max[i] - m);  // 0 when the old maximum was -inf
+                for (std::size_t j = 0; j < nk; ++j) s[j] = exp_inline(s[j] - m);
+                float sum = 0.0f;
+                for (std::size_t j = 0; j < nk; ++j) sum += s[j];
+                row_sum[i] = row_sum[i] * rescale + sum;
+                row_max[i] = m;
+                float* a = acc.data() + i * d_v;
+                for (std::size_t c = 0; c < d_v; ++c)
+                    a[c] *= rescale;  // the old output, to the new maximum
+            }
+            // acc += P_tile V_block
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq),
+                        static_cast<int>(d_v), static_cast<int>(nk), 1.0f, scores.data(),
+                        static_cast<int>(nk), v.data() + j0 * d_v, static_cast<int>(d_v), 1.0f,
+                        acc.data(), static_cast<int>(d_v));
+        }
+        for (std::size_t i = 0; i < nq; ++i) {
+            if (row_sum[i] == 0.0f) continue;  // a query that saw no key: zeros
+            for (std::size_t c = 0; c < d_v; ++c) out(i0 + i, c) = acc[i * d_v + c] / row_sum[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace attn

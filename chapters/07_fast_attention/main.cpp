@@ -1,0 +1,266 @@
+/// # Chapter 07: Fast attention
+///
+/// Every chapter so far computed attention as the formula reads: the `[T, T]` matrix of
+/// scores, its softmax row by row, then the product with V. That is clear, and slow: the
+/// matrix is written, read, exponentiated, written and read again, and at T = 4096 it is
+/// 64 MiB per head. This chapter finds where the time goes, then removes the matrix: the
+/// *online softmax* processes a row's scores in pieces, and *tiling* (FlashAttention, Dao
+/// et al. 2022) walks blocks of queries against blocks of keys with matrix products, never
+/// holding more than one small tile of scores. On one core of this book's machine it ends
+/// faster than PyTorch 1.13's `softmax(Q K^T / sqrt(d)) V`, and with causal attention it
+/// skips the blocks above the diagonal entirely. The pieces live in fast_attention.hpp.
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "chapters/07_fast_attention/fast_attention.hpp"
+
+#include "common/chapter_program.hpp"
+#include "common/plot.hpp"
+#include "common/print.hpp"
+#include "common/random.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <new>
+#include <vector>
+
+using attn::Mask;
+using attn::Matrix;
+using attn::Vector;
+
+// OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
+extern "C" void openblas_set_num_threads(int threads);
+
+// Every allocation of this program passes through here, so that the memory a computation
+// needs can be measured: the bytes in use, and the most in use since the last reset.
+namespace {
+std::size_t bytes_in_use = 0, peak_bytes = 0;
+}  // namespace
+
+void* operator new(std::size_t size) {
+    auto* block = static_cast<std::size_t*>(std::malloc(size + 16));
+    if (block == nullptr) throw std::bad_alloc();
+    *block = size;
+    bytes_in_use += size;
+    peak_bytes = std::max(peak_bytes, bytes_in_use);
+    return reinterpret_cast<char*>(block) + 16;
+}
+
+void operator delete(void* p) noexcept {
+    if (p == nullptr) return;
+    auto* block = reinterpret_cast<std::size_t*>(static_cast<char*>(p) - 16);
+    bytes_in_use -= *block;
+    std::free(block);
+}
+
+void operator delete(void* p, std::size_t) noexcept {
+    operator delete(p);
+}
+
+/// ## Where the time goes
+///
+/// The program times the three steps of chapter 01's matrix form at d = 64, one thread:
+/// the scores \f$Q K^\top\f$ (a matrix product, \f$2 T^2 d\f$ FLOPs), the softmax of
+/// every row (a few operations per score, but each score read and written twice), and
+/// the weighted sum \f$W V\f$ (another \f$2 T^2 d\f$). The matrix products run near the
+/// core's speed. The softmax does less than a hundredth of the arithmetic and takes the
+/// longest, because it streams the `[T, T]` matrix through memory: its *arithmetic
+/// intensity* (FLOPs per byte moved) is about 1, the products' about d / 2.
+double milliseconds_of(const auto& run, int repeats = 5) {
+    std::vector<double> t;
+    for (int r = 0; r < repeats; ++r) {
+        const auto start = std::chrono::steady_clock::now();
+        run();
+        t.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+void show_where_the_time_goes() {
+    attn::section(std::cout, "Where the time goes");
+    std::cout << "  T      Q K^T (ms)   softmax (ms)   W V (ms)   score matrix\n";
+    for (std::size_t T : {256, 1024, 2048}) {
+        attn::Rng rng(T);
+        const Matrix q = attn::random_normal(T, 64, rng), k = attn::random_normal(T, 64, rng),
+                     v = attn::random_normal(T, 64, rng);
+        Matrix scores, weights, out;
+        const double t_scores = milliseconds_of([&] { scores = attn::scaled_scores(q, k); });
+        const double t_softmax = milliseconds_of([&] { weights = attn::softmax_rows(scores); });
+        const double t_out = milliseconds_of([&] { out = xt::linalg::dot(weights, v); });
+        std::cout << std::setw(5) << T << std::fixed << std::setprecision(2) << std::setw(13)
+                  << t_scores << std::setw(15) << t_softmax << std::setw(11) << t_out
+                  << std::setw(11) << static_cast<double>(T * T * 4) / (1024 * 1024) << " MiB\n"
+                  << std::defaultfloat;
+    }
+}
+
+/// ## The online softmax
+///
+/// A softmax needs the maximum of its row before it can start (to subtract it) and the
+/// sum of all exponentials before it can divide. Both can be kept *while* the row streams
+/// by (Milakov and Gimelshein 2018): a running maximum m and a running sum
+/// \f$\ell = \sum_j e^{x_j - m}\f$. When a new maximum m' arrives, every term already in
+/// \f$\ell\f$ is off by the same factor, so \f$\ell \leftarrow \ell\, e^{m - m'} + e^{x - m'}\f$.
+/// Two partial states \f$(m_a, \ell_a)\f$ and \f$(m_b, \ell_b)\f$ of two pieces of a row
+/// merge exactly:
+///
+/// \f[ m = \max(m_a, m_b), \qquad \ell = \ell_a e^{m_a - m} + \ell_b e^{m_b - m} \f]
+///
+/// attn::softmax_state() and attn::merge_states() do this; below, a row of 12 logits as
+/// one stream, and as two pieces merged, against the two-pass softmax of chapter 01.
+void show_online_softmax() {
+    attn::section(std::cout, "The online softmax");
+    const Vector x{2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5};
+    const attn::SoftmaxState whole = attn::softmax_state(x);
+    const attn::SoftmaxState a = attn::softmax_state(xt::view(x, xt::range(0, 5)));
+    const attn::SoftmaxState b = attn::softmax_state(xt::view(x, xt::range(5, 12)));
+    const attn::SoftmaxState merged = attn::merge_states(a, b);
+    std::cout << std::setprecision(6) << "one stream:     max " << whole.max << ", sum "
+              << whole.sum << "\npiece 0..4:     max " << a.max << ", sum " << a.sum
+              << "\npiece 5..11:    max " << b.max << ", sum " << b.sum << "\nmerged:         max "
+              << merged.max << ", sum " << merged.sum << "\nmax |online_softmax - softmax| = "
+              << xt::amax(xt::abs(attn::online_softmax(x) - attn::softmax(x)))()
+              << std::defaultfloat << '\n';
+}
+
+/// ## Tiling
+///
+/// attn::tiled_attention() applies the online softmax to whole blocks. For a block of
+/// queries (128 rows) it keeps, per query, the running maximum and sum and a running
+/// output \f$o\f$ `[128, d_v]`, and walks the blocks of keys (128 at a time):
+///
+/// 1. \f$S = Q_b K_b^\top / \sqrt{d}\f$, one `[128, 128]` tile, by one matrix product;
+/// 2. per row, the tile's maximum, the new running maximum m', the factor
+///    \f$c = e^{m - m'}\f$, and \f$P = e^{S - m'}\f$;
+/// 3. \f$\ell \leftarrow c\,\ell + \sum_j P_j\f$, \f$o \leftarrow c\, o + P V_b\f$ (a second
+///    matrix product);
+///
+/// and at the end divides o by \f$\ell\f$. With the causal mask, a block of keys that lies
+/// wholly after the block of queries is never visited: half the tiles. The exponentials
+/// are attn::fast_exp(), written so the compiler computes 16 at once. The result equals
+/// chapter 03's masked attention, whatever T (here not a multiple of 128), causal or
+/// not, with a fully masked row and with scores of size 1e4:
+void show_tiling() {
+    attn::section(std::cout, "Tiling");
+    attn::Rng rng(7);
+    for (std::size_t T : {300, 1000}) {
+        const Matrix q = attn::random_normal(T, 64, rng), k = attn::random_normal(T, 64, rng),
+                     v = attn::random_normal(T, 64, rng);
+        const Mask all = xt::ones<bool>({T, T});
+        std::cout << "  T = " << std::setw(4) << T << "  max |tiled - masked|: not causal "
+                  << std::setprecision(2)
+                  << xt::amax(xt::abs(attn::tiled_attention(q, k, v, false) -
+                                      attn::masked_attention(q, k, v, all).output))()
+                  << ", causal "
+                  << xt::amax(
+                         xt::abs(attn::tiled_attention(q, k, v, true) -
+                                 attn::masked_attention(q, k, v, attn::causal_mask(T)).output))()
+                  << std::defaultfloat << '\n';
+    }
+    const Matrix q = attn::random_normal(200, 64, rng, 60.0f),
+                 k = attn::random_normal(200, 64, rng, 60.0f),
+                 v = attn::random_normal(200, 64, rng);
+    attn::Mask allowed = attn::sliding_window_mask(200, 50);
+    xt::view(allowed, 7, xt::all()) = false;
+    const Matrix tiled = attn::tiled_attention(q, k, v, false, &allowed);
+    std::cout << "  scores up to " << std::setprecision(3)
+              << xt::amax(xt::abs(attn::scaled_scores(q, k)))()
+              << ", a sliding window, row 7 fully masked:\n    "
+              << "max difference " << std::setprecision(2)
+              << xt::amax(xt::abs(tiled - attn::masked_attention(q, k, v, allowed).output))()
+              << ", row 7 all zeros: "
+              << (xt::amax(xt::abs(xt::row(tiled, 7)))() == 0.0f ? "yes" : "no")
+              << std::defaultfloat << '\n';
+}
+
+/// ## Speed and memory
+///
+/// The book's naive attention (chapters 01 and 03) against the tiled form, d = 64, one
+/// thread, the median of 5 runs; GFLOP/s counts the \f$4 T^2 d\f$ FLOPs of the two matrix
+/// products (half of them when causal), to compare with this core's matrix product rate
+/// (OpenBLAS sgemm, about 70 GFLOP/s). The last columns are the most memory each
+/// computation allocated beyond its inputs, measured by counting every allocation: the
+/// naive form holds the `[T, T]` matrix (several copies of it, in fact), the tiled form
+/// only its output and one tile. `make bench` runs the same with Google Benchmark and
+/// PyTorch in the same run, and prints the ratios to PyTorch.
+///
+/// \image html ch07_speed.svg "Attention time against T, naive and tiled"
+void show_speed(const std::filesystem::path& figures) {
+    attn::section(std::cout, "Speed and memory");
+    openblas_set_num_threads(1);
+    std::cout << "  T      causal   naive (ms)   tiled (ms)   speed-up   tiled GFLOP/s   naive "
+                 "peak   tiled peak\n";
+    std::vector<double> sizes;
+    std::vector<double> naive_full, tiled_full, naive_causal, tiled_causal;
+    for (std::size_t T : {256, 512, 1024, 2048, 4096}) {
+        attn::Rng rng(T);
+        const Matrix q = attn::random_normal(T, 64, rng), k = attn::random_normal(T, 64, rng),
+                     v = attn::random_normal(T, 64, rng);
+        const attn::Mask causal = attn::causal_mask(T);
+        sizes.push_back(static_cast<double>(T));
+        for (const bool is_causal : {false, true}) {
+            const std::size_t base = bytes_in_use;
+            peak_bytes = base;
+            const double naive = milliseconds_of([&] {
+                if (is_causal)
+                    attn::masked_attention(q, k, v, causal);
+                else
+                    attn::scaled_dot_product_attention(q, k, v);
+            });
+            const std::size_t naive_peak = peak_bytes - base;
+            peak_bytes = base;
+            const double tiled =
+                milliseconds_of([&] { attn::tiled_attention(q, k, v, is_causal); });
+            const std::size_t tiled_peak = peak_bytes - base;
+            (is_causal ? naive_causal : naive_full).push_back(naive);
+            (is_causal ? tiled_causal : tiled_full).push_back(tiled);
+            const double flops = 4.0 * static_cast<double>(T * T) * 64 * (is_causal ? 0.5 : 1.0);
+            std::cout << std::setw(5) << T << std::setw(10) << (is_causal ? "yes" : "no")
+                      << std::fixed << std::setprecision(2) << std::setw(13) << naive
+                      << std::setw(13) << tiled << std::setw(10) << naive / tiled << "x"
+                      << std::setprecision(1) << std::setw(15) << flops / tiled / 1e6
+                      << std::setw(10) << static_cast<double>(naive_peak) / (1024 * 1024) << " MiB"
+                      << std::setw(9) << static_cast<double>(tiled_peak) / (1024 * 1024) << " MiB"
+                      << std::defaultfloat << '\n';
+        }
+    }
+    attn::write_svg_line_plot(figures / "ch07_speed.svg", sizes,
+                              {{"naive", naive_full},
+                               {"tiled", tiled_full},
+                               {"naive, causal", naive_causal},
+                               {"tiled, causal", tiled_causal}},
+                              "Chapter 07: attention, d = 64, one thread", "T (tokens)",
+                              "milliseconds (log scale)", true);
+    std::cout << "Figure written to " << (figures / "ch07_speed.svg").string() << '\n';
+}
+
+/// ## The program
+///
+/// The entry point runs the sections above in order; attn::run_chapter() reads the
+/// options (`--figures DIR`, `--help`) and reports errors.
+constexpr const char* description =
+    "Where attention's time goes, the online softmax, and tiled attention that never\n"
+    "holds the [T, T] matrix, timed against the book's naive form.";
+
+int main(int argc, char** argv) {
+    return attn::run_chapter(argc, argv, description, [](const std::filesystem::path& figures) {
+        show_where_the_time_goes();
+        show_online_softmax();
+        show_tiling();
+        show_speed(figures);
+    });
+}
+
+/// ## What comes next
+///
+/// Every piece is built: attention, its heads, the block, the cache, and now a fast
+/// kernel. Chapter 08 puts them together to run a real trained model.

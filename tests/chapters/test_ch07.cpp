@@ -1,0 +1,91 @@
+// Chapter 07's own code: the online softmax and its merge, fast_exp's accuracy, and tiled
+// attention equal to chapter 03's masked attention (itself checked against PyTorch), causal
+// or not, for lengths that are not a multiple of the block size, with fully masked rows and
+// logits of +-1e4; rejected input.
+#include "chapters/07_fast_attention/fast_attention.hpp"
+
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "common/random.hpp"
+#include "matchers.hpp"
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+
+using attn::Mask;
+using attn::Matrix;
+using attn::Vector;
+using attn::test::IsClose;
+using attn::test::NamesShapeError;
+
+TEST_CASE("the online softmax equals the softmax, and two partial states merge exactly") {
+    attn::Rng rng(1);
+    const Vector x = attn::random_normal(50, rng, 30.0f);
+    CHECK_THAT(attn::online_softmax(x), IsClose(attn::softmax(x)));
+    const attn::SoftmaxState whole = attn::softmax_state(x);
+    const attn::SoftmaxState merged =
+        attn::merge_states(attn::softmax_state(xt::view(x, xt::range(0, 17))),
+                           attn::softmax_state(xt::view(x, xt::range(17, 50))));
+    CHECK(merged.max == whole.max);
+    CHECK(std::fabs(merged.sum - whole.sum) <= 1e-5f * whole.sum);
+    const attn::SoftmaxState empty = attn::softmax_state(Vector::from_shape({0}));
+    CHECK(std::isinf(empty.max));
+    CHECK(attn::merge_states(empty, whole).sum == whole.sum);
+}
+
+TEST_CASE("fast_exp has float precision, and is exactly 0 for -inf") {
+    float worst = 0.0f;
+    for (float x = -80.0f; x <= 80.0f; x += 0.01f)
+        worst = std::max(worst, std::fabs(attn::fast_exp(x) - std::exp(x)) / std::exp(x));
+    CHECK(worst < 1e-6f);
+    CHECK(attn::fast_exp(-std::numeric_limits<float>::infinity()) == 0.0f);
+    CHECK(attn::fast_exp(-100.0f) == 0.0f);
+}
+
+TEST_CASE("tiled attention equals masked attention, causal or not, for any length") {
+    attn::Rng rng(2);
+    for (std::size_t T : {1, 37, 128, 300}) {
+        const Matrix q = attn::random_normal(T, 16, rng), k = attn::random_normal(T, 16, rng),
+                     v = attn::random_normal(T, 8, rng);
+        INFO("T = " << T);
+        const Mask all = xt::ones<bool>({T, T});
+        CHECK_THAT(attn::tiled_attention(q, k, v, false, nullptr, {64, 48}),
+                   IsClose(attn::masked_attention(q, k, v, all).output));
+        CHECK_THAT(attn::tiled_attention(q, k, v, true, nullptr, {64, 48}),
+                   IsClose(attn::masked_attention(q, k, v, attn::causal_mask(T)).output));
+    }
+}
+
+TEST_CASE("tiled attention: fully masked rows give zeros, logits of +-1e4 stay finite") {
+    attn::Rng rng(3);
+    const Matrix q = attn::random_normal(20, 8, rng, 40.0f),
+                 k = attn::random_normal(20, 8, rng, 40.0f);
+    const Matrix v = attn::random_normal(20, 4, rng);  // scores of size ~ 1e4
+    Mask allowed = attn::sliding_window_mask(20, 5);
+    xt::view(allowed, 3, xt::all()) = false;  // query 3 sees nothing
+    const Matrix tiled = attn::tiled_attention(q, k, v, false, &allowed, {8, 8});
+    CHECK_THAT(
+        tiled,
+        IsClose(attn::masked_attention(q, k, v, allowed).output).or_mistake_if_not_finite("NaN"));
+    CHECK_THAT(Matrix(xt::view(tiled, xt::range(3, 4), xt::all())),
+               IsClose(Matrix(xt::zeros<float>({1, 4})), 0));
+}
+
+TEST_CASE("the workspace does not grow with T") {
+    CHECK(attn::tiled_attention_workspace_bytes(64) == (128u * 128 + 128 * 64 + 2 * 128) * 4);
+}
+
+TEST_CASE("tiled attention rejects shapes that do not fit") {
+    const Matrix q = Matrix::from_shape({4, 8});
+    CHECK_THROWS_MATCHES(
+        attn::tiled_attention(q, Matrix::from_shape({4, 6}), Matrix::from_shape({4, 2}), true),
+        std::invalid_argument, NamesShapeError("attn::tiled_attention", "[4, 6]"));
+    CHECK_THROWS_MATCHES(attn::tiled_attention(q, q, Matrix::from_shape({3, 2}), true),
+                         std::invalid_argument, NamesShapeError("attn::tiled_attention", "[3, 2]"));
+    CHECK_THROWS_MATCHES(attn::tiled_attention(q, q, q, true, nullptr, {0, 8}),
+                         std::invalid_argument, NamesShapeError("attn::tiled_attention", "0"));
+    CHECK_THROWS_MATCHES(attn::online_softmax(Vector::from_shape({0})), std::invalid_argument,
+                         NamesShapeError("attn::online_softmax", "[0]"));
+}

@@ -1,0 +1,206 @@
+// Tests for the chapter 07 exercises; the tag ([7.1]) is the exercise's number.
+//
+// Expected values: the worked examples of exercises.hpp (by hand, checked with Python's
+// math module), the two-pass softmax, and chapter 03's masked_attention(), which
+// tests/reference/ch03.txt checks against PyTorch. The known wrong answers are computed
+// here the way the mistake computes them.
+#include "exercises.hpp"
+
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "common/random.hpp"
+#include "matchers.hpp"
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+
+using attn::Mask;
+using attn::Matrix;
+using attn::Vector;
+using attn::test::IsClose;
+namespace ex = attn::ex07;
+
+namespace {
+Vector as_vector(const ex::SoftmaxState& s) {
+    return Vector{s.max, s.sum};
+}
+
+struct Inputs {
+    Matrix q, k, v;
+};
+
+Inputs inputs(std::size_t T) {
+    attn::Rng rng(70 + T);
+    return {attn::random_normal(T, 8, rng), attn::random_normal(T, 8, rng),
+            attn::random_normal(T, 5, rng)};
+}
+
+// Attention where `allowed` decides; rows that see nothing give zeros (chapter 03).
+Matrix masked(const Inputs& in, const Mask& allowed) {
+    return attn::masked_attention(in.q, in.k, in.v, allowed).output;
+}
+
+// The mistake of forgetting to rescale the running output: written out, tile by tile.
+Matrix without_output_rescale(const Inputs& in, bool causal, std::size_t block) {
+    const std::size_t T = in.q.shape(0), d_v = in.v.shape(1);
+    Matrix out = xt::zeros<float>({T, d_v});
+    for (std::size_t i = 0; i < T; ++i) {
+        float m = -INFINITY, l = 0;
+        Vector acc = xt::zeros<float>({d_v});
+        const std::size_t end = causal ? i + 1 : T;
+        for (std::size_t j0 = 0; j0 < end; j0 += block) {
+            float tile_max = -INFINITY;
+            std::vector<float> s;
+            for (std::size_t j = j0; j < std::min(j0 + block, end); ++j) {
+                s.push_back(xt::sum(xt::row(in.q, i) * xt::row(in.k, j))() / std::sqrt(8.0f));
+                tile_max = std::max(tile_max, s.back());
+            }
+            const float m2 = std::max(m, tile_max);
+            l = l * std::exp(m - m2);
+            for (std::size_t j = 0; j < s.size(); ++j) {
+                const float p = std::exp(s[j] - m2);
+                l += p;
+                acc += p * xt::row(in.v, j0 + j);  // acc is not rescaled: the mistake
+            }
+            m = m2;
+        }
+        xt::row(out, i) = acc / l;
+    }
+    return out;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- 7.1 softmax state
+
+TEST_CASE("7.1 softmax_state: the worked example", "[7.1]") {
+    CHECK_THAT(
+        as_vector(ex::softmax_state(Vector{1, 3, 2})),
+        IsClose(Vector{3, 1.50321472f})
+            .or_mistake(Vector{3, 2.36787944f},
+                        "the running sum was not rescaled when the maximum grew: multiply it by "
+                        "e^(old max - new max)"));
+}
+
+TEST_CASE("7.1 softmax_state: logits far apart, in any order, agree with the two-pass softmax",
+          "[7.1]") {
+    attn::Rng rng(7);
+    const Vector x = attn::random_normal(40, rng, 3000.0f);  // differences far beyond 88
+    const ex::SoftmaxState s = ex::softmax_state(x);
+    const float m = xt::amax(x)();
+    const float sum = xt::sum(xt::exp(x - m))();
+    CHECK_THAT(
+        as_vector(s),
+        IsClose(Vector{m, sum}, 1e-4f)
+            .or_mistake_if_not_finite(
+                "the sum overflowed or became 0/0: keep it relative to the running maximum"));
+}
+
+TEST_CASE("7.1 softmax_state: an empty stream, and -inf logits, add nothing", "[7.1]") {
+    const ex::SoftmaxState empty = ex::softmax_state(Vector::from_shape({0}));
+    CHECK(std::isinf(empty.max));
+    CHECK(empty.max < 0);
+    CHECK(empty.sum == 0.0f);
+    const float inf = std::numeric_limits<float>::infinity();
+    CHECK_THAT(as_vector(ex::softmax_state(Vector{-inf, 2, -inf})),
+               IsClose(Vector{2, 1})
+                   .or_mistake_if_not_finite("e^(-inf - -inf) is NaN: a -inf logit adds 0"));
+}
+
+// ---------------------------------------------------------------- 7.2 merge states
+
+TEST_CASE("7.2 merge_states: the worked example", "[7.2]") {
+    CHECK_THAT(
+        as_vector(ex::merge_states({3, 1.5f}, {5, 1})),
+        IsClose(Vector{5, 1.20300293f})
+            .or_mistake(
+                Vector{3, 8.8890561f},
+                "merged with the wrong maximum: the merged maximum is the larger of the two")
+            .or_mistake(
+                Vector{5, 2.5f},
+                "the sums were added without rescaling: each is relative to its own maximum"));
+}
+
+TEST_CASE("7.2 merge_states: two halves of a row merge into the whole row's state", "[7.2]") {
+    attn::Rng rng(8);
+    const Vector x = attn::random_normal(30, rng, 50.0f);
+    const float m = xt::amax(x)();
+    const float sum = xt::sum(xt::exp(x - m))();
+    const float m1 = xt::amax(xt::view(x, xt::range(0, 11)))(),
+                m2 = xt::amax(xt::view(x, xt::range(11, 30)))();
+    const ex::SoftmaxState a{m1, xt::sum(xt::exp(xt::view(x, xt::range(0, 11)) - m1))()};
+    const ex::SoftmaxState b{m2, xt::sum(xt::exp(xt::view(x, xt::range(11, 30)) - m2))()};
+    CHECK_THAT(as_vector(ex::merge_states(a, b)), IsClose(Vector{m, sum}, 1e-4f));
+    CHECK_THAT(as_vector(ex::merge_states(b, a)), IsClose(Vector{m, sum}, 1e-4f));
+}
+
+TEST_CASE("7.2 merge_states: an empty state changes nothing; two give an empty state", "[7.2]") {
+    const ex::SoftmaxState empty{};
+    CHECK_THAT(as_vector(ex::merge_states(empty, {2, 3})),
+               IsClose(Vector{2, 3})
+                   .or_mistake_if_not_finite("e^(-inf - -inf) is NaN: an empty state adds 0"));
+    const ex::SoftmaxState both = ex::merge_states(empty, empty);
+    INFO("merging two empty states gave max " << both.max << ", sum " << both.sum);
+    CHECK(both.sum == 0.0f);
+    CHECK(std::isinf(both.max));
+}
+
+// ---------------------------------------------------------------- 7.3 tiled attention
+
+TEST_CASE("7.3 tiled_attention: equals masked attention when T is not a multiple of the block",
+          "[7.3]") {
+    const Inputs in = inputs(10);
+    Mask first_eight = xt::ones<bool>({10, 10});
+    xt::view(first_eight, xt::all(), xt::range(8, 10)) = false;
+    Matrix partial_skipped = masked(in, first_eight);
+    xt::view(partial_skipped, xt::range(8, 10), xt::all()) = 0.0f;
+    CHECK_THAT(
+        ex::tiled_attention(in.q, in.k, in.v, false, 4),
+        IsClose(masked(in, xt::ones<bool>({10, 10})))
+            .or_mistake(
+                partial_skipped,
+                "the last, shorter block was skipped: with T = 10 and blocks of 4 there are "
+                "3 blocks, the last of 2")
+            .or_mistake(without_output_rescale(in, false, 4),
+                        "the running output was not rescaled when the maximum grew: multiply it by "
+                        "e^(old max - new max), like the running sum"));
+    CHECK_THAT(ex::tiled_attention(in.q, in.k, in.v, false, 16),
+               IsClose(masked(in, xt::ones<bool>({10, 10}))));
+}
+
+TEST_CASE("7.3 tiled_attention: causal, equals masked attention with the causal mask", "[7.3]") {
+    const Inputs in = inputs(11);
+    Mask earlier_blocks =
+        xt::zeros<bool>({11, 11});  // the mistake: no key of the query's own block
+    for (std::size_t i = 0; i < 11; ++i)
+        for (std::size_t j = 0; j < (i / 3) * 3; ++j) earlier_blocks(i, j) = true;
+    CHECK_THAT(
+        ex::tiled_attention(in.q, in.k, in.v, true, 3),
+        IsClose(masked(in, attn::causal_mask(11)))
+            .or_mistake(masked(in, earlier_blocks),
+                        "the block on the diagonal was skipped: it holds the keys from the block's "
+                        "start up to the query itself; mask inside it instead")
+            .or_mistake(without_output_rescale(in, true, 3),
+                        "the running output was not rescaled when the maximum grew: multiply it by "
+                        "e^(old max - new max), like the running sum"));
+}
+
+TEST_CASE("7.3 tiled_attention: scores of size 1e4 stay finite", "[7.3]") {
+    attn::Rng rng(9);
+    const Inputs in{attn::random_normal(9, 8, rng, 60.0f), attn::random_normal(9, 8, rng, 60.0f),
+                    attn::random_normal(9, 5, rng)};
+    CHECK_THAT(ex::tiled_attention(in.q, in.k, in.v, true, 4),
+               IsClose(masked(in, attn::causal_mask(9)), 1e-4f)
+                   .or_mistake_if_not_finite(
+                       "e^score overflowed: subtract the running maximum before exp"));
+}
+
+TEST_CASE("7.3 tiled_attention: rejects shapes that do not fit and a block of 0", "[7.3]") {
+    const Inputs in = inputs(6);
+    CHECK_SHAPE_ERROR(ex::tiled_attention(in.q, Matrix::from_shape({6, 3}), in.v, false, 2),
+                      "tiled_attention", "[6, 3]", "k [6, 3] does not have q's d = 8");
+    CHECK_SHAPE_ERROR(ex::tiled_attention(in.q, in.k, Matrix::from_shape({5, 5}), false, 2),
+                      "tiled_attention", "[5, 5]", "v [5, 5] does not have one row per key");
+    CHECK_SHAPE_ERROR(ex::tiled_attention(in.q, in.k, in.v, false, 0), "tiled_attention", "0",
+                      "a block of 0 holds nothing");
+}
