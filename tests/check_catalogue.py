@@ -65,9 +65,9 @@ def check_commands(build_dir):
         proc = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return proc.returncode, proc.stdout
 
-    status, out = run(["make", "--no-print-directory", "check", "CH=7"])
-    if status == 0 or "no exercises for chapter '7'" not in out or "***" in out:
-        problems.append(f"make check CH=7: expected a non-zero status, the check's message and no make "
+    status, out = run(["make", "--no-print-directory", "check", "CH=99"])
+    if status == 0 or "no exercises for chapter '99'" not in out or "***" in out:
+        problems.append(f"make check CH=99: expected a non-zero status, the check's message and no make "
                         f"error line; got status {status}:\n{out}")
     status, out = run(["make", "--no-print-directory", "check", "CH=01"])  # the shipped stubs
     if status == 0 or "not started" not in out or "***" in out:

@@ -74,7 +74,8 @@ TEST_CASE("tiled attention: fully masked rows give zeros, logits of +-1e4 stay f
 }
 
 TEST_CASE("the workspace does not grow with T") {
-    CHECK(attn::tiled_attention_workspace_bytes(64) == (128u * 128 + 128 * 64 + 2 * 128) * 4);
+    CHECK(attn::tiled_attention_workspace_bytes(64, {128, 128}) ==
+          (128u * 128 + 128 * 64 + 2 * 128) * 4);
 }
 
 TEST_CASE("tiled attention rejects shapes that do not fit") {
