@@ -17,9 +17,6 @@
 
 namespace attn {
 
-namespace {
-
-// n_kv_heads key/value heads must serve equal groups of the n_heads query heads.
 void check_kv_heads(const char* fn, std::size_t n_heads, std::size_t n_kv_heads) {
     if (n_kv_heads == 0 || n_heads % n_kv_heads != 0) {
         invalid_argument(fn,
@@ -28,6 +25,14 @@ void check_kv_heads(const char* fn, std::size_t n_heads, std::size_t n_kv_heads)
                              ": every key/value head must serve the same number of query heads");
     }
 }
+
+Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
+    Matrix y = project(x, w);
+    if (b.size() != 0) y += b;
+    return y;
+}
+
+namespace {
 
 // The head counts and every weight's shape, against x; returns d_head.
 std::size_t check_layer(const char* fn, const Matrix& x, const MultiHeadWeights& w) {
@@ -47,13 +52,6 @@ std::size_t check_layer(const char* fn, const Matrix& x, const MultiHeadWeights&
           std::tuple{"b_v", &w.b_v, d_kv}, std::tuple{"b_o", &w.b_o, d_model}})
         if (b->size() != 0) check_shape(fn, name, *b, {exactly("its projection's width", size)});
     return d_head;
-}
-
-// x W + b, or x W when the layer has no bias.
-Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
-    Matrix y = project(x, w);
-    if (b.size() != 0) y += b;
-    return y;
 }
 
 Matrix head_of(const Tensor3& heads, std::size_t h) {

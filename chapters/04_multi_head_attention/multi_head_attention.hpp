@@ -34,6 +34,14 @@ struct MultiHeadWeights {
     Vector b_o{};  ///< `[d_model]` or empty
 };
 
+/// Throws std::invalid_argument naming `caller` unless n_kv_heads key/value heads serve
+/// equal groups of the n_heads query heads (n_kv_heads at least 1 and dividing n_heads).
+void check_kv_heads(const char* caller, std::size_t n_heads, std::size_t n_kv_heads);
+
+/// \f$x W + b\f$, or \f$x W\f$ when `b` is empty (a layer without biases).
+/// \param x `[T, d_in]` \param w `[d_in, d_out]` \param b `[d_out]` or empty
+Matrix affine(const Matrix& x, const Matrix& w, const Vector& b);
+
 /// `d_model / n_heads`, the width of one head. Throws std::invalid_argument naming
 /// `caller` when n_heads is 0 or does not divide d_model.
 std::size_t head_size(std::size_t d_model, std::size_t n_heads,

@@ -26,11 +26,7 @@ void check_config(const GptConfig& c, const char* caller) {
                         std::to_string(c.d_ff));
     }
     head_size(c.d_model, c.n_heads, caller);
-    if (c.n_kv_heads == 0 || c.n_heads % c.n_kv_heads != 0) {
-        invalid_argument(caller,
-                         "n_heads = " + std::to_string(c.n_heads) +
-                             " is not a multiple of n_kv_heads = " + std::to_string(c.n_kv_heads));
-    }
+    check_kv_heads(caller, c.n_heads, c.n_kv_heads);
 }
 
 GptWeights gpt2_init(const GptConfig& c, Rng& rng) {

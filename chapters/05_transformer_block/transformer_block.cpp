@@ -122,10 +122,7 @@ BlockWeights gpt2_block(std::size_t d_model, std::size_t n_heads, std::size_t n_
         invalid_argument(fn, "d_ff and n_layers must be at least 1, got d_ff = " +
                                  std::to_string(d_ff) + ", n_layers = " + std::to_string(n_layers));
     const std::size_t d_head = head_size(d_model, n_heads, fn);
-    if (n_kv_heads == 0 || n_heads % n_kv_heads != 0)
-        invalid_argument(fn,
-                         "n_heads = " + std::to_string(n_heads) +
-                             " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
+    check_kv_heads(fn, n_heads, n_kv_heads);
     constexpr float init_std = 0.02f;
     const float residual_std = init_std / std::sqrt(2.0f * static_cast<float>(n_layers));
     const std::size_t d_kv = n_kv_heads * d_head;

@@ -12,17 +12,6 @@
 
 namespace attn {
 
-namespace {
-
-// x W + b, or x W when the layer has no bias.
-Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
-    Matrix y = xt::linalg::dot(x, w);
-    if (b.size() != 0) y += b;
-    return y;
-}
-
-}  // namespace
-
 KVCache::KVCache(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_head,
                  std::size_t capacity)
     : n_kv_heads_(n_kv_heads), d_head_(d_head), capacity_(capacity), stored_(n_layers, 0) {
