@@ -1,5 +1,6 @@
 #include "common/chapter_program.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <stdexcept>
@@ -9,13 +10,34 @@ namespace attn {
 
 namespace {
 
-int usage(const char* program, std::string_view description, int status) {
-    (status == 0 ? std::cout : std::cerr)
-        << "usage: " << program << " [--figures DIR]\n\n"
-        << description << "\n\n"
-        << "  --figures DIR  write the SVG figures to DIR, whose parent must exist\n"
-        << "                 (default: " << ATTN_DEFAULT_FIGURES_DIR << ")\n"
-        << "  --help         show this help\n\n"
+int usage(const char* program, std::string_view description,
+          const std::vector<ChapterOption>& options, int status) {
+    std::ostream& out = status == 0 ? std::cout : std::cerr;
+    out << "usage: " << program;
+    for (const ChapterOption& o : options) out << " [--" << o.name << ' ' << o.value_name << ']';
+    out << " [--figures DIR]\n\n" << description << "\n\n";
+    std::size_t width = 17;  // "  --figures DIR  "
+    for (const ChapterOption& o : options) width = std::max(width, o.name.size() + o.value_name.size() + 7);
+    const auto line = [&](std::string left, const std::string& help) {
+        left.resize(width, ' ');
+        out << left << help << '\n';
+    };
+    for (const ChapterOption& o : options) {
+        std::string left = "  --", help = o.help;  // built with +=: GCC 12 warns wrongly on +
+        left += o.name;
+        left += ' ';
+        left += o.value_name;
+        if (!o.value.empty()) {
+            help += " (default: ";
+            help += o.value;
+            help += ')';
+        }
+        line(left, help);
+    }
+    line("  --figures DIR", "write the SVG figures to DIR, whose parent must exist");
+    line("", std::string("(default: ") + ATTN_DEFAULT_FIGURES_DIR + ")");
+    line("  --help", "show this help");
+    out << '\n'
         << "Colour is used when the output is a terminal and NO_COLOR is not set.\n";
     return status;
 }
@@ -42,17 +64,46 @@ std::filesystem::path prepare_figures(const std::filesystem::path& dir) {
 
 int run_chapter(int argc, char** argv, std::string_view description,
                 const std::function<void(const std::filesystem::path& figures)>& body) {
+    std::vector<ChapterOption> none;
+    return run_chapter(argc, argv, description, none, body);
+}
+
+int run_chapter(int argc, char** argv, std::string_view description,
+                std::vector<ChapterOption>& options,
+                const std::function<void(const std::filesystem::path& figures)>& body) {
     std::filesystem::path figures = ATTN_DEFAULT_FIGURES_DIR;
+    // `--name VALUE` or `--name=VALUE`; true when arg is that option, and its value is read.
+    const auto read = [&](int& i, std::string_view arg, const std::string& name,
+                          std::string& value) {
+        const std::string flag = "--" + name;
+        if (arg == flag && i + 1 < argc) {
+            value = argv[++i];
+            return true;
+        }
+        if (arg.rfind(flag + "=", 0) == 0 && arg.size() > flag.size() + 1) {
+            value = arg.substr(flag.size() + 1);
+            return true;
+        }
+        return false;
+    };
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") return usage(argv[0], description, 0);
-        if (arg == "--figures" && i + 1 < argc) {
-            figures = argv[++i];
-        } else if (arg.rfind("--figures=", 0) == 0 && arg.size() > 10) {
-            figures = arg.substr(10);
-        } else {
+        if (arg == "--help" || arg == "-h") return usage(argv[0], description, options, 0);
+        std::string value;
+        if (read(i, arg, "figures", value)) {
+            figures = value;
+            continue;
+        }
+        bool known = false;
+        for (ChapterOption& o : options) {
+            if (read(i, arg, o.name, o.value)) {
+                o.given = known = true;
+                break;
+            }
+        }
+        if (!known) {
             std::cerr << argv[0] << ": unknown or incomplete option '" << arg << "'\n\n";
-            return usage(argv[0], description, 2);
+            return usage(argv[0], description, options, 2);
         }
     }
     try {

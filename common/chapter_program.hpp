@@ -4,9 +4,21 @@
 
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace attn {
+
+/// An option of one chapter's program besides `--figures` and `--help`, given as
+/// `--name VALUE` or `--name=VALUE`.
+struct ChapterOption {
+    std::string name;        ///< without the dashes, e.g. "checkpoint"
+    std::string value_name;  ///< shown in the help, e.g. "FILE"
+    std::string help;        ///< one line for `--help`
+    std::string value;       ///< the default; after parsing, what was given
+    bool given = false;      ///< whether the command line set it
+};
 
 /// Runs a chapter's walk-through. Reads the options (`--figures DIR` or `--figures=DIR`,
 /// `--help`), calls `body` with the directory for the SVG figures (by default `figures/`
@@ -18,6 +30,12 @@ namespace attn {
 /// \param body the walk-through
 /// \return the program's exit status
 int run_chapter(int argc, char** argv, std::string_view description,
+                const std::function<void(const std::filesystem::path& figures)>& body);
+
+/// run_chapter() for a program with options of its own: they are read into `options`
+/// before `body` runs, and listed by `--help`.
+int run_chapter(int argc, char** argv, std::string_view description,
+                std::vector<ChapterOption>& options,
                 const std::function<void(const std::filesystem::path& figures)>& body);
 
 }  // namespace attn

@@ -76,9 +76,9 @@ Matrix feed_forward(const Matrix& x, const FeedForward& f, const char* caller) {
     check_shape(caller, "b1", f.b1, {exactly("d_ff", f.w1.shape(1))});
     check_shape(caller, "w2", f.w2, {exactly("d_ff", f.w1.shape(1)), exactly("d_model", d_model)});
     check_shape(caller, "b2", f.b2, {exactly("d_model", d_model)});
-    Matrix hidden = xt::linalg::dot(x, f.w1);
+    Matrix hidden = project(x, f.w1);
     hidden += f.b1;
-    Matrix out = xt::linalg::dot(gelu(hidden), f.w2);
+    Matrix out = project(gelu(hidden), f.w2);
     out += f.b2;
     return out;
 }
@@ -92,10 +92,10 @@ Matrix swiglu(const Matrix& x, const SwiGLUWeights& f) {
                 {exactly("d_model", d_model), exactly("d_ff", f.w_gate.shape(1))});
     check_shape(fn, "w_down", f.w_down,
                 {exactly("d_ff", f.w_gate.shape(1)), exactly("d_model", d_model)});
-    const Matrix gate = xt::linalg::dot(x, f.w_gate);
-    const Matrix up = xt::linalg::dot(x, f.w_up);
+    const Matrix gate = project(x, f.w_gate);
+    const Matrix up = project(x, f.w_up);
     const Matrix silu = gate / (1.0f + xt::exp(-gate));
-    return xt::linalg::dot(Matrix(silu * up), f.w_down);
+    return project(Matrix(silu * up), f.w_down);
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {

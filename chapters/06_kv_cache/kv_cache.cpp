@@ -57,6 +57,14 @@ Matrix KVCache::values(std::size_t layer, std::size_t kv_head) const {
     return xt::view(values_.at(layer), kv_head, xt::range(0, stored_.at(layer)), xt::all());
 }
 
+const float* KVCache::key_rows(std::size_t layer, std::size_t kv_head) const {
+    return &keys_.at(layer)(kv_head, 0, 0);
+}
+
+const float* KVCache::value_rows(std::size_t layer, std::size_t kv_head) const {
+    return &values_.at(layer)(kv_head, 0, 0);
+}
+
 std::size_t KVCache::stored(std::size_t layer) const {
     return stored_.at(layer);
 }

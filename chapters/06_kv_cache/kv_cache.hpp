@@ -33,6 +33,13 @@ public:
     /// The values of one layer and key/value head: `[stored, d_head]`.
     Matrix values(std::size_t layer, std::size_t kv_head) const;
 
+    /// The keys of one layer and key/value head in place, without a copy: `d_head` floats
+    /// per position, position p at row p, valid for p below stored(layer). Chapter 08's
+    /// decode step reads them this way.
+    const float* key_rows(std::size_t layer, std::size_t kv_head) const;
+    /// The values in place, laid out as key_rows().
+    const float* value_rows(std::size_t layer, std::size_t kv_head) const;
+
     /// Positions stored in one layer.
     std::size_t stored(std::size_t layer) const;
     /// Positions stored in every layer: what the model has seen.

@@ -359,9 +359,260 @@ def chapter05():
     w.close()
 
 
+def rope64(x, first_position, theta=10000.0, pairing="interleaved", exponent=2.0, sign=1.0):
+    """RoPE in float64 by complex multiplication, as Llama's reference code writes it: the
+    pair (x_2i, x_2i+1) is the complex number x_2i + i x_2i+1, multiplied by
+    e^(i p theta^(-2i/d)). The keyword arguments make the known mistakes: pairing="halves"
+    pairs x_i with x_(i+d/2) (the rotate_half layout), exponent=1 uses theta^(-i/d), sign=-1
+    rotates the other way."""
+    T, d = x.shape
+    x = x.double()
+    i = torch.arange(d // 2, dtype=torch.float64)
+    freq = theta ** (-exponent * i / d)
+    angle = sign * torch.outer(torch.arange(first_position, first_position + T, dtype=torch.float64), freq)
+    rot = torch.polar(torch.ones_like(angle), angle)
+    if pairing == "halves":
+        z = torch.complex(x[:, : d // 2], x[:, d // 2 :]) * rot
+        return torch.cat([z.real, z.imag], dim=1)
+    z = torch.view_as_complex(x.reshape(T, d // 2, 2).contiguous()) * rot
+    return torch.view_as_real(z).reshape(T, d)
+
+
+def rms64(x, g, eps=1e-5):
+    return x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + eps) * g
+
+
+def llama_block64(x, b, n_heads, n_kv_heads, first_position=0, rope_on="qk", kv="group", causal=True):
+    """One Llama block in float64 (weights [in, out]); the keyword arguments make the known
+    mistakes: rope_on="q" or "" (keys, or both, not rotated), kv="modulo" (head h uses key/value
+    head h % n_kv_heads), causal=False."""
+    T, d = x.shape
+    dh = d // n_heads
+    z = rms64(x, b["attention_norm"])
+    q, k, v = z @ b["w_q"], z @ b["w_k"], z @ b["w_v"]
+    heads = []
+    for h in range(n_heads):
+        g = h // (n_heads // n_kv_heads) if kv == "group" else h % n_kv_heads
+        qh, kh, vh = q[:, h * dh : (h + 1) * dh], k[:, g * dh : (g + 1) * dh], v[:, g * dh : (g + 1) * dh]
+        if "q" in rope_on:
+            qh = rope64(qh, first_position)
+        if "k" in rope_on:
+            kh = rope64(kh, first_position)
+        s = qh @ kh.T / math.sqrt(dh)
+        if causal:
+            s = s.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), 1), float("-inf"))
+        heads.append(softmax64(s) @ vh)
+    h = x + torch.cat(heads, dim=1) @ b["w_o"]
+    f = rms64(h, b["ffn_norm"])
+    gate = f @ b["w_gate"]
+    return h + (gate * torch.sigmoid(gate) * (f @ b["w_up"])) @ b["w_down"]
+
+
+def put_llama_layer(w, prefix, gen, d, d_kv, hidden, out_scale=1.0):
+    b = {}
+    b["attention_norm"] = 1 + randn(gen, d, scale=0.2)
+    b["w_q"] = randn(gen, d, d, scale=d ** -0.5)
+    b["w_k"] = randn(gen, d, d_kv, scale=d ** -0.5)
+    b["w_v"] = randn(gen, d, d_kv, scale=d ** -0.5)
+    b["w_o"] = randn(gen, d, d, scale=out_scale * d ** -0.5)
+    b["ffn_norm"] = 1 + randn(gen, d, scale=0.2)
+    b["w_gate"] = randn(gen, d, hidden, scale=d ** -0.5)
+    b["w_up"] = randn(gen, d, hidden, scale=d ** -0.5)
+    b["w_down"] = randn(gen, hidden, d, scale=out_scale * hidden ** -0.5)
+    if w is not None:
+        for name, t in b.items():
+            w.put(f"{prefix}.{name}", t)
+    return b
+
+
+# The test vocabulary: <unk>, <s>, </s>, the 256 byte tokens <0xNN>, then these pieces, the
+# earlier the higher their score. Characters missing here (q, x, z, j, ï, 本, emoji, newline)
+# fall back to bytes.
+TEST_PIECES = [
+    " t", "he", " the", "in", " a", "ing", "er", "an", "nd", " and", "on", "ce", " w", "as",
+    " s", "at", " c", " cat", " sat", "nce", "Once", " up", " upon", "ti", " ti", "me", " time",
+    "up", "ll", "re",
+    "ca", "ve", "af", "é", "日", " ", "e", "t", "a", "o", "n", "i", "h", "s", "r", "d", "l", "u",
+    "w", "y", "g", "c", "m", "p", "b", "f", "k", "v", ".", ",", "!", "T", "O", "'", "?",
+]
+
+
+def test_vocabulary():
+    pieces = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)]
+    scores = [0.0] * len(pieces)
+    for rank, piece in enumerate(TEST_PIECES):
+        pieces.append(piece)
+        scores.append(-float(rank))
+    return pieces, scores
+
+
+def encode_reference(text, pieces, scores):
+    """sentencepiece's Llama encoding as llama2.c does it, written here from its description:
+    <s>, a space in front, one token per character (or per byte, <0xNN>, when the character
+    is missing), then merge the best-scoring adjacent pair until none joins into a piece."""
+    ids = {}
+    for i, p in enumerate(pieces):
+        ids.setdefault(p, i)
+    tokens = [1]
+    if text:
+        for ch in " " + text:
+            if ch in ids:
+                tokens.append(ids[ch])
+            else:
+                tokens.extend(ids["<0x%02X>" % b] for b in ch.encode("utf-8"))
+    while True:
+        best = None
+        for i in range(1, len(tokens) - 1):
+            joined = pieces[tokens[i]] + pieces[tokens[i + 1]]
+            if joined in ids and (best is None or scores[ids[joined]] > best[0]):
+                best = (scores[ids[joined]], i, ids[joined])
+        if best is None:
+            return tokens
+        _, i, merged = best
+        tokens[i : i + 2] = [merged]
+
+
+def decode_reference(tokens, pieces):
+    out = b""
+    previous = 1
+    for t in tokens:
+        p = pieces[t]
+        if t in (1, 2):
+            pass
+        elif p.startswith("<0x") and len(p) == 6:
+            out += bytes([int(p[3:5], 16)])
+        else:
+            out += (p[1:] if previous == 1 and p.startswith(" ") else p).encode("utf-8")
+        previous = t
+    return out.decode("utf-8")
+
+
+def write_checkpoint(path, cfg, emb, layers, final_norm, seq_len):
+    """llama2.c's version-0 export: header of seven int32, then fp32 arrays, matrices stored
+    as nn.Linear weights [out, in] (the transposes of this book's [in, out])."""
+    import struct
+    d, hidden, L, H, KV, V = cfg
+    dh = d // H
+    with open(path, "wb") as f:
+        f.write(struct.pack("<7i", d, hidden, L, H, KV, V, seq_len))
+        def put(t):
+            f.write(t.to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+        put(emb)
+        for name in ("attention_norm",):
+            for b in layers: put(b[name])
+        for name in ("w_q", "w_k", "w_v", "w_o"):
+            for b in layers: put(b[name].T)
+        for b in layers: put(b["ffn_norm"])
+        for name in ("w_gate", "w_down", "w_up"):  # llama2.c's w1, w2, w3
+            for b in layers: put(b[name].T)
+        put(final_norm)
+        i = torch.arange(dh // 2, dtype=torch.float64)
+        angle = torch.outer(torch.arange(seq_len, dtype=torch.float64), 10000.0 ** (-2 * i / dh))
+        put(torch.cos(angle))
+        put(torch.sin(angle))
+
+
+def chapter08():
+    w = Writer("ch08", "Chapter 08: RoPE, top-p sampling, the Llama block, the test checkpoint's logits and greedy tokens, the tokenizer")
+    gen = torch.Generator().manual_seed(808)
+
+    # RoPE on one head, positions 3..8, and the known mistakes.
+    x = w.put("rope.x", randn(gen, 6, 8))
+    w.put("rope.out", rope64(x, 3))
+    w.put("rope.from_zero", rope64(x, 0))
+    w.put("rope.halves", rope64(x, 3, pairing="halves"))
+    w.put("rope.exponent", rope64(x, 3, exponent=1.0))
+    w.put("rope.backwards", rope64(x, 3, sign=-1.0))
+
+    # Top-p: logits over 8 tokens, temperature 0.7, top_p 0.8, and coins across [0, 1).
+    logits = w.put("top_p.logits", torch.tensor([1.0, 3.0, 0.5, 2.5, -1.0, 2.0, 0.0, 1.5]))
+    coins = w.put("top_p.coins", torch.arange(0.0, 1.0, 0.05))
+    def top_p(logits, temperature, p, coin, renormalise=True, ascending=False, strict=True):
+        probs = softmax64(logits.double() / temperature)
+        order = sorted(range(len(probs)), key=lambda i: (-probs[i].item(), i))
+        kept, total = [], 0.0
+        for i in order:
+            if (total > p) if strict else (total + probs[i].item() > p):
+                break
+            kept.append(i)
+            total += probs[i].item()
+        if ascending:
+            kept = kept[::-1]
+        r = coin * (total if renormalise else 1.0)
+        for i in kept:
+            r -= probs[i].item()
+            if r < 0:
+                return i
+        return kept[-1]
+    picks = {}
+    for name, temperature, kw in (("out", 0.7, {}), ("not_renormalised", 0.7, {"renormalise": False}),
+                                  ("ascending", 0.7, {"ascending": True}),
+                                  ("one_short", 0.7, {"strict": False}), ("no_temperature", 1.0, {})):
+        picks[name] = [float(top_p(logits, temperature, 0.8, c.item(), **kw)) for c in coins]
+        assert name == "out" or picks[name] != picks["out"], f"top-p mistake {name} not told apart"
+        w.put(f"top_p.{name}", torch.tensor(picks[name]))
+
+    # One Llama block: d 16, 4 heads, 2 key/value heads, hidden 24, T 5.
+    x = w.put("block.x", randn(gen, 5, 16)).double()
+    b = {k: t.double() for k, t in put_llama_layer(w, "block", gen, 16, 8, 24).items()}
+    w.put("block.out", llama_block64(x, b, 4, 2))
+    w.put("block.shifted", llama_block64(x, b, 4, 2, first_position=100))
+    w.put("block.q_only", llama_block64(x, b, 4, 2, rope_on="q"))
+    w.put("block.no_rope", llama_block64(x, b, 4, 2, rope_on=""))
+    w.put("block.kv_modulo", llama_block64(x, b, 4, 2, kv="modulo"))
+    w.put("block.not_causal", llama_block64(x, b, 4, 2, causal=False))
+
+    # The test checkpoint: dim 64, hidden 96, 2 layers, 4 heads, 2 key/value heads, the test
+    # vocabulary, seq_len 32, classifier shared with the embedding.
+    pieces, scores = test_vocabulary()
+    V, d, hidden, L, H, KV, seq_len = len(pieces), 64, 96, 2, 4, 2, 32
+    # The blocks write more into the residual stream than the embedding holds, so that the
+    # tied classifier does not simply repeat the last token.
+    emb = randn(gen, V, d, scale=0.5)
+    layers = [put_llama_layer(None, "", gen, d, KV * d // H, hidden, out_scale=4.0) for _ in range(L)]
+    final_norm = 1 + randn(gen, d, scale=0.2)
+    write_checkpoint(OUT / "ch08_model.bin", (d, hidden, L, H, KV, V), emb, layers, final_norm, seq_len)
+    with open(OUT / "ch08_tokenizer.bin", "wb") as f:
+        import struct
+        f.write(struct.pack("<i", max(len(p.encode("utf-8")) for p in pieces)))
+        for p, sc in zip(pieces, scores):
+            raw = p.encode("utf-8")
+            f.write(struct.pack("<fi", sc, len(raw)) + raw)
+    print(f"wrote tests/reference/ch08_model.bin and ch08_tokenizer.bin (vocabulary {V})")
+
+    def logits64(tokens):
+        h = emb.double()[tokens]
+        for blk in layers:
+            h = llama_block64(h, {k: t.double() for k, t in blk.items()}, H, KV)
+        return rms64(h, final_norm.double()) @ emb.double().T
+
+    prompt = encode_reference("Once upon a time", pieces, scores)
+    w.put("model.prompt", torch.tensor(prompt, dtype=torch.float32))
+    w.put("model.logits", logits64(prompt))
+    tokens, margin = list(prompt), float("inf")
+    while len(tokens) < seq_len:
+        last = logits64(tokens)[-1]
+        top2 = torch.topk(last, 2).values
+        margin = min(margin, (top2[0] - top2[1]).item())
+        tokens.append(int(torch.argmax(last)))
+    assert margin > 1e-3, f"greedy steps too close to a tie ({margin})"
+    assert len(set(tokens[len(prompt):])) > 5, f"greedy tokens too repetitive: {tokens}"
+    w.put("model.greedy", torch.tensor(tokens, dtype=torch.float32))
+
+    texts = ["Once upon a time", "the cat sat.", "naïve café", "日本", "emoji 🙂!", "  two spaces",
+             "", "x\ny", "The quiz?", "a"]
+    for i, text in enumerate(texts):
+        encoded = encode_reference(text, pieces, scores)
+        assert decode_reference(encoded, pieces) == text, text
+        w.put(f"tokenizer.text{i}", torch.tensor(list(text.encode("utf-8")), dtype=torch.float32))
+        w.put(f"tokenizer.tokens{i}", torch.tensor(encoded, dtype=torch.float32))
+    w.close()
+
+
 if __name__ == "__main__":
     chapter01()
     chapter02()
     chapter03()
     chapter04()
     chapter05()
+    chapter08()

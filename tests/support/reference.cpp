@@ -15,6 +15,10 @@
 
 namespace attn::test {
 
+std::string Reference::file(const std::string& name) {
+    return std::string(ATTN_REFERENCE_DIR) + "/" + name;
+}
+
 const Reference& Reference::load(const std::string& name) {
     static std::map<std::string, std::unique_ptr<Reference>> cache;
     auto& slot = cache[name];

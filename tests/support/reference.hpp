@@ -20,6 +20,9 @@ public:
     /// file or a tensor is missing.
     static const Reference& load(const std::string& name);
 
+    /// The path of another file in tests/reference, e.g. "ch08_model.bin".
+    static std::string file(const std::string& name);
+
     Vector vector(const std::string& key) const;
     Matrix matrix(const std::string& key) const;
     Tensor3 tensor3(const std::string& key) const;

@@ -1,0 +1,238 @@
+#include "chapters/08_real_model/checkpoint.hpp"
+
+#include "common/shape.hpp"
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace attn {
+
+static_assert(std::endian::native == std::endian::little,
+              "the checkpoint format is little-endian and read as it is stored");
+
+namespace {
+
+constexpr std::size_t header_bytes = 7 * sizeof(std::int32_t);
+// llama2.c's newer export (version 1 and later) starts with the magic number "ak42".
+constexpr std::int32_t versioned_magic = 0x616b3432;
+
+std::size_t times(std::size_t a, std::size_t b) {
+    std::size_t r = 0;
+    if (__builtin_mul_overflow(a, b, &r))
+        invalid_argument("attn::checkpoint_layout", "the sizes imply more than 2^64 bytes");
+    return r;
+}
+
+std::size_t count(const std::vector<std::size_t>& shape) {
+    std::size_t n = 1;
+    for (std::size_t s : shape) n = times(n, s);
+    return n;
+}
+
+std::string describe(const LlamaConfig& c) {
+    return "dim " + std::to_string(c.dim) + ", hidden_dim " + std::to_string(c.hidden_dim) +
+           ", n_layers " + std::to_string(c.n_layers) + ", n_heads " + std::to_string(c.n_heads) +
+           ", n_kv_heads " + std::to_string(c.n_kv_heads) + ", vocab_size " +
+           std::to_string(c.vocab_size) + (c.shared_classifier ? "" : " (classifier stored)") +
+           ", seq_len " + std::to_string(c.seq_len);
+}
+
+// cos (part 0) or sin (part 1) of RoPE's angle for position p and pair i, as rope() uses it.
+float rope_table(std::size_t p, std::size_t i, std::size_t d_head, double theta, int part) {
+    const double angle = static_cast<double>(p) *
+                         std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d_head));
+    return static_cast<float>(part == 0 ? std::cos(angle) : std::sin(angle));
+}
+
+}  // namespace
+
+std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
+    check_config(c, "attn::checkpoint_layout");
+    const std::size_t d = c.dim, L = c.n_layers, f = c.hidden_dim, d_head = d / c.n_heads;
+    const std::size_t d_kv = c.n_kv_heads * d_head;
+    std::vector<CheckpointPart> parts = {
+        {"token_embedding", {c.vocab_size, d}}, {"rms_att_weight", {L, d}},
+        {"wq", {L, d, d}},                      {"wk", {L, d_kv, d}},
+        {"wv", {L, d_kv, d}},                   {"wo", {L, d, d}},
+        {"rms_ffn_weight", {L, d}},             {"w1", {L, f, d}},
+        {"w2", {L, d, f}},                      {"w3", {L, f, d}},
+        {"rms_final_weight", {d}},              {"freq_cis_real", {c.seq_len, d_head / 2}},
+        {"freq_cis_imag", {c.seq_len, d_head / 2}}};
+    if (!c.shared_classifier) parts.push_back({"wcls", {c.vocab_size, d}});
+    std::size_t offset = header_bytes;
+    for (CheckpointPart& p : parts) {
+        p.offset = offset;
+        p.bytes = times(count(p.shape), sizeof(float));
+        if (__builtin_add_overflow(offset, p.bytes, &offset))
+            invalid_argument("attn::checkpoint_layout", "the sizes imply more than 2^64 bytes");
+    }
+    return parts;
+}
+
+Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
+    constexpr const char* fn = "attn::read_checkpoint";
+    const std::string name = path.string();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error))
+        invalid_argument(fn, name + ": no such file");
+    const std::size_t size = std::filesystem::file_size(path, error);
+    std::ifstream in(path, std::ios::binary);
+    if (error || !in) invalid_argument(fn, name + ": cannot open it");
+    if (size < header_bytes) {
+        invalid_argument(fn, name + ": the file has " + std::to_string(size) +
+                                 " bytes, shorter than the header of 7 int32 (28 bytes)");
+    }
+    std::int32_t h[7];
+    in.read(reinterpret_cast<char*>(h), header_bytes);
+    if (h[0] == versioned_magic) {
+        invalid_argument(fn, name + ": this is llama2.c's versioned export (it starts with the "
+                                    "magic \"ak42\"); this book reads the version-0 (legacy) "
+                                    "format: export with `python export.py --version 0`");
+    }
+    const std::string header = "dim " + std::to_string(h[0]) + ", hidden_dim " +
+                               std::to_string(h[1]) + ", n_layers " + std::to_string(h[2]) +
+                               ", n_heads " + std::to_string(h[3]) + ", n_kv_heads " +
+                               std::to_string(h[4]) + ", vocab_size " + std::to_string(h[5]) +
+                               ", seq_len " + std::to_string(h[6]);
+    for (int i = 0; i < 7; ++i) {
+        if (h[i] <= 0 && !(i == 5 && h[i] < 0 && h[i] != INT32_MIN)) {
+            invalid_argument(fn, name + ": the header (" + header +
+                                     ") is not a checkpoint's: every size must be above 0 "
+                                     "(only vocab_size may be negative, for a stored classifier)");
+        }
+    }
+    LlamaConfig c;
+    c.dim = static_cast<std::size_t>(h[0]);
+    c.hidden_dim = static_cast<std::size_t>(h[1]);
+    c.n_layers = static_cast<std::size_t>(h[2]);
+    c.n_heads = static_cast<std::size_t>(h[3]);
+    c.n_kv_heads = static_cast<std::size_t>(h[4]);
+    c.shared_classifier = h[5] > 0;
+    c.vocab_size = static_cast<std::size_t>(h[5] > 0 ? h[5] : -h[5]);
+    c.seq_len = static_cast<std::size_t>(h[6]);
+    std::vector<CheckpointPart> parts;
+    try {
+        parts = checkpoint_layout(c);
+    } catch (const std::invalid_argument& e) {
+        invalid_argument(fn, name + ": the header (" + header + ") is inconsistent: " + e.what());
+    }
+    const std::size_t expected = parts.back().offset + parts.back().bytes;
+    if (size != expected) {
+        invalid_argument(fn, name + ": the file has " + std::to_string(size) + " bytes, " +
+                                 (size < expected ? "fewer" : "more") + " than the " +
+                                 std::to_string(expected) + " its header (" + describe(c) +
+                                 ") implies: a truncated download, another format, or the "
+                                 "wrong file");
+    }
+
+    std::vector<float> data((size - header_bytes) / sizeof(float));
+    in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size - header_bytes));
+    if (!in) invalid_argument(fn, name + ": reading it failed");
+    // Where each array starts in `data`.
+    const auto at = [&](std::size_t i) {
+        return data.data() + (parts[i].offset - header_bytes) / sizeof(float);
+    };
+    const std::size_t d = c.dim, d_kv = c.n_kv_heads * (d / c.n_heads), f = c.hidden_dim;
+    const auto matrix = [&](std::size_t i, std::size_t layer, std::size_t out, std::size_t in_) {
+        // Stored [out, in] (nn.Linear's weight); the book's y = x W needs [in, out].
+        const float* p = at(i) + layer * out * in_;
+        Matrix m = xt::zeros<float>({in_, out});
+        for (std::size_t o = 0; o < out; ++o)
+            for (std::size_t j = 0; j < in_; ++j) m(j, o) = p[o * in_ + j];
+        return m;
+    };
+    const auto vector = [&](std::size_t i, std::size_t layer) {
+        Vector v = xt::zeros<float>({d});
+        std::copy_n(at(i) + layer * d, d, v.data());
+        return v;
+    };
+    LlamaWeights w;
+    w.token_embedding = xt::zeros<float>({c.vocab_size, d});
+    std::copy_n(at(0), c.vocab_size * d, w.token_embedding.data());
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        LlamaLayer layer;
+        layer.attention_norm = vector(1, l);
+        layer.attention.w_q = matrix(2, l, d, d);
+        layer.attention.w_k = matrix(3, l, d_kv, d);
+        layer.attention.w_v = matrix(4, l, d_kv, d);
+        layer.attention.w_o = matrix(5, l, d, d);
+        layer.attention.n_heads = c.n_heads;
+        layer.attention.n_kv_heads = c.n_kv_heads;
+        layer.ffn_norm = vector(6, l);
+        layer.ffn.w_gate = matrix(7, l, f, d);  // w1: the gate, through SiLU
+        layer.ffn.w_down = matrix(8, l, d, f);  // w2: back to dim
+        layer.ffn.w_up = matrix(9, l, f, d);    // w3: the gated branch
+        w.layers.push_back(std::move(layer));
+    }
+    w.final_norm = vector(10, 0);
+    w.classifier = c.shared_classifier ? Matrix(xt::transpose(w.token_embedding))
+                                       : matrix(13, 0, c.vocab_size, d);
+    if (info) {
+        info->file_bytes = size;
+        info->rope_table_difference = 0.0f;
+        const std::size_t d_head = d / c.n_heads;
+        for (int table = 0; table < 2; ++table) {
+            const float* stored = at(11 + static_cast<std::size_t>(table));
+            for (std::size_t p = 0; p < c.seq_len; ++p)
+                for (std::size_t i = 0; i < d_head / 2; ++i)
+                    info->rope_table_difference = std::max(
+                        info->rope_table_difference,
+                        std::abs(stored[p * (d_head / 2) + i] -
+                                 rope_table(p, i, d_head, c.rope_theta, table)));
+        }
+    }
+    return Llama(c, std::move(w));
+}
+
+void write_checkpoint(const std::filesystem::path& path, const Llama& model) {
+    constexpr const char* fn = "attn::write_checkpoint";
+    const LlamaConfig& c = model.config();
+    const LlamaWeights& w = model.weights();
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) invalid_argument(fn, path.string() + ": cannot create it");
+    const auto int32 = [](std::size_t v) { return static_cast<std::int32_t>(v); };
+    const std::int32_t vocab = c.shared_classifier ? int32(c.vocab_size) : -int32(c.vocab_size);
+    const std::int32_t h[7] = {int32(c.dim),     int32(c.hidden_dim), int32(c.n_layers),
+                               int32(c.n_heads), int32(c.n_kv_heads), vocab,
+                               int32(c.seq_len)};
+    out.write(reinterpret_cast<const char*>(h), sizeof h);
+    const auto put = [&](const auto& e) {
+        const auto values = xt::eval(e);  // row-major, contiguous
+        out.write(reinterpret_cast<const char*>(values.data()),
+                  static_cast<std::streamsize>(values.size() * sizeof(float)));
+    };
+    const auto each = [&](const auto& get) {
+        for (const LlamaLayer& l : w.layers) put(get(l));
+    };
+    put(w.token_embedding);
+    each([](const LlamaLayer& l) { return l.attention_norm; });
+    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_q); });
+    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_k); });
+    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_v); });
+    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_o); });
+    each([](const LlamaLayer& l) { return l.ffn_norm; });
+    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_gate); });
+    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_down); });
+    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_up); });
+    put(w.final_norm);
+    const std::size_t d_head = c.dim / c.n_heads;
+    for (int table = 0; table < 2; ++table) {
+        Matrix t = xt::zeros<float>({c.seq_len, d_head / 2});
+        for (std::size_t p = 0; p < c.seq_len; ++p)
+            for (std::size_t i = 0; i < d_head / 2; ++i)
+                t(p, i) = rope_table(p, i, d_head, c.rope_theta, table);
+        put(t);
+    }
+    if (!c.shared_classifier) put(xt::transpose(w.classifier));
+    if (!out.flush()) invalid_argument(fn, path.string() + ": writing it failed");
+}
+
+}  // namespace attn

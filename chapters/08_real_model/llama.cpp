@@ -1,0 +1,395 @@
+#include "chapters/08_real_model/llama.hpp"
+
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "chapters/07_fast_attention/fast_attention.hpp"
+#include "common/shape.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+namespace attn {
+
+LlamaConfig stories15m_config() {
+    LlamaConfig c;
+    c.dim = 288;
+    c.hidden_dim = 768;
+    c.n_layers = 6;
+    c.n_heads = 6;
+    c.n_kv_heads = 6;
+    c.vocab_size = 32000;
+    c.seq_len = 256;
+    return c;
+}
+
+void check_config(const LlamaConfig& c, const char* caller) {
+    if (c.dim == 0 || c.hidden_dim == 0 || c.n_layers == 0 || c.vocab_size == 0 ||
+        c.seq_len == 0) {
+        invalid_argument(caller,
+                         "dim, hidden_dim, n_layers, vocab_size and seq_len must be at least 1, "
+                         "got " + std::to_string(c.dim) + ", " + std::to_string(c.hidden_dim) +
+                             ", " + std::to_string(c.n_layers) + ", " +
+                             std::to_string(c.vocab_size) + ", " + std::to_string(c.seq_len));
+    }
+    const std::size_t d_head = head_size(c.dim, c.n_heads, caller);
+    check_kv_heads(caller, c.n_heads, c.n_kv_heads);
+    if (d_head % 2 != 0) {
+        invalid_argument(caller, "the head size dim / n_heads = " + std::to_string(d_head) +
+                                     " is odd; RoPE rotates pairs of numbers");
+    }
+}
+
+LlamaWeights llama_random(const LlamaConfig& c, Rng& rng) {
+    check_config(c, "attn::llama_random");
+    const std::size_t d = c.dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
+    LlamaWeights w;
+    w.token_embedding = random_normal(c.vocab_size, d, rng, 0.02f);
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        LlamaLayer layer;
+        layer.attention_norm = xt::ones<float>({d});
+        layer.attention.w_q = random_normal(d, d, rng, 0.02f);
+        layer.attention.w_k = random_normal(d, d_kv, rng, 0.02f);
+        layer.attention.w_v = random_normal(d, d_kv, rng, 0.02f);
+        layer.attention.w_o = random_normal(d, d, rng, 0.02f);
+        layer.attention.n_heads = c.n_heads;
+        layer.attention.n_kv_heads = c.n_kv_heads;
+        layer.ffn_norm = xt::ones<float>({d});
+        layer.ffn.w_gate = random_normal(d, c.hidden_dim, rng, 0.02f);
+        layer.ffn.w_up = random_normal(d, c.hidden_dim, rng, 0.02f);
+        layer.ffn.w_down = random_normal(c.hidden_dim, d, rng, 0.02f);
+        w.layers.push_back(std::move(layer));
+    }
+    w.final_norm = xt::ones<float>({d});
+    w.classifier = c.shared_classifier ? Matrix(xt::transpose(w.token_embedding))
+                                       : random_normal(d, c.vocab_size, rng, 0.02f);
+    return w;
+}
+
+namespace {
+
+// The angle of pair i at position p: p * theta^(-2i/d), in double so that positions in the
+// thousands keep their precision.
+double rope_angle(std::size_t p, std::size_t i, std::size_t d, double theta) {
+    return static_cast<double>(p) *
+           std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d));
+}
+
+// Rotates the d/2 pairs at x by the angles whose cos and sin are given.
+void rotate(float* x, std::size_t d, const float* cos, const float* sin) {
+    for (std::size_t i = 0; i < d / 2; ++i) {
+        const float a = x[2 * i], b = x[2 * i + 1];
+        x[2 * i] = a * cos[i] - b * sin[i];
+        x[2 * i + 1] = a * sin[i] + b * cos[i];
+    }
+}
+
+void rotate(float* x, std::size_t d, std::size_t p, double theta) {
+    std::vector<float> cos(d / 2), sin(d / 2);
+    for (std::size_t i = 0; i < d / 2; ++i) {
+        cos[i] = static_cast<float>(std::cos(rope_angle(p, i, d, theta)));
+        sin[i] = static_cast<float>(std::sin(rope_angle(p, i, d, theta)));
+    }
+    rotate(x, d, cos.data(), sin.data());
+}
+
+void check_rope(const char* fn, std::size_t d, float theta) {
+    if (d % 2 != 0)
+        invalid_argument(fn, "RoPE rotates pairs: the head size must be even, got " + std::to_string(d));
+    if (!(theta > 1.0f)) invalid_argument(fn, "theta must be above 1, got " + std::to_string(theta));
+}
+
+}  // namespace
+
+Matrix rope(const Matrix& x, std::size_t first_position, float theta) {
+    constexpr const char* fn = "attn::rope";
+    check_shape(fn, "x", x, {any("T"), any("d")});
+    check_rope(fn, x.shape(1), theta);
+    Matrix out = x;
+    for (std::size_t t = 0; t < out.shape(0); ++t)
+        rotate(&out(t, 0), out.shape(1), first_position + t, theta);
+    return out;
+}
+
+void rope_heads(Tensor3& heads, std::size_t first_position, float theta) {
+    check_rope("attn::rope_heads", heads.shape(2), theta);
+    for (std::size_t h = 0; h < heads.shape(0); ++h)
+        for (std::size_t t = 0; t < heads.shape(1); ++t)
+            rotate(&heads(h, t, 0), heads.shape(2), first_position + t, theta);
+}
+
+namespace {
+
+// The queries, keys and values of a block's attention, with the queries and keys rotated
+// for positions first_position..
+struct Projected {
+    Tensor3 q, k, v;  // [n_heads, T, d_head], [n_kv_heads, T, d_head] twice
+};
+
+Projected project_rotated(const Matrix& z, const MultiHeadWeights& w, std::size_t first_position,
+                          float theta, const char* fn) {
+    Projected p{split_heads(project(z, w.w_q), w.n_heads, fn),
+                split_heads(project(z, w.w_k), w.n_kv_heads, fn),
+                split_heads(project(z, w.w_v), w.n_kv_heads, fn)};
+    rope_heads(p.q, first_position, theta);
+    rope_heads(p.k, first_position, theta);
+    return p;
+}
+
+// One query against the first n rows of a cached key/value head, read in place: scores
+// K q / sqrt(d) and the weighted sum V^T p are matrix-vector products (OpenBLAS).
+void attend_cached(const float* q, const float* keys, const float* values, std::size_t n,
+                   std::size_t d, float* out, float* scores) {
+    const int rows = static_cast<int>(n), cols = static_cast<int>(d);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f / std::sqrt(static_cast<float>(d)),
+                keys, cols, q, 1, 0.0f, scores, 1);
+    const float max = *std::max_element(scores, scores + n);
+    float sum = 0.0f;
+    for (std::size_t t = 0; t < n; ++t) sum += scores[t] = std::exp(scores[t] - max);
+    cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0f / sum, values, cols, scores, 1, 0.0f,
+                out, 1);
+}
+
+}  // namespace
+
+Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
+                   const LlamaConfig& c) {
+    constexpr const char* fn = "attn::llama_block";
+    check_shape(fn, "x", x, {any("T"), exactly("dim", c.dim)});
+    const std::size_t T = x.shape(0);
+    const Projected p =
+        project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention, first_position,
+                        c.rope_theta, fn);
+    const Mask causal = causal_mask(T);
+    Tensor3 heads = xt::zeros<float>(p.q.shape());
+    for (std::size_t h = 0; h < c.n_heads; ++h) {
+        const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
+        const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
+        const Matrix k_h = xt::view(p.k, kv, xt::all(), xt::all());
+        const Matrix v_h = xt::view(p.v, kv, xt::all(), xt::all());
+        xt::view(heads, h, xt::all(), xt::all()) = masked_attention(q_h, k_h, v_h, causal).output;
+    }
+    Matrix h = x + project(merge_heads(heads), w.attention.w_o);
+    h += swiglu(rms_norm(h, w.ffn_norm, c.norm_eps), w.ffn);
+    return h;
+}
+
+Llama::Llama(LlamaConfig config, LlamaWeights weights)
+    : config_(config), weights_(std::move(weights)) {
+    constexpr const char* fn = "attn::Llama";
+    check_config(config_, fn);
+    const std::size_t d = config_.dim, d_kv = config_.n_kv_heads * (d / config_.n_heads);
+    const std::size_t f = config_.hidden_dim;
+    check_shape(fn, "token_embedding", weights_.token_embedding,
+                {exactly("vocab_size", config_.vocab_size), exactly("dim", d)});
+    check_shape(fn, "final_norm", weights_.final_norm, {exactly("dim", d)});
+    check_shape(fn, "classifier", weights_.classifier,
+                {exactly("dim", d), exactly("vocab_size", config_.vocab_size)});
+    if (weights_.layers.size() != config_.n_layers) {
+        invalid_argument(fn, "the weights hold " + std::to_string(weights_.layers.size()) +
+                                 " layers, the configuration asks for n_layers = " +
+                                 std::to_string(config_.n_layers));
+    }
+    for (const LlamaLayer& l : weights_.layers) {
+        check_shape(fn, "attention_norm", l.attention_norm, {exactly("dim", d)});
+        check_shape(fn, "ffn_norm", l.ffn_norm, {exactly("dim", d)});
+        check_shape(fn, "w_q", l.attention.w_q, {exactly("dim", d), exactly("dim", d)});
+        check_shape(fn, "w_k", l.attention.w_k, {exactly("dim", d), exactly("kv_dim", d_kv)});
+        check_shape(fn, "w_v", l.attention.w_v, {exactly("dim", d), exactly("kv_dim", d_kv)});
+        check_shape(fn, "w_o", l.attention.w_o, {exactly("dim", d), exactly("dim", d)});
+        check_shape(fn, "w_gate", l.ffn.w_gate, {exactly("dim", d), exactly("hidden_dim", f)});
+        check_shape(fn, "w_up", l.ffn.w_up, {exactly("dim", d), exactly("hidden_dim", f)});
+        check_shape(fn, "w_down", l.ffn.w_down, {exactly("hidden_dim", f), exactly("dim", d)});
+        if (l.attention.n_heads != config_.n_heads || l.attention.n_kv_heads != config_.n_kv_heads)
+            invalid_argument(fn, "a layer's head counts differ from the configuration's");
+    }
+}
+
+Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) const {
+    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+    Matrix x = xt::zeros<float>({tokens.size(), config_.dim});
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+        if (tokens[t] >= config_.vocab_size) {
+            invalid_argument(caller, "token " + std::to_string(t) + " is " +
+                                         std::to_string(tokens[t]) + ", outside the vocabulary 0.." +
+                                         std::to_string(config_.vocab_size - 1));
+        }
+        xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]);
+    }
+    return x;
+}
+
+Matrix Llama::output_logits(const Matrix& h) const {
+    return project(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier);
+}
+
+Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
+    constexpr const char* fn = "attn::Llama::logits";
+    if (tokens.size() > config_.seq_len) {
+        invalid_argument(fn, std::to_string(tokens.size()) + " tokens do not fit in seq_len " +
+                                 std::to_string(config_.seq_len));
+    }
+    Matrix x = embed(tokens, fn);
+    for (const LlamaLayer& layer : weights_.layers) x = llama_block(x, layer, 0, config_);
+    return output_logits(x);
+}
+
+CachedLlama::CachedLlama(const Llama& model)
+    : model_(model),
+      cache_(model.config().n_layers, model.config().n_kv_heads,
+             model.config().dim / model.config().n_heads, model.config().seq_len) {
+    const LlamaConfig& c = model.config();
+    const std::size_t d_head = c.dim / c.n_heads;
+    rope_cos_ = xt::zeros<float>({c.seq_len, d_head / 2});
+    rope_sin_ = xt::zeros<float>({c.seq_len, d_head / 2});
+    for (std::size_t p = 0; p < c.seq_len; ++p) {
+        for (std::size_t i = 0; i < d_head / 2; ++i) {
+            rope_cos_(p, i) = static_cast<float>(std::cos(rope_angle(p, i, d_head, c.rope_theta)));
+            rope_sin_(p, i) = static_cast<float>(std::sin(rope_angle(p, i, d_head, c.rope_theta)));
+        }
+    }
+}
+
+Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
+    constexpr const char* fn = "attn::CachedLlama::prefill";
+    if (prompt.size() > cache_.capacity()) {
+        invalid_argument(fn, "the prompt has " + std::to_string(prompt.size()) +
+                                 " tokens, more than seq_len = " +
+                                 std::to_string(cache_.capacity()));
+    }
+    cache_.clear();
+    return forward(prompt, fn);
+}
+
+Vector CachedLlama::decode(std::size_t token) {
+    constexpr const char* fn = "attn::CachedLlama::decode";
+    if (cache_.length() == 0)
+        invalid_argument(fn, "nothing to continue: run prefill() with the prompt first");
+    if (cache_.length() == cache_.capacity()) {
+        invalid_argument(fn, "the context is full: the cache holds all " +
+                                 std::to_string(cache_.capacity()) + " positions (seq_len)");
+    }
+    return xt::row(forward({token}, fn), 0);
+}
+
+Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens, const char* caller) {
+    const LlamaConfig& c = model_.config();
+    const std::size_t start = cache_.length(), n_new = tokens.size();
+    Matrix x = model_.embed(tokens, caller);
+    // The prompt of a fresh cache is causal attention of T queries over T keys; a single
+    // new token sees every cached key. Anything in between needs chapter 06's mask.
+    Mask allowed;
+    const bool square = start == 0, single = n_new == 1;
+    if (!square && !single) {
+        allowed = xt::zeros<bool>({n_new, start + n_new});
+        for (std::size_t i = 0; i < n_new; ++i)
+            xt::view(allowed, i, xt::range(0, start + i + 1)) = true;
+    }
+    const std::size_t d_head = c.dim / c.n_heads;
+    std::vector<float> scores(single ? start + 1 : 0);
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        const LlamaLayer& w = model_.weights().layers[l];
+        const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
+        Projected p{split_heads(project(z, w.attention.w_q), c.n_heads, caller),
+                    split_heads(project(z, w.attention.w_k), c.n_kv_heads, caller),
+                    split_heads(project(z, w.attention.w_v), c.n_kv_heads, caller)};
+        for (Tensor3* t : {&p.q, &p.k}) {  // RoPE, with the angles of the table
+            for (std::size_t h = 0; h < t->shape(0); ++h)
+                for (std::size_t i = 0; i < n_new; ++i)
+                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(start + i, 0), &rope_sin_(start + i, 0));
+        }
+        cache_.append(l, p.k, p.v);  // rotated keys: position start + i for ever
+        Tensor3 heads = xt::zeros<float>(p.q.shape());
+        for (std::size_t h = 0; h < c.n_heads; ++h) {
+            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
+            if (single) {  // one query: read the cached keys and values in place
+                attend_cached(&p.q(h, 0, 0), cache_.key_rows(l, kv), cache_.value_rows(l, kv),
+                              start + 1, d_head, &heads(h, 0, 0), scores.data());
+                continue;
+            }
+            const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
+            xt::view(heads, h, xt::all(), xt::all()) =
+                tiled_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), square,
+                                square ? nullptr : &allowed);
+        }
+        x += project(merge_heads(heads), w.attention.w_o);
+        x += swiglu(rms_norm(x, w.ffn_norm, c.norm_eps), w.ffn);
+    }
+    return model_.output_logits(x);
+}
+
+std::size_t sample_top_p(const Vector& logits, const Sampling& s, float coin) {
+    constexpr const char* fn = "attn::sample_top_p";
+    check_shape(fn, "logits", logits, {any("vocab_size")});
+    if (!(s.temperature > 0.0f))
+        invalid_argument(fn, "temperature must be above 0, got " + std::to_string(s.temperature));
+    if (!(s.top_p >= 0.0f && s.top_p <= 1.0f))
+        invalid_argument(fn, "top_p must be in [0, 1], got " + std::to_string(s.top_p));
+    const Vector p = softmax(logits / s.temperature);
+    std::vector<std::size_t> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::size_t kept = p.size();
+    if (s.top_p > 0.0f && s.top_p < 1.0f) {
+        // Most likely first; keep tokens until their probabilities add up to more than top_p.
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t a, std::size_t b) { return p(a) > p(b); });
+        double sum = 0.0;
+        for (kept = 0; kept < order.size();) {
+            sum += p(order[kept++]);
+            if (sum > s.top_p) break;
+        }
+    }
+    double total = 0.0;
+    for (std::size_t i = 0; i < kept; ++i) total += p(order[i]);
+    double r = static_cast<double>(coin) * total;  // a point in the kept mass
+    for (std::size_t i = 0; i < kept; ++i) {
+        r -= p(order[i]);
+        if (r < 0.0) return order[i];
+    }
+    return order[kept - 1];  // the rounding left over at the end
+}
+
+std::size_t pick_token(const Vector& logits, const Sampling& s, Rng& rng) {
+    return s.temperature == 0.0f ? greedy_token(logits) : sample_top_p(logits, s, rng.uniform());
+}
+
+std::vector<std::size_t> llama_generate(const Llama& model, std::vector<std::size_t> prompt,
+                                        std::size_t steps, const Sampling& s, Rng& rng,
+                                        const std::function<bool(std::size_t)>& on_token) {
+    if (steps == 0) return prompt;
+    if (prompt.size() >= model.config().seq_len) {
+        invalid_argument("attn::llama_generate",
+                         "the prompt has " + std::to_string(prompt.size()) +
+                             " tokens: with seq_len = " + std::to_string(model.config().seq_len) +
+                             " no room is left to generate");
+    }
+    CachedLlama cached(model);
+    const Matrix first = cached.prefill(prompt);
+    std::size_t next = pick_token(xt::row(first, first.shape(0) - 1), s, rng);
+    for (std::size_t step = 0;; ++step) {
+        prompt.push_back(next);
+        if (on_token && !on_token(next)) break;
+        if (step + 1 == steps || prompt.size() == model.config().seq_len) break;
+        next = pick_token(cached.decode(next), s, rng);
+    }
+    return prompt;
+}
+
+std::size_t weight_bytes_per_token(const LlamaConfig& c) {
+    const std::size_t d = c.dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
+    const std::size_t layer = 2 * d + d * d * 2 + 2 * d * d_kv + 3 * d * c.hidden_dim;
+    return sizeof(float) * (c.n_layers * layer + d + d * c.vocab_size + d);
+}
+
+std::size_t llama_parameters(const LlamaConfig& c) {
+    const std::size_t d = c.dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
+    const std::size_t layer = 2 * d + d * d * 2 + 2 * d * d_kv + 3 * d * c.hidden_dim;
+    return c.vocab_size * d + c.n_layers * layer + d +
+           (c.shared_classifier ? 0 : d * c.vocab_size);
+}
+
+}  // namespace attn

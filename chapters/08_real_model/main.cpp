@@ -1,0 +1,462 @@
+/// # Chapter 08: A real model
+///
+/// Seven chapters built every piece of a decoder: attention (01, 02), the causal mask
+/// (03), heads and grouped-query attention (04), the block with RMSNorm and SwiGLU (05),
+/// the KV cache (06) and fast attention (07). This chapter puts them together the way
+/// Meta's Llama does, reads a trained model from disk and writes text with it. The
+/// models are the TinyStories models of the llama2.c project (15M, 42M and 110M
+/// parameters, trained on short children's stories), in llama2.c's checkpoint format and
+/// with its tokenizer. Llama needs one piece no earlier chapter has: *rotary position
+/// embeddings*.
+///
+/// The pieces live in llama.hpp (the model), checkpoint.hpp (the file format) and
+/// tokenizer.hpp (text to tokens and back). Run without options, the program writes a
+/// small checkpoint of its own, with seeded random weights, and walks through it, so it
+/// always runs; given `--checkpoint`, it runs that model instead.
+#include "chapters/08_real_model/checkpoint.hpp"
+#include "chapters/08_real_model/tokenizer.hpp"
+
+#include "common/chapter_program.hpp"
+#include "common/plot.hpp"
+#include "common/print.hpp"
+#include "common/random.hpp"
+
+#include <xtensor/xview.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+using attn::Matrix;
+using attn::Vector;
+
+// OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
+extern "C" void openblas_set_num_threads(int threads);
+
+// Tokens shown as their pieces, [piece][piece]: random weights pick byte tokens that are
+// no UTF-8 on their own, and the pieces show where each token begins.
+// Lines are broken before 80 columns.
+std::string pieces_of(const attn::Tokenizer& tok, const std::vector<std::size_t>& tokens) {
+    std::string text, line;
+    for (std::size_t t : tokens) {
+        const std::string piece = "[" + tok.piece(t) + "]";
+        if (line.size() + piece.size() > 76) {
+            text += line + "\n  ";
+            line.clear();
+        }
+        line += piece;
+    }
+    return text + line;
+}
+
+/// ## From GPT-2 to Llama
+///
+/// A Llama block has the shape of chapter 05's pre-LN block, \f$h = x +
+/// \mathrm{Attn}(\mathrm{Norm}(x))\f$ then \f$y = h + \mathrm{FFN}(\mathrm{Norm}(h))\f$,
+/// with four of its parts exchanged:
+///
+/// | part | GPT-2 (chapter 05) | Llama |
+/// |---|---|---|
+/// | norm | layer norm, gain and bias | RMSNorm, gain only (chapter 05) |
+/// | feed-forward | GELU, two matrices with biases | SwiGLU, three matrices (chapter 05) |
+/// | attention | one K/V head per query head, biases | grouped-query attention, no biases (chapter 04) |
+/// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
+///
+/// No bias appears anywhere, and the embedding is used twice, as in GPT-2: the token
+/// embedding is also the classifier (llama2.c's TinyStories models share it). The
+/// smallest TinyStories model has these dimensions:
+void show_shape() {
+    attn::section(std::cout, "From GPT-2 to Llama");
+    const attn::LlamaConfig c = attn::stories15m_config();
+    std::cout << "stories15M: dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", "
+              << c.n_layers << " layers, " << c.n_heads << " heads of " << c.dim / c.n_heads
+              << ", " << c.n_kv_heads << " key/value heads, vocabulary " << c.vocab_size
+              << ", seq_len " << c.seq_len << '\n'
+              << "parameters: " << attn::llama_parameters(c) << " ("
+              << c.vocab_size * c.dim << " of them in the token embedding)\n"
+              << "bytes of weights read per generated token: "
+              << attn::weight_bytes_per_token(c) << " (float32)\n";
+}
+
+/// ## Rotary position embeddings
+///
+/// Chapter 02 showed that attention cannot see order, and chapter 05 added a learned
+/// position vector to each token. RoPE (Su et al. 2021) puts the position into the
+/// attention score instead. Split a query or key of width d into d/2 pairs
+/// \f$(x_{2i}, x_{2i+1})\f$ and rotate pair i of the vector at position p by the angle
+/// \f$p\,\omega_i\f$, with \f$\omega_i = \theta^{-2i/d}\f$ and \f$\theta = 10000\f$:
+/// \f[ \begin{pmatrix} x'_{2i} \\ x'_{2i+1} \end{pmatrix} =
+///     \begin{pmatrix} \cos p\omega_i & -\sin p\omega_i \\ \sin p\omega_i & \cos p\omega_i
+///     \end{pmatrix} \begin{pmatrix} x_{2i} \\ x_{2i+1} \end{pmatrix} \f]
+/// Pair 0 turns by one radian per position, the last pair by about \f$10^{-4}\f$: fast
+/// and slow hands of a clock. A rotation \f$R_p\f$ keeps lengths, and two rotations of
+/// the same plane compose: \f$R_m^\top R_n = R_{n - m}\f$. So the score of a query at
+/// position m and a key at position n is
+/// \f[ (R_m q)^\top (R_n k) = q^\top R_m^\top R_n k = q^\top R_{n-m}\, k, \f]
+/// a function of the distance alone. Nothing is added to the residual stream, and the
+/// values are not rotated: only where a token looks depends on positions, not what it
+/// takes. attn::rope() rotates one head's vectors. Here are the scores of one random
+/// query and key placed at several positions:
+void show_rope(const std::filesystem::path& figures) {
+    attn::section(std::cout, "Rotary position embeddings");
+    attn::Rng rng(8);
+    const Matrix q = attn::random_normal(1, 64, rng), k = attn::random_normal(1, 64, rng);
+    const auto score = [&](std::size_t m, std::size_t n) {
+        return xt::sum(attn::rope(q, m) * attn::rope(k, n))() / 8.0f;  // / sqrt(64)
+    };
+    std::cout << "score of q at m and k at n (d = 64), by distance m - n:\n"
+              << "   m - n      n = 0     n = 10    n = 100   n = 1000\n";
+    for (std::size_t distance : {0, 1, 2, 5, 20}) {
+        std::cout << std::setw(8) << distance << std::fixed << std::setprecision(5);
+        for (std::size_t n : {0, 10, 100, 1000}) std::cout << std::setw(11) << score(n + distance, n);
+        std::cout << std::defaultfloat << '\n';
+    }
+    std::cout << "length of q: " << std::sqrt(xt::sum(xt::square(q))()) << ", after rotating to position 500: "
+              << std::sqrt(xt::sum(xt::square(attn::rope(q, 500)))()) << '\n';
+
+    // q = k = all ones: the score against the distance, the figure.
+    const Matrix ones = xt::ones<float>({std::size_t{1}, std::size_t{64}});
+    std::vector<double> distances, scores;
+    for (std::size_t m = 0; m <= 255; ++m) {
+        distances.push_back(static_cast<double>(m));
+        scores.push_back(xt::sum(attn::rope(ones, m) * ones)() / 64.0);
+    }
+    attn::write_svg_line_plot(figures / "ch08_rope.svg", distances, {{"q = k = (1, ..., 1)", scores}},
+                              "RoPE: the score of equal vectors against their distance (d = 64)",
+                              "distance m - n", "score / d");
+    std::cout << "Figure written to " << (figures / "ch08_rope.svg").string() << '\n';
+}
+
+/// Every row of the table is one distance; each column puts the key at another position
+/// n and the query at n + distance. Along a row, the scores agree to about \f$10^{-5}\f$,
+/// the rounding of float32 angles at position 1000; down a column they change.
+///
+/// \image html ch08_rope.svg "RoPE: the score of equal vectors against their distance"
+///
+/// For two equal vectors the score is \f$\sum_i \cos((m - n)\omega_i)\f$ (up to the
+/// factor 2 of the pair): 1 at distance 0, and smaller, with ripples, further away.
+/// The fast pairs decorrelate at once, the slow ones only after hundreds of positions,
+/// so nearby tokens look alike to attention and far ones less so.
+
+/// ## The checkpoint format
+///
+/// A llama2.c checkpoint (its "version 0" export) is a header of seven int32 numbers,
+/// then every weight as float32, little-endian, with nothing in between: the token
+/// embedding, then all layers' attention RMSNorm gains, all W_q, all W_k, all W_v, all W_o,
+/// all feed-forward RMSNorm gains, all W1 (SwiGLU's gate), all W2 (down), all W3 (up), the
+/// final RMSNorm gain, two RoPE tables (cos and sin, seq_len × d_head/2 each), and the
+/// classifier only when vocab_size is negative. Each matrix is stored as PyTorch's
+/// `nn.Linear` keeps it, `[out, in]`: y = W x. This book writes y = x W with W `[in, out]`,
+/// so attn::read_checkpoint() transposes every matrix once, when it reads.
+///
+/// The header is the only description of the file, so the reader trusts nothing: the
+/// sizes must be positive, the heads must divide dim and the key/value heads the heads,
+/// and the file must have exactly the size the header implies. The program writes a
+/// small model with seeded random weights, lists where each array sits, and reads it back:
+void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model) {
+    attn::section(std::cout, "The checkpoint format");
+    const auto path = dir / "ch08_model.bin";
+    attn::write_checkpoint(path, model);
+    attn::CheckpointInfo info;
+    const attn::Llama back = attn::read_checkpoint(path, &info);
+    std::cout << "wrote " << path.filename().string() << ": " << info.file_bytes << " bytes\n"
+              << "  array              stored shape        offset       bytes\n";
+    for (const attn::CheckpointPart& part : attn::checkpoint_layout(back.config())) {
+        std::string shape = "[";
+        for (std::size_t i = 0; i < part.shape.size(); ++i)
+            shape += (i ? ", " : "") + std::to_string(part.shape[i]);
+        shape += "]";
+        std::cout << "  " << std::left << std::setw(19) << part.name << std::setw(16) << shape
+                  << std::right << std::setw(10) << part.offset << std::setw(12) << part.bytes << '\n';
+    }
+    const std::vector<std::size_t> tokens{1, 300, 261, 42};
+    std::cout << "read back: the same logits: max difference "
+              << xt::amax(xt::abs(back.logits(tokens) - model.logits(tokens)))()
+              << "; RoPE tables in the file against rope(): max difference "
+              << info.rope_table_difference << '\n';
+
+    // What a reader sees for a wrong file: a truncated download and the newer format.
+    const auto damaged = [&](const std::string& name, std::size_t keep, std::int32_t first) {
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        bytes.resize(keep);
+        if (first) std::memcpy(bytes.data(), &first, sizeof first);
+        std::ofstream(dir / name, std::ios::binary) << bytes;
+        try {
+            attn::read_checkpoint(dir / name);
+        } catch (const std::invalid_argument& e) {
+            std::string what = e.what();
+            const std::size_t at = what.find((dir / name).string());
+            if (at != std::string::npos) what.replace(at, (dir / name).string().size(), name);
+            std::cout << what << '\n';
+        }
+        std::filesystem::remove(dir / name);
+    };
+    std::cout << "\nA truncated copy and a file in llama2.c's newer format:\n";
+    damaged("truncated.bin", info.file_bytes / 2, 0);
+    damaged("versioned.bin", info.file_bytes, 0x616b3432);
+}
+
+/// The layout table is checkpoint_layout(); its last row ends at the file's last byte.
+/// The tests damage the file in every way the reader checks (too short, too long, a zero
+/// or negative size, heads that do not divide, an odd head size, sizes whose product
+/// overflows) and check each message.
+
+/// ## The tokenizer
+///
+/// The model reads token ids, and llama2.c's `tokenizer.bin` holds what each id means:
+/// an int32 max_token_length, then for each of the vocab_size tokens a float32 score, an
+/// int32 length and the piece's bytes. Llama's vocabulary (32000 pieces, from
+/// sentencepiece) has `<unk>`, `<s>` (the beginning of a text, id 1) and `</s>` (id 2),
+/// 256 byte tokens `<0x00>` to `<0xFF>`, and pieces of text, many beginning with a space.
+///
+/// attn::Tokenizer::encode() works as sentencepiece does for Llama. It puts a space in
+/// front of the text, so the first word is spelt like every other word. Each UTF-8
+/// character becomes its own piece, or, when the vocabulary has no such piece, one byte
+/// token per byte (the *byte fallback*: every text can be encoded). Then, again and
+/// again, the adjacent pair whose joined piece has the highest score is merged, until
+/// no pair joins into a piece of the vocabulary. Decoding is the reverse: join the
+/// pieces, turn byte tokens into their bytes, and drop the space encode() added. The
+/// program's own vocabulary is small, 259 special and byte tokens and 61 pieces, scored
+/// in the order given:
+void show_tokenizer(const attn::Tokenizer& tok) {
+    attn::section(std::cout, "The tokenizer");
+    const auto show = [&](const std::vector<std::size_t>& tokens) { return pieces_of(tok, tokens); };
+    std::vector<std::vector<std::size_t>> merges;
+    const auto tokens = tok.encode("Once upon a time", true, &merges);
+    std::cout << "\"Once upon a time\", merge by merge:\n";
+    for (std::size_t i = 0; i < merges.size(); ++i)
+        std::cout << std::setw(4) << i + 1 << "  " << show(merges[i]) << '\n';
+    std::cout << "ids:";
+    for (std::size_t t : tokens) std::cout << ' ' << t;
+    std::cout << "\n\nbyte fallback, \"jazz \xF0\x9F\x99\x82\":\n  "
+              << show(tok.encode("jazz \xF0\x9F\x99\x82", true)) << '\n'
+              << "decoded: \"" << tok.decode(tok.encode("jazz \xF0\x9F\x99\x82", true)) << "\"\n";
+    try {
+        tok.encode("caf\xE9", true);  // Latin-1, not UTF-8
+    } catch (const std::invalid_argument& e) {
+        std::cout << "Latin-1 text: " << e.what() << '\n';
+    }
+}
+
+/// The merges go by score, not from left to right: the best-scoring pair anywhere in
+/// the text is merged first. j and z are not in this vocabulary and neither is the
+/// emoji, so they become byte tokens, and they decode back to the same UTF-8 text.
+/// Text that is not UTF-8 is refused: its bytes would still encode, but decode to
+/// something else.
+
+/// ## Generation
+///
+/// attn::CachedLlama runs the model with chapter 06's cache. Each layer caches its keys
+/// *after* rotating them: a key's position never changes, so it is rotated once. A
+/// query is rotated for its own position when it arrives. The prompt runs through
+/// chapter 07's tiled attention. Each new token is one matrix-vector product per weight
+/// matrix and two per head over the cache, read in place. The next token is chosen as
+/// in chapter 05, greedily, or by sampling with a temperature; llama2.c adds *top-p*
+/// (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p(). It sorts the tokens
+/// by probability, keeps the most likely ones until their probabilities add up to more
+/// than p, and draws among those. The long tail of unlikely tokens, each rare but many
+/// together, can then never derail a story.
+///
+/// The program's model has random weights, so it writes nonsense, but the nonsense is
+/// the same with and without the cache:
+void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
+    attn::section(std::cout, "Generation");
+    const std::vector<std::size_t> prompt = tok.encode("Once upon a time", true);
+    attn::Rng rng(1);
+    const auto start = std::chrono::steady_clock::now();
+    const auto tokens = attn::llama_generate(model, prompt, 40, {}, rng, {});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "greedy, 40 tokens:\n  " << pieces_of(tok, tokens) << '\n';
+    const Matrix full = model.logits(tokens);  // recomputed, no cache
+    std::vector<std::size_t> recomputed(prompt);
+    for (std::size_t t = prompt.size() - 1; t + 1 < tokens.size(); ++t)
+        recomputed.push_back(attn::greedy_token(xt::row(full, t)));
+    std::cout << "the same tokens recomputed without the cache: "
+              << (recomputed == tokens ? "all equal" : "DIFFERENT") << '\n';
+    attn::Rng sampling(7);
+    const auto sampled = attn::llama_generate(model, prompt, 40, {0.9f, 0.9f}, sampling, {});
+    std::cout << "temperature 0.9, top-p 0.9:\n  " << pieces_of(tok, sampled) << '\n'
+              << std::fixed << std::setprecision(0) << "speed: "
+              << 40.0 / seconds << " tokens per second (dim " << model.config().dim << ", "
+              << model.config().n_layers << " layers, one thread)\n" << std::defaultfloat;
+}
+
+/// ## Running a TinyStories model
+///
+/// The trained models are not part of the book; download them once (about 60 MB for the
+/// smallest, and the 424 kB tokenizer):
+///
+///     cd build/chapters/08_real_model
+///     curl -LO https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin
+///     curl -LO https://github.com/karpathy/llama2.c/raw/master/tokenizer.bin
+///     ./ch08_real_model --checkpoint stories15M.bin --prompt "Once upon a time" --steps 200
+///
+/// `stories42M.bin` and `stories110M.bin` sit beside the first and run the same way.
+/// Without `--tokenizer`, the program looks for `tokenizer.bin` beside the checkpoint. It
+/// prints the text as it is generated, then the tokens per second. Greedy
+/// decoding is `--temperature 0`; the default is 0.8 with top-p 0.9, and `--seed`
+/// repeats a sampled story. Generation stops at `<s>`, which the TinyStories models
+/// write between stories.
+///
+/// How fast is it? A token reads every weight once: 60.8 MB for stories15M, so memory
+/// bandwidth sets the limit. `make bench` measures it: tokens per second for 255 greedy
+/// steps with stories15M's dimensions, next to what the machine's measured copy
+/// bandwidth would allow. llama2.c's `run.c` reaches about 330 tokens per second on this
+/// book's machine, one thread.
+void run_model(const std::vector<attn::ChapterOption>& options) {
+    const auto option = [&](const std::string& name) -> const attn::ChapterOption& {
+        for (const attn::ChapterOption& o : options)
+            if (o.name == name) return o;
+        throw std::logic_error("no option " + name);
+    };
+    const auto number = [&](const std::string& name) {
+        const std::string& text = option(name).value;
+        std::size_t used = 0;
+        double value = 0.0;
+        try {
+            value = std::stod(text, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != text.size() || !std::isfinite(value))
+            throw std::invalid_argument("--" + name + ": '" + text + "' is not a number");
+        return value;
+    };
+    const std::filesystem::path checkpoint = option("checkpoint").value;
+    std::filesystem::path tokenizer = option("tokenizer").value;
+    if (!option("tokenizer").given) tokenizer = checkpoint.parent_path() / "tokenizer.bin";
+    const double steps = number("steps"), temperature = number("temperature"),
+                 top_p = number("top-p"), seed = number("seed");
+    if (steps < 1 || steps != std::floor(steps))
+        throw std::invalid_argument("--steps must be a whole number of at least 1");
+    if (temperature < 0) throw std::invalid_argument("--temperature must be 0 (greedy) or more");
+    if (top_p < 0 || top_p > 1) throw std::invalid_argument("--top-p must be between 0 and 1");
+    if (seed < 0 || seed != std::floor(seed))
+        throw std::invalid_argument("--seed must be a whole number, 0 or more");
+
+    attn::CheckpointInfo info;
+    const attn::Llama model = attn::read_checkpoint(checkpoint, &info);
+    const attn::LlamaConfig& c = model.config();
+    if (!option("tokenizer").given && !std::filesystem::exists(tokenizer)) {
+        throw std::invalid_argument("no --tokenizer given, and no tokenizer.bin beside " +
+                                    checkpoint.string() + "; download it (see --help)");
+    }
+    const attn::Tokenizer tok = attn::Tokenizer::read(tokenizer, c.vocab_size);
+    std::cerr << checkpoint.string() << ": dim " << c.dim << ", hidden_dim " << c.hidden_dim
+              << ", " << c.n_layers << " layers, " << c.n_heads << " heads, " << c.n_kv_heads
+              << " key/value heads, vocabulary " << c.vocab_size << ", seq_len " << c.seq_len
+              << ", " << attn::llama_parameters(c) << " parameters\n";
+    if (info.rope_table_difference > 1e-3f) {
+        std::cerr << "note: the file's RoPE tables differ from theta = 10000's by up to "
+                  << info.rope_table_difference << "; this program uses theta = 10000\n";
+    }
+    const std::vector<std::size_t> prompt = tok.encode(option("prompt").value, true);
+    if (prompt.size() >= c.seq_len) {
+        throw std::invalid_argument("the prompt is " + std::to_string(prompt.size()) +
+                                    " tokens long; the model reads at most seq_len = " +
+                                    std::to_string(c.seq_len) + ", and needs room to continue");
+    }
+    const auto want = static_cast<std::size_t>(steps);
+    if (prompt.size() + want > c.seq_len) {
+        std::cerr << "note: " << want << " steps after " << prompt.size()
+                  << " prompt tokens pass seq_len = " << c.seq_len << "; stopping there\n";
+    }
+    std::cout << tok.decode(prompt) << std::flush;
+    attn::Rng rng(static_cast<std::uint64_t>(seed));
+    std::size_t previous = prompt.back(), made = 0;
+    const auto start = std::chrono::steady_clock::now();
+    attn::llama_generate(
+        model, prompt, want,
+        {static_cast<float>(temperature), static_cast<float>(top_p)}, rng, [&](std::size_t t) {
+            if (t == attn::Tokenizer::bos) return false;  // the end of a story
+            std::cout << tok.decode_piece(previous, t) << std::flush;
+            previous = t;
+            ++made;
+            return true;
+        });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << '\n';
+    std::cerr << made << " tokens in " << std::fixed << std::setprecision(2) << seconds << " s: "
+              << std::setprecision(1) << static_cast<double>(made) / seconds
+              << " tokens per second (one thread)\n";
+}
+
+/// ## The program
+///
+/// The entry point reads the options. Without `--checkpoint` it runs the sections
+/// above on the program's own small model, which it writes next to the figures; with
+/// one, it runs that model. attn::run_chapter() reports errors: a wrong file ends the
+/// program with the reader's message and exit status 1.
+constexpr const char* description =
+    "Llama put together from the book's pieces: RoPE, the checkpoint and tokenizer formats\n"
+    "of llama2.c, and generation. Without --checkpoint, a walk-through on a small model the\n"
+    "program writes itself; with it, that model writes text from --prompt. TinyStories\n"
+    "models: https://huggingface.co/karpathy/tinyllamas (stories15M.bin and others) and\n"
+    "https://github.com/karpathy/llama2.c/raw/master/tokenizer.bin";
+
+// The program's own vocabulary (after the 259 special and byte tokens), best merges first.
+const std::vector<std::string> pieces = {
+    " Once", " t",   "he",    " the", "in",  " a",  "ing", "er",  "an",    "nd",    " and", "on", "ce",
+    " w",   "as",    " s",   "at",  "nce", "On",  "Once", " u",   "up",    " up",  "upon",
+    " upon", "ti",   "me",   " ti", " time", "ll", "re", " ",     "e",     "t",    "a",  "o",
+    "n",    "i",     "h",    "s",   "r",   "d",   "l",   "u",     "w",     "y",    "g",  "c",
+    "m",    "p",     "b",    "f",   "k",   "v",   ".",   ",",     "!",     "T",    "O",  "'",
+    "?"};
+
+int main(int argc, char** argv) {
+    std::vector<attn::ChapterOption> options = {
+        {"checkpoint", "FILE", "a llama2.c checkpoint (version 0), e.g. stories15M.bin", "", false},
+        {"tokenizer", "FILE", "its tokenizer.bin", "tokenizer.bin beside the checkpoint", false},
+        {"prompt", "TEXT", "the beginning of the text", "Once upon a time", false},
+        {"steps", "N", "tokens to generate, at most", "256", false},
+        {"temperature", "T", "0 is greedy", "0.8", false},
+        {"top-p", "P", "nucleus sampling; 1 samples everything", "0.9", false},
+        {"seed", "S", "the random numbers of sampling", "42", false}};
+    return attn::run_chapter(argc, argv, description, options, [&](const std::filesystem::path& figures) {
+        openblas_set_num_threads(1);
+        const bool walk_through = !options[0].given;
+        for (std::size_t i = 1; i < options.size() && walk_through; ++i) {
+            if (options[i].given)
+                throw std::invalid_argument("--" + options[i].name + " needs --checkpoint FILE");
+        }
+        if (!walk_through) return run_model(options);
+        const attn::Tokenizer tok = attn::small_tokenizer(pieces);
+        attn::LlamaConfig c;
+        c.dim = 64;
+        c.hidden_dim = 172;
+        c.n_layers = 4;
+        c.n_heads = 4;
+        c.n_kv_heads = 2;
+        c.vocab_size = tok.vocab_size();
+        c.seq_len = 128;
+        attn::Rng rng(8);
+        const attn::Llama model(c, attn::llama_random(c, rng));
+        show_shape();
+        show_rope(figures);
+        show_checkpoint(figures, model);
+        show_tokenizer(tok);
+        show_generation(model, tok);
+        tok.write(figures / "ch08_tokenizer.bin");
+        std::cout << "\nThis model and its tokenizer are in " << figures.string()
+                  << "/ch08_model.bin and ch08_tokenizer.bin; run them with\n  ch08_real_model --checkpoint "
+                  << (figures / "ch08_model.bin").string()
+                  << " --tokenizer " << (figures / "ch08_tokenizer.bin").string()
+                  << "\nFor a trained model, see `ch08_real_model --help` and the book.\n\n";
+    });
+}
+
+/// ## What comes next
+///
+/// That is the whole book: a trained language model, run by code you have written line
+/// by line. The exercises of this chapter rebuild its three new pieces. From here, the
+/// larger TinyStories models run unchanged, and so does any Llama-2-architecture model
+/// exported in llama2.c's format, at the speed your memory allows.

@@ -1,0 +1,350 @@
+// Chapter 08's own code against an independent PyTorch implementation of the Llama forward
+// pass (tests/reference/generate.py wrote the checkpoint, the tokenizer and the expected
+// numbers): RoPE, the block, logits, greedy tokens, cached against recomputed, the
+// tokenizer, top-p sampling; and every kind of damaged file a reader may point it at.
+#include "chapters/08_real_model/checkpoint.hpp"
+#include "chapters/08_real_model/tokenizer.hpp"
+
+#include "common/random.hpp"
+#include "matchers.hpp"
+#include "reference.hpp"
+
+#include <xtensor/xview.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+
+#include <unistd.h>
+
+using attn::Matrix;
+using attn::Vector;
+using attn::test::IsClose;
+using attn::test::Reference;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const Reference& ref() {
+    return Reference::load("ch08");
+}
+
+std::vector<std::size_t> ids(const Vector& v) {
+    return {v.begin(), v.end()};
+}
+
+const attn::Llama& test_model() {
+    static const attn::Llama model = attn::read_checkpoint(Reference::file("ch08_model.bin"));
+    return model;
+}
+
+attn::Tokenizer test_tokenizer() {
+    return attn::Tokenizer::read(Reference::file("ch08_tokenizer.bin"), 324);
+}
+
+// A scratch directory for the damaged files, removed at the end of each test.
+struct Scratch {
+    std::filesystem::path dir;
+    Scratch() {
+        dir = std::filesystem::temp_directory_path() /
+              ("attn_ch08_" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "_" +
+               std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+    }
+    ~Scratch() { std::filesystem::remove_all(dir); }
+    // A copy of `source` changed by `edit`, which gets the bytes.
+    std::string damaged(const std::string& source, const std::string& name,
+                        const std::function<void(std::string&)>& edit) const {
+        std::ifstream in(source, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        edit(bytes);
+        const std::filesystem::path path = dir / name;
+        std::ofstream(path, std::ios::binary) << bytes;
+        return path.string();
+    }
+};
+
+void set_int(std::string& bytes, std::size_t index, std::int32_t value) {
+    std::memcpy(bytes.data() + 4 * index, &value, sizeof value);
+}
+
+}  // namespace
+
+TEST_CASE("rope rotates each pair by position times its frequency, as PyTorch's complex form") {
+    const Matrix x = ref().matrix("rope.x");
+    CHECK_THAT(attn::rope(x, 3), IsClose(ref().matrix("rope.out"), 1e-5f));
+    CHECK_THAT(attn::rope(x, 0), IsClose(ref().matrix("rope.from_zero"), 1e-5f));
+    // rope_heads does the same to every head of a [n_heads, T, d_head] tensor.
+    attn::Tensor3 heads = xt::stack(xt::xtuple(x, 2.0f * x));
+    attn::rope_heads(heads, 3, 10000.0f);
+    CHECK_THAT(Matrix(xt::view(heads, 1, xt::all(), xt::all())),
+               IsClose(Matrix(2.0f * ref().matrix("rope.out")), 1e-5f));
+}
+
+TEST_CASE("after RoPE, a query-key score depends only on the distance m - n") {
+    attn::Rng rng(8);
+    const Matrix q = attn::random_normal(1, 64, rng), k = attn::random_normal(1, 64, rng);
+    const auto score = [&](std::size_t m, std::size_t n) {
+        return xt::sum(attn::rope(q, m) * attn::rope(k, n))();
+    };
+    for (std::size_t distance : {0, 1, 7, 100}) {
+        INFO("distance " << distance);
+        const float at_start = score(distance, 0);
+        for (std::size_t n : {1, 50, 1000}) CHECK(std::abs(score(n + distance, n) - at_start) < 1e-3f);
+    }
+    CHECK(std::abs(score(5, 0) - score(0, 0)) > 1e-2f);  // and it does depend on the distance
+    // Rotations keep lengths.
+    CHECK(std::abs(xt::sum(xt::square(attn::rope(q, 77)))() - xt::sum(xt::square(q))()) < 1e-3f);
+}
+
+TEST_CASE("rope refuses an odd width and a theta that is not above 1") {
+    CHECK_THROWS_WITH(attn::rope(Matrix(xt::ones<float>({2, 5})), 0),
+                      Contains("attn::rope") && Contains("even, got 5"));
+    CHECK_THROWS_WITH(attn::rope(Matrix(xt::ones<float>({2, 4})), 0, 0.5f), Contains("theta"));
+}
+
+TEST_CASE("a Llama block equals PyTorch's, and shifting every position changes nothing") {
+    attn::LlamaLayer layer;
+    layer.attention_norm = ref().vector("block.attention_norm");
+    layer.attention.w_q = ref().matrix("block.w_q");
+    layer.attention.w_k = ref().matrix("block.w_k");
+    layer.attention.w_v = ref().matrix("block.w_v");
+    layer.attention.w_o = ref().matrix("block.w_o");
+    layer.attention.n_heads = 4;
+    layer.attention.n_kv_heads = 2;
+    layer.ffn_norm = ref().vector("block.ffn_norm");
+    layer.ffn = {ref().matrix("block.w_gate"), ref().matrix("block.w_up"), ref().matrix("block.w_down")};
+    attn::LlamaConfig c;
+    c.dim = 16;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    const Matrix x = ref().matrix("block.x");
+    CHECK_THAT(attn::llama_block(x, layer, 0, c), IsClose(ref().matrix("block.out"), 1e-5f));
+    CHECK_THAT(attn::llama_block(x, layer, 100, c), IsClose(ref().matrix("block.shifted"), 1e-5f));
+    CHECK_THAT(ref().matrix("block.shifted"), IsClose(ref().matrix("block.out"), 1e-5f));
+}
+
+TEST_CASE("the test checkpoint is read with its header's configuration") {
+    attn::CheckpointInfo info;
+    const attn::Llama model = attn::read_checkpoint(Reference::file("ch08_model.bin"), &info);
+    const attn::LlamaConfig& c = model.config();
+    CHECK(c.dim == 64);
+    CHECK(c.hidden_dim == 96);
+    CHECK(c.n_layers == 2);
+    CHECK(c.n_heads == 4);
+    CHECK(c.n_kv_heads == 2);
+    CHECK(c.vocab_size == 324);
+    CHECK(c.seq_len == 32);
+    CHECK(c.shared_classifier);
+    CHECK(info.file_bytes == std::filesystem::file_size(Reference::file("ch08_model.bin")));
+    CHECK(info.rope_table_difference < 1e-6f);  // PyTorch wrote them in float64, rounded once
+    // The layout ends where the file ends.
+    const auto parts = attn::checkpoint_layout(c);
+    CHECK(parts.back().offset + parts.back().bytes == info.file_bytes);
+}
+
+TEST_CASE("the checkpoint's logits equal PyTorch's to 1e-4") {
+    const std::vector<std::size_t> prompt = ids(ref().vector("model.prompt"));
+    CHECK_THAT(test_model().logits(prompt), IsClose(ref().matrix("model.logits"), 1e-4f));
+    attn::CachedLlama cached(test_model());
+    CHECK_THAT(cached.prefill(prompt), IsClose(ref().matrix("model.logits"), 1e-4f));
+}
+
+TEST_CASE("greedy generation gives PyTorch's tokens until the context is full") {
+    const std::vector<std::size_t> expected = ids(ref().vector("model.greedy"));
+    const std::vector<std::size_t> prompt = ids(ref().vector("model.prompt"));
+    attn::Rng rng(1);
+    std::size_t streamed = 0;
+    const auto tokens = attn::llama_generate(test_model(), prompt, 100, {}, rng, [&](std::size_t) {
+        ++streamed;
+        return true;
+    });
+    CHECK(tokens == expected);  // stops at seq_len = 32, though 100 were asked
+    CHECK(streamed == expected.size() - prompt.size());
+}
+
+TEST_CASE("cached decoding equals recomputing at every step, and a prompt in two parts too") {
+    const std::vector<std::size_t> tokens = ids(ref().vector("model.greedy"));
+    const std::vector<std::size_t> prompt(tokens.begin(), tokens.begin() + 3);
+    attn::CachedLlama cached(test_model());
+    cached.prefill(prompt);
+    const Matrix all = test_model().logits(tokens);
+    float worst = 0.0f;
+    for (std::size_t t = 3; t < tokens.size(); ++t) {
+        const Vector got = cached.decode(tokens[t]);
+        worst = std::max(worst, static_cast<float>(xt::amax(xt::abs(got - xt::row(all, t)))()));
+    }
+    CHECK(worst < 1e-4f);
+    CHECK_THROWS_WITH(cached.decode(5), Contains("the context is full") && Contains("32"));
+}
+
+TEST_CASE("a prompt longer than seq_len is refused, naming both lengths") {
+    attn::CachedLlama cached(test_model());
+    const std::vector<std::size_t> long_prompt(33, 5);
+    CHECK_THROWS_WITH(cached.prefill(long_prompt),
+                      Contains("33 tokens") && Contains("seq_len = 32"));
+    CHECK_THROWS_WITH(cached.decode(3), Contains("run prefill()"));
+    CHECK_THROWS_WITH(test_model().logits({1, 324}), Contains("324, outside the vocabulary 0..323"));
+}
+
+TEST_CASE("the tokenizer encodes as the Python reference does, and decodes back") {
+    const attn::Tokenizer tok = test_tokenizer();
+    for (int i = 0; i < 10; ++i) {
+        const Vector bytes = ref().vector("tokenizer.text" + std::to_string(i));
+        std::string text;
+        for (float b : bytes) text += static_cast<char>(static_cast<unsigned char>(b));
+        INFO("text \"" << text << "\"");
+        const std::vector<std::size_t> tokens = tok.encode(text, true);
+        CHECK(tokens == ids(ref().vector("tokenizer.tokens" + std::to_string(i))));
+        CHECK(tok.decode(tokens) == text);
+    }
+}
+
+TEST_CASE("encoding records every merge, ending with the result") {
+    const attn::Tokenizer tok = test_tokenizer();
+    std::vector<std::vector<std::size_t>> merges;
+    const auto tokens = tok.encode("the cat sat.", true, &merges);
+    REQUIRE(merges.size() >= 3);
+    CHECK(merges.back() == tokens);
+    for (std::size_t i = 1; i < merges.size(); ++i) CHECK(merges[i].size() + 1 == merges[i - 1].size());
+}
+
+TEST_CASE("text that is not UTF-8 is refused, naming the byte") {
+    const attn::Tokenizer tok = test_tokenizer();
+    CHECK_THROWS_WITH(tok.encode("ok \xff", true), Contains("not UTF-8") && Contains("0xFF"));
+    CHECK_THROWS_WITH(tok.encode("caf\xc3", true), Contains("not UTF-8") && Contains("0xC3"));
+    CHECK_THROWS_WITH(tok.encode("\xc0\xaf", true), Contains("not UTF-8"));  // overlong '/'
+    CHECK_THROWS_WITH(tok.decode({1, 400}), Contains("outside the vocabulary"));
+}
+
+TEST_CASE("top-p sampling keeps the most likely tokens up to p and draws among them") {
+    const Vector logits = ref().vector("top_p.logits");
+    const Vector coins = ref().vector("top_p.coins");
+    const Vector expected = ref().vector("top_p.out");
+    for (std::size_t i = 0; i < coins.size(); ++i) {
+        INFO("coin " << coins(i));
+        CHECK(attn::sample_top_p(logits, {0.7f, 0.8f}, coins(i)) == expected(i));
+    }
+    // top_p 1 is the whole distribution; the coin then walks the tokens in order.
+    CHECK(attn::sample_top_p(logits, {1.0f, 1.0f}, 0.0f) == 0);
+    CHECK_THROWS_WITH(attn::sample_top_p(logits, {0.0f, 0.9f}, 0.5f), Contains("temperature"));
+    CHECK_THROWS_WITH(attn::sample_top_p(logits, {1.0f, 1.5f}, 0.5f), Contains("top_p"));
+}
+
+TEST_CASE("a written checkpoint reads back the same model, with a stored classifier too") {
+    Scratch scratch;
+    for (bool shared : {true, false}) {
+        INFO("shared classifier: " << shared);
+        attn::LlamaConfig c;
+        c.dim = 16;
+        c.hidden_dim = 40;
+        c.n_layers = 2;
+        c.n_heads = 4;
+        c.n_kv_heads = 1;
+        c.vocab_size = 30;
+        c.seq_len = 12;
+        c.shared_classifier = shared;
+        attn::Rng rng(3);
+        const attn::Llama model(c, attn::llama_random(c, rng));
+        const auto path = scratch.dir / "model.bin";
+        attn::write_checkpoint(path, model);
+        attn::CheckpointInfo info;
+        const attn::Llama back = attn::read_checkpoint(path, &info);
+        CHECK(back.config().shared_classifier == shared);
+        CHECK(info.rope_table_difference == 0.0f);
+        const std::vector<std::size_t> tokens{1, 5, 9, 29};
+        CHECK_THAT(back.logits(tokens), IsClose(model.logits(tokens), 0.0f));
+        CHECK_THAT(back.weights().classifier, IsClose(model.weights().classifier, 0.0f));
+        CHECK_THAT(back.weights().layers[1].ffn.w_up, IsClose(model.weights().layers[1].ffn.w_up, 0.0f));
+    }
+}
+
+TEST_CASE("a damaged checkpoint gets an error naming the file and what is wrong") {
+    Scratch scratch;
+    const std::string good = Reference::file("ch08_model.bin");
+    const auto fails = [&](const std::string& name, const std::function<void(std::string&)>& edit) {
+        const std::string path = scratch.damaged(good, name, edit);
+        try {
+            attn::read_checkpoint(path);
+        } catch (const std::invalid_argument& e) {
+            const std::string what = e.what();
+            CHECK_THAT(what, Contains("attn::read_checkpoint") && Contains(name));
+            return what;
+        }
+        FAIL("read_checkpoint accepted " << name);
+        return std::string();
+    };
+    CHECK_THROWS_WITH(attn::read_checkpoint(scratch.dir / "missing.bin"),
+                      Contains("missing.bin: no such file"));
+    CHECK_THAT(fails("short.bin", [](std::string& b) { b.resize(b.size() - 4); }),
+               Contains("fewer than the") && Contains("truncated"));
+    CHECK_THAT(fails("long.bin", [](std::string& b) { b += "0000"; }), Contains("more than the"));
+    CHECK_THAT(fails("header_only.bin", [](std::string& b) { b.resize(10); }),
+               Contains("10 bytes, shorter than the header"));
+    CHECK_THAT(fails("empty.bin", [](std::string& b) { b.clear(); }), Contains("0 bytes"));
+    CHECK_THAT(fails("zero_dim.bin", [](std::string& b) { set_int(b, 0, 0); }),
+               Contains("dim 0") && Contains("must be above 0"));
+    CHECK_THAT(fails("negative_layers.bin", [](std::string& b) { set_int(b, 2, -2); }),
+               Contains("n_layers -2"));
+    CHECK_THAT(fails("heads.bin", [](std::string& b) { set_int(b, 3, 5); }),
+               Contains("inconsistent") && Contains("not a multiple of n_heads = 5"));
+    CHECK_THAT(fails("kv_heads.bin", [](std::string& b) { set_int(b, 4, 3); }),
+               Contains("inconsistent") && Contains("n_kv_heads"));
+    CHECK_THAT(fails("odd_head.bin", [](std::string& b) { set_int(b, 3, 64); }),
+               Contains("odd"));
+    CHECK_THAT(fails("huge.bin", [](std::string& b) { set_int(b, 1, 100000); }),
+               Contains("fewer than the"));
+    CHECK_THAT(fails("overflow.bin",
+                     [](std::string& b) {
+                         set_int(b, 0, 1 << 30);
+                         set_int(b, 1, 1 << 30);
+                         set_int(b, 2, 1 << 30);
+                         set_int(b, 3, 1 << 29);
+                         set_int(b, 4, 1 << 29);
+                     }),
+               Contains("2^64"));
+    CHECK_THAT(fails("versioned.bin", [](std::string& b) { set_int(b, 0, 0x616b3432); }),
+               Contains("ak42") && Contains("--version 0"));
+    // The classifier flag flipped: the file is now too short for a stored classifier.
+    CHECK_THAT(fails("unshared.bin", [](std::string& b) { set_int(b, 5, -324); }),
+               Contains("fewer than the") && Contains("classifier stored"));
+}
+
+TEST_CASE("a damaged or mismatched tokenizer gets an error naming the file") {
+    Scratch scratch;
+    const std::string good = Reference::file("ch08_tokenizer.bin");
+    CHECK_THROWS_WITH(attn::Tokenizer::read(scratch.dir / "none.bin", 324),
+                      Contains("none.bin: no such file"));
+    CHECK_THROWS_WITH(attn::Tokenizer::read(good, 32000),
+                      Contains("attn::Tokenizer::read") && Contains("ch08_tokenizer.bin") &&
+                          Contains("324 tokens, fewer than the model's vocabulary of 32000"));
+    CHECK_THROWS_WITH(attn::Tokenizer::read(good, 300),
+                      Contains("more tokens than the model's vocabulary"));
+    const std::string cut = scratch.damaged(good, "cut.bin", [](std::string& b) { b.resize(b.size() - 1); });
+    CHECK_THROWS_WITH(attn::Tokenizer::read(cut, 324), Contains("cut.bin") && Contains("past the end"));
+    const std::string mid = scratch.damaged(good, "mid.bin", [](std::string& b) { b.resize(6); });
+    CHECK_THROWS_WITH(attn::Tokenizer::read(mid, 324), Contains("in the middle of token 0"));
+    const std::string bad = scratch.damaged(good, "bad.bin", [](std::string& b) { set_int(b, 0, -1); });
+    CHECK_THROWS_WITH(attn::Tokenizer::read(bad, 324), Contains("not a tokenizer file"));
+    // A checkpoint given as the tokenizer: its header reads as a huge max length, then junk.
+    CHECK_THROWS_WITH(attn::Tokenizer::read(Reference::file("ch08_model.bin"), 324),
+                      Contains("ch08_model.bin"));
+}
+
+TEST_CASE("llama_parameters and the bytes per token count what the model holds") {
+    const attn::LlamaConfig c = attn::stories15m_config();
+    // stories15M: 15.2 million parameters, the classifier shared with the embedding.
+    CHECK(attn::llama_parameters(c) == 15191712);
+    CHECK(attn::weight_bytes_per_token(c) == 4 * (15191712 + 288));
+    const attn::Llama& m = test_model();
+    std::size_t held = m.weights().token_embedding.size() + m.weights().final_norm.size();
+    for (const auto& l : m.weights().layers) {
+        held += l.attention_norm.size() + l.ffn_norm.size() + l.attention.w_q.size() +
+                l.attention.w_k.size() + l.attention.w_v.size() + l.attention.w_o.size() +
+                l.ffn.w_gate.size() + l.ffn.w_up.size() + l.ffn.w_down.size();
+    }
+    CHECK(attn::llama_parameters(m.config()) == held);
+}
