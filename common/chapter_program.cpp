@@ -35,7 +35,10 @@ int usage(const char* program, std::string_view description,
         line(left, help);
     }
     line("  --figures DIR", "write the SVG figures to DIR, whose parent must exist");
-    line("", std::string("(default: ") + ATTN_DEFAULT_FIGURES_DIR + ")");
+    std::string where = "(default: ";
+    where += ATTN_DEFAULT_FIGURES_DIR;
+    where += ')';
+    line("", where);
     line("  --help", "show this help");
     out << '\n'
         << "Colour is used when the output is a terminal and NO_COLOR is not set.\n";
