@@ -17,7 +17,8 @@ int usage(const char* program, std::string_view description,
     for (const ChapterOption& o : options) out << " [--" << o.name << ' ' << o.value_name << ']';
     out << " [--figures DIR]\n\n" << description << "\n\n";
     std::size_t width = 17;  // "  --figures DIR  "
-    for (const ChapterOption& o : options) width = std::max(width, o.name.size() + o.value_name.size() + 7);
+    for (const ChapterOption& o : options)
+        width = std::max(width, o.name.size() + o.value_name.size() + 7);
     const auto line = [&](std::string left, const std::string& help) {
         left.resize(width, ' ');
         out << left << help << '\n';
@@ -40,8 +41,7 @@ int usage(const char* program, std::string_view description,
     where += ')';
     line("", where);
     line("  --help", "show this help");
-    out << '\n'
-        << "Colour is used when the output is a terminal and NO_COLOR is not set.\n";
+    out << '\n' << "Colour is used when the output is a terminal and NO_COLOR is not set.\n";
     return status;
 }
 

@@ -19,8 +19,9 @@ Matrix project(const Matrix& x, const Matrix& w) {
     // W once at memory speed; the general matrix product xt::linalg::dot calls is about 3x
     // slower for a single row (chapter 08 measures where a token's time goes).
     Matrix y = xt::zeros<float>({std::size_t{1}, w.shape(1)});
-    cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(w.shape(0)), static_cast<int>(w.shape(1)),
-                1.0f, w.data(), static_cast<int>(w.shape(1)), x.data(), 1, 0.0f, y.data(), 1);
+    cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<int>(w.shape(0)),
+                static_cast<int>(w.shape(1)), 1.0f, w.data(), static_cast<int>(w.shape(1)),
+                x.data(), 1, 0.0f, y.data(), 1);
     return y;
 }
 

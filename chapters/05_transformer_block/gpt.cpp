@@ -126,7 +126,8 @@ std::size_t total_parameters(const GptConfig& c) {
 
 std::size_t greedy_token(const Vector& logits) {
     check_shape("attn::greedy_token", "logits", logits, {any("vocab_size")});
-    return static_cast<std::size_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    return static_cast<std::size_t>(std::max_element(logits.begin(), logits.end()) -
+                                    logits.begin());
 }
 
 std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {

@@ -45,7 +45,9 @@ double copy_bandwidth() {
             std::memcpy(b.data(), a.data(), n);
             benchmark::DoNotOptimize(b.data());
             benchmark::ClobberMemory();
-            fastest = std::min(fastest, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            fastest = std::min(
+                fastest,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         }
         return 2.0 * static_cast<double>(n) / fastest;
     }();
@@ -62,9 +64,10 @@ void llama_generate_greedy(benchmark::State& state) {
         made = tokens.size() - 1;
         benchmark::DoNotOptimize(tokens.data());
     }
-    const double limit = copy_bandwidth() / static_cast<double>(attn::weight_bytes_per_token(m.config()));
-    state.counters["tokens_per_second"] =
-        benchmark::Counter(static_cast<double>(made), benchmark::Counter::kIsIterationInvariantRate);
+    const double limit =
+        copy_bandwidth() / static_cast<double>(attn::weight_bytes_per_token(m.config()));
+    state.counters["tokens_per_second"] = benchmark::Counter(
+        static_cast<double>(made), benchmark::Counter::kIsIterationInvariantRate);
     state.counters["copy_GB_per_second"] = copy_bandwidth() / 1e9;
     state.counters["bandwidth_limit_tokens_per_second"] = limit;
 }

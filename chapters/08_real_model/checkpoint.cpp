@@ -47,8 +47,8 @@ std::string describe(const LlamaConfig& c) {
 
 // cos (part 0) or sin (part 1) of RoPE's angle for position p and pair i, as rope() uses it.
 float rope_table(std::size_t p, std::size_t i, std::size_t d_head, double theta, int part) {
-    const double angle = static_cast<double>(p) *
-                         std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d_head));
+    const double angle = static_cast<double>(p) * std::pow(theta, -2.0 * static_cast<double>(i) /
+                                                                      static_cast<double>(d_head));
     return static_cast<float>(part == 0 ? std::cos(angle) : std::sin(angle));
 }
 
@@ -58,14 +58,19 @@ std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
     check_config(c, "attn::checkpoint_layout");
     const std::size_t d = c.dim, L = c.n_layers, f = c.hidden_dim, d_head = d / c.n_heads;
     const std::size_t d_kv = c.n_kv_heads * d_head;
-    std::vector<CheckpointPart> parts = {
-        {"token_embedding", {c.vocab_size, d}}, {"rms_att_weight", {L, d}},
-        {"wq", {L, d, d}},                      {"wk", {L, d_kv, d}},
-        {"wv", {L, d_kv, d}},                   {"wo", {L, d, d}},
-        {"rms_ffn_weight", {L, d}},             {"w1", {L, f, d}},
-        {"w2", {L, d, f}},                      {"w3", {L, f, d}},
-        {"rms_final_weight", {d}},              {"freq_cis_real", {c.seq_len, d_head / 2}},
-        {"freq_cis_imag", {c.seq_len, d_head / 2}}};
+    std::vector<CheckpointPart> parts = {{"token_embedding", {c.vocab_size, d}},
+                                         {"rms_att_weight", {L, d}},
+                                         {"wq", {L, d, d}},
+                                         {"wk", {L, d_kv, d}},
+                                         {"wv", {L, d_kv, d}},
+                                         {"wo", {L, d, d}},
+                                         {"rms_ffn_weight", {L, d}},
+                                         {"w1", {L, f, d}},
+                                         {"w2", {L, d, f}},
+                                         {"w3", {L, f, d}},
+                                         {"rms_final_weight", {d}},
+                                         {"freq_cis_real", {c.seq_len, d_head / 2}},
+                                         {"freq_cis_imag", {c.seq_len, d_head / 2}}};
     if (!c.shared_classifier) parts.push_back({"wcls", {c.vocab_size, d}});
     std::size_t offset = header_bytes;
     for (CheckpointPart& p : parts) {
@@ -93,9 +98,10 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     std::int32_t h[7];
     in.read(reinterpret_cast<char*>(h), header_bytes);
     if (h[0] == versioned_magic) {
-        invalid_argument(fn, name + ": this is llama2.c's versioned export (it starts with the "
-                                    "magic \"ak42\"); this book reads the version-0 (legacy) "
-                                    "format: export with `python export.py --version 0`");
+        invalid_argument(fn, name +
+                                 ": this is llama2.c's versioned export (it starts with the "
+                                 "magic \"ak42\"); this book reads the version-0 (legacy) "
+                                 "format: export with `python export.py --version 0`");
     }
     const std::string header = "dim " + std::to_string(h[0]) + ", hidden_dim " +
                                std::to_string(h[1]) + ", n_layers " + std::to_string(h[2]) +
@@ -134,7 +140,8 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     }
 
     std::vector<float> data((size - header_bytes) / sizeof(float));
-    in.read(reinterpret_cast<char*>(data.data()), static_cast<std::streamsize>(size - header_bytes));
+    in.read(reinterpret_cast<char*>(data.data()),
+            static_cast<std::streamsize>(size - header_bytes));
     if (!in) invalid_argument(fn, name + ": reading it failed");
     // Where each array starts in `data`.
     const auto at = [&](std::size_t i) {
@@ -183,10 +190,10 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
             const float* stored = at(11 + static_cast<std::size_t>(table));
             for (std::size_t p = 0; p < c.seq_len; ++p)
                 for (std::size_t i = 0; i < d_head / 2; ++i)
-                    info->rope_table_difference = std::max(
-                        info->rope_table_difference,
-                        std::abs(stored[p * (d_head / 2) + i] -
-                                 rope_table(p, i, d_head, c.rope_theta, table)));
+                    info->rope_table_difference =
+                        std::max(info->rope_table_difference,
+                                 std::abs(stored[p * (d_head / 2) + i] -
+                                          rope_table(p, i, d_head, c.rope_theta, table)));
         }
     }
     return Llama(c, std::move(w));

@@ -28,13 +28,13 @@ LlamaConfig stories15m_config() {
 }
 
 void check_config(const LlamaConfig& c, const char* caller) {
-    if (c.dim == 0 || c.hidden_dim == 0 || c.n_layers == 0 || c.vocab_size == 0 ||
-        c.seq_len == 0) {
+    if (c.dim == 0 || c.hidden_dim == 0 || c.n_layers == 0 || c.vocab_size == 0 || c.seq_len == 0) {
         invalid_argument(caller,
                          "dim, hidden_dim, n_layers, vocab_size and seq_len must be at least 1, "
-                         "got " + std::to_string(c.dim) + ", " + std::to_string(c.hidden_dim) +
-                             ", " + std::to_string(c.n_layers) + ", " +
-                             std::to_string(c.vocab_size) + ", " + std::to_string(c.seq_len));
+                         "got " +
+                             std::to_string(c.dim) + ", " + std::to_string(c.hidden_dim) + ", " +
+                             std::to_string(c.n_layers) + ", " + std::to_string(c.vocab_size) +
+                             ", " + std::to_string(c.seq_len));
     }
     const std::size_t d_head = head_size(c.dim, c.n_heads, caller);
     check_kv_heads(caller, c.n_heads, c.n_kv_heads);
@@ -99,8 +99,10 @@ void rotate(float* x, std::size_t d, std::size_t p, double theta) {
 
 void check_rope(const char* fn, std::size_t d, float theta) {
     if (d % 2 != 0)
-        invalid_argument(fn, "RoPE rotates pairs: the head size must be even, got " + std::to_string(d));
-    if (!(theta > 1.0f)) invalid_argument(fn, "theta must be above 1, got " + std::to_string(theta));
+        invalid_argument(
+            fn, "RoPE rotates pairs: the head size must be even, got " + std::to_string(d));
+    if (!(theta > 1.0f))
+        invalid_argument(fn, "theta must be above 1, got " + std::to_string(theta));
 }
 
 }  // namespace
@@ -161,9 +163,8 @@ Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_posit
     constexpr const char* fn = "attn::llama_block";
     check_shape(fn, "x", x, {any("T"), exactly("dim", c.dim)});
     const std::size_t T = x.shape(0);
-    const Projected p =
-        project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention, first_position,
-                        c.rope_theta, fn);
+    const Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
+                                        first_position, c.rope_theta, fn);
     const Mask causal = causal_mask(T);
     Tensor3 heads = xt::zeros<float>(p.q.shape());
     for (std::size_t h = 0; h < c.n_heads; ++h) {
@@ -215,7 +216,8 @@ Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) 
     for (std::size_t t = 0; t < tokens.size(); ++t) {
         if (tokens[t] >= config_.vocab_size) {
             invalid_argument(caller, "token " + std::to_string(t) + " is " +
-                                         std::to_string(tokens[t]) + ", outside the vocabulary 0.." +
+                                         std::to_string(tokens[t]) +
+                                         ", outside the vocabulary 0.." +
                                          std::to_string(config_.vocab_size - 1));
         }
         xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]);
@@ -257,9 +259,9 @@ CachedLlama::CachedLlama(const Llama& model)
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
     constexpr const char* fn = "attn::CachedLlama::prefill";
     if (prompt.size() > cache_.capacity()) {
-        invalid_argument(fn, "the prompt has " + std::to_string(prompt.size()) +
-                                 " tokens, more than seq_len = " +
-                                 std::to_string(cache_.capacity()));
+        invalid_argument(fn,
+                         "the prompt has " + std::to_string(prompt.size()) +
+                             " tokens, more than seq_len = " + std::to_string(cache_.capacity()));
     }
     cache_.clear();
     return forward(prompt, fn);
@@ -300,7 +302,8 @@ Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens, const char* 
         for (Tensor3* t : {&p.q, &p.k}) {  // RoPE, with the angles of the table
             for (std::size_t h = 0; h < t->shape(0); ++h)
                 for (std::size_t i = 0; i < n_new; ++i)
-                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(start + i, 0), &rope_sin_(start + i, 0));
+                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(start + i, 0),
+                           &rope_sin_(start + i, 0));
         }
         cache_.append(l, p.k, p.v);  // rotated keys: position start + i for ever
         Tensor3 heads = xt::zeros<float>(p.q.shape());
@@ -312,9 +315,8 @@ Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens, const char* 
                 continue;
             }
             const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
-            xt::view(heads, h, xt::all(), xt::all()) =
-                tiled_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), square,
-                                square ? nullptr : &allowed);
+            xt::view(heads, h, xt::all(), xt::all()) = tiled_attention(
+                q_h, cache_.keys(l, kv), cache_.values(l, kv), square, square ? nullptr : &allowed);
         }
         x += project(merge_heads(heads), w.attention.w_o);
         x += swiglu(rms_norm(x, w.ffn_norm, c.norm_eps), w.ffn);
@@ -388,8 +390,7 @@ std::size_t weight_bytes_per_token(const LlamaConfig& c) {
 std::size_t llama_parameters(const LlamaConfig& c) {
     const std::size_t d = c.dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
     const std::size_t layer = 2 * d + d * d * 2 + 2 * d * d_kv + 3 * d * c.hidden_dim;
-    return c.vocab_size * d + c.n_layers * layer + d +
-           (c.shared_classifier ? 0 : d * c.vocab_size);
+    return c.vocab_size * d + c.n_layers * layer + d + (c.shared_classifier ? 0 : d * c.vocab_size);
 }
 
 }  // namespace attn

@@ -18,13 +18,13 @@ namespace attn {
 /// A Llama's shape: the seven numbers of a llama2.c checkpoint's header, and what the
 /// format leaves implicit.
 struct LlamaConfig {
-    std::size_t dim = 0;         ///< the width of the residual stream (d_model)
-    std::size_t hidden_dim = 0;  ///< the SwiGLU width (d_ff)
-    std::size_t n_layers = 0;    ///< blocks
-    std::size_t n_heads = 0;     ///< query heads, dividing dim
-    std::size_t n_kv_heads = 0;  ///< key/value heads, dividing n_heads
-    std::size_t vocab_size = 0;  ///< tokens
-    std::size_t seq_len = 0;     ///< the longest sequence (the RoPE tables' length)
+    std::size_t dim = 0;            ///< the width of the residual stream (d_model)
+    std::size_t hidden_dim = 0;     ///< the SwiGLU width (d_ff)
+    std::size_t n_layers = 0;       ///< blocks
+    std::size_t n_heads = 0;        ///< query heads, dividing dim
+    std::size_t n_kv_heads = 0;     ///< key/value heads, dividing n_heads
+    std::size_t vocab_size = 0;     ///< tokens
+    std::size_t seq_len = 0;        ///< the longest sequence (the RoPE tables' length)
     bool shared_classifier = true;  ///< the output layer is the token embedding (tied)
     float rope_theta = 10000.0f;    ///< RoPE's base, \f$\theta\f$
     float norm_eps = 1e-5f;         ///< RMSNorm's epsilon

@@ -24,9 +24,9 @@
 #include <xtensor/xview.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -40,22 +40,6 @@ using attn::Vector;
 
 // OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
 extern "C" void openblas_set_num_threads(int threads);
-
-// Tokens shown as their pieces, [piece][piece]: random weights pick byte tokens that are
-// no UTF-8 on their own, and the pieces show where each token begins.
-// Lines are broken before 80 columns.
-std::string pieces_of(const attn::Tokenizer& tok, const std::vector<std::size_t>& tokens) {
-    std::string text, line;
-    for (std::size_t t : tokens) {
-        const std::string piece = "[" + tok.piece(t) + "]";
-        if (line.size() + piece.size() > 76) {
-            text += line + "\n  ";
-            line.clear();
-        }
-        line += piece;
-    }
-    return text + line;
-}
 
 /// ## From GPT-2 to Llama
 ///
@@ -77,13 +61,13 @@ void show_shape() {
     attn::section(std::cout, "From GPT-2 to Llama");
     const attn::LlamaConfig c = attn::stories15m_config();
     std::cout << "stories15M: dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", "
-              << c.n_layers << " layers, " << c.n_heads << " heads of " << c.dim / c.n_heads
-              << ", " << c.n_kv_heads << " key/value heads, vocabulary " << c.vocab_size
-              << ", seq_len " << c.seq_len << '\n'
-              << "parameters: " << attn::llama_parameters(c) << " ("
-              << c.vocab_size * c.dim << " of them in the token embedding)\n"
-              << "bytes of weights read per generated token: "
-              << attn::weight_bytes_per_token(c) << " (float32)\n";
+              << c.n_layers << " layers, " << c.n_heads << " heads of " << c.dim / c.n_heads << ", "
+              << c.n_kv_heads << " key/value heads, vocabulary " << c.vocab_size << ", seq_len "
+              << c.seq_len << '\n'
+              << "parameters: " << attn::llama_parameters(c) << " (" << c.vocab_size * c.dim
+              << " of them in the token embedding)\n"
+              << "bytes of weights read per generated token: " << attn::weight_bytes_per_token(c)
+              << " (float32)\n";
 }
 
 /// ## Rotary position embeddings
@@ -116,10 +100,12 @@ void show_rope(const std::filesystem::path& figures) {
               << "   m - n      n = 0     n = 10    n = 100   n = 1000\n";
     for (std::size_t distance : {0, 1, 2, 5, 20}) {
         std::cout << std::setw(8) << distance << std::fixed << std::setprecision(5);
-        for (std::size_t n : {0, 10, 100, 1000}) std::cout << std::setw(11) << score(n + distance, n);
+        for (std::size_t n : {0, 10, 100, 1000})
+            std::cout << std::setw(11) << score(n + distance, n);
         std::cout << std::defaultfloat << '\n';
     }
-    std::cout << "length of q: " << std::sqrt(xt::sum(xt::square(q))()) << ", after rotating to position 500: "
+    std::cout << "length of q: " << std::sqrt(xt::sum(xt::square(q))())
+              << ", after rotating to position 500: "
               << std::sqrt(xt::sum(xt::square(attn::rope(q, 500)))()) << '\n';
 
     // q = k = all ones: the score against the distance, the figure.
@@ -129,7 +115,8 @@ void show_rope(const std::filesystem::path& figures) {
         distances.push_back(static_cast<double>(m));
         scores.push_back(xt::sum(attn::rope(ones, m) * ones)() / 64.0);
     }
-    attn::write_svg_line_plot(figures / "ch08_rope.svg", distances, {{"q = k = (1, ..., 1)", scores}},
+    attn::write_svg_line_plot(figures / "ch08_rope.svg", distances,
+                              {{"q = k = (1, ..., 1)", scores}},
                               "RoPE: the score of equal vectors against their distance (d = 64)",
                               "distance m - n", "score / d");
     std::cout << "Figure written to " << (figures / "ch08_rope.svg").string() << '\n';
@@ -175,7 +162,8 @@ void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model)
             shape += (i ? ", " : "") + std::to_string(part.shape[i]);
         shape += "]";
         std::cout << "  " << std::left << std::setw(19) << part.name << std::setw(16) << shape
-                  << std::right << std::setw(10) << part.offset << std::setw(12) << part.bytes << '\n';
+                  << std::right << std::setw(10) << part.offset << std::setw(12) << part.bytes
+                  << '\n';
     }
     const std::vector<std::size_t> tokens{1, 300, 261, 42};
     std::cout << "read back: the same logits: max difference "
@@ -225,11 +213,27 @@ void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model)
 /// again, the adjacent pair whose joined piece has the highest score is merged, until
 /// no pair joins into a piece of the vocabulary. Decoding is the reverse: join the
 /// pieces, turn byte tokens into their bytes, and drop the space encode() added. The
-/// program's own vocabulary is small, 259 special and byte tokens and 61 pieces, scored
-/// in the order given:
+/// program's own vocabulary is small: the 259 special and byte tokens and the 61 pieces
+/// listed under "The program" below, scored in that order. Tokens are shown as their
+/// pieces, `[piece][piece]`, so that each token's start is visible:
+std::string pieces_of(const attn::Tokenizer& tok, const std::vector<std::size_t>& tokens) {
+    std::string text, line;
+    for (std::size_t t : tokens) {
+        const std::string piece = "[" + tok.piece(t) + "]";
+        if (line.size() + piece.size() > 76) {
+            text += line + "\n  ";
+            line.clear();
+        }
+        line += piece;
+    }
+    return text + line;
+}
+
 void show_tokenizer(const attn::Tokenizer& tok) {
     attn::section(std::cout, "The tokenizer");
-    const auto show = [&](const std::vector<std::size_t>& tokens) { return pieces_of(tok, tokens); };
+    const auto show = [&](const std::vector<std::size_t>& tokens) {
+        return pieces_of(tok, tokens);
+    };
     std::vector<std::vector<std::size_t>> merges;
     const auto tokens = tok.encode("Once upon a time", true, &merges);
     std::cout << "\"Once upon a time\", merge by merge:\n";
@@ -274,7 +278,8 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     attn::Rng rng(1);
     const auto start = std::chrono::steady_clock::now();
     const auto tokens = attn::llama_generate(model, prompt, 40, {}, rng, {});
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "greedy, 40 tokens:\n  " << pieces_of(tok, tokens) << '\n';
     const Matrix full = model.logits(tokens);  // recomputed, no cache
     std::vector<std::size_t> recomputed(prompt);
@@ -285,9 +290,10 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     attn::Rng sampling(7);
     const auto sampled = attn::llama_generate(model, prompt, 40, {0.9f, 0.9f}, sampling, {});
     std::cout << "temperature 0.9, top-p 0.9:\n  " << pieces_of(tok, sampled) << '\n'
-              << std::fixed << std::setprecision(0) << "speed: "
-              << 40.0 / seconds << " tokens per second (dim " << model.config().dim << ", "
-              << model.config().n_layers << " layers, one thread)\n" << std::defaultfloat;
+              << std::fixed << std::setprecision(0) << "speed: " << 40.0 / seconds
+              << " tokens per second (dim " << model.config().dim << ", " << model.config().n_layers
+              << " layers, one thread)\n"
+              << std::defaultfloat;
 }
 
 /// ## Running a TinyStories model
@@ -351,8 +357,8 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
                                     checkpoint.string() + "; download it (see --help)");
     }
     const attn::Tokenizer tok = attn::Tokenizer::read(tokenizer, c.vocab_size);
-    std::cerr << checkpoint.string() << ": dim " << c.dim << ", hidden_dim " << c.hidden_dim
-              << ", " << c.n_layers << " layers, " << c.n_heads << " heads, " << c.n_kv_heads
+    std::cerr << checkpoint.string() << ": dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", "
+              << c.n_layers << " layers, " << c.n_heads << " heads, " << c.n_kv_heads
               << " key/value heads, vocabulary " << c.vocab_size << ", seq_len " << c.seq_len
               << ", " << attn::llama_parameters(c) << " parameters\n";
     if (info.rope_table_difference > 1e-3f) {
@@ -374,19 +380,20 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
     attn::Rng rng(static_cast<std::uint64_t>(seed));
     std::size_t previous = prompt.back(), made = 0;
     const auto start = std::chrono::steady_clock::now();
-    attn::llama_generate(
-        model, prompt, want,
-        {static_cast<float>(temperature), static_cast<float>(top_p)}, rng, [&](std::size_t t) {
-            if (t == attn::Tokenizer::bos) return false;  // the end of a story
-            std::cout << tok.decode_piece(previous, t) << std::flush;
-            previous = t;
-            ++made;
-            return true;
-        });
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    attn::llama_generate(model, prompt, want,
+                         {static_cast<float>(temperature), static_cast<float>(top_p)}, rng,
+                         [&](std::size_t t) {
+                             if (t == attn::Tokenizer::bos) return false;  // the end of a story
+                             std::cout << tok.decode_piece(previous, t) << std::flush;
+                             previous = t;
+                             ++made;
+                             return true;
+                         });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << '\n';
-    std::cerr << made << " tokens in " << std::fixed << std::setprecision(2) << seconds << " s: "
-              << std::setprecision(1) << static_cast<double>(made) / seconds
+    std::cerr << made << " tokens in " << std::fixed << std::setprecision(2) << seconds
+              << " s: " << std::setprecision(1) << static_cast<double>(made) / seconds
               << " tokens per second (one thread)\n";
 }
 
@@ -405,12 +412,11 @@ constexpr const char* description =
 
 // The program's own vocabulary (after the 259 special and byte tokens), best merges first.
 const std::vector<std::string> pieces = {
-    " Once", " t",   "he",    " the", "in",  " a",  "ing", "er",  "an",    "nd",    " and", "on", "ce",
-    " w",   "as",    " s",   "at",  "nce", "On",  "Once", " u",   "up",    " up",  "upon",
-    " upon", "ti",   "me",   " ti", " time", "ll", "re", " ",     "e",     "t",    "a",  "o",
-    "n",    "i",     "h",    "s",   "r",   "d",   "l",   "u",     "w",     "y",    "g",  "c",
-    "m",    "p",     "b",    "f",   "k",   "v",   ".",   ",",     "!",     "T",    "O",  "'",
-    "?"};
+    " Once", " t",  "he",    " the", "in",  " a", "ing",  "er", "an", "nd",  " and", "on",    "ce",
+    " w",    "as",  " s",    "at",   "nce", "On", "Once", " u", "up", " up", "upon", " upon", "ti",
+    "me",    " ti", " time", "ll",   "re",  " ",  "e",    "t",  "a",  "o",   "n",    "i",     "h",
+    "s",     "r",   "d",     "l",    "u",   "w",  "y",    "g",  "c",  "m",   "p",    "b",     "f",
+    "k",     "v",   ".",     ",",    "!",   "T",  "O",    "'",  "?"};
 
 int main(int argc, char** argv) {
     std::vector<attn::ChapterOption> options = {
@@ -421,37 +427,40 @@ int main(int argc, char** argv) {
         {"temperature", "T", "0 is greedy", "0.8", false},
         {"top-p", "P", "nucleus sampling; 1 samples everything", "0.9", false},
         {"seed", "S", "the random numbers of sampling", "42", false}};
-    return attn::run_chapter(argc, argv, description, options, [&](const std::filesystem::path& figures) {
-        openblas_set_num_threads(1);
-        const bool walk_through = !options[0].given;
-        for (std::size_t i = 1; i < options.size() && walk_through; ++i) {
-            if (options[i].given)
-                throw std::invalid_argument("--" + options[i].name + " needs --checkpoint FILE");
-        }
-        if (!walk_through) return run_model(options);
-        const attn::Tokenizer tok = attn::small_tokenizer(pieces);
-        attn::LlamaConfig c;
-        c.dim = 64;
-        c.hidden_dim = 172;
-        c.n_layers = 4;
-        c.n_heads = 4;
-        c.n_kv_heads = 2;
-        c.vocab_size = tok.vocab_size();
-        c.seq_len = 128;
-        attn::Rng rng(8);
-        const attn::Llama model(c, attn::llama_random(c, rng));
-        show_shape();
-        show_rope(figures);
-        show_checkpoint(figures, model);
-        show_tokenizer(tok);
-        show_generation(model, tok);
-        tok.write(figures / "ch08_tokenizer.bin");
-        std::cout << "\nThis model and its tokenizer are in " << figures.string()
-                  << "/ch08_model.bin and ch08_tokenizer.bin; run them with\n  ch08_real_model --checkpoint "
-                  << (figures / "ch08_model.bin").string()
-                  << " --tokenizer " << (figures / "ch08_tokenizer.bin").string()
-                  << "\nFor a trained model, see `ch08_real_model --help` and the book.\n\n";
-    });
+    return attn::run_chapter(
+        argc, argv, description, options, [&](const std::filesystem::path& figures) {
+            openblas_set_num_threads(1);
+            const bool walk_through = !options[0].given;
+            for (std::size_t i = 1; i < options.size() && walk_through; ++i) {
+                if (options[i].given)
+                    throw std::invalid_argument("--" + options[i].name +
+                                                " needs --checkpoint FILE");
+            }
+            if (!walk_through) return run_model(options);
+            const attn::Tokenizer tok = attn::small_tokenizer(pieces);
+            attn::LlamaConfig c;
+            c.dim = 64;
+            c.hidden_dim = 172;
+            c.n_layers = 4;
+            c.n_heads = 4;
+            c.n_kv_heads = 2;
+            c.vocab_size = tok.vocab_size();
+            c.seq_len = 128;
+            attn::Rng rng(8);
+            const attn::Llama model(c, attn::llama_random(c, rng));
+            show_shape();
+            show_rope(figures);
+            show_checkpoint(figures, model);
+            show_tokenizer(tok);
+            show_generation(model, tok);
+            tok.write(figures / "ch08_tokenizer.bin");
+            std::cout << "\nThis model and its tokenizer are in " << figures.string()
+                      << "/ch08_model.bin and ch08_tokenizer.bin; run them with\n  ch08_real_model "
+                         "--checkpoint "
+                      << (figures / "ch08_model.bin").string() << " --tokenizer "
+                      << (figures / "ch08_tokenizer.bin").string()
+                      << "\nFor a trained model, see `ch08_real_model --help` and the book.\n\n";
+        });
 }
 
 /// ## What comes next

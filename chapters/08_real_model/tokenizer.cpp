@@ -22,7 +22,11 @@ std::string byte_piece(unsigned byte) {
 std::size_t utf8_length(std::string_view text, std::size_t i) {
     const auto byte = [&](std::size_t j) { return static_cast<unsigned char>(text[j]); };
     const unsigned char b = byte(i);
-    std::size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    std::size_t n = b < 0x80           ? 1
+                    : (b >> 5) == 0x6  ? 2
+                    : (b >> 4) == 0xE  ? 3
+                    : (b >> 3) == 0x1E ? 4
+                                       : 0;
     if (n == 0 || i + n > text.size()) return 0;
     std::uint32_t code = n == 1 ? b : b & (0x7F >> n);
     for (std::size_t j = 1; j < n; ++j) {
@@ -75,7 +79,8 @@ Tokenizer Tokenizer::read(const std::filesystem::path& path, std::size_t vocab_s
     constexpr const char* fn = "attn::Tokenizer::read";
     const std::string name = path.string();
     std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error)) invalid_argument(fn, name + ": no such file");
+    if (!std::filesystem::is_regular_file(path, error))
+        invalid_argument(fn, name + ": no such file");
     const std::size_t size = std::filesystem::file_size(path, error);
     std::ifstream in(path, std::ios::binary);
     if (error || !in) invalid_argument(fn, name + ": cannot open it");
@@ -132,7 +137,8 @@ void Tokenizer::write(const std::filesystem::path& path) const {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     if (!out) invalid_argument("attn::Tokenizer::write", path.string() + ": cannot create it");
     std::int32_t max_length = 1;
-    for (const std::string& p : pieces_) max_length = std::max(max_length, static_cast<std::int32_t>(p.size()));
+    for (const std::string& p : pieces_)
+        max_length = std::max(max_length, static_cast<std::int32_t>(p.size()));
     out.write(reinterpret_cast<const char*>(&max_length), sizeof max_length);
     for (std::size_t id = 0; id < pieces_.size(); ++id) {
         const auto length = static_cast<std::int32_t>(pieces_[id].size());
@@ -140,7 +146,8 @@ void Tokenizer::write(const std::filesystem::path& path) const {
         out.write(reinterpret_cast<const char*>(&length), sizeof length);
         out.write(pieces_[id].data(), length);
     }
-    if (!out.flush()) invalid_argument("attn::Tokenizer::write", path.string() + ": writing it failed");
+    if (!out.flush())
+        invalid_argument("attn::Tokenizer::write", path.string() + ": writing it failed");
 }
 
 std::vector<std::size_t> Tokenizer::encode(std::string_view text, bool bos,

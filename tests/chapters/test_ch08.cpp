@@ -93,7 +93,8 @@ TEST_CASE("after RoPE, a query-key score depends only on the distance m - n") {
     for (std::size_t distance : {0, 1, 7, 100}) {
         INFO("distance " << distance);
         const float at_start = score(distance, 0);
-        for (std::size_t n : {1, 50, 1000}) CHECK(std::abs(score(n + distance, n) - at_start) < 1e-3f);
+        for (std::size_t n : {1, 50, 1000})
+            CHECK(std::abs(score(n + distance, n) - at_start) < 1e-3f);
     }
     CHECK(std::abs(score(5, 0) - score(0, 0)) > 1e-2f);  // and it does depend on the distance
     // Rotations keep lengths.
@@ -116,7 +117,8 @@ TEST_CASE("a Llama block equals PyTorch's, and shifting every position changes n
     layer.attention.n_heads = 4;
     layer.attention.n_kv_heads = 2;
     layer.ffn_norm = ref().vector("block.ffn_norm");
-    layer.ffn = {ref().matrix("block.w_gate"), ref().matrix("block.w_up"), ref().matrix("block.w_down")};
+    layer.ffn = {ref().matrix("block.w_gate"), ref().matrix("block.w_up"),
+                 ref().matrix("block.w_down")};
     attn::LlamaConfig c;
     c.dim = 16;
     c.n_heads = 4;
@@ -187,7 +189,8 @@ TEST_CASE("a prompt longer than seq_len is refused, naming both lengths") {
     CHECK_THROWS_WITH(cached.prefill(long_prompt),
                       Contains("33 tokens") && Contains("seq_len = 32"));
     CHECK_THROWS_WITH(cached.decode(3), Contains("run prefill()"));
-    CHECK_THROWS_WITH(test_model().logits({1, 324}), Contains("324, outside the vocabulary 0..323"));
+    CHECK_THROWS_WITH(test_model().logits({1, 324}),
+                      Contains("324, outside the vocabulary 0..323"));
 }
 
 TEST_CASE("the tokenizer encodes as the Python reference does, and decodes back") {
@@ -209,7 +212,8 @@ TEST_CASE("encoding records every merge, ending with the result") {
     const auto tokens = tok.encode("the cat sat.", true, &merges);
     REQUIRE(merges.size() >= 3);
     CHECK(merges.back() == tokens);
-    for (std::size_t i = 1; i < merges.size(); ++i) CHECK(merges[i].size() + 1 == merges[i - 1].size());
+    for (std::size_t i = 1; i < merges.size(); ++i)
+        CHECK(merges[i].size() + 1 == merges[i - 1].size());
 }
 
 TEST_CASE("text that is not UTF-8 is refused, naming the byte") {
@@ -258,7 +262,8 @@ TEST_CASE("a written checkpoint reads back the same model, with a stored classif
         const std::vector<std::size_t> tokens{1, 5, 9, 29};
         CHECK_THAT(back.logits(tokens), IsClose(model.logits(tokens), 0.0f));
         CHECK_THAT(back.weights().classifier, IsClose(model.weights().classifier, 0.0f));
-        CHECK_THAT(back.weights().layers[1].ffn.w_up, IsClose(model.weights().layers[1].ffn.w_up, 0.0f));
+        CHECK_THAT(back.weights().layers[1].ffn.w_up,
+                   IsClose(model.weights().layers[1].ffn.w_up, 0.0f));
     }
 }
 
@@ -293,8 +298,7 @@ TEST_CASE("a damaged checkpoint gets an error naming the file and what is wrong"
                Contains("inconsistent") && Contains("not a multiple of n_heads = 5"));
     CHECK_THAT(fails("kv_heads.bin", [](std::string& b) { set_int(b, 4, 3); }),
                Contains("inconsistent") && Contains("n_kv_heads"));
-    CHECK_THAT(fails("odd_head.bin", [](std::string& b) { set_int(b, 3, 64); }),
-               Contains("odd"));
+    CHECK_THAT(fails("odd_head.bin", [](std::string& b) { set_int(b, 3, 64); }), Contains("odd"));
     CHECK_THAT(fails("huge.bin", [](std::string& b) { set_int(b, 1, 100000); }),
                Contains("fewer than the"));
     CHECK_THAT(fails("overflow.bin",
@@ -323,11 +327,14 @@ TEST_CASE("a damaged or mismatched tokenizer gets an error naming the file") {
                           Contains("324 tokens, fewer than the model's vocabulary of 32000"));
     CHECK_THROWS_WITH(attn::Tokenizer::read(good, 300),
                       Contains("more tokens than the model's vocabulary"));
-    const std::string cut = scratch.damaged(good, "cut.bin", [](std::string& b) { b.resize(b.size() - 1); });
-    CHECK_THROWS_WITH(attn::Tokenizer::read(cut, 324), Contains("cut.bin") && Contains("past the end"));
+    const std::string cut =
+        scratch.damaged(good, "cut.bin", [](std::string& b) { b.resize(b.size() - 1); });
+    CHECK_THROWS_WITH(attn::Tokenizer::read(cut, 324),
+                      Contains("cut.bin") && Contains("past the end"));
     const std::string mid = scratch.damaged(good, "mid.bin", [](std::string& b) { b.resize(6); });
     CHECK_THROWS_WITH(attn::Tokenizer::read(mid, 324), Contains("in the middle of token 0"));
-    const std::string bad = scratch.damaged(good, "bad.bin", [](std::string& b) { set_int(b, 0, -1); });
+    const std::string bad =
+        scratch.damaged(good, "bad.bin", [](std::string& b) { set_int(b, 0, -1); });
     CHECK_THROWS_WITH(attn::Tokenizer::read(bad, 324), Contains("not a tokenizer file"));
     // A checkpoint given as the tokenizer: its header reads as a huge max length, then junk.
     CHECK_THROWS_WITH(attn::Tokenizer::read(Reference::file("ch08_model.bin"), 324),

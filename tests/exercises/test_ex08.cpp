@@ -1,0 +1,348 @@
+// Tests for the chapter 08 exercises; the tag ([8.1]) is the exercise's number.
+//
+// Expected values: the worked examples of exercises.hpp (by hand) and
+// tests/reference/ch08.txt (RoPE as PyTorch's complex multiplication, a Llama block
+// written out in torch, the test tokenizer's encodings from a Python BPE, top-p draws; see
+// generate.py), which also holds the answers of the known mistakes. The wrong merges of 8.3
+// are computed here, the way each mistake computes them.
+#include "exercises.hpp"
+
+#include "matchers.hpp"
+#include "reference.hpp"
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <string>
+
+using attn::Matrix;
+using attn::Vector;
+using attn::test::IsClose;
+using attn::test::Reference;
+using Catch::Matchers::Contains;
+namespace ex = attn::ex08;
+
+namespace {
+const Reference& ref() {
+    return Reference::load("ch08");
+}
+
+// std::invalid_argument whose message contains a fragment (a stub's not_implemented is
+// another type, so a stub shows as not started, not as a wrong error).
+class Refused : public Catch::MatcherBase<std::invalid_argument> {
+public:
+    explicit Refused(std::string fragment) : fragment_(std::move(fragment)) {}
+    bool match(const std::invalid_argument& e) const override {
+        return std::string(e.what()).find(fragment_) != std::string::npos;
+    }
+    std::string describe() const override { return "is std::invalid_argument naming " + fragment_; }
+
+private:
+    std::string fragment_;
+};
+
+// ---------------------------------------------------------------- helpers for 8.2
+
+struct Layer {
+    Vector attention_norm, ffn_norm;
+    attn::MultiHeadWeights attention;
+    attn::SwiGLUWeights ffn;
+};
+
+Layer reference_layer() {
+    const auto m = [](const std::string& name) { return ref().matrix("block." + name); };
+    Layer l;
+    l.attention_norm = ref().vector("block.attention_norm");
+    l.ffn_norm = ref().vector("block.ffn_norm");
+    l.attention = {m("w_q"), m("w_k"), m("w_v"), m("w_o"), 4, 2};
+    l.ffn = {m("w_gate"), m("w_up"), m("w_down")};
+    return l;
+}
+
+// ---------------------------------------------------------------- helpers for 8.3
+
+struct Vocabulary {
+    std::vector<std::string> pieces;
+    std::vector<float> scores;
+    std::map<std::string, std::size_t> ids;
+};
+
+// The test tokenizer (tests/reference/ch08_tokenizer.bin), read as its format says.
+const Vocabulary& vocabulary() {
+    static const Vocabulary v = [] {
+        Vocabulary v;
+        std::ifstream in(Reference::file("ch08_tokenizer.bin"), std::ios::binary);
+        std::int32_t max_length = 0, length = 0;
+        float score = 0.0f;
+        in.read(reinterpret_cast<char*>(&max_length), 4);
+        while (in.read(reinterpret_cast<char*>(&score), 4) &&
+               in.read(reinterpret_cast<char*>(&length), 4)) {
+            std::string piece(static_cast<std::size_t>(length), '\0');
+            in.read(piece.data(), length);
+            v.ids.emplace(piece, v.pieces.size());
+            v.pieces.push_back(piece);
+            v.scores.push_back(score);
+        }
+        REQUIRE(v.pieces.size() == 324);
+        return v;
+    }();
+    return v;
+}
+
+// The tokens before any merge: a space in front, then one token per UTF-8 character, or
+// per byte when the vocabulary lacks the character.
+std::vector<std::size_t> characters(const std::string& text) {
+    const Vocabulary& v = vocabulary();
+    std::vector<std::size_t> tokens;
+    if (text.empty()) return tokens;
+    const std::string spaced = " " + text;
+    for (std::size_t i = 0; i < spaced.size();) {
+        const auto b = static_cast<unsigned char>(spaced[i]);
+        const std::size_t n = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        const auto it = v.ids.find(spaced.substr(i, n));
+        if (it != v.ids.end()) {
+            tokens.push_back(it->second);
+        } else {
+            for (std::size_t j = i; j < i + n; ++j) {
+                char name[8];
+                std::snprintf(name, sizeof name, "<0x%02X>", static_cast<unsigned char>(spaced[j]));
+                tokens.push_back(v.ids.at(name));
+            }
+        }
+        i += n;
+    }
+    return tokens;
+}
+
+// A known mistake: merging the leftmost pair that joins, whatever its score.
+std::vector<std::size_t> merge_leftmost(std::vector<std::size_t> t, const Vocabulary& v) {
+    for (bool merged = true; merged;) {
+        merged = false;
+        for (std::size_t i = 0; i + 1 < t.size() && !merged; ++i) {
+            const auto it = v.ids.find(v.pieces[t[i]] + v.pieces[t[i + 1]]);
+            if (it != v.ids.end()) {
+                t[i] = it->second;
+                t.erase(t.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+                merged = true;
+            }
+        }
+    }
+    return t;
+}
+
+// A known mistake: one pass from left to right, merging each pair that joins.
+std::vector<std::size_t> merge_one_pass(std::vector<std::size_t> t, const Vocabulary& v) {
+    for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+        const auto it = v.ids.find(v.pieces[t[i]] + v.pieces[t[i + 1]]);
+        if (it != v.ids.end()) {
+            t[i] = it->second;
+            t.erase(t.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        }
+    }
+    return t;
+}
+
+Vector numbers(const std::vector<std::size_t>& ids) {
+    Vector v = xt::zeros<float>({ids.size()});
+    for (std::size_t i = 0; i < ids.size(); ++i) v(i) = static_cast<float>(ids[i]);
+    return v;
+}
+
+std::string text_of(const std::string& key) {
+    std::string text;
+    for (float b : ref().vector(key)) text += static_cast<char>(static_cast<unsigned char>(b));
+    return text;
+}
+}  // namespace
+
+// ---------------------------------------------------------------- 8.1 rope
+
+TEST_CASE("8.1 rope: the worked example", "[8.1]") {
+    const Matrix got = ex::rope(Matrix{{1, 0, 1, 0}}, 1, 10000.0f);
+    CHECK_THAT(got,
+               IsClose(Matrix{{std::cos(1.0f), std::sin(1.0f), std::cos(0.01f), std::sin(0.01f)}})
+                   .or_mistake(
+                       Matrix{{std::cos(1.0f), -std::sin(1.0f), std::cos(0.01f), -std::sin(0.01f)}},
+                       "rotated the other way: x'_2i+1 = x_2i sin + x_2i+1 cos"));
+}
+
+TEST_CASE("8.1 rope: matches PyTorch's complex rotation at positions 3..8", "[8.1]") {
+    const Matrix x = ref().matrix("rope.x");
+    CHECK_THAT(ex::rope(x, 3, 10000.0f),
+               IsClose(ref().matrix("rope.out"), 1e-5f)
+                   .or_mistake(ref().matrix("rope.from_zero"),
+                               "row t rotated for position t: it is at first_position + t")
+                   .or_mistake(ref().matrix("rope.halves"),
+                               "x_i paired with x_(i + d/2) (the rotate_half layout of other "
+                               "code): Llama's pairs are neighbours, (x_2i, x_2i+1)")
+                   .or_mistake(ref().matrix("rope.exponent"),
+                               "the frequency theta^(-i/d): pair i turns by theta^(-2i/d)")
+                   .or_mistake(ref().matrix("rope.backwards"),
+                               "rotated the other way: the angle is +p theta^(-2i/d)")
+                   .or_mistake_if_not_finite("NaN or inf: check the angle's formula"));
+    INFO("rope takes x by const reference: it must not change it");
+    CHECK_THAT(x, IsClose(ref().matrix("rope.x"), 0));
+}
+
+TEST_CASE("8.1 rope: a score depends only on the distance between positions", "[8.1]") {
+    const Matrix q = xt::view(ref().matrix("rope.x"), xt::range(0, 1), xt::all());
+    const Matrix k = xt::view(ref().matrix("rope.x"), xt::range(1, 2), xt::all());
+    const auto score = [&](std::size_t m, std::size_t n) {
+        return xt::sum(ex::rope(q, m, 10000.0f) * ex::rope(k, n, 10000.0f))();
+    };
+    CHECK(std::abs(score(7, 4) - score(3, 0)) < 1e-4f);
+    CHECK(std::abs(score(503, 500) - score(3, 0)) < 1e-3f);
+}
+
+TEST_CASE("8.1 rope: an odd width or no rows is refused", "[8.1]") {
+    CHECK_THROWS_MATCHES(ex::rope(Matrix(xt::ones<float>({2, 3})), 0, 10000.0f),
+                         std::invalid_argument, Refused("rope"));
+    CHECK_SHAPE_ERROR(ex::rope(Matrix(xt::zeros<float>({0, 4})), 0, 10000.0f), "rope", "[0, 4]",
+                      "x holds no row");
+}
+
+// ---------------------------------------------------------------- 8.2 llama_block
+
+TEST_CASE("8.2 llama_block: matches a Llama block written in PyTorch", "[8.2]") {
+    const Layer l = reference_layer();
+    const Matrix x = ref().matrix("block.x");
+    CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+               IsClose(ref().matrix("block.out"), 1e-4f)
+                   .or_mistake(ref().matrix("block.q_only"),
+                               "only the queries rotated: rotate each head's keys too")
+                   .or_mistake(ref().matrix("block.no_rope"),
+                               "no rotation: rope() the queries and keys of every head")
+                   .or_mistake(ref().matrix("block.kv_modulo"),
+                               "head h used key/value head h % n_kv_heads: groups are "
+                               "contiguous, h / (n_heads / n_kv_heads)")
+                   .or_mistake(ref().matrix("block.not_causal"),
+                               "no causal mask: token t may only see tokens 0..t")
+                   .or_mistake_if_not_finite("NaN or inf: check the norms and the mask"));
+}
+
+TEST_CASE("8.2 llama_block: with W_o and W_down zero, x comes out unchanged", "[8.2]") {
+    Layer l = reference_layer();
+    l.attention.w_o = xt::zeros<float>(l.attention.w_o.shape());
+    l.ffn.w_down = xt::zeros<float>(l.ffn.w_down.shape());
+    const Matrix x = ref().matrix("block.x");
+    CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+               IsClose(x, 1e-6f));
+}
+
+TEST_CASE("8.2 llama_block: x of the wrong width is refused", "[8.2]") {
+    const Layer l = reference_layer();
+    CHECK_THROWS_AS(ex::llama_block(Matrix(xt::ones<float>({3, 12})), l.attention_norm, l.attention,
+                                    l.ffn_norm, l.ffn),
+                    std::invalid_argument);
+}
+
+// ---------------------------------------------------------------- 8.3 merge_pairs
+
+TEST_CASE("8.3 merge_pairs: the worked example, best score first", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "b", "c", "ab", "bc"};
+    const std::vector<float> scores{0, 0, 0, 1, 2};
+    CHECK_THAT(numbers(ex::merge_pairs({0, 1, 2}, pieces, scores)),
+               IsClose(Vector{0, 4})
+                   .or_mistake(Vector{3, 2},
+                               "merged the leftmost pair that joins (ab): "
+                               "merge the pair whose piece scores highest"));
+}
+
+TEST_CASE("8.3 merge_pairs: equal scores merge the leftmost pair", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "aa"};
+    CHECK_THAT(numbers(ex::merge_pairs({0, 0, 0}, pieces, {0, 1})),
+               IsClose(Vector{1, 0})
+                   .or_mistake(Vector{0, 1},
+                               "of equal scores the rightmost pair merged: "
+                               "only a strictly higher score replaces the best"));
+}
+
+TEST_CASE("8.3 merge_pairs: the test tokenizer's texts, as the Python reference merges them",
+          "[8.3]") {
+    const Vocabulary& v = vocabulary();
+    for (int i = 0; i < 10; ++i) {
+        const std::string text = text_of("tokenizer.text" + std::to_string(i));
+        INFO("text \"" << text << "\"");
+        const Vector all = ref().vector("tokenizer.tokens" + std::to_string(i));
+        const Vector expected = xt::view(all, xt::range(1, all.size()));  // without <s>
+        const std::vector<std::size_t> start = characters(text);
+        auto matcher = IsClose(expected, 0.0f);
+        if (numbers(merge_leftmost(start, v)) != expected)
+            matcher.or_mistake(numbers(merge_leftmost(start, v)),
+                               "merged the leftmost pair that joins: merge the pair whose "
+                               "piece scores highest, anywhere in the text");
+        if (numbers(merge_one_pass(start, v)) != expected)
+            matcher.or_mistake(numbers(merge_one_pass(start, v)),
+                               "one pass from left to right: repeat until no pair joins");
+        CHECK_THAT(numbers(ex::merge_pairs(start, v.pieces, v.scores)), matcher);
+    }
+}
+
+TEST_CASE("8.3 merge_pairs: no token or one token stays as it is", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "aa"};
+    CHECK(ex::merge_pairs({}, pieces, {0, 1}).empty());
+    CHECK(ex::merge_pairs({1}, pieces, {0, 1}) == std::vector<std::size_t>{1});
+}
+
+TEST_CASE("8.3 merge_pairs: mismatched sizes and unknown tokens are refused", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "aa"};
+    CHECK_THROWS_MATCHES(ex::merge_pairs({0, 0}, pieces, {0}), std::invalid_argument,
+                         Refused("merge_pairs"));
+    CHECK_THROWS_MATCHES(ex::merge_pairs({0, 5}, pieces, {0, 1}), std::invalid_argument,
+                         Refused("merge_pairs"));
+}
+
+// ---------------------------------------------------------------- 8.4 sample_top_p
+
+TEST_CASE("8.4 sample_top_p: the worked example", "[8.4]") {
+    const Vector logits{0.0f, std::log(3.0f), std::log(6.0f)};
+    const Vector got{static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.8f, 0.5f)),
+                     static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.8f, 0.7f))};
+    CHECK_THAT(got,
+               IsClose(Vector{2, 1})
+                   .or_mistake(Vector{2, 2},
+                               "stopped before the token that crosses top_p, or walked the kept "
+                               "tokens from the least likely: keep the crossing token (0.6 is "
+                               "not above 0.8, 0.9 is) and walk the most likely first"));
+}
+
+TEST_CASE("8.4 sample_top_p: the draws of 20 coins from 0 to 0.95", "[8.4]") {
+    const Vector logits = ref().vector("top_p.logits");
+    const Vector coins = ref().vector("top_p.coins");
+    Vector got = xt::zeros<float>({coins.size()});
+    for (std::size_t i = 0; i < coins.size(); ++i)
+        got(i) = static_cast<float>(ex::sample_top_p(logits, 0.7f, 0.8f, coins(i)));
+    CHECK_THAT(got, IsClose(ref().vector("top_p.out"), 0.0f)
+                        .or_mistake(ref().vector("top_p.not_renormalised"),
+                                    "coin not scaled by the kept mass: r = coin * (sum of the "
+                                    "kept probabilities)")
+                        .or_mistake(ref().vector("top_p.ascending"),
+                                    "the kept tokens walked from the least likely: most likely "
+                                    "first")
+                        .or_mistake(ref().vector("top_p.one_short"),
+                                    "stopped before the token that crosses top_p: keep it")
+                        .or_mistake(ref().vector("top_p.no_temperature"),
+                                    "the temperature ignored: softmax(logits / temperature)"));
+}
+
+TEST_CASE("8.4 sample_top_p: top_p 1 keeps every token", "[8.4]") {
+    const Vector logits{1.0f, 1.0f, 1.0f, 1.0f};  // 0.25 each: coin 0.9 lands in the last
+    CHECK(ex::sample_top_p(logits, 1.0f, 1.0f, 0.9f) == 3);
+    CHECK(ex::sample_top_p(logits, 1.0f, 1.0f, 0.1f) == 0);
+}
+
+TEST_CASE("8.4 sample_top_p: bad arguments are refused", "[8.4]") {
+    CHECK_THROWS_MATCHES(ex::sample_top_p(Vector{1, 2}, 0.0f, 0.9f, 0.5f), std::invalid_argument,
+                         Refused("sample_top_p"));
+    CHECK_THROWS_MATCHES(ex::sample_top_p(Vector{1, 2}, 1.0f, 0.0f, 0.5f), std::invalid_argument,
+                         Refused("sample_top_p"));
+    CHECK_THROWS_MATCHES(ex::sample_top_p(Vector{1, 2}, 1.0f, 1.5f, 0.5f), std::invalid_argument,
+                         Refused("sample_top_p"));
+    CHECK_SHAPE_ERROR(ex::sample_top_p(Vector(xt::zeros<float>({0})), 1.0f, 0.9f, 0.5f),
+                      "sample_top_p", "[0]", "no logits");
+}
