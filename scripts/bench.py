@@ -5,7 +5,8 @@ Python script beside a benchmark's source (chapters/NN/bench_x_*.py) adds PyTorc
 and every family is then compared with PyTorch's; otherwise, for two families measured at
 the same sizes, the ratio of their medians (the first over the second). One run.
 
-The JSON results are kept in build/bench/. Only Python's standard library is used.
+A benchmark that reports the memory-bandwidth limit (chapter 08) gets it printed beside its
+tokens per second, with the fraction reached. The JSON results are kept in build/bench/. Only Python's standard library is used.
 """
 import argparse
 import json
@@ -41,6 +42,7 @@ def main():
             print(f"bench: {program.name} failed (exit status {proc.returncode})", file=sys.stderr)
             return 1
         medians = {}  # family -> {size: (ms, tokens per second, runs)}
+        limits = {}  # (family, size) -> (copy GB/s, tokens per second that bandwidth allows)
         for b in json.loads(out.read_text())["benchmarks"]:
             # The median of the repetitions; a benchmark repeated once has its one run.
             if b.get("aggregate_name") != "median" and b.get("repetitions", 1) > 1:
@@ -48,6 +50,8 @@ def main():
             family, size = (b["run_name"].split("/") + [""])[:2]
             ms = b["real_time"] * {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
             medians.setdefault(family, {})[size] = (ms, b.get("tokens_per_second"), b.get("repetitions", 1))
+            if "bandwidth_limit_tokens_per_second" in b:
+                limits[(family, size)] = (b["copy_GB_per_second"], b["bandwidth_limit_tokens_per_second"])
         # A Python script beside the program (PyTorch's side) adds its own families.
         source_dir = pathlib.Path(__file__).resolve().parent.parent / "chapters" / program.parent.name
         for script in sorted(source_dir.glob(f"{program.name}_*.py")):
@@ -62,6 +66,10 @@ def main():
             for size, (ms, rate, runs) in medians[family].items():
                 extra = f"   {rate:10.1f} tokens/s" if rate else ""
                 print(f"    {size:>6}  {ms:12.2f} ms{extra}" + ("   (one run)" if runs == 1 else ""))
+                if (family, size) in limits and rate:
+                    copy, limit = limits[(family, size)]
+                    print(f"            copy bandwidth {copy:.1f} GB/s (read + written) allows {limit:.0f} tokens/s:"
+                          f" {rate / limit:.0%} of that limit")
         torch = [f for f in families if f.startswith("torch_")]
         if torch:
             print("  ratio to PyTorch (medians of the same run; below 1 is faster)")

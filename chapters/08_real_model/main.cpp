@@ -41,6 +41,26 @@ using attn::Vector;
 // OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
 extern "C" void openblas_set_num_threads(int threads);
 
+// A message broken into lines of at most 88 columns, the later ones indented by 2.
+std::string wrapped(const std::string& text) {
+    std::string out, line;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find(' ', start);
+        if (end == std::string::npos) end = text.size();
+        const std::string word = text.substr(start, end - start);
+        if (!line.empty() && line.size() + 1 + word.size() > 88) {
+            out += line + "\n";
+            line = "  ";
+        } else if (!line.empty()) {
+            line += ' ';
+        }
+        line += word;
+        start = end + 1;
+    }
+    return out + line;
+}
+
 /// ## From GPT-2 to Llama
 ///
 /// A Llama block has the shape of chapter 05's pre-LN block, \f$h = x +
@@ -128,8 +148,9 @@ void show_rope(const std::filesystem::path& figures) {
 ///
 /// \image html ch08_rope.svg "RoPE: the score of equal vectors against their distance"
 ///
-/// For two equal vectors the score is \f$\sum_i \cos((m - n)\omega_i)\f$ (up to the
-/// factor 2 of the pair): 1 at distance 0, and smaller, with ripples, further away.
+/// For q = k = (1, ..., 1) the score divided by d is the mean of
+/// \f$\cos((m - n)\,\omega_i)\f$ over the pairs: 1 at distance 0, and smaller, with
+/// ripples, further away.
 /// The fast pairs decorrelate at once, the slow ones only after hundreds of positions,
 /// so nearby tokens look alike to attention and far ones less so.
 
@@ -148,7 +169,7 @@ void show_rope(const std::filesystem::path& figures) {
 /// sizes must be positive, the heads must divide dim and the key/value heads the heads,
 /// and the file must have exactly the size the header implies. The program writes a
 /// small model with seeded random weights, lists where each array sits, and reads it back:
-void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model) {
+attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model) {
     attn::section(std::cout, "The checkpoint format");
     const auto path = dir / "ch08_model.bin";
     attn::write_checkpoint(path, model);
@@ -168,7 +189,7 @@ void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model)
     const std::vector<std::size_t> tokens{1, 300, 261, 42};
     std::cout << "read back: the same logits: max difference "
               << xt::amax(xt::abs(back.logits(tokens) - model.logits(tokens)))()
-              << "; RoPE tables in the file against rope(): max difference "
+              << "\nthe RoPE tables in the file against rope(): max difference "
               << info.rope_table_difference << '\n';
 
     // What a reader sees for a wrong file: a truncated download and the newer format.
@@ -184,16 +205,18 @@ void show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model)
             std::string what = e.what();
             const std::size_t at = what.find((dir / name).string());
             if (at != std::string::npos) what.replace(at, (dir / name).string().size(), name);
-            std::cout << what << '\n';
+            std::cout << wrapped(what) << '\n';
         }
         std::filesystem::remove(dir / name);
     };
     std::cout << "\nA truncated copy and a file in llama2.c's newer format:\n";
     damaged("truncated.bin", info.file_bytes / 2, 0);
     damaged("versioned.bin", info.file_bytes, 0x616b3432);
+    return back;
 }
 
 /// The layout table is checkpoint_layout(); its last row ends at the file's last byte.
+/// The rest of the chapter runs the model as read back from this file.
 /// The tests damage the file in every way the reader checks (too short, too long, a zero
 /// or negative size, heads that do not divide, an odd head size, sizes whose product
 /// overflows) and check each message.
@@ -247,7 +270,7 @@ void show_tokenizer(const attn::Tokenizer& tok) {
     try {
         tok.encode("caf\xE9", true);  // Latin-1, not UTF-8
     } catch (const std::invalid_argument& e) {
-        std::cout << "Latin-1 text: " << e.what() << '\n';
+        std::cout << wrapped(std::string("Latin-1 text: ") + e.what()) << '\n';
     }
 }
 
@@ -454,12 +477,14 @@ int main(int argc, char** argv) {
             show_tokenizer(tok);
             show_generation(model, tok);
             tok.write(figures / "ch08_tokenizer.bin");
-            std::cout << "\nThis model and its tokenizer are in " << figures.string()
-                      << "/ch08_model.bin and ch08_tokenizer.bin; run them with\n  ch08_real_model "
-                         "--checkpoint "
-                      << (figures / "ch08_model.bin").string() << " --tokenizer "
-                      << (figures / "ch08_tokenizer.bin").string()
-                      << "\nFor a trained model, see `ch08_real_model --help` and the book.\n\n";
+            std::cout
+                << "\nThe program's model and tokenizer are ch08_model.bin and ch08_tokenizer.bin "
+                   "in\n  "
+                << figures.string() << "\nA trained model: download\n"
+                << "  https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin\n"
+                << "  https://github.com/karpathy/llama2.c/raw/master/tokenizer.bin\n"
+                << "and run ch08_real_model --checkpoint stories15M.bin --tokenizer "
+                   "tokenizer.bin\n\n";
         });
 }
 
