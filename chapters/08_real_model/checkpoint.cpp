@@ -180,8 +180,8 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
         w.layers.push_back(std::move(layer));
     }
     w.final_norm = vector(10, 0);
-    w.classifier = c.shared_classifier ? Matrix(xt::transpose(w.token_embedding))
-                                       : matrix(13, 0, c.vocab_size, d);
+    // The embedding, [vocab, dim], is the shared classifier stored as [out, in].
+    w.classifier = matrix(c.shared_classifier ? 0 : 13, 0, c.vocab_size, d);
     if (info) {
         info->file_bytes = size;
         info->rope_table_difference = 0.0f;
