@@ -68,8 +68,8 @@ def main():
                 print(f"    {size:>6}  {ms:12.2f} ms{extra}" + ("   (one run)" if runs == 1 else ""))
                 if (family, size) in limits and rate:
                     copy, limit = limits[(family, size)]
-                    print(f"            copy bandwidth {copy:.1f} GB/s (read + written) allows {limit:.0f} tokens/s:"
-                          f" {rate / limit:.0%} of that limit")
+                    print(f"            memcpy moves {copy:.1f} GB/s (read + written), {limit:.0f} tokens/s at"
+                          f" the model's bytes per token; ratio {rate / limit:.2f}")
         torch = [f for f in families if f.startswith("torch_")]
         if torch:
             print("  ratio to PyTorch (medians of the same run; below 1 is faster)")

@@ -2,9 +2,9 @@
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/07_fast_attention/fast_attention.hpp"
+#include "chapters/08_real_model/decode_kernels.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
@@ -142,20 +142,6 @@ Projected project_rotated(const Matrix& z, const MultiHeadWeights& w, std::size_
     return p;
 }
 
-// One query against the first n rows of a cached key/value head, read in place: scores
-// K q / sqrt(d) and the weighted sum V^T p are matrix-vector products (OpenBLAS).
-void attend_cached(const float* q, const float* keys, const float* values, std::size_t n,
-                   std::size_t d, float* out, float* scores) {
-    const int rows = static_cast<int>(n), cols = static_cast<int>(d);
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0f / std::sqrt(static_cast<float>(d)),
-                keys, cols, q, 1, 0.0f, scores, 1);
-    const float max = *std::max_element(scores, scores + n);
-    float sum = 0.0f;
-    for (std::size_t t = 0; t < n; ++t) sum += scores[t] = std::exp(scores[t] - max);
-    cblas_sgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0f / sum, values, cols, scores, 1, 0.0f,
-                out, 1);
-}
-
 }  // namespace
 
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
@@ -264,7 +250,35 @@ Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
                              " tokens, more than seq_len = " + std::to_string(cache_.capacity()));
     }
     cache_.clear();
-    return forward(prompt, fn);
+    // The whole prompt at once: causal attention of T queries over their T keys (chapter
+    // 07's tiled attention), every layer's rotated keys and values cached.
+    const LlamaConfig& c = model_.config();
+    const std::size_t T = prompt.size();
+    Matrix x = model_.embed(prompt, fn);
+    const std::size_t d_head = c.dim / c.n_heads;
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        const LlamaLayer& w = model_.weights().layers[l];
+        const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
+        Projected p{split_heads(project(z, w.attention.w_q), c.n_heads, fn),
+                    split_heads(project(z, w.attention.w_k), c.n_kv_heads, fn),
+                    split_heads(project(z, w.attention.w_v), c.n_kv_heads, fn)};
+        for (Tensor3* t : {&p.q, &p.k}) {  // RoPE, with the angles of the table
+            for (std::size_t h = 0; h < t->shape(0); ++h)
+                for (std::size_t i = 0; i < T; ++i)
+                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(i, 0), &rope_sin_(i, 0));
+        }
+        cache_.append(l, p.k, p.v);  // rotated keys: position i for ever
+        Tensor3 heads = xt::zeros<float>(p.q.shape());
+        for (std::size_t h = 0; h < c.n_heads; ++h) {
+            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
+            const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
+            xt::view(heads, h, xt::all(), xt::all()) =
+                tiled_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), true);
+        }
+        x += project(merge_heads(heads), w.attention.w_o);
+        x += swiglu(rms_norm(x, w.ffn_norm, c.norm_eps), w.ffn);
+    }
+    return model_.output_logits(x);
 }
 
 Vector CachedLlama::decode(std::size_t token) {
@@ -275,53 +289,52 @@ Vector CachedLlama::decode(std::size_t token) {
         invalid_argument(fn, "the context is full: the cache holds all " +
                                  std::to_string(cache_.capacity()) + " positions (seq_len)");
     }
-    return xt::row(forward({token}, fn), 0);
-}
-
-Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens, const char* caller) {
+    // forward() with one token, written with plain arrays: every weight matrix meets a
+    // single row, the step is bound by reading the weights (decode_kernels.hpp).
     const LlamaConfig& c = model_.config();
-    const std::size_t start = cache_.length(), n_new = tokens.size();
-    Matrix x = model_.embed(tokens, caller);
-    // The prompt of a fresh cache is causal attention of T queries over T keys; a single
-    // new token sees every cached key. Anything in between needs chapter 06's mask.
-    Mask allowed;
-    const bool square = start == 0, single = n_new == 1;
-    if (!square && !single) {
-        allowed = xt::zeros<bool>({n_new, start + n_new});
-        for (std::size_t i = 0; i < n_new; ++i)
-            xt::view(allowed, i, xt::range(0, start + i + 1)) = true;
-    }
-    const std::size_t d_head = c.dim / c.n_heads;
-    std::vector<float> scores(single ? start + 1 : 0);
+    const LlamaWeights& w = model_.weights();
+    const std::size_t pos = cache_.length(), d = c.dim, d_head = d / c.n_heads;
+    const std::size_t d_kv = c.n_kv_heads * d_head, f = c.hidden_dim;
+    Vector x = xt::row(model_.embed({token}, fn), 0);
+    std::vector<float> z(d), q(d), attended(d), out(d), gate(f), up(f), scores(pos + 1);
+    Tensor3 k = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
+    Tensor3 v = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
+    const auto norm = [&](const Vector& gain) {  // RMSNorm of x into z
+        float mean_square = 0.0f;
+        for (std::size_t i = 0; i < d; ++i) mean_square += x(i) * x(i);
+        const float scale = 1.0f / std::sqrt(mean_square / static_cast<float>(d) + c.norm_eps);
+        for (std::size_t i = 0; i < d; ++i) z[i] = x(i) * scale * gain(i);
+    };
     for (std::size_t l = 0; l < c.n_layers; ++l) {
-        const LlamaLayer& w = model_.weights().layers[l];
-        const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
-        Projected p{split_heads(project(z, w.attention.w_q), c.n_heads, caller),
-                    split_heads(project(z, w.attention.w_k), c.n_kv_heads, caller),
-                    split_heads(project(z, w.attention.w_v), c.n_kv_heads, caller)};
-        for (Tensor3* t : {&p.q, &p.k}) {  // RoPE, with the angles of the table
-            for (std::size_t h = 0; h < t->shape(0); ++h)
-                for (std::size_t i = 0; i < n_new; ++i)
-                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(start + i, 0),
-                           &rope_sin_(start + i, 0));
-        }
-        cache_.append(l, p.k, p.v);  // rotated keys: position start + i for ever
-        Tensor3 heads = xt::zeros<float>(p.q.shape());
+        const LlamaLayer& layer = w.layers[l];
+        norm(layer.attention_norm);
+        // One token's heads are contiguous blocks of its row: [n_heads, 1, d_head] in memory.
+        matvec(z.data(), layer.attention.w_q.data(), d, d, q.data());
+        matvec(z.data(), layer.attention.w_k.data(), d, d_kv, k.data());
+        matvec(z.data(), layer.attention.w_v.data(), d, d_kv, v.data());
+        for (std::size_t h = 0; h < c.n_heads; ++h)
+            rotate(&q[h * d_head], d_head, &rope_cos_(pos, 0), &rope_sin_(pos, 0));
+        for (std::size_t h = 0; h < c.n_kv_heads; ++h)
+            rotate(&k(h, 0, 0), d_head, &rope_cos_(pos, 0), &rope_sin_(pos, 0));
+        cache_.append(l, k, v);
         for (std::size_t h = 0; h < c.n_heads; ++h) {
             const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
-            if (single) {  // one query: read the cached keys and values in place
-                attend_cached(&p.q(h, 0, 0), cache_.key_rows(l, kv), cache_.value_rows(l, kv),
-                              start + 1, d_head, &heads(h, 0, 0), scores.data());
-                continue;
-            }
-            const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
-            xt::view(heads, h, xt::all(), xt::all()) = tiled_attention(
-                q_h, cache_.keys(l, kv), cache_.values(l, kv), square, square ? nullptr : &allowed);
+            attend_one(&q[h * d_head], cache_.key_rows(l, kv), cache_.value_rows(l, kv), pos + 1,
+                       d_head, &attended[h * d_head], scores.data());
         }
-        x += project(merge_heads(heads), w.attention.w_o);
-        x += swiglu(rms_norm(x, w.ffn_norm, c.norm_eps), w.ffn);
+        matvec(attended.data(), layer.attention.w_o.data(), d, d, out.data());
+        for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
+        norm(layer.ffn_norm);
+        matvec(z.data(), layer.ffn.w_gate.data(), d, f, gate.data());
+        matvec(z.data(), layer.ffn.w_up.data(), d, f, up.data());
+        for (std::size_t i = 0; i < f; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+        matvec(gate.data(), layer.ffn.w_down.data(), f, d, out.data());
+        for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
     }
-    return model_.output_logits(x);
+    norm(w.final_norm);
+    Vector logits = Vector::from_shape({c.vocab_size});
+    matvec(z.data(), w.classifier.data(), d, c.vocab_size, logits.data());
+    return logits;
 }
 
 std::size_t sample_top_p(const Vector& logits, const Sampling& s, float coin) {

@@ -128,8 +128,9 @@ public:
     /// \return `[T, vocab_size]`, the same logits as Llama::logits(prompt)
     Matrix prefill(const std::vector<std::size_t>& prompt);
 
-    /// Runs one token at position position(). Throws std::invalid_argument before
-    /// prefill() and when the cache is full.
+    /// Runs one token at position position(): every weight matrix in a matrix-vector
+    /// product, attention over the cache read in place (decode_kernels.hpp). Throws
+    /// std::invalid_argument before prefill() and when the cache is full.
     /// \return `[vocab_size]`
     Vector decode(std::size_t token);
 
@@ -139,7 +140,6 @@ public:
     const KVCache& cache() const { return cache_; }
 
 private:
-    Matrix forward(const std::vector<std::size_t>& tokens, const char* caller);
     const Llama& model_;
     KVCache cache_;
     Matrix rope_cos_, rope_sin_;  // [seq_len, d_head / 2]: every angle, computed once

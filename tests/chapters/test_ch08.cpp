@@ -168,7 +168,7 @@ TEST_CASE("greedy generation gives PyTorch's tokens until the context is full") 
     CHECK(streamed == expected.size() - prompt.size());
 }
 
-TEST_CASE("cached decoding equals recomputing at every step, and a prompt in two parts too") {
+TEST_CASE("cached decoding equals recomputing at every step, until the context is full") {
     const std::vector<std::size_t> tokens = ids(ref().vector("model.greedy"));
     const std::vector<std::size_t> prompt(tokens.begin(), tokens.begin() + 3);
     attn::CachedLlama cached(test_model());
