@@ -15,8 +15,13 @@ void matvec(const float* x, const float* w, std::size_t in, std::size_t out, flo
 
 /// Attention of one query over the first n rows of a cached key/value head, read in place:
 /// scores \f$K q / \sqrt{d}\f$, their softmax, and \f$\sum_t p_t v_t\f$.
-/// \param q `[d]` \param keys, values `[n, d]` row-major
-/// \param out `[d]`, the result \param scores room for n numbers
+/// \param q `[d]`
+/// \param keys `[n, d]` row-major
+/// \param values `[n, d]` row-major
+/// \param n how many positions are cached
+/// \param d the head size
+/// \param out `[d]`, the result
+/// \param scores room for n numbers
 void attend_one(const float* q, const float* keys, const float* values, std::size_t n,
                 std::size_t d, float* out, float* scores);
 

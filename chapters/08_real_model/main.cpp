@@ -346,8 +346,8 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 /// dimensions, next to the memcpy bandwidth of the same run: on this book's machine, one
 /// thread, 387 tokens per second, 0.92 of what memcpy's 25.5 GB/s would allow. For scale,
 /// llama2.c's `run.c` reaches about 330 tokens per second here. Four rows per pass instead
-/// of twelve read only 20 GB/s, and OpenBLAS's sgemv about 21 GB/s (about 310 tokens per
-/// second).
+/// of twelve read only 20 GB/s, and OpenBLAS's sgemv about 21 GB/s (310 to 325 tokens
+/// per second).
 void run_model(const std::vector<attn::ChapterOption>& options) {
     const auto option = [&](const std::string& name) -> const attn::ChapterOption& {
         for (const attn::ChapterOption& o : options)
