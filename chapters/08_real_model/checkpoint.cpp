@@ -1,5 +1,6 @@
 #include "chapters/08_real_model/checkpoint.hpp"
 
+#include "chapters/08_real_model/binary_file.hpp"
 #include "common/shape.hpp"
 
 #include <xtensor/xbuilder.hpp>
@@ -54,6 +55,15 @@ float rope_table(std::size_t p, std::size_t i, std::size_t d_head, double theta,
 
 }  // namespace
 
+BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error))
+        invalid_argument(caller, path.string() + ": no such file");
+    BinaryFile file{std::ifstream(path, std::ios::binary), std::filesystem::file_size(path, error)};
+    if (error || !file.in) invalid_argument(caller, path.string() + ": cannot open it");
+    return file;
+}
+
 std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
     check_config(c, "attn::checkpoint_layout");
     const std::size_t d = c.dim, L = c.n_layers, f = c.hidden_dim, d_head = d / c.n_heads;
@@ -85,12 +95,9 @@ std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
 Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     constexpr const char* fn = "attn::read_checkpoint";
     const std::string name = path.string();
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error))
-        invalid_argument(fn, name + ": no such file");
-    const std::size_t size = std::filesystem::file_size(path, error);
-    std::ifstream in(path, std::ios::binary);
-    if (error || !in) invalid_argument(fn, name + ": cannot open it");
+    BinaryFile file = open_binary(path, fn);
+    std::ifstream& in = file.in;
+    const std::size_t size = file.size;
     if (size < header_bytes) {
         invalid_argument(fn, name + ": the file has " + std::to_string(size) +
                                  " bytes, shorter than the header of 7 int32 (28 bytes)");

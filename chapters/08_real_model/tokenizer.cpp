@@ -1,5 +1,6 @@
 #include "chapters/08_real_model/tokenizer.hpp"
 
+#include "chapters/08_real_model/binary_file.hpp"
 #include "common/shape.hpp"
 
 #include <cstdint>
@@ -78,12 +79,9 @@ std::optional<std::size_t> Tokenizer::find(std::string_view text) const {
 Tokenizer Tokenizer::read(const std::filesystem::path& path, std::size_t vocab_size) {
     constexpr const char* fn = "attn::Tokenizer::read";
     const std::string name = path.string();
-    std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error))
-        invalid_argument(fn, name + ": no such file");
-    const std::size_t size = std::filesystem::file_size(path, error);
-    std::ifstream in(path, std::ios::binary);
-    if (error || !in) invalid_argument(fn, name + ": cannot open it");
+    BinaryFile file = open_binary(path, fn);
+    std::ifstream& in = file.in;
+    const std::size_t size = file.size;
     std::size_t at = 0;  // bytes read so far
     const auto read_int = [&](const std::string& what) {
         std::int32_t v = 0;
