@@ -288,12 +288,11 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// chapter 07's tiled attention. Each new token, attn::CachedLlama::decode(), is a single
 /// row: every weight matrix is used in a matrix-vector product, attn::matvec(), and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
-/// token is chosen as
-/// in chapter 05, greedily, or by sampling with a temperature; llama2.c adds *top-p*
-/// (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p(). It sorts the tokens
-/// by probability, keeps the most likely ones until their probabilities add up to more
-/// than p, and draws among those. The long tail of unlikely tokens, each rare but many
-/// together, can then never derail a story.
+/// token is chosen as in chapter 05, greedily, or by sampling with a temperature;
+/// llama2.c adds *top-p* (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p().
+/// It sorts the tokens by probability, keeps the most likely ones until their
+/// probabilities add up to more than p, and draws among those. The long tail of unlikely
+/// tokens, each rare but many together, can then never derail a story.
 ///
 /// The program's model has random weights, so it writes nonsense, but the nonsense is
 /// the same with and without the cache:
@@ -323,8 +322,8 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 
 /// ## Running a TinyStories model
 ///
-/// The trained models are not part of the book; download them once (about 60 MB for the
-/// smallest, and the 424 kB tokenizer):
+/// The trained models are not part of the book; download them once (61 MB for the
+/// smallest, and the tokenizer, under half a megabyte):
 ///
 ///     cd build/chapters/08_real_model
 ///     curl -LO https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin
@@ -333,9 +332,9 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 ///
 /// `stories42M.bin` and `stories110M.bin` sit beside the first and run the same way.
 /// Without `--tokenizer`, the program looks for `tokenizer.bin` beside the checkpoint. It
-/// prints the text as it is generated, then the tokens per second. Greedy
-/// decoding is `--temperature 0`; the default is 0.8 with top-p 0.9, and `--seed`
-/// repeats a sampled story. Generation stops at `<s>`, which the TinyStories models
+/// prints the text as it is generated, then the tokens per second. Greedy decoding is
+/// `--temperature 0`; the default is 0.8 with top-p 0.9, and `--seed` repeats a sampled
+/// story. Generation stops at `<s>`, which the TinyStories models
 /// write between stories.
 ///
 /// How fast is it? A token reads every weight once: 60.8 MB for stories15M, and only about
@@ -344,7 +343,8 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 /// for that: it walks W from its first number to its last, adding twelve rows into y per
 /// pass. `make bench` measures tokens per second for 255 greedy steps with stories15M's
 /// dimensions, next to the memcpy bandwidth of the same run: on this book's machine, one
-/// thread, 387 tokens per second, 0.92 of what memcpy's 25.5 GB/s would allow. For scale,
+/// thread, 382 to 416 tokens per second over four runs, 0.92 to 0.99 of what memcpy's
+/// 25 GB/s would allow (reading alone can go a little faster than copying). For scale,
 /// llama2.c's `run.c` reaches about 330 tokens per second here. Four rows per pass instead
 /// of twelve read only 20 GB/s, and OpenBLAS's sgemv about 21 GB/s (310 to 325 tokens
 /// per second).
@@ -376,8 +376,8 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
         throw std::invalid_argument("--steps must be a whole number of at least 1");
     if (temperature < 0) throw std::invalid_argument("--temperature must be 0 (greedy) or more");
     if (top_p < 0 || top_p > 1) throw std::invalid_argument("--top-p must be between 0 and 1");
-    if (seed < 0 || seed != std::floor(seed))
-        throw std::invalid_argument("--seed must be a whole number, 0 or more");
+    if (seed < 0 || seed != std::floor(seed) || seed >= 9007199254740992.0)
+        throw std::invalid_argument("--seed must be a whole number from 0 to 2^53");
 
     attn::CheckpointInfo info;
     const attn::Llama model = attn::read_checkpoint(checkpoint, &info);
@@ -401,7 +401,8 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
                                     " tokens long; the model reads at most seq_len = " +
                                     std::to_string(c.seq_len) + ", and needs room to continue");
     }
-    const auto want = static_cast<std::size_t>(steps);
+    // More steps than the context holds are as many as it holds (and never overflow a size_t).
+    const auto want = static_cast<std::size_t>(std::min(steps, static_cast<double>(c.seq_len)));
     if (prompt.size() + want > c.seq_len) {
         std::cerr << "note: " << want << " steps after " << prompt.size()
                   << " prompt tokens pass seq_len = " << c.seq_len << "; stopping there\n";
@@ -498,6 +499,7 @@ int main(int argc, char** argv) {
 /// ## What comes next
 ///
 /// That is the whole book: a trained language model, run by code you have written line
-/// by line. The exercises of this chapter rebuild its three new pieces. From here, the
-/// larger TinyStories models run unchanged, and so does any Llama-2-architecture model
-/// exported in llama2.c's format, at the speed your memory allows.
+/// by line. The exercises of this chapter rebuild its new pieces: RoPE, the Llama block,
+/// the tokenizer's merges and top-p sampling. From here, the larger TinyStories models
+/// run unchanged, and so does any Llama-2-architecture model exported in llama2.c's
+/// format, at the speed your memory allows.
