@@ -73,9 +73,21 @@ Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::
     }
 }
 
+void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
+                  const char* caller) {
+    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+        if (tokens[t] >= vocab_size) {
+            invalid_argument(caller,
+                             "token " + std::to_string(t) + " is " + std::to_string(tokens[t]) +
+                                 ", outside the vocabulary 0.." + std::to_string(vocab_size - 1));
+        }
+    }
+}
+
 Matrix Gpt::embed(const std::vector<std::size_t>& tokens, std::size_t first_position,
                   const char* caller) const {
-    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+    check_tokens(tokens, config_.vocab_size, caller);
     if (first_position + tokens.size() > config_.context) {
         invalid_argument(caller, std::to_string(first_position + tokens.size()) +
                                      " tokens do not fit in the context of " +
@@ -83,12 +95,6 @@ Matrix Gpt::embed(const std::vector<std::size_t>& tokens, std::size_t first_posi
     }
     Matrix x = xt::zeros<float>({tokens.size(), config_.d_model});
     for (std::size_t t = 0; t < tokens.size(); ++t) {
-        if (tokens[t] >= config_.vocab_size) {
-            invalid_argument(caller, "token " + std::to_string(t) + " is " +
-                                         std::to_string(tokens[t]) +
-                                         ", outside the vocabulary 0.." +
-                                         std::to_string(config_.vocab_size - 1));
-        }
         // Chapter 02 showed attention cannot see order: the position is added to the token.
         xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]) +
                         xt::row(weights_.position_embedding, first_position + t);

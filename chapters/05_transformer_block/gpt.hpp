@@ -51,6 +51,11 @@ struct GptWeights {
 /// norm gains 1.
 GptWeights gpt2_init(const GptConfig& c, Rng& rng);
 
+/// Throws std::invalid_argument naming `caller` when `tokens` is empty or holds an id that
+/// is not below vocab_size (naming its place and value).
+void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
+                  const char* caller);
+
 /// A GPT: a configuration and weights that fit it.
 class Gpt {
 public:

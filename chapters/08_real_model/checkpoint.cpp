@@ -38,21 +38,6 @@ std::size_t count(const std::vector<std::size_t>& shape) {
     return n;
 }
 
-std::string describe(const LlamaConfig& c) {
-    return "dim " + std::to_string(c.dim) + ", hidden_dim " + std::to_string(c.hidden_dim) +
-           ", n_layers " + std::to_string(c.n_layers) + ", n_heads " + std::to_string(c.n_heads) +
-           ", n_kv_heads " + std::to_string(c.n_kv_heads) + ", vocab_size " +
-           std::to_string(c.vocab_size) + (c.shared_classifier ? "" : " (classifier stored)") +
-           ", seq_len " + std::to_string(c.seq_len);
-}
-
-// cos (part 0) or sin (part 1) of RoPE's angle for position p and pair i, as rope() uses it.
-float rope_table(std::size_t p, std::size_t i, std::size_t d_head, double theta, int part) {
-    const double angle = static_cast<double>(p) * std::pow(theta, -2.0 * static_cast<double>(i) /
-                                                                      static_cast<double>(d_head));
-    return static_cast<float>(part == 0 ? std::cos(angle) : std::sin(angle));
-}
-
 }  // namespace
 
 BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
@@ -110,11 +95,11 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
                                  "magic \"ak42\"); this book reads the version-0 (legacy) "
                                  "format: export with `python export.py --version 0`");
     }
-    const std::string header = "dim " + std::to_string(h[0]) + ", hidden_dim " +
-                               std::to_string(h[1]) + ", n_layers " + std::to_string(h[2]) +
-                               ", n_heads " + std::to_string(h[3]) + ", n_kv_heads " +
-                               std::to_string(h[4]) + ", vocab_size " + std::to_string(h[5]) +
-                               ", seq_len " + std::to_string(h[6]);
+    const std::string header =
+        "dim " + std::to_string(h[0]) + ", hidden_dim " + std::to_string(h[1]) + ", n_layers " +
+        std::to_string(h[2]) + ", n_heads " + std::to_string(h[3]) + ", n_kv_heads " +
+        std::to_string(h[4]) + ", vocab_size " + std::to_string(h[5]) +
+        (h[5] < 0 ? " (classifier stored)" : "") + ", seq_len " + std::to_string(h[6]);
     for (int i = 0; i < 7; ++i) {
         if (h[i] <= 0 && !(i == 5 && h[i] < 0 && h[i] != INT32_MIN)) {
             invalid_argument(fn, name + ": the header (" + header +
@@ -141,7 +126,7 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     if (size != expected) {
         invalid_argument(fn, name + ": the file has " + std::to_string(size) + " bytes, " +
                                  (size < expected ? "fewer" : "more") + " than the " +
-                                 std::to_string(expected) + " its header (" + describe(c) +
+                                 std::to_string(expected) + " its header (" + header +
                                  ") implies: a truncated download, another format, or the "
                                  "wrong file");
     }
@@ -192,15 +177,13 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     if (info) {
         info->file_bytes = size;
         info->rope_table_difference = 0.0f;
-        const std::size_t d_head = d / c.n_heads;
-        for (int table = 0; table < 2; ++table) {
-            const float* stored = at(11 + static_cast<std::size_t>(table));
-            for (std::size_t p = 0; p < c.seq_len; ++p)
-                for (std::size_t i = 0; i < d_head / 2; ++i)
-                    info->rope_table_difference =
-                        std::max(info->rope_table_difference,
-                                 std::abs(stored[p * (d_head / 2) + i] -
-                                          rope_table(p, i, d_head, c.rope_theta, table)));
+        const RopeTables ours = rope_tables(0, c.seq_len, d / c.n_heads, c.rope_theta);
+        const float* cos = at(11);
+        const float* sin = at(12);
+        for (std::size_t k = 0; k < ours.cos.size(); ++k) {
+            info->rope_table_difference =
+                std::max({info->rope_table_difference, std::abs(cos[k] - ours.cos.data()[k]),
+                          std::abs(sin[k] - ours.sin.data()[k])});
         }
     }
     return Llama(c, std::move(w));
@@ -237,14 +220,9 @@ void write_checkpoint(const std::filesystem::path& path, const Llama& model) {
     each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_down); });
     each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_up); });
     put(w.final_norm);
-    const std::size_t d_head = c.dim / c.n_heads;
-    for (int table = 0; table < 2; ++table) {
-        Matrix t = xt::zeros<float>({c.seq_len, d_head / 2});
-        for (std::size_t p = 0; p < c.seq_len; ++p)
-            for (std::size_t i = 0; i < d_head / 2; ++i)
-                t(p, i) = rope_table(p, i, d_head, c.rope_theta, table);
-        put(t);
-    }
+    const RopeTables rope = rope_tables(0, c.seq_len, c.dim / c.n_heads, c.rope_theta);
+    put(rope.cos);
+    put(rope.sin);
     if (!c.shared_classifier) put(xt::transpose(w.classifier));
     if (!out.flush()) invalid_argument(fn, path.string() + ": writing it failed");
 }

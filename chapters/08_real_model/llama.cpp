@@ -72,13 +72,6 @@ LlamaWeights llama_random(const LlamaConfig& c, Rng& rng) {
 
 namespace {
 
-// The angle of pair i at position p: p * theta^(-2i/d), in double so that positions in the
-// thousands keep their precision.
-double rope_angle(std::size_t p, std::size_t i, std::size_t d, double theta) {
-    return static_cast<double>(p) *
-           std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(d));
-}
-
 // Rotates the d/2 pairs at x by the angles whose cos and sin are given.
 void rotate(float* x, std::size_t d, const float* cos, const float* sin) {
     for (std::size_t i = 0; i < d / 2; ++i) {
@@ -86,15 +79,6 @@ void rotate(float* x, std::size_t d, const float* cos, const float* sin) {
         x[2 * i] = a * cos[i] - b * sin[i];
         x[2 * i + 1] = a * sin[i] + b * cos[i];
     }
-}
-
-void rotate(float* x, std::size_t d, std::size_t p, double theta) {
-    std::vector<float> cos(d / 2), sin(d / 2);
-    for (std::size_t i = 0; i < d / 2; ++i) {
-        cos[i] = static_cast<float>(std::cos(rope_angle(p, i, d, theta)));
-        sin[i] = static_cast<float>(std::sin(rope_angle(p, i, d, theta)));
-    }
-    rotate(x, d, cos.data(), sin.data());
 }
 
 void check_rope(const char* fn, std::size_t d, float theta) {
@@ -107,21 +91,40 @@ void check_rope(const char* fn, std::size_t d, float theta) {
 
 }  // namespace
 
+RopeTables rope_tables(std::size_t first_position, std::size_t positions, std::size_t d,
+                       float theta) {
+    check_rope("attn::rope_tables", d, theta);
+    RopeTables t{xt::zeros<float>({positions, d / 2}), xt::zeros<float>({positions, d / 2})};
+    for (std::size_t p = 0; p < positions; ++p) {
+        for (std::size_t i = 0; i < d / 2; ++i) {
+            // In double, so that positions in the thousands keep their precision.
+            const double angle = static_cast<double>(first_position + p) *
+                                 std::pow(static_cast<double>(theta),
+                                          -2.0 * static_cast<double>(i) / static_cast<double>(d));
+            t.cos(p, i) = static_cast<float>(std::cos(angle));
+            t.sin(p, i) = static_cast<float>(std::sin(angle));
+        }
+    }
+    return t;
+}
+
 Matrix rope(const Matrix& x, std::size_t first_position, float theta) {
     constexpr const char* fn = "attn::rope";
     check_shape(fn, "x", x, {any("T"), any("d")});
     check_rope(fn, x.shape(1), theta);
+    const RopeTables t = rope_tables(first_position, x.shape(0), x.shape(1), theta);
     Matrix out = x;
-    for (std::size_t t = 0; t < out.shape(0); ++t)
-        rotate(&out(t, 0), out.shape(1), first_position + t, theta);
+    for (std::size_t p = 0; p < out.shape(0); ++p)
+        rotate(&out(p, 0), out.shape(1), &t.cos(p, 0), &t.sin(p, 0));
     return out;
 }
 
 void rope_heads(Tensor3& heads, std::size_t first_position, float theta) {
     check_rope("attn::rope_heads", heads.shape(2), theta);
+    const RopeTables t = rope_tables(first_position, heads.shape(1), heads.shape(2), theta);
     for (std::size_t h = 0; h < heads.shape(0); ++h)
-        for (std::size_t t = 0; t < heads.shape(1); ++t)
-            rotate(&heads(h, t, 0), heads.shape(2), first_position + t, theta);
+        for (std::size_t p = 0; p < heads.shape(1); ++p)
+            rotate(&heads(h, p, 0), heads.shape(2), &t.cos(p, 0), &t.sin(p, 0));
 }
 
 namespace {
@@ -197,17 +200,10 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
 }
 
 Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) const {
-    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+    check_tokens(tokens, config_.vocab_size, caller);
     Matrix x = xt::zeros<float>({tokens.size(), config_.dim});
-    for (std::size_t t = 0; t < tokens.size(); ++t) {
-        if (tokens[t] >= config_.vocab_size) {
-            invalid_argument(caller, "token " + std::to_string(t) + " is " +
-                                         std::to_string(tokens[t]) +
-                                         ", outside the vocabulary 0.." +
-                                         std::to_string(config_.vocab_size - 1));
-        }
+    for (std::size_t t = 0; t < tokens.size(); ++t)
         xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]);
-    }
     return x;
 }
 
@@ -229,18 +225,9 @@ Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
 CachedLlama::CachedLlama(const Llama& model)
     : model_(model),
       cache_(model.config().n_layers, model.config().n_kv_heads,
-             model.config().dim / model.config().n_heads, model.config().seq_len) {
-    const LlamaConfig& c = model.config();
-    const std::size_t d_head = c.dim / c.n_heads;
-    rope_cos_ = xt::zeros<float>({c.seq_len, d_head / 2});
-    rope_sin_ = xt::zeros<float>({c.seq_len, d_head / 2});
-    for (std::size_t p = 0; p < c.seq_len; ++p) {
-        for (std::size_t i = 0; i < d_head / 2; ++i) {
-            rope_cos_(p, i) = static_cast<float>(std::cos(rope_angle(p, i, d_head, c.rope_theta)));
-            rope_sin_(p, i) = static_cast<float>(std::sin(rope_angle(p, i, d_head, c.rope_theta)));
-        }
-    }
-}
+             model.config().dim / model.config().n_heads, model.config().seq_len),
+      rope_(rope_tables(0, model.config().seq_len, model.config().dim / model.config().n_heads,
+                        model.config().rope_theta)) {}
 
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
     constexpr const char* fn = "attn::CachedLlama::prefill";
@@ -253,20 +240,11 @@ Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
     // The whole prompt at once: causal attention of T queries over their T keys (chapter
     // 07's tiled attention), every layer's rotated keys and values cached.
     const LlamaConfig& c = model_.config();
-    const std::size_t T = prompt.size();
     Matrix x = model_.embed(prompt, fn);
-    const std::size_t d_head = c.dim / c.n_heads;
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& w = model_.weights().layers[l];
-        const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
-        Projected p{split_heads(project(z, w.attention.w_q), c.n_heads, fn),
-                    split_heads(project(z, w.attention.w_k), c.n_kv_heads, fn),
-                    split_heads(project(z, w.attention.w_v), c.n_kv_heads, fn)};
-        for (Tensor3* t : {&p.q, &p.k}) {  // RoPE, with the angles of the table
-            for (std::size_t h = 0; h < t->shape(0); ++h)
-                for (std::size_t i = 0; i < T; ++i)
-                    rotate(&(*t)(h, i, 0), d_head, &rope_cos_(i, 0), &rope_sin_(i, 0));
-        }
+        const Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
+                                            0, c.rope_theta, fn);
         cache_.append(l, p.k, p.v);  // rotated keys: position i for ever
         Tensor3 heads = xt::zeros<float>(p.q.shape());
         for (std::size_t h = 0; h < c.n_heads; ++h) {
@@ -313,9 +291,9 @@ Vector CachedLlama::decode(std::size_t token) {
         matvec(z.data(), layer.attention.w_k.data(), d, d_kv, k.data());
         matvec(z.data(), layer.attention.w_v.data(), d, d_kv, v.data());
         for (std::size_t h = 0; h < c.n_heads; ++h)
-            rotate(&q[h * d_head], d_head, &rope_cos_(pos, 0), &rope_sin_(pos, 0));
+            rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         for (std::size_t h = 0; h < c.n_kv_heads; ++h)
-            rotate(&k(h, 0, 0), d_head, &rope_cos_(pos, 0), &rope_sin_(pos, 0));
+            rotate(&k(h, 0, 0), d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         cache_.append(l, k, v);
         for (std::size_t h = 0; h < c.n_heads; ++h) {
             const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);

@@ -72,6 +72,18 @@ LlamaWeights llama_random(const LlamaConfig& c, Rng& rng);
 /// \return `[T, d]`
 Matrix rope(const Matrix& x, std::size_t first_position, float theta = 10000.0f);
 
+/// cos and sin of RoPE's angles \f$p\,\theta^{-2i/d}\f$ for the positions
+/// p = first_position, ..., first_position + positions - 1 (rows) and the d/2 pairs i
+/// (columns): what rope() rotates by, and the two tables a llama2.c checkpoint stores.
+struct RopeTables {
+    Matrix cos;  ///< `[positions, d / 2]`
+    Matrix sin;  ///< `[positions, d / 2]`
+};
+
+/// The tables for `positions` positions from first_position; d even, theta above 1.
+RopeTables rope_tables(std::size_t first_position, std::size_t positions, std::size_t d,
+                       float theta);
+
 /// rope() applied to every head of `[n_heads, T, d_head]`, in place.
 void rope_heads(Tensor3& heads, std::size_t first_position, float theta);
 
@@ -142,7 +154,7 @@ public:
 private:
     const Llama& model_;
     KVCache cache_;
-    Matrix rope_cos_, rope_sin_;  // [seq_len, d_head / 2]: every angle, computed once
+    RopeTables rope_;  // every position's angles, computed once
 };
 
 /// How the next token is chosen.
