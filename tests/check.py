@@ -59,6 +59,18 @@ LIBRARY_ERRORS = [
      "a tensor was assigned to a view of another shape (xtensor's broadcast error)"),
 ]
 
+# Compiler errors whose template text hides a simple cause, and that cause in plain words.
+TEMPLATE_ERRORS = [
+    (r"xt::xreducer<.*(to|into) ['‘](float|double|int|long|(std::)?size_t|unsigned)",
+     "an xtensor reducer (xt::sum, xt::mean, xt::amax, ...) is a lazy expression, not a number: "
+     "add () to evaluate it, e.g. `float m = xt::mean(row)();`"),
+    (r"(conversion|convert) from ['‘]xt::x(function|view|reducer)<",
+     "an xtensor expression is lazy: store it in a concrete type first, e.g. `Matrix m = ...;` "
+     "(or `xt::eval(...)`), or add () to a reducer to get its number"),
+    (r"no match for call to ['‘]\(xt::xtensor_container<",
+     "a tensor was called with the wrong number of indices: a Matrix takes two, m(i, j)"),
+]
+
 # glibc's words when it finds the heap corrupted (it then aborts, or hangs in the crash handler).
 HEAP_CORRUPTION = re.compile(r"(malloc\(\)|free\(\)|double free|corrupted|munmap_chunk|realloc\(\))[^\n]*")
 
@@ -186,6 +198,7 @@ def compile_error(lines, source):
         text = "\n".join(l for l in lines if l.strip() and not l.startswith(("/usr/bin/", "/usr/lib/")))
         return text.strip().splitlines()[-1] if text.strip() else "the compiler failed"
     path, number, message = first_error
+    plain = next((meaning for pattern, meaning in TEMPLATE_ERRORS if re.search(pattern, message)), "")
     if path == own or not caused_at:
         where, message = (path, number), f"error: {message}"
     else:
@@ -195,7 +208,8 @@ def compile_error(lines, source):
         code = pathlib.Path(where[0]).read_text().splitlines()[where[1] - 1].strip()
     except (OSError, IndexError):
         code = ""
-    return f"{relative(where[0])}:{where[1]}:  {code}\n{message}"
+    said = f"{relative(where[0])}:{where[1]}:  {code}\n"
+    return said + (f"{plain}\nthe compiler's words: {message}" if plain else message)
 
 
 def link_errors(lines, exercises):
@@ -299,13 +313,26 @@ def exception_reason(message, info=""):
 # How useful a failure is to the learner; the check shows the most useful one.
 # A crash comes right after a named mistake: it can hide every other symptom, and its
 # message is specific (heap corruption, a segmentation fault).
-RANK = {"mistake": 0, "crash": 1, "wrong": 2, "check": 3, "library": 4, "exception": 5,
-        "timeout": 6, "not_implemented": 9}
+# Then a probe (a designed input that isolates one part, named by the property it checks),
+# then the smallest input that fails (shown whole), then any other wrong value.
+RANK = {"mistake": 0, "crash": 1, "probe": 2, "smallest": 3, "wrong": 4, "check": 5, "library": 6,
+        "exception": 7, "timeout": 8, "not_implemented": 9}
+
+# Lines of the error's shape shown under its first line (the rest is in the test's output).
+MAX_DETAIL = 4
+
+
+def mistake_key(name):
+    """What identifies a named mistake across tests: its words before the first ':' or '('."""
+    return re.split(r"[:(]", name, 1)[0].strip().lower()
 
 
 def failure_reason(case):
-    """The most useful failure of a Catch2 XML <TestCase>: (kind, reason in plain words)."""
+    """The failures of a Catch2 XML <TestCase>: ([(kind, reason in plain words, the named
+    mistake or "", the reason without that mistake)], [mistakes a check attached and the
+    answer did not match])."""
     found = []
+    unmatched = []
     info = ""
     for child in case.iter():
         if child.tag == "Info":
@@ -322,32 +349,50 @@ def failure_reason(case):
                     kind, reason = "wrong", (f"{what} instead of std::invalid_argument naming the "
                                              "function: check the arguments first"
                                              + (f"; {info}" if info else ""))
-                found.append((kind, reason))
+                found.append((kind, reason, "", reason))
                 continue
             expanded = text(child.find("Expanded"))
             lines = [l.strip() for l in expanded.splitlines()]
             mistakes = [l[len("mistake:"):].strip() for l in lines if l.startswith("mistake:")]
             wrongs = [l[len("wrong:"):].strip() for l in lines if l.startswith("wrong:")]
+            # The shape of the error (diagnosis.hpp) and the input it was found on, kept
+            # with their alignment: the answer and the expected result side by side.
+            details = [l[len("detail:"):].strip() for l in lines if l.startswith("detail:")]
+            example = [l.split("input: ", 1)[1] if "input: " in l else ""
+                       for l in expanded.splitlines() if l.strip().startswith("input:")]
+            said = "\n".join(([wrongs[0]] if wrongs else []) + details[:MAX_DETAIL])
+            if example:
+                said += "\n" + "\n".join(["the smallest input on which it fails:"]
+                                          + ["  " + l for l in example])
+            unmatched += [l[len("unmatched:"):].strip() for l in lines if l.startswith("unmatched:")]
+            probe = info[len("probe:"):].strip() if info.startswith("probe:") else ""
+            generic = ("probe", f"{probe}, but it does not:\n{said}") if probe and wrongs else \
+                ("smallest", said) if example and wrongs else ("wrong", said) if wrongs else None
             if mistakes:
                 found.append(("mistake", "likely mistake: " + mistakes[0]
-                              + (f" ({wrongs[0]})" if wrongs else "")))
-            elif wrongs:
-                found.append(("wrong", wrongs[0]))
+                              + (f"\n{wrongs[0]}" if wrongs else ""), mistakes[0], generic))
+            elif generic:
+                found.append(generic + ("", None))
             elif throws_check:
-                found.append(("wrong", f"{info}, but nothing was thrown" if info else "nothing was thrown"))
+                reason = f"{info}, but nothing was thrown" if info else "nothing was thrown"
+                found.append(("wrong", reason, "", None))
             else:
                 original = " ".join(text(child.find("Original")).split())
-                found.append(("check", f"check failed: {original}" + (f" ({info})" if info else "")))
+                found.append(("check", f"check failed: {original}" + (f" ({info})" if info else ""), "", None))
         elif child.tag == "Exception":
-            found.append(exception_reason(text(child)))
+            found.append(exception_reason(text(child)) + ("", None))
         elif child.tag == "FatalErrorCondition":
             name = text(child).split()[0] if text(child) else "a signal"
-            found.append(("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal")))
+            found.append(("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None))
         elif child.tag == "Failure":
-            found.append(("check", text(child).splitlines()[0] if text(child) else "failed"))
-    if not found:
-        return "check", "failed"
-    return min(found, key=lambda f: RANK[f[0]])
+            message = text(child)
+            if message.startswith("wrong:"):  # check_every_size(): the answer threw on a valid input
+                body = message[len("wrong:"):].strip().split("\ninput: ")
+                found.append(("smallest", body[0] + "".join(
+                    "\nthe input:\n  " + b.replace("\n", "\n  ") for b in body[1:]), "", None))
+            else:
+                found.append(("check", message.splitlines()[0] if message else "failed", "", None))
+    return found or [("check", "failed", "", None)], unmatched
 
 
 def escape_test_name(name):
@@ -356,7 +401,8 @@ def escape_test_name(name):
 
 
 def run_case(binary, name, timeout):
-    """Runs one test case in its own process: (passed, kind, reason)."""
+    """Runs one test case in its own process: (passed, failures, unmatched mistakes); see
+    failure_reason()."""
     with tempfile.TemporaryFile(mode="w+") as err:
         try:
             proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
@@ -368,10 +414,10 @@ def run_case(binary, name, timeout):
         stderr = err.read()
     heap = HEAP_CORRUPTION.search(stderr)
     if heap:  # glibc aborts; Catch2's crash handler may then hang on the broken heap
-        return False, "crash", (f"crashed: the heap was corrupted (glibc: \"{heap.group(0).strip()}\"): "
-                                "the answer wrote outside a tensor, e.g. an index past its end")
+        return False, [("crash", (f"crashed: the heap was corrupted (glibc: \"{heap.group(0).strip()}\"): "
+                                "the answer wrote outside a tensor, e.g. an index past its end"), "", None)], []
     if stdout is None:
-        return False, "timeout", f"did not finish within {timeout:g} s: an endless loop?"
+        return False, [("timeout", f"did not finish within {timeout:g} s: an endless loop?", "", None)], []
     try:
         case = ET.fromstring(stdout).find(".//TestCase")
     except ET.ParseError:
@@ -379,16 +425,16 @@ def run_case(binary, name, timeout):
     if case is None:
         if returncode < 0:
             name = signal.Signals(-returncode).name
-            return False, "crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal")
+            return False, [("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None)], []
         if "Sanitizer" in stderr:
             line = next(l for l in stderr.splitlines() if "Sanitizer" in l)
-            return False, "crash", f"crashed: {line.strip()}"
-        return False, "crash", f"the test program stopped unexpectedly (exit code {returncode})"
+            return False, [("crash", f"crashed: {line.strip()}", "", None)], []
+        return False, [("crash", f"the test program stopped unexpectedly (exit code {returncode})", "", None)], []
     result = case.find("OverallResult")
     if result is not None and result.get("success") == "true":
-        return True, "", ""
-    kind, reason = failure_reason(case)
-    return False, kind, reason
+        return True, [], []
+    found, unmatched = failure_reason(case)
+    return False, found, unmatched
 
 
 def run_exercise(binary, exercise, timeout):
@@ -405,17 +451,36 @@ def run_exercise(binary, exercise, timeout):
     if not names:
         exercise.state, exercise.reason = "failing", "no tests found for this exercise"
         return
-    failures = []
+    results, unmatched = [], set()
     for name in names:
-        passed, kind, reason = run_case(binary, name, timeout)
+        passed, found, not_matched = run_case(binary, name, timeout)
         exercise.cases.append((name, passed))
         if not passed:
-            other = re.search(r"exercise (\d+\.\d+) " + NOT_IMPLEMENTED, reason)
-            if other and other.group(1) != exercise.number:
-                kind = "calls"
-                reason = (f"it calls exercise {other.group(1)}, which is not started yet: "
-                          f"do {other.group(1)} first, or compute that step here")
-            failures.append((kind, name, reason))
+            results.append((name, found))
+            unmatched |= {mistake_key(m) for m in not_matched}
+
+    # Every message is true: a mistake that one test named but another test found the answer
+    # does not make (its output differs from that mistake's there) is not named.
+    def refuted(mistake):
+        key = mistake_key(mistake)
+        return any(key.startswith(u) or u.startswith(key) for u in unmatched)
+
+    failures = []
+    for name, found in results:
+        kept = []
+        for kind, reason, mistake, generic in found:
+            if mistake and refuted(mistake):
+                if generic is None:
+                    continue
+                kind, reason = generic
+            kept.append((kind, reason))
+        kind, reason = min(kept or [("check", "failed")], key=lambda f: RANK[f[0]])
+        other = re.search(r"exercise (\d+\.\d+) " + NOT_IMPLEMENTED, reason)
+        if other and other.group(1) != exercise.number:
+            kind = "calls"
+            reason = (f"it calls exercise {other.group(1)}, which is not started yet: "
+                      f"do {other.group(1)} first, or compute that step here")
+        failures.append((kind, name, reason))
     exercise.failures = len(failures)
     if not failures:
         exercise.state = "passing"
@@ -426,6 +491,12 @@ def run_exercise(binary, exercise, timeout):
         real = [f for f in failures if f[0] != "not_implemented"]
         if real:
             kind, name, exercise.reason = min(real, key=lambda f: RANK.get(f[0], 7))
+            # A named cause or probe says why; the smallest failing input shows it happen.
+            smallest = next((f for f in real if f[0] == "smallest"), None)
+            if smallest and kind in ("mistake", "probe", "wrong") and smallest[2] not in exercise.reason:
+                shown = smallest[2].split("\nthe smallest input on which it fails:", 1)
+                if len(shown) == 2:
+                    exercise.reason += "\nthe smallest input on which it fails:" + shown[1]
         else:  # some tests pass, the rest still throw not_implemented
             kind, name, exercise.reason = failures[0][0], failures[0][1], "still throws attn::not_implemented"
         exercise.detail = re.sub(r"^\d+\.\d+\s*", "", name)

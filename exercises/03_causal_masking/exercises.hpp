@@ -8,8 +8,9 @@
 /// to key j (column). You may use chapters 01 and 02: attn::softmax(), attn::softmax_rows(),
 /// attn::scaled_scores() (include `chapters/01_single_head_attention/single_head_attention.hpp`).
 ///
-/// Every function first checks its arguments and throws std::invalid_argument naming the
-/// function and the offending shape or value.
+/// Every function first checks its arguments and throws std::invalid_argument whose message
+/// names the function and shows what is wrong: a shape as `[0, 6]` (attn::check_shape()
+/// writes the whole message) and a number as `name = value`, e.g. `n_heads = 0`.
 #pragma once
 
 #include "common/errors.hpp"

@@ -9,8 +9,9 @@
 /// attn::causal_mask() (`chapters/03_causal_masking/causal_masking.hpp`),
 /// attn::scaled_dot_product_attention() (`chapters/01_single_head_attention/single_head_attention.hpp`).
 ///
-/// Every function first checks its arguments and throws std::invalid_argument naming the
-/// function and the offending shape or number.
+/// Every function first checks its arguments and throws std::invalid_argument whose message
+/// names the function and shows what is wrong: a shape as `[0, 6]` (attn::check_shape()
+/// writes the whole message) and a number as `name = value`, e.g. `n_heads = 0`.
 #pragma once
 
 #include "common/errors.hpp"
@@ -50,7 +51,8 @@ Tensor3 split_heads(const Matrix& x, std::size_t n_heads);
 /// \param heads `[n_heads, T, d_head]`
 /// \return `[T, n_heads * d_head]`, `x(t, h * d_head + i) = heads(h, t, i)`
 ///
-/// Throws std::invalid_argument naming merge_heads when heads is empty.
+/// Throws std::invalid_argument naming merge_heads when heads is empty (show its shape,
+/// e.g. `[0, 2, 2]`).
 ///
 /// Example: heads `{{{1, 2}}, {{3, 4}}, {{5, 6}}}` (3 heads, T = 1, d_head = 2) give
 /// `{{1, 2, 3, 4, 5, 6}}`.
@@ -70,7 +72,8 @@ Matrix merge_heads(const Tensor3& heads);
 /// \return the key/value head, in 0..n_kv_heads-1
 ///
 /// Throws std::invalid_argument naming kv_head_for when n_kv_heads is 0 or does not
-/// divide n_heads, or head is not below n_heads.
+/// divide n_heads, or head is not below n_heads; show the numbers as `name = value`,
+/// e.g. `n_heads = 8 is not a multiple of n_kv_heads = 3`.
 ///
 /// Example: 8 query heads and 2 key/value heads: heads 0..3 use 0, heads 4..7 use 1.
 ///

@@ -7,8 +7,9 @@
 /// You may use chapters 01 to 04, e.g. attn::multi_head_attention() (include
 /// `chapters/04_multi_head_attention/multi_head_attention.hpp`).
 ///
-/// Every function first checks its arguments and throws std::invalid_argument naming the
-/// function and the offending shape.
+/// Every function first checks its arguments and throws std::invalid_argument whose message
+/// names the function and shows what is wrong: a shape as `[0, 6]` (attn::check_shape()
+/// writes the whole message) and a number as `name = value`, e.g. `n_heads = 0`.
 #pragma once
 
 #include "chapters/04_multi_head_attention/multi_head_attention.hpp"
@@ -107,7 +108,9 @@ Matrix rms_norm(const Matrix& x, const Vector& gain, float eps);
 ///
 /// Example: with every weight and bias 0 (gains 1), both sub-layers add 0, so y = x.
 ///
-/// Hint: check x and the four norm vectors first, here. Then your layer_norm() and
+/// Hint: check x, the four norm vectors, w1, b1, w2 and b2 first, here, with
+/// check_shape("attn::ex05::pre_ln_block", ...), so that the error names pre_ln_block and the
+/// weight (the attention's own weights may be left to multi_head_attention). Then your layer_norm() and
 /// gelu_tanh(), chapter 04's `attn::multi_head_attention(z, w.attention, true).output`, and
 /// `xt::linalg::dot` (from `<xtensor-blas/xlinalg.hpp>`) for the feed-forward network;
 /// `m += b1;` adds a bias to every row. The residuals add the *un*-normalised x and h.

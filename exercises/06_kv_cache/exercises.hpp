@@ -8,8 +8,9 @@
 /// and values of the positions so far, in preallocated rows. You may use chapters 01 to
 /// 05, e.g. attn::softmax() (include `chapters/01_single_head_attention/single_head_attention.hpp`).
 ///
-/// Every function first checks its arguments and throws std::invalid_argument naming the
-/// function and the offending shape or number.
+/// Every function first checks its arguments and throws std::invalid_argument whose message
+/// names the function and shows what is wrong: a shape as `[0, 6]` (attn::check_shape()
+/// writes the whole message) and a number as `name = value`, e.g. `n_heads = 0`.
 #pragma once
 
 #include "common/errors.hpp"
@@ -97,7 +98,8 @@ std::size_t ring_slot(std::size_t position, std::size_t window);
 /// \param batch sequences
 /// \return bytes
 ///
-/// Throws std::invalid_argument naming kv_cache_bytes when any argument is 0.
+/// Throws std::invalid_argument naming kv_cache_bytes when any argument is 0, saying which
+/// as `name = value` with the parameter names above, e.g. `kv_heads = 0`.
 ///
 /// Example: 32 layers, 8 kv heads, d_head 128, 4096 tokens, fp16, batch 1: 536870912 bytes
 /// (512 MiB, Llama-3-8B at 4k tokens).

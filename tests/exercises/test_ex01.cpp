@@ -5,6 +5,8 @@
 // with Python's math module) and tests/reference/ch01.txt (PyTorch, see generate.py).
 #include "exercises.hpp"
 
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
@@ -218,4 +220,81 @@ TEST_CASE("1.4 attention_weights: rejects queries and keys of different d_k", "[
                       "attention_weights", "[0, 2]", "queries [0, 2] holds no query");
     CHECK_SHAPE_ERROR(ex::attention_weights(Matrix{{1, 0}}, Matrix::from_shape({0, 2})),
                       "attention_weights", "[0, 2]", "keys [0, 2] holds no key");
+}
+
+// ---------------------------------------------------------------- every size, smallest first
+//
+// Each exercise on inputs of growing size, against chapter 01's own functions; a failure shows
+// the smallest input that fails, whole. Last come inputs hundreds apart, where e^x overflows
+// unless the maximum is subtracted first.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::dims_up_to;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::readable_vector;
+using attn::test::Trial;
+
+namespace {
+std::string sizes(std::size_t T, std::size_t d) {
+    return "T = " + std::to_string(T) + ", d_k = " + std::to_string(d);
+}
+// The sweep's sizes, then the largest again with every number times 100.
+std::vector<Dims> with_large(std::vector<Dims> dims) {
+    const Dims last = dims.back();
+    dims.push_back({last.T, last.d + 100});  // d + 100 marks "large numbers"
+    return dims;
+}
+float magnitude(const Dims& s) {
+    return s.d > 100 ? 100.0f : 1.0f;
+}
+std::size_t width(const Dims& s) {
+    return s.d > 100 ? s.d - 100 : s.d;
+}
+}  // namespace
+
+TEST_CASE("1.1 dot_scores: every size from T = 1, d_k = 1 (the smallest failing input is shown)",
+          "[1.1]") {
+    check_every_size<1>(dims_up_to(4, 4), [](const Dims& s, Trial<1>& t) {
+        const Vector q = readable_vector(s.d, 1);
+        const Matrix keys = readable_matrix(s.T, s.d, 2);
+        t.input = sizes(s.T, s.d) + "\n" + named("query", q) + "\n" + named("keys", keys);
+        t.expected = attn::dot_scores(q, keys);
+        t.actual = ex::dot_scores(q, keys);
+    });
+}
+
+TEST_CASE("1.2 stable_softmax: every length from 1, then logits hundreds apart", "[1.2]") {
+    check_every_size<1>(with_large(dims_up_to(1, 6)), [](const Dims& s, Trial<1>& t) {
+        const Vector logits = readable_vector(width(s), 3) * magnitude(s);
+        t.input = "n = " + std::to_string(width(s)) + "\n" + named("logits", logits);
+        t.expected = attn::softmax(logits);
+        t.actual = ex::stable_softmax(logits);
+    });
+}
+
+TEST_CASE("1.3 attend: every size from T = 1, d_k = 1, then scores hundreds apart", "[1.3]") {
+    check_every_size<1>(with_large(dims_up_to(4, 3)), [](const Dims& s, Trial<1>& t) {
+        const Vector q = readable_vector(width(s), 4) * magnitude(s);
+        const Matrix keys = readable_matrix(s.T, width(s), 5);
+        const Matrix values = readable_matrix(s.T, 2, 6);
+        t.input = sizes(s.T, width(s)) + ", d_v = 2\n" + named("query", q) + "\n" +
+                  named("keys", keys) + "\n" + named("values", values);
+        t.expected = attn::attend(q, keys, values).output;
+        t.actual = ex::attend(q, keys, values);
+    });
+}
+
+TEST_CASE("1.4 attention_weights: every size from T = 1, d_k = 1, then scores hundreds apart",
+          "[1.4]") {
+    check_every_size<2>(with_large(dims_up_to(3, 3)), [](const Dims& s, Trial<2>& t) {
+        const Matrix q = readable_matrix(s.T, width(s), 7) * magnitude(s);
+        const Matrix keys = readable_matrix(s.T + 1, width(s), 8);
+        t.input = "T_q = " + std::to_string(s.T) + ", T_k = " + std::to_string(s.T + 1) +
+                  ", d_k = " + std::to_string(width(s)) + "\n" + named("queries", q) + "\n" +
+                  named("keys", keys);
+        t.expected = attn::softmax_rows(attn::scaled_scores(q, keys));
+        t.actual = ex::attention_weights(q, keys);
+    });
 }

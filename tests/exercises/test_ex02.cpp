@@ -4,6 +4,8 @@
 // tests/reference/ch02.txt (PyTorch, see generate.py), max abs error 1e-5 unless stated.
 #include "exercises.hpp"
 
+#include "chapters/02_self_attention/self_attention.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
@@ -192,4 +194,69 @@ TEST_CASE("2.4 attention_entropy: a NaN weight gives NaN, not a number", "[2.4]"
 TEST_CASE("2.4 attention_entropy: rejects empty weights", "[2.4]") {
     CHECK_SHAPE_ERROR(ex::attention_entropy(Matrix::from_shape({0, 3})), "attention_entropy",
                       "[0, 3]", "weights [0, 3] holds no row");
+}
+
+// ---------------------------------------------------------------- every size, smallest first
+//
+// Each exercise on inputs of growing size, against chapter 02's own functions; a failure shows
+// the smallest input that fails, whole.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::dims_up_to;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::Trial;
+
+TEST_CASE("2.1 project: every size from T = 1, d_model = 1 (the smallest failing input is shown)",
+          "[2.1]") {
+    check_every_size<2>(dims_up_to(3, 3), [](const Dims& s, Trial<2>& t) {
+        const Matrix x = readable_matrix(s.T, s.d, 1);
+        const Matrix w = readable_matrix(s.d, s.d + 1, 2);
+        t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(s.d) +
+                  ", d_out = " + std::to_string(s.d + 1) + "\n" + named("x", x) + "\n" +
+                  named("w", w);
+        t.expected = attn::project(x, w);
+        t.actual = ex::project(x, w);
+    });
+}
+
+TEST_CASE("2.2 self_attention: every size from T = 1, d_model = 1", "[2.2]") {
+    check_every_size<2>(dims_up_to(3, 3), [](const Dims& s, Trial<2>& t) {
+        const Matrix x = readable_matrix(s.T, s.d, 3);
+        const attn::Projections p{readable_matrix(s.d, 2, 4), readable_matrix(s.d, 2, 5),
+                                  readable_matrix(s.d, 1, 6)};
+        t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(s.d) +
+                  ", d_k = 2, d_v = 1\n" + named("x", x) + "\n" + named("w_q", p.w_q) + "\n" +
+                  named("w_k", p.w_k) + "\n" + named("w_v", p.w_v);
+        t.expected = attn::self_attention(x, p).output;
+        t.actual = ex::self_attention(x, p.w_q, p.w_k, p.w_v);
+    });
+}
+
+TEST_CASE("2.3 permute_rows: every size from T = 1, rows reversed and rotated", "[2.3]") {
+    std::vector<Dims> sizes;
+    for (std::size_t T = 1; T <= 4; ++T)
+        for (std::size_t rotate = 0; rotate <= 1; ++rotate) sizes.push_back({T, rotate});
+    check_every_size<2>(sizes, [](const Dims& s, Trial<2>& t) {
+        const Matrix x = readable_matrix(s.T, 2, 7);
+        std::vector<std::size_t> order(s.T);
+        for (std::size_t i = 0; i < s.T; ++i) order[i] = s.d ? (i + 1) % s.T : s.T - 1 - i;
+        std::string text;
+        for (std::size_t i : order) text += (text.empty() ? "" : ", ") + std::to_string(i);
+        t.input = "T = " + std::to_string(s.T) + "\n" + named("x", x) + "\norder = {" + text + "}";
+        t.expected = attn::permute_rows(x, order);
+        t.actual = ex::permute_rows(x, order);
+    });
+}
+
+TEST_CASE("2.4 attention_entropy: every size from one weight", "[2.4]") {
+    check_every_size<1>(dims_up_to(3, 4), [](const Dims& s, Trial<1>& t) {
+        Matrix weights = attn::softmax_rows(readable_matrix(s.T, s.d, 8));
+        if (s.d > 1) weights(s.T - 1, s.d - 1) = 0.0f;  // a weight of exactly 0 counts 0
+        t.input = "T_q = " + std::to_string(s.T) + ", T_k = " + std::to_string(s.d) + "\n" +
+                  named("weights", weights);
+        t.expected = attn::attention_entropy(weights);
+        t.actual = ex::attention_entropy(weights);
+    });
 }

@@ -4,6 +4,8 @@
 // tests/reference/ch03.txt (PyTorch, see generate.py). Masks compare as 0/1 numbers.
 #include "exercises.hpp"
 
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
@@ -197,4 +199,83 @@ TEST_CASE("3.4 padded_causal_masks: rejects lengths outside 1..T", "[3.4]") {
                       "an empty batch");
     CHECK_SHAPE_ERROR(ex::padded_causal_masks({1}, 0), "padded_causal_masks", "0",
                       "T = 0 leaves room for no token");
+}
+
+// ---------------------------------------------------------------- every size, smallest first
+//
+// Each exercise on inputs of growing size, against chapter 03's own functions; a failure shows
+// the smallest input that fails, whole (masks as 1 for true, 0 for false).
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::Trial;
+
+TEST_CASE("3.1 causal_mask: every T from 1 (the smallest failing input is shown)", "[3.1]") {
+    std::vector<Dims> sizes;
+    for (std::size_t T = 1; T <= 6; ++T) sizes.push_back({T, 0});
+    check_every_size<2>(
+        sizes,
+        [](const Dims& s, Trial<2>& t) {
+            attn::test::dirty_heap();
+            t.input = "T = " + std::to_string(s.T);
+            t.expected = as_numbers(attn::causal_mask(s.T));
+            t.actual = as_numbers(ex::causal_mask(s.T));
+        },
+        0);
+}
+
+TEST_CASE(
+    "3.2 masked_softmax: every size from 1 x 1, causal, windowed, with a row fully masked, "
+    "then scores hundreds apart",
+    "[3.2]") {
+    // d: 0 causal, 1 window of 2, 2 the last row fully masked, 3 causal with scores x 100.
+    std::vector<Dims> sizes;
+    for (std::size_t T = 1; T <= 4; ++T)
+        for (std::size_t kind = 0; kind <= 3; ++kind) sizes.push_back({T, kind});
+    check_every_size<2>(sizes, [](const Dims& s, Trial<2>& t) {
+        const Matrix scores = readable_matrix(s.T, s.T, 1) * (s.d == 3 ? 100.0f : 1.0f);
+        Mask allowed = s.d == 1 ? attn::sliding_window_mask(s.T, 2) : attn::causal_mask(s.T);
+        if (s.d == 2) xt::view(allowed, s.T - 1, xt::all()) = false;
+        const char* kinds[] = {"causal", "a window of 2", "causal, the last row fully masked",
+                               "causal, scores x 100"};
+        t.input = "T = " + std::to_string(s.T) + ", " + kinds[s.d] + "\n" +
+                  named("scores", scores) + "\n" + named("allowed", as_numbers(allowed));
+        t.expected = attn::masked_softmax(scores, allowed);
+        t.actual = ex::masked_softmax(scores, allowed);
+    });
+}
+
+TEST_CASE("3.3 sliding_window_mask: every T and window from 1", "[3.3]") {
+    std::vector<Dims> sizes;
+    for (std::size_t T = 1; T <= 5; ++T)
+        for (std::size_t window = 1; window <= T + 1; ++window) sizes.push_back({T, window});
+    check_every_size<2>(
+        sizes,
+        [](const Dims& s, Trial<2>& t) {
+            attn::test::dirty_heap();
+            t.input = "T = " + std::to_string(s.T) + ", window = " + std::to_string(s.d);
+            t.expected = as_numbers(attn::sliding_window_mask(s.T, s.d));
+            t.actual = as_numbers(ex::sliding_window_mask(s.T, s.d));
+        },
+        0);
+}
+
+TEST_CASE("3.4 padded_causal_masks: every T from 1, sequences of every length", "[3.4]") {
+    std::vector<Dims> sizes;
+    for (std::size_t T = 1; T <= 4; ++T)
+        for (std::size_t shortest = 1; shortest <= T; ++shortest) sizes.push_back({T, shortest});
+    check_every_size<3>(
+        sizes,
+        [](const Dims& s, Trial<3>& t) {
+            attn::test::dirty_heap();
+            const std::vector<std::size_t> lengths{s.T, s.d};
+            t.slices = "sequence";
+            t.input = "T = " + std::to_string(s.T) + ", lengths = {" + std::to_string(s.T) + ", " +
+                      std::to_string(s.d) + "}";
+            t.expected = as_numbers(attn::padded_causal_masks(lengths, s.T));
+            t.actual = as_numbers(ex::padded_causal_masks(lengths, s.T));
+        },
+        0);
 }

@@ -6,12 +6,16 @@
 #include "exercises.hpp"
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
+#include "chapters/04_multi_head_attention/multi_head_attention.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
+#include <array>
 #include <string>
 
 using attn::Matrix;
@@ -215,4 +219,135 @@ TEST_CASE("4.4 multi_head_attention: rejects head counts and weights that do not
                       "multi_head_attention", "[8, 4]", "w_o [8, 4] should be [8, 8]");
     CHECK_SHAPE_ERROR(ex::multi_head_attention(Matrix::from_shape({0, 8}), w, w, w, w, 4, 4, true),
                       "multi_head_attention", "[0, 8]", "x [0, 8] holds no token");
+}
+
+// ---------------------------------------------------------------- probes and every size
+//
+// A probe switches a part off or makes it the identity, so a failure says which part is
+// wrong. The sweeps run each exercise on inputs of growing size against chapter 04's own
+// functions; a failure shows the smallest input that fails, whole.
+
+using attn::test::check_every_size;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::Trial;
+
+namespace {
+// A multi-head configuration of the sweep.
+struct Heads {
+    std::size_t T, n_heads, n_kv_heads, d_head;
+    bool causal;
+};
+
+std::vector<Heads> head_configurations() {
+    std::vector<Heads> out;
+    const std::size_t counts[][2] = {{1, 1}, {2, 2}, {2, 1}, {3, 3}, {4, 2}};
+    for (std::size_t T = 1; T <= 3; ++T)
+        for (const auto& c : counts)
+            for (std::size_t d_head = 1; d_head <= 2; ++d_head)
+                for (bool causal : {true, false}) out.push_back({T, c[0], c[1], d_head, causal});
+    std::stable_sort(out.begin(), out.end(), [](const Heads& a, const Heads& b) {
+        return a.T * a.n_heads * a.d_head < b.T * b.n_heads * b.d_head;
+    });
+    return out;
+}
+
+std::string heads_text(const Heads& c) {
+    return "T = " + std::to_string(c.T) + ", n_heads = " + std::to_string(c.n_heads) +
+           ", n_kv_heads = " + std::to_string(c.n_kv_heads) +
+           ", d_head = " + std::to_string(c.d_head) + (c.causal ? ", causal" : ", not causal");
+}
+}  // namespace
+
+TEST_CASE("4.1 split_heads: every size from T = 1, one head of width 1", "[4.1]") {
+    std::vector<Heads> sizes;
+    for (const Heads& c : head_configurations())
+        if (c.causal && c.n_kv_heads == c.n_heads) sizes.push_back(c);
+    check_every_size<3>(
+        sizes,
+        [](const Heads& c, Trial<3>& t) {
+            const Matrix x = readable_matrix(c.T, c.n_heads * c.d_head, 1);
+            t.input = "T = " + std::to_string(c.T) + ", n_heads = " + std::to_string(c.n_heads) +
+                      ", d_head = " + std::to_string(c.d_head) + "\n" + named("x", x);
+            t.expected = attn::split_heads(x, c.n_heads);
+            t.actual = ex::split_heads(x, c.n_heads);
+        },
+        0);
+}
+
+TEST_CASE("4.2 merge_heads: every size from one head, T = 1, width 1", "[4.2]") {
+    std::vector<Heads> sizes;
+    for (const Heads& c : head_configurations())
+        if (c.causal && c.n_kv_heads == c.n_heads) sizes.push_back(c);
+    check_every_size<2>(
+        sizes,
+        [](const Heads& c, Trial<2>& t) {
+            const Tensor3 heads =
+                attn::split_heads(readable_matrix(c.T, c.n_heads * c.d_head, 2), c.n_heads);
+            t.d_head = c.d_head;
+            t.input = "n_heads = " + std::to_string(c.n_heads) + ", T = " + std::to_string(c.T) +
+                      ", d_head = " + std::to_string(c.d_head) + "\n" + named("heads", heads);
+            t.expected = attn::merge_heads(heads);
+            t.actual = ex::merge_heads(heads);
+        },
+        0);
+}
+
+TEST_CASE("4.3 kv_head_for: every query head, for every head count up to 8", "[4.3]") {
+    std::vector<std::array<std::size_t, 2>> counts;
+    for (std::size_t n_heads = 1; n_heads <= 8; ++n_heads)
+        for (std::size_t n_kv = 1; n_kv <= n_heads; ++n_kv)
+            if (n_heads % n_kv == 0) counts.push_back({n_heads, n_kv});
+    check_every_size<1>(
+        counts,
+        [](const std::array<std::size_t, 2>& c, Trial<1>& t) {
+            t.input = "n_heads = " + std::to_string(c[0]) +
+                      ", n_kv_heads = " + std::to_string(c[1]) +
+                      " (element h: the key/value head of query head h)";
+            t.expected = xt::zeros<float>({c[0]});
+            for (std::size_t h = 0; h < c[0]; ++h)
+                t.expected(h) = static_cast<float>(attn::kv_head_for(h, c[0], c[1]));
+            t.actual = kv_heads(c[0], c[1]);
+        },
+        0);
+}
+
+TEST_CASE("4.4 multi_head_attention: probe: with W_o = I the output is the merged heads", "[4.4]") {
+    for (const std::string name : {"mha4", "gqa4_2"}) {
+        const Matrix x = ref().matrix("mha.x");
+        const std::size_t n_kv = name == "mha4" ? 4 : 2;
+        const attn::MultiHeadWeights w{ref().matrix(name + ".w_q"),
+                                       ref().matrix(name + ".w_k"),
+                                       ref().matrix(name + ".w_v"),
+                                       xt::eye<float>(8),
+                                       4,
+                                       n_kv};
+        INFO(
+            "probe: with W_o the identity, the output must be the four heads side by side (2 "
+            "columns each), as chapter 04 computes them ("
+            << name << ")");
+        CHECK_THAT(ex::multi_head_attention(x, w.w_q, w.w_k, w.w_v, w.w_o, 4, n_kv, true),
+                   IsClose(attn::multi_head_attention(x, w, true).heads).columns_are_heads(2));
+    }
+}
+
+TEST_CASE("4.4 multi_head_attention: every size from T = 1, one head of width 1", "[4.4]") {
+    check_every_size<2>(
+        head_configurations(),
+        [](const Heads& c, Trial<2>& t) {
+            const std::size_t d_model = c.n_heads * c.d_head, d_kv = c.n_kv_heads * c.d_head;
+            const Matrix x = readable_matrix(c.T, d_model, 3);
+            const attn::MultiHeadWeights w{readable_matrix(d_model, d_model, 4),
+                                           readable_matrix(d_model, d_kv, 5),
+                                           readable_matrix(d_model, d_kv, 6),
+                                           readable_matrix(d_model, d_model, 7),
+                                           c.n_heads,
+                                           c.n_kv_heads};
+            t.input = heads_text(c) + "\n" + named("x", x) + "\n" + named("w_q", w.w_q) + "\n" +
+                      named("w_k", w.w_k) + "\n" + named("w_v", w.w_v) + "\n" + named("w_o", w.w_o);
+            t.expected = attn::multi_head_attention(x, w, c.causal).output;
+            t.actual = ex::multi_head_attention(x, w.w_q, w.w_k, w.w_v, w.w_o, c.n_heads,
+                                                c.n_kv_heads, c.causal);
+        },
+        1e-4f);
 }

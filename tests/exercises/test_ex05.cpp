@@ -5,6 +5,8 @@
 // in torch, see generate.py), which also holds the answers of the known mistakes.
 #include "exercises.hpp"
 
+#include "chapters/05_transformer_block/transformer_block.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
@@ -197,4 +199,128 @@ TEST_CASE("5.4 pre_ln_block: rejects weights that do not fit d_model", "[5.4]") 
                       "w2 [32, 6] should be [d_ff, d_model] = [32, 8]");
     CHECK_SHAPE_ERROR(ex::pre_ln_block(Matrix::from_shape({0, 8}), reference_block()),
                       "pre_ln_block", "[0, 8]", "x [0, 8] holds no token");
+}
+
+// ---------------------------------------------------------------- probes and every size
+//
+// A probe switches one path of the block off, so a failure says which path is wrong. The
+// sweeps run each exercise on inputs of growing size against chapter 05's own functions; a
+// failure shows the smallest input that fails, whole.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::dims_up_to;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::readable_vector;
+using attn::test::Trial;
+
+namespace {
+// The same weights as chapter 05's BlockWeights, which compute the expected results.
+attn::BlockWeights as_block_weights(const ex::Block& b) {
+    return {b.ln1_gain, b.ln1_bias, b.attention, b.ln2_gain, b.ln2_bias, {b.w1, b.b1, b.w2, b.b2}};
+}
+}  // namespace
+
+TEST_CASE("5.4 pre_ln_block: probes: each path alone", "[5.4]") {
+    const Matrix x = ref().matrix("block.x");
+    {
+        ex::Block b = reference_block();
+        b.attention.w_o = xt::zeros<float>(b.attention.w_o.shape());
+        b.attention.b_o = xt::zeros<float>(b.attention.b_o.shape());
+        INFO(
+            "probe: with the attention's W_o and b_o zero, the attention adds nothing, so the "
+            "block must return x + FFN(LN2(x)): the feed-forward path and its residual");
+        CHECK_THAT(ex::pre_ln_block(x, b),
+                   IsClose(attn::transformer_block(x, as_block_weights(b))));
+    }
+    {
+        ex::Block b = reference_block();
+        b.w2 = xt::zeros<float>(b.w2.shape());
+        b.b2 = xt::zeros<float>(b.b2.shape());
+        INFO(
+            "probe: with W2 and b2 zero, the feed-forward network adds nothing, so the block "
+            "must return x + MHA(LN1(x)): the attention path and its residual");
+        CHECK_THAT(ex::pre_ln_block(x, b),
+                   IsClose(attn::transformer_block(x, as_block_weights(b))));
+    }
+}
+
+TEST_CASE("5.1 layer_norm: every size from one number, a constant row included", "[5.1]") {
+    check_every_size<2>(
+        dims_up_to(3, 4),
+        [](const Dims& s, Trial<2>& t) {
+            Matrix x = readable_matrix(s.T, s.d, 1);
+            xt::view(x, 0, xt::all()) = 1.5f;  // a constant row: variance 0, eps keeps it finite
+            const Vector gain = readable_vector(s.d, 2), bias = readable_vector(s.d, 3);
+            t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(s.d) +
+                      ", eps = 1e-5\n" + named("x", x) + "\n" + named("gain", gain) + "\n" +
+                      named("bias", bias);
+            t.expected = attn::layer_norm(x, gain, bias, 1e-5f);
+            t.actual = ex::layer_norm(x, gain, bias, 1e-5f);
+        },
+        1e-4f);
+}
+
+TEST_CASE("5.2 gelu_tanh: every size from one number", "[5.2]") {
+    check_every_size<2>(dims_up_to(2, 5), [](const Dims& s, Trial<2>& t) {
+        const Matrix x = readable_matrix(s.T, s.d, 4) * 2.0f;
+        t.input = named("x", x);
+        t.expected = attn::gelu(x);
+        t.actual = ex::gelu_tanh(x);
+    });
+}
+
+TEST_CASE("5.3 rms_norm: every size from one number, a row of zeros included", "[5.3]") {
+    check_every_size<2>(
+        dims_up_to(3, 4),
+        [](const Dims& s, Trial<2>& t) {
+            Matrix x = readable_matrix(s.T, s.d, 5);
+            xt::view(x, 0, xt::all()) = 0.0f;  // a row of zeros: eps keeps 0 / 0 away
+            const Vector gain = readable_vector(s.d, 6);
+            t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(s.d) +
+                      ", eps = 1e-5\n" + named("x", x) + "\n" + named("gain", gain);
+            t.expected = attn::rms_norm(x, gain, 1e-5f);
+            t.actual = ex::rms_norm(x, gain, 1e-5f);
+        },
+        1e-4f);
+}
+
+TEST_CASE("5.4 pre_ln_block: every size from T = 1, one head of width 2", "[5.4]") {
+    std::vector<Dims> sizes;  // d: heads of width 2
+    for (std::size_t T = 1; T <= 3; ++T)
+        for (std::size_t heads = 1; heads <= 2; ++heads) sizes.push_back({T, heads});
+    check_every_size<2>(
+        sizes,
+        [](const Dims& s, Trial<2>& t) {
+            const std::size_t d = 2 * s.d, d_ff = 2 * d;
+            const Matrix x = readable_matrix(s.T, d, 7);
+            ex::Block b;
+            b.ln1_gain = readable_vector(d, 8);
+            b.ln1_bias = readable_vector(d, 9);
+            b.attention = {readable_matrix(d, d, 10),
+                           readable_matrix(d, d, 11),
+                           readable_matrix(d, d, 12),
+                           readable_matrix(d, d, 13),
+                           s.d,
+                           s.d,
+                           readable_vector(d, 14),
+                           readable_vector(d, 15),
+                           readable_vector(d, 16),
+                           readable_vector(d, 17)};
+            b.ln2_gain = readable_vector(d, 18);
+            b.ln2_bias = readable_vector(d, 19);
+            b.w1 = readable_matrix(d, d_ff, 20);
+            b.b1 = readable_vector(d_ff, 21);
+            b.w2 = readable_matrix(d_ff, d, 22);
+            b.b2 = readable_vector(d, 23);
+            t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(d) + ", " +
+                      std::to_string(s.d) + " head(s), d_ff = " + std::to_string(d_ff) + "\n" +
+                      named("x", x) +
+                      "\n(weights: readable_matrix/readable_vector in "
+                      "tests/exercises/test_ex05.cpp)";
+            t.expected = attn::transformer_block(x, as_block_weights(b));
+            t.actual = ex::pre_ln_block(x, b);
+        },
+        1e-3f);
 }

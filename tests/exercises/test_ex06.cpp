@@ -7,6 +7,7 @@
 
 #include "chapters/01_single_head_attention/single_head_attention.hpp"
 #include "common/random.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 
 #include <xtensor/xbuilder.hpp>
@@ -150,4 +151,102 @@ TEST_CASE("6.4 kv_cache_bytes: grows with every factor, batch included", "[6.4]"
 TEST_CASE("6.4 kv_cache_bytes: rejects a zero", "[6.4]") {
     CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 0, 128, 4096, 2, 1), "kv_cache_bytes", "kv_heads = 0",
                       "0 key/value heads");
+}
+
+// ---------------------------------------------------------------- every size, smallest first
+//
+// Each exercise on inputs of growing size against an independent computation (chapter 01's
+// attention over the stored rows, the modulo); a failure shows the smallest input that
+// fails, whole. Then numbers past 32 bits.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::dims_up_to;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::readable_vector;
+using attn::test::Trial;
+
+TEST_CASE("6.1 append: every capacity and number of positions from 1", "[6.1]") {
+    std::vector<Dims> sizes;  // T: positions appended, d: spare capacity
+    for (std::size_t n = 1; n <= 3; ++n)
+        for (std::size_t spare = 0; spare <= 1; ++spare) sizes.push_back({n, spare});
+    check_every_size<2>(
+        sizes,
+        [](const Dims& s, Trial<2>& t) {
+            const std::size_t capacity = s.T + s.d;
+            const Matrix keys = readable_matrix(s.T, 2, 1), values = readable_matrix(s.T, 2, 2);
+            t.input = "capacity " + std::to_string(capacity) + ", d_head 2, append rows 0.." +
+                      std::to_string(s.T - 1) + " of\n" + named("keys", keys) + "\n" +
+                      named("values", values) +
+                      "\n(the result: the cache's keys and values side by side, then a column "
+                      "holding its length in row 0)";
+            t.expected = xt::zeros<float>({capacity, std::size_t{5}});
+            xt::view(t.expected, xt::range(0, s.T), xt::range(0, 2)) = keys;
+            xt::view(t.expected, xt::range(0, s.T), xt::range(2, 4)) = values;
+            t.expected(0, 4) = static_cast<float>(s.T);
+            ex::HeadCache cache = empty_cache(capacity, 2);
+            for (std::size_t i = 0; i < s.T; ++i)
+                ex::append(cache, xt::row(keys, static_cast<long>(i)),
+                           xt::row(values, static_cast<long>(i)));
+            t.actual = xt::zeros<float>({capacity, std::size_t{5}});
+            xt::view(t.actual, xt::all(), xt::range(0, 2)) = cache.keys;
+            xt::view(t.actual, xt::all(), xt::range(2, 4)) = cache.values;
+            t.actual(0, 4) = static_cast<float>(cache.length);
+        },
+        0);
+}
+
+TEST_CASE(
+    "6.2 attend_cached: every length and width from 1, a cache with room to spare, then "
+    "scores hundreds apart",
+    "[6.2]") {
+    std::vector<Dims> sizes = dims_up_to(4, 3);
+    sizes.push_back({4, 103});  // d_head 3, numbers x 100
+    check_every_size<1>(
+        sizes,
+        [](const Dims& s, Trial<1>& t) {
+            const std::size_t d = s.d % 100;
+            const float scale = s.d > 100 ? 100.0f : 1.0f;
+            ex::HeadCache cache = empty_cache(s.T + 2, d);
+            const Matrix keys = readable_matrix(s.T, d, 3) * scale,
+                         values = readable_matrix(s.T, d, 4);
+            xt::view(cache.keys, xt::range(0, s.T), xt::all()) = keys;
+            xt::view(cache.values, xt::range(0, s.T), xt::all()) = values;
+            cache.length = s.T;
+            const Vector q = readable_vector(d, 5) * scale;
+            t.input = "length " + std::to_string(s.T) + " of capacity " + std::to_string(s.T + 2) +
+                      ", d_head " + std::to_string(d) + "\n" + named("query", q) + "\n" +
+                      named("keys (stored rows)", keys) + "\n" +
+                      named("values (stored rows)", values);
+            t.expected = attn::attend(q, keys, values).output;
+            t.actual = ex::attend_cached(cache, q);
+        },
+        1e-4f);
+}
+
+TEST_CASE("6.3 ring_slot: every window from 1 to 7, positions 0..15 (not only powers of two)",
+          "[6.3]") {
+    std::vector<Dims> sizes;
+    for (std::size_t window = 1; window <= 7; ++window) sizes.push_back({16, window});
+    check_every_size<1>(
+        sizes,
+        [](const Dims& s, Trial<1>& t) {
+            t.input = "window = " + std::to_string(s.d) + ", positions 0.." +
+                      std::to_string(s.T - 1) + " (element p: the slot of position p)";
+            t.expected = xt::zeros<float>({s.T});
+            for (std::size_t p = 0; p < s.T; ++p) t.expected(p) = static_cast<float>(p % s.d);
+            t.actual = slots(s.T, s.d);
+        },
+        0);
+}
+
+TEST_CASE("6.4 kv_cache_bytes: long contexts need more than 32 bits (Llama-3-8B at 128k tokens)",
+          "[6.4]") {
+    // 32 layers x 8 kv heads x d_head 128 x 131072 tokens x 2 bytes x 2 (keys and values) = 2^34;
+    // 80 layers (Llama-3-70B) and a batch of 4: 5 x 2^35. Both exact as floats.
+    const Vector got{static_cast<float>(ex::kv_cache_bytes(32, 8, 128, 131072, 2, 1)),
+                     static_cast<float>(ex::kv_cache_bytes(80, 8, 128, 131072, 2, 4))};
+    INFO("the byte counts pass 2^32: every factor and product must be std::size_t (64 bits)");
+    CHECK_THAT(got, IsClose(Vector{17179869184.0f, 171798691840.0f}, 0));
 }

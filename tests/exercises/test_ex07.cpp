@@ -7,7 +7,9 @@
 #include "exercises.hpp"
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
+#include "chapters/07_fast_attention/fast_attention.hpp"
 #include "common/random.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 
 #include <xtensor/xbuilder.hpp>
@@ -203,4 +205,107 @@ TEST_CASE("7.3 tiled_attention: rejects shapes that do not fit and a block of 0"
                       "tiled_attention", "[5, 5]", "v [5, 5] does not have one row per key");
     CHECK_SHAPE_ERROR(ex::tiled_attention(in.q, in.k, in.v, false, 0), "tiled_attention", "0",
                       "a block of 0 holds nothing");
+}
+
+// ---------------------------------------------------------------- every size, smallest first
+//
+// Each exercise on inputs of growing size against chapter 07's and chapter 03's functions; a
+// failure shows the smallest input that fails, whole.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::dims_up_to;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::readable_vector;
+using attn::test::Trial;
+
+namespace {
+Vector as_vector(const attn::SoftmaxState& s) {
+    return Vector{s.max, s.sum};
+}
+// Logits of the sweep: kind 0 readable, 1 all negative, 2 with a -inf, 3 hundreds apart.
+Vector sweep_logits(std::size_t n, std::size_t kind) {
+    Vector x = readable_vector(n, 11);
+    if (kind == 1) x = -xt::abs(x) - 0.5f;
+    if (kind == 2 && n > 0) x(n - 1) = -std::numeric_limits<float>::infinity();
+    if (kind == 3) x *= 200.0f;
+    return x;
+}
+const char* logit_kinds[] = {"", ", all negative", ", one -inf", ", hundreds apart"};
+}  // namespace
+
+TEST_CASE(
+    "7.1 softmax_state: every length from 0, all-negative logits, a -inf, logits hundreds "
+    "apart (the result: {max, sum})",
+    "[7.1]") {
+    std::vector<Dims> sizes;
+    for (std::size_t n = 0; n <= 4; ++n)
+        for (std::size_t kind = 0; kind <= 3; ++kind) sizes.push_back({n, kind});
+    check_every_size<1>(
+        sizes,
+        [](const Dims& s, Trial<1>& t) {
+            const Vector x = sweep_logits(s.T, s.d);
+            t.input = "n = " + std::to_string(s.T) + logit_kinds[s.d] + "\n" + named("logits", x);
+            t.expected = as_vector(attn::softmax_state(x));
+            t.actual = as_vector(ex::softmax_state(x));
+        },
+        1e-4f);
+}
+
+TEST_CASE("7.2 merge_states: every split of every row up to 4 logits (the result: {max, sum})",
+          "[7.2]") {
+    std::vector<Dims> sizes;  // T: logits, d: where the row splits (0..T) + 10 * kind
+    for (std::size_t n = 0; n <= 4; ++n)
+        for (std::size_t kind = 0; kind <= 3; ++kind)
+            for (std::size_t split = 0; split <= n; ++split)
+                sizes.push_back({n, split + 10 * kind});
+    check_every_size<1>(
+        sizes,
+        [](const Dims& s, Trial<1>& t) {
+            const Vector x = sweep_logits(s.T, s.d / 10);
+            const std::size_t split = s.d % 10;
+            const Vector a = xt::view(x, xt::range(0, split)),
+                         b = xt::view(x, xt::range(split, s.T));
+            const attn::SoftmaxState sa = attn::softmax_state(a), sb = attn::softmax_state(b);
+            t.input = named("logits", x) + logit_kinds[s.d / 10] + ", split after " +
+                      std::to_string(split) + ": a = state of the first part {max " +
+                      std::to_string(sa.max) + ", sum " + std::to_string(sa.sum) + "}, b = {max " +
+                      std::to_string(sb.max) + ", sum " + std::to_string(sb.sum) + "}";
+            t.expected = as_vector(attn::softmax_state(x));
+            t.actual = as_vector(ex::merge_states({sa.max, sa.sum}, {sb.max, sb.sum}));
+        },
+        1e-4f);
+}
+
+TEST_CASE(
+    "7.3 tiled_attention: every T, width and block from 1, causal or not, then scores "
+    "hundreds apart",
+    "[7.3]") {
+    struct Tiles {
+        std::size_t T, d, block;
+        bool causal;
+        float scale;
+    };
+    std::vector<Tiles> sizes;
+    for (std::size_t T = 1; T <= 5; ++T)
+        for (std::size_t d = 1; d <= 2; ++d)
+            for (std::size_t block = 1; block <= T + 1; ++block)
+                for (bool causal : {true, false}) sizes.push_back({T, d, block, causal, 1.0f});
+    sizes.push_back({5, 2, 2, true, 100.0f});
+    check_every_size<2>(
+        sizes,
+        [](const Tiles& s, Trial<2>& t) {
+            const Matrix q = readable_matrix(s.T, s.d, 12) * s.scale;
+            const Matrix k = readable_matrix(s.T, s.d, 13) * s.scale,
+                         v = readable_matrix(s.T, 2, 14);
+            t.input = "T = " + std::to_string(s.T) + ", d = " + std::to_string(s.d) +
+                      ", d_v = 2, block = " + std::to_string(s.block) +
+                      (s.causal ? ", causal" : ", not causal") + "\n" + named("q", q) + "\n" +
+                      named("k", k) + "\n" + named("v", v);
+            const Mask mask = s.causal ? attn::causal_mask(s.T) : Mask(xt::ones<bool>({s.T, s.T}));
+            t.expected = attn::masked_attention(q, k, v, mask).output;
+            t.actual = ex::tiled_attention(q, k, v, s.causal, s.block);
+        },
+        1e-4f);
 }

@@ -7,12 +7,15 @@
 // are computed here, the way each mistake computes them.
 #include "exercises.hpp"
 
+#include "chapters/08_real_model/llama.hpp"
+#include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -345,4 +348,144 @@ TEST_CASE("8.4 sample_top_p: bad arguments are refused", "[8.4]") {
                          Refused("sample_top_p"));
     CHECK_SHAPE_ERROR(ex::sample_top_p(Vector(xt::zeros<float>({0})), 1.0f, 0.9f, 0.5f),
                       "sample_top_p", "[0]", "no logits");
+}
+
+// ---------------------------------------------------------------- probes and every size
+//
+// A probe switches one path of the block off, so a failure says which path is wrong. The
+// sweeps run each exercise on inputs of growing size against chapter 08's own functions; a
+// failure shows the smallest input that fails, whole.
+
+using attn::test::check_every_size;
+using attn::test::Dims;
+using attn::test::named;
+using attn::test::readable_matrix;
+using attn::test::readable_vector;
+using attn::test::Trial;
+
+namespace {
+// Chapter 08's block with the same weights, for positions 0..T-1.
+Matrix library_block(const Matrix& x, const Layer& l) {
+    attn::LlamaConfig c;
+    c.dim = x.shape(1);
+    c.hidden_dim = l.ffn.w_gate.shape(1);
+    c.n_layers = 1;
+    c.n_heads = l.attention.n_heads;
+    c.n_kv_heads = l.attention.n_kv_heads;
+    c.vocab_size = 1;
+    c.seq_len = x.shape(0);
+    return attn::llama_block(x, attn::LlamaLayer{l.attention_norm, l.attention, l.ffn_norm, l.ffn},
+                             0, c);
+}
+}  // namespace
+
+TEST_CASE("8.2 llama_block: probes: each path alone, and one token", "[8.2]") {
+    const Matrix x = ref().matrix("block.x");
+    {
+        Layer l = reference_layer();
+        l.attention.w_o = xt::zeros<float>(l.attention.w_o.shape());
+        INFO(
+            "probe: with W_o zero the attention adds nothing, so the block must return "
+            "x + SwiGLU(RMSNorm(x)): the feed-forward path and its residual");
+        CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+                   IsClose(library_block(x, l), 1e-4f));
+    }
+    {
+        Layer l = reference_layer();
+        l.ffn.w_down = xt::zeros<float>(l.ffn.w_down.shape());
+        INFO(
+            "probe: with W_down zero the feed-forward network adds nothing, so the block must "
+            "return x + Attn(RMSNorm(x)): the attention path (norm, RoPE, heads, mask) and its "
+            "residual");
+        CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+                   IsClose(library_block(x, l), 1e-4f));
+    }
+    {
+        const Layer l = reference_layer();
+        const Matrix first = xt::view(x, xt::range(0, 1), xt::all());
+        INFO(
+            "probe: one token at position 0: RoPE turns nothing and the token sees only "
+            "itself, so attention returns its own value; a difference here is in the norms, "
+            "the projections or the feed-forward network");
+        CHECK_THAT(ex::llama_block(first, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+                   IsClose(library_block(first, l), 1e-4f));
+    }
+}
+
+TEST_CASE("8.1 rope: every T from 1, widths 2 and 4, first positions 0..2", "[8.1]") {
+    std::vector<std::array<std::size_t, 3>> sizes;  // T, d, first position
+    for (std::size_t T = 1; T <= 3; ++T)
+        for (std::size_t d = 2; d <= 4; d += 2)
+            for (std::size_t first = 0; first <= 2; ++first) sizes.push_back({T, d, first});
+    check_every_size<2>(
+        sizes,
+        [](const std::array<std::size_t, 3>& s, Trial<2>& t) {
+            const Matrix x = readable_matrix(s[0], s[1], 1);
+            t.input = "T = " + std::to_string(s[0]) + ", d = " + std::to_string(s[1]) +
+                      ", first_position = " + std::to_string(s[2]) + ", theta = 10000\n" +
+                      named("x", x);
+            t.expected = attn::rope(x, s[2], 10000.0f);
+            t.actual = ex::rope(x, s[2], 10000.0f);
+        },
+        1e-4f);
+}
+
+TEST_CASE("8.2 llama_block: every T from 1, heads of width 2, grouped or not", "[8.2]") {
+    std::vector<std::array<std::size_t, 3>> sizes;  // T, n_heads, n_kv_heads
+    for (std::size_t T = 1; T <= 3; ++T)
+        for (const auto& h : {std::array<std::size_t, 2>{1, 1}, {2, 2}, {2, 1}})
+            sizes.push_back({T, h[0], h[1]});
+    check_every_size<2>(
+        sizes,
+        [](const std::array<std::size_t, 3>& s, Trial<2>& t) {
+            const std::size_t d = 2 * s[1], d_kv = 2 * s[2], d_ff = 3;
+            Layer l;
+            l.attention_norm = readable_vector(d, 2);
+            l.ffn_norm = readable_vector(d, 3);
+            l.attention = {readable_matrix(d, d, 4),
+                           readable_matrix(d, d_kv, 5),
+                           readable_matrix(d, d_kv, 6),
+                           readable_matrix(d, d, 7),
+                           s[1],
+                           s[2]};
+            l.ffn = {readable_matrix(d, d_ff, 8), readable_matrix(d, d_ff, 9),
+                     readable_matrix(d_ff, d, 10)};
+            const Matrix x = readable_matrix(s[0], d, 11);
+            t.input = "T = " + std::to_string(s[0]) + ", d_model = " + std::to_string(d) +
+                      ", n_heads = " + std::to_string(s[1]) +
+                      ", n_kv_heads = " + std::to_string(s[2]) + ", d_ff = 3\n" + named("x", x) +
+                      "\n(weights: readable_matrix/readable_vector in "
+                      "tests/exercises/test_ex08.cpp)";
+            t.expected = library_block(x, l);
+            t.actual = ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn);
+        },
+        1e-3f);
+}
+
+TEST_CASE(
+    "8.4 sample_top_p: every vocabulary size from 1, top_p from 0.3 to 0.9, 20 coins "
+    "(element i: the token for coin i / 20)",
+    "[8.4]") {
+    std::vector<std::array<std::size_t, 2>> sizes;  // vocabulary, top_p in tenths
+    for (std::size_t n = 1; n <= 5; ++n)
+        for (std::size_t tenths : {9u, 7u, 5u, 3u}) sizes.push_back({n, tenths});
+    check_every_size<1>(
+        sizes,
+        [](const std::array<std::size_t, 2>& s, Trial<1>& t) {
+            const Vector logits = readable_vector(s[0], 12);
+            const float top_p = static_cast<float>(s[1]) / 10.0f, temperature = 0.8f;
+            const Vector p = attn::softmax(logits / temperature);
+            t.input = "temperature = 0.8, top_p = " + std::to_string(top_p).substr(0, 3) + "\n" +
+                      named("logits", logits) + "\n" + named("probabilities", p);
+            t.expected = xt::zeros<float>({20});
+            t.actual = xt::zeros<float>({20});
+            for (std::size_t i = 0; i < 20; ++i) {
+                const float coin = static_cast<float>(i) / 20.0f;
+                t.expected(i) =
+                    static_cast<float>(attn::sample_top_p(logits, {temperature, top_p}, coin));
+                t.actual(i) =
+                    static_cast<float>(ex::sample_top_p(logits, temperature, top_p, coin));
+            }
+        },
+        0);
 }

@@ -1,6 +1,7 @@
 #include "matchers.hpp"
 
 #include "common/shape.hpp"
+#include "diagnosis.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -110,6 +111,24 @@ IsCloseMatcher<N>& IsCloseMatcher<N>::or_mistake_if_not_binary(std::string mista
 }
 
 template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::on_input(std::string input) {
+    input_ = std::move(input);
+    return *this;
+}
+
+template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::slices_are(std::string name) {
+    slice_name_ = std::move(name);
+    return *this;
+}
+
+template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::columns_are_heads(std::size_t d_head) {
+    column_block_ = d_head;
+    return *this;
+}
+
+template <std::size_t N>
 bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     diagnosis_.clear();
     if (!not_binary_mistake_.empty()) {
@@ -126,14 +145,23 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     if (actual.shape() != expected_.shape()) {
         diagnosis_ = "wrong: the result has shape " + shape_text(actual) + ", expected " +
                      shape_text(expected_);
+        const std::string why =
+            describe_shape_difference({actual.shape().begin(), actual.shape().end()},
+                                      {expected_.shape().begin(), expected_.shape().end()});
+        if (!why.empty()) diagnosis_ += ": " + why;
     } else {
-        std::size_t where = 0;
-        const float error = max_error(actual, expected_, &where);
-        if (error <= tolerance_) return true;
-        diagnosis_ = "wrong: element " + index_text(actual, where) + " is " +
-                     number(actual.data()[where]) + ", expected " + number(expected_.data()[where]);
-        if (std::isnan(actual.data()[where]))
-            diagnosis_ += " (NaN: did something overflow or divide 0 by 0?)";
+        if (max_error(actual, expected_, nullptr) <= tolerance_) return true;
+        // The shape of the error first, then where it is; see diagnosis.hpp.
+        std::istringstream lines(
+            describe_difference(actual, expected_, tolerance_, slice_name_, column_block_));
+        std::string line;
+        for (bool first = true; std::getline(lines, line); first = false)
+            diagnosis_ += (first ? "wrong: " : "\ndetail: ") + line;
+    }
+    if (!input_.empty()) {
+        std::istringstream lines(input_ + "\n" + side_by_side(actual, expected_));
+        std::string line;
+        while (std::getline(lines, line)) diagnosis_ += "\ninput: " + line;
     }
     const bool finite =
         std::all_of(actual.begin(), actual.end(), [](float x) { return std::isfinite(x); });
@@ -141,10 +169,15 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         diagnosis_ += "\nmistake: " + not_finite_mistake_;
         return false;
     }
+    // A mistake is named only when the answer is that mistake's answer; the others are
+    // listed as not made, so that the check never names one that another test refutes.
+    bool named = false;
     for (const Mistake& m : mistakes_) {
-        if (max_error(actual, m.answer, nullptr) <= tolerance_ * 10) {
+        if (!named && max_error(actual, m.answer, nullptr) <= tolerance_ * 10) {
             diagnosis_ += "\nmistake: " + m.name;
-            break;
+            named = true;
+        } else if (max_error(actual, m.answer, nullptr) > tolerance_ * 10) {
+            diagnosis_ += "\nunmatched: " + m.name;
         }
     }
     return false;
@@ -236,8 +269,17 @@ bool ShapeErrorMatcher::match(const std::invalid_argument& e) const {
                           ", a function the answer called: check the arguments in '" + function_ +
                           "' itself first, so the error names the function its caller called";
     } else if (message.find(actual_shape_) == std::string::npos) {
-        diagnosis_ = "wrong: the error message should show the actual shape " + actual_shape_ +
-                     " (attn::check_shape does this for you)";
+        // The task statement asks for shapes as [2, 0] and numbers as name = value.
+        if (actual_shape_.rfind('[', 0) == 0)
+            diagnosis_ = "wrong: the error message should show the offending shape " +
+                         actual_shape_ +
+                         ", as the task asks (attn::check_shape writes the function, the "
+                         "argument and both shapes)";
+        else
+            diagnosis_ =
+                "wrong: the error message should show the offending number, as the "
+                "task asks (each number as name = value): it does not contain '" +
+                actual_shape_ + "'";
     }
     return diagnosis_.empty();
 }

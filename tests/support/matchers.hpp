@@ -76,6 +76,16 @@ public:
     /// see as_numbers), the failure names `mistake`.
     IsCloseMatcher& or_mistake_if_not_binary(std::string mistake);
 
+    /// The input that produced the answer, shown whole in a failure with the answer and the
+    /// expected result side by side (the smallest failing input of check_every_size()).
+    IsCloseMatcher& on_input(std::string input);
+
+    /// What the leading index of a 3-d result is called in a failure ("head" by default).
+    IsCloseMatcher& slices_are(std::string name);
+
+    /// The result's columns are heads of `d_head` columns each: a failure names the heads.
+    IsCloseMatcher& columns_are_heads(std::size_t d_head);
+
     bool match(const xt::xtensor<float, N>& actual) const override;
     std::string describe() const override;
 
@@ -89,6 +99,9 @@ private:
     std::vector<Mistake> mistakes_;
     std::string not_finite_mistake_;
     std::string not_binary_mistake_;
+    std::string input_;
+    std::string slice_name_ = "head";
+    std::size_t column_block_ = 0;
     mutable std::string diagnosis_;
 };
 
