@@ -71,6 +71,11 @@ TEMPLATE_ERRORS = [
      "a tensor was called with the wrong number of indices: a Matrix takes two, m(i, j)"),
 ]
 
+# The learner's answers are compiled with AddressSanitizer (CMakeLists.txt), so that a read
+# past the end of a tensor stops at the learner's line instead of giving garbage. Leaks are
+# not the learner's concern here; the report goes to stderr, where run_case reads it.
+SANITIZER_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:print_summary=1")
+
 # glibc's words when it finds the heap corrupted (it then aborts, or hangs in the crash handler).
 HEAP_CORRUPTION = re.compile(r"(malloc\(\)|free\(\)|double free|corrupted|munmap_chunk|realloc\(\))[^\n]*")
 
@@ -117,6 +122,7 @@ class Exercise:
         self.reason = ""                   # the most useful failure, in plain words
         self.detail = ""                   # which test found it
         self.calls = []                    # other exercises of the chapter this answer calls
+        self.uses_library = []             # the chapter library's versions of exercises it calls
         self.cases = []                    # (test case name, passed)
         self.failures = 0
 
@@ -285,6 +291,10 @@ def find_calls(build_dir, exercises):
             return
         ex.calls = [other for other in exercises
                     if other is not ex and other.spec.function + "(" in symbols]
+        # The chapter's own library holds its version of every exercise (the tests compare
+        # with it); an answer must not call it in place of writing the exercise.
+        ex.uses_library = sorted({f"attn::{other.short_function}" for other in exercises
+                                  if re.search(rf"(^|\s)attn::{other.short_function}\(", symbols, re.M)})
 
 
 # ------------------------------------------------------------------------------ running tests
@@ -314,8 +324,9 @@ def exception_reason(message, info=""):
 # A crash comes right after a named mistake: it can hide every other symptom, and its
 # message is specific (heap corruption, a segmentation fault).
 # Then a probe (a designed input that isolates one part, named by the property it checks),
-# then the smallest input that fails (shown whole), then any other wrong value.
-RANK = {"mistake": 0, "crash": 1, "probe": 2, "smallest": 3, "wrong": 4, "check": 5, "library": 6,
+# then a wrong value with the shape of its error, then a library error explained, then the
+# smallest input that fails, which is also shown under any of those (run_exercise).
+RANK = {"mistake": 0, "crash": 1, "probe": 2, "wrong": 3, "library": 4, "smallest": 5, "check": 6,
         "exception": 7, "timeout": 8, "not_implemented": 9}
 
 # Lines of the error's shape shown under its first line (the rest is in the test's output).
@@ -323,8 +334,8 @@ MAX_DETAIL = 4
 
 
 def mistake_key(name):
-    """What identifies a named mistake across tests: its words before the first ':' or '('."""
-    return re.split(r"[:(]", name, 1)[0].strip().lower()
+    """What identifies a named mistake across tests: its words before the first ':'."""
+    return name.split(":", 1)[0].strip().lower()
 
 
 def failure_reason(case):
@@ -400,13 +411,49 @@ def escape_test_name(name):
     return re.sub(r'([\\,\[\]*"])', r"\\\1", name)
 
 
+def sanitizer_reason(stderr):
+    """AddressSanitizer's report (the learner's answers are compiled with it) in the learner's
+    terms: what was read or written, and the line of the learner's code that did it."""
+    first = next(l for l in stderr.splitlines() if "Sanitizer" in l).strip()
+    where = ""
+    for m in re.finditer(r"#\d+ 0x[0-9a-f]+ in .*? (/\S+?):(\d+)(?::\d+)?$", stderr, re.M):
+        path, line = m.group(1), int(m.group(2))
+        if "/exercises/" in path or "/check_fixtures/" in path or path.startswith("/tmp/"):
+            try:
+                code = pathlib.Path(path).read_text().splitlines()[line - 1].strip()
+            except (OSError, IndexError):
+                code = ""
+            where = f" at {relative(path)}:{line}:  {code}"
+            break
+    access = re.search(r"(READ|WRITE) of size (\d+)", stderr)
+    if re.search(r"xt::(sum|amax|amin|mean|prod)\(.*keep_dims", where) and re.search(r"[-+*/]\s*xt::", where):
+        return (f"crashed: your answer read past the end of a tensor{where}: dividing (or "
+                "subtracting, ...) by a lazy xt::sum(e, {1}, xt::keep_dims) expression reads past its "
+                "end in xtensor 0.24 and gives wrong numbers. Store the reducer in a tensor first: "
+                "`Matrix sums = xt::sum(e, {1}, xt::keep_dims);` then `e / sums`")
+    if "heap-buffer-overflow" in first or "stack-buffer-overflow" in first:
+        if access and access.group(1) == "WRITE":
+            return (f"crashed: the heap was corrupted: your answer wrote past the end of a tensor{where} "
+                    "(an index past its end, or a view past the last row, column or head)")
+        return (f"crashed: your answer read past the end of a tensor{where} (an index past its end, "
+                "or a view past the last row, column or head; xtensor does not check view ranges)")
+    if "heap-use-after-free" in first or "stack-use-after" in first:
+        return (f"crashed: your answer used memory that was already freed{where} (a view of a "
+                "temporary tensor, or a reference to a local that went out of scope?)")
+    if "SEGV" in first:
+        return (f"crashed with SIGSEGV: a segmentation fault{where}: the answer read or wrote outside a "
+                "tensor (an index past its end, or a view of a temporary that no longer exists?)")
+    return f"crashed: {first}{where}"
+
+
 def run_case(binary, name, timeout):
     """Runs one test case in its own process: (passed, failures, unmatched mistakes); see
     failure_reason()."""
     with tempfile.TemporaryFile(mode="w+") as err:
         try:
             proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
-                                  stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout)
+                                  stdout=subprocess.PIPE, stderr=err, text=True, timeout=timeout,
+                                  env=SANITIZER_ENV)
             stdout, returncode = proc.stdout, proc.returncode
         except subprocess.TimeoutExpired:
             stdout, returncode = None, None
@@ -427,8 +474,7 @@ def run_case(binary, name, timeout):
             name = signal.Signals(-returncode).name
             return False, [("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None)], []
         if "Sanitizer" in stderr:
-            line = next(l for l in stderr.splitlines() if "Sanitizer" in l)
-            return False, [("crash", f"crashed: {line.strip()}", "", None)], []
+            return False, [("crash", sanitizer_reason(stderr), "", None)], []
         return False, [("crash", f"the test program stopped unexpectedly (exit code {returncode})", "", None)], []
     result = case.find("OverallResult")
     if result is not None and result.get("success") == "true":
@@ -493,7 +539,7 @@ def run_exercise(binary, exercise, timeout):
             kind, name, exercise.reason = min(real, key=lambda f: RANK.get(f[0], 7))
             # A named cause or probe says why; the smallest failing input shows it happen.
             smallest = next((f for f in real if f[0] == "smallest"), None)
-            if smallest and kind in ("mistake", "probe", "wrong") and smallest[2] not in exercise.reason:
+            if smallest and kind in ("mistake", "probe", "wrong", "library") and smallest[2] not in exercise.reason:
                 shown = smallest[2].split("\nthe smallest input on which it fails:", 1)
                 if len(shown) == 2:
                     exercise.reason += "\nthe smallest input on which it fails:" + shown[1]
@@ -503,11 +549,19 @@ def run_exercise(binary, exercise, timeout):
 
 
 def explain_calls(exercises):
-    """An answer that fails while calling another exercise that is not passing is told so."""
+    """An answer that fails while calling another exercise that is not passing is told so;
+    an answer that calls the chapter library's version of an exercise is not passing."""
+    for ex in exercises:
+        if ex.uses_library and ex.state in ("passing", "failing"):
+            names = ", ".join(ex.uses_library)
+            ex.state, ex.detail = "failing", ""
+            ex.reason = (f"it calls {names} from the chapter's own library, which is the answer to an "
+                         f"exercise of this chapter: write that step yourself, or call your own "
+                         f"answer (attn::ex{ex.chapter[:2]}::...)")
     for ex in exercises:
         if ex.state not in ("failing", "does not compile"):
             continue
-        blocking = [o for o in ex.calls if o.state != "passing"]
+        blocking = [o for o in ex.calls if o.state not in ("passing", "not checked")]
         if blocking:
             o = blocking[0]
             state = {"does not compile": "does not compile"}.get(o.state, "is " + o.state)
@@ -517,7 +571,7 @@ def explain_calls(exercises):
 
 # ------------------------------------------------------------------------------ the report
 
-def check_chapter(build_dir, chapter_dir, timeout, style, answers, others):
+def check_chapter(build_dir, chapter_dir, timeout, style, answers, others, only=()):
     """Checks one chapter; returns (exercises, None) or (exercises, error of the shared build)."""
     number, title = chapter_dir.name[:2], layout.chapter_title(chapter_dir.name)
     exercises = find_exercises(chapter_dir)
@@ -534,8 +588,10 @@ def check_chapter(build_dir, chapter_dir, timeout, style, answers, others):
     if built:
         find_calls(build_dir, exercises)
         for ex in exercises:
-            if ex.state not in ("does not compile", "missing"):
+            if ex.state not in ("does not compile", "missing") and (not only or ex.number in only):
                 run_exercise(build_dir / "tests" / target, ex, timeout)
+            elif ex.state not in ("does not compile", "missing"):
+                ex.state = "not checked"
         explain_calls(exercises)
     if progress:
         print(" " * 60, end="\r", file=sys.stderr, flush=True)
@@ -552,11 +608,12 @@ def check_chapter(build_dir, chapter_dir, timeout, style, answers, others):
         print(f"  Every error: cmake --build {os.path.relpath(build_dir, os.getcwd())} --target {target}")
         return exercises, error
     width = max((len(f"{ex.number} {ex.title}") for ex in exercises), default=20) + 2
-    colors = {"passing": "32", "failing": "31", "does not compile": "31", "missing": "31", "not started": "2"}
+    colors = {"passing": "32", "failing": "31", "does not compile": "31", "missing": "31", "not started": "2",
+              "not checked": "2"}
     indent = " " * (2 + width + 17)
     for ex in exercises:
         label = f"{ex.number} {ex.title}"
-        if ex.state in ("passing", "not started"):
+        if ex.state in ("passing", "not started", "not checked"):
             print(f"  {label:<{width}}" + style(ex.state, colors[ex.state]))
             continue
         print(f"  {label:<{width}}" + style(f"{ex.state:<17}", colors[ex.state]), end="")
@@ -588,6 +645,8 @@ def main():
     parser.add_argument("--others", choices=["learner", "solutions"], default="learner",
                         help="what the other exercises' answers are (default: the learner's)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--only", metavar="N.M[,N.M]",
+                        help="run only these exercises' tests (the catalogue; the others stay 'not started')")
     args = parser.parse_args()
 
     build_dir = pathlib.Path(args.build_dir).resolve()
@@ -614,7 +673,8 @@ def main():
     shared_error = None
     next_up = None
     for chapter_dir in chapters:
-        exercises, error = check_chapter(build_dir, chapter_dir, args.timeout, style, answers, args.others)
+        exercises, error = check_chapter(build_dir, chapter_dir, args.timeout, style, answers, args.others,
+                                         args.only.split(",") if args.only else ())
         print()
         shared_error = shared_error or error
         results[chapter_dir.name] = [{"number": ex.number, "state": ex.state, "reason": ex.reason,

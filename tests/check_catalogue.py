@@ -88,10 +88,18 @@ def check_commands(build_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build-dir", default=str(ROOT / "build"))
+    parser.add_argument("--fixtures", default=str(FIXTURES),
+                        help="the folder of NN_name/ fixture folders (default: tests/check_fixtures; "
+                             "tests/check_fixtures/unseen holds wrong answers written without "
+                             "reading the tests, to measure the check on mistakes nobody listed)")
+    parser.add_argument("--report", metavar="FILE",
+                        help="also write each fixture's stated mistake and the check's verdict "
+                             "and message, one JSON object a line")
     parser.add_argument("only", nargs="*", help="check only fixtures whose path contains one of these")
     args = parser.parse_args()
 
-    fixtures = sorted(FIXTURES.glob("[0-9][0-9]_*/*.cpp"))
+    fixtures = sorted(pathlib.Path(args.fixtures).resolve().glob("[0-9][0-9]_*/*.cpp"))
+    report = open(args.report, "w") if args.report else None
     if args.only:
         fixtures = [f for f in fixtures if any(o in str(f) for o in args.only)]
     hints = wrong = named = 0
@@ -105,13 +113,23 @@ def main():
                 [sys.executable, str(HERE / "check.py"), "--build-dir", args.build_dir, "--chapter", chapter,
                  "--answer", f"{answers}={fixture}", "--others", "solutions",
                  *[f"--answer={n}={f}" for n, f in others.items()], "--timeout", "2",
+                 "--only", ",".join(sorted({e[0] for e in expectations})),
                  "--json", out.name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:
                 results = {r["number"]: r for rs in json.loads(pathlib.Path(out.name).read_text() or "{}").values()
                            for r in rs}
             except json.JSONDecodeError:
                 results = {}
-        name = fixture.relative_to(HERE).as_posix()
+        name = fixture.relative_to(HERE).as_posix() if fixture.is_relative_to(HERE) else str(fixture)
+        if report:
+            stated = [l.split(":", 1)[1].strip() for l in fixture.read_text().splitlines()
+                      if l.startswith("// mistake:")]
+            got = results.get(answers)
+            report.write(json.dumps({"fixture": name, "mistake": stated[0] if stated else "",
+                                     "state": got["state"] if got else "(no result)",
+                                     "message": (f"{got['detail']}: {got['reason']}" if got else proc.stdout)})
+                         + "\n")
+            report.flush()
         ok = True
         for number, state, fragment in expectations:
             got = results.get(number)
@@ -128,7 +146,7 @@ def main():
             named += ok and bool(mine[2])
         print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
 
-    if not args.only:
+    if not args.only and pathlib.Path(args.fixtures).resolve() == FIXTURES:
         problems += check_commands(args.build_dir)
 
     print(f"\n{len(fixtures)} fixtures in {time.time() - start:.0f} s: {hints} answers written as the hints "

@@ -85,8 +85,8 @@ Matrix llama_block(const Matrix& x, const Vector& attention_norm, const MultiHea
 /// The tokens of a text, one per character or byte, are merged as sentencepiece does
 /// for Llama: among all adjacent pairs whose joined pieces form a piece of the
 /// vocabulary, merge the one whose joined piece has the highest score (the leftmost of
-/// equal scores) into that piece's token. Repeat until no adjacent pair joins into a
-/// piece.
+/// equal scores) into that piece's token (the first id, when two ids share a piece).
+/// Repeat until no adjacent pair joins into a piece.
 ///
 /// \param tokens the token ids before merging
 /// \param pieces the text of each token id

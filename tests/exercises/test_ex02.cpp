@@ -221,12 +221,16 @@ TEST_CASE("2.1 project: every size from T = 1, d_model = 1 (the smallest failing
     });
 }
 
-TEST_CASE("2.2 self_attention: every size from T = 1, d_model = 1", "[2.2]") {
-    check_every_size<2>(dims_up_to(3, 3), [](const Dims& s, Trial<2>& t) {
-        const Matrix x = readable_matrix(s.T, s.d, 3);
-        const attn::Projections p{readable_matrix(s.d, 2, 4), readable_matrix(s.d, 2, 5),
-                                  readable_matrix(s.d, 1, 6)};
-        t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(s.d) +
+TEST_CASE("2.2 self_attention: every size from T = 1, d_model = 1, then scores hundreds apart",
+          "[2.2]") {
+    std::vector<Dims> sizes = dims_up_to(3, 3);
+    sizes.push_back({3, 103});  // d_model 3, x times 20: scores in the hundreds
+    check_every_size<2>(sizes, [](const Dims& s, Trial<2>& t) {
+        const std::size_t d = s.d % 100;
+        const Matrix x = readable_matrix(s.T, d, 3) * (s.d > 100 ? 20.0f : 1.0f);
+        const attn::Projections p{readable_matrix(d, 2, 4), readable_matrix(d, 2, 5),
+                                  readable_matrix(d, 1, 6)};
+        t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(d) +
                   ", d_k = 2, d_v = 1\n" + named("x", x) + "\n" + named("w_q", p.w_q) + "\n" +
                   named("w_k", p.w_k) + "\n" + named("w_v", p.w_v);
         t.expected = attn::self_attention(x, p).output;

@@ -331,12 +331,20 @@ TEST_CASE("4.4 multi_head_attention: probe: with W_o = I the output is the merge
     }
 }
 
-TEST_CASE("4.4 multi_head_attention: every size from T = 1, one head of width 1", "[4.4]") {
+TEST_CASE(
+    "4.4 multi_head_attention: every size from T = 1, one head of width 1, then scores "
+    "hundreds apart",
+    "[4.4]") {
+    std::vector<Heads> sizes = head_configurations();
+    sizes.push_back({3, 2, 2, 102, true});  // d_head 2, x times 20: scores in the hundreds
     check_every_size<2>(
-        head_configurations(),
-        [](const Heads& c, Trial<2>& t) {
+        sizes,
+        [](const Heads& given, Trial<2>& t) {
+            Heads c = given;
+            const float scale = c.d_head > 100 ? 20.0f : 1.0f;
+            c.d_head %= 100;
             const std::size_t d_model = c.n_heads * c.d_head, d_kv = c.n_kv_heads * c.d_head;
-            const Matrix x = readable_matrix(c.T, d_model, 3);
+            const Matrix x = readable_matrix(c.T, d_model, 3) * scale;
             const attn::MultiHeadWeights w{readable_matrix(d_model, d_model, 4),
                                            readable_matrix(d_model, d_kv, 5),
                                            readable_matrix(d_model, d_kv, 6),

@@ -148,9 +148,19 @@ TEST_CASE("6.4 kv_cache_bytes: grows with every factor, batch included", "[6.4]"
             .or_mistake(Vector{2.0f * 12 * 12 * 64 * 1024 * 4, 2.0f}, "the batch is left out"));
 }
 
-TEST_CASE("6.4 kv_cache_bytes: rejects a zero", "[6.4]") {
+TEST_CASE("6.4 kv_cache_bytes: rejects a zero, whichever argument it is", "[6.4]") {
     CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 0, 128, 4096, 2, 1), "kv_cache_bytes", "kv_heads = 0",
                       "0 key/value heads");
+    CHECK_SHAPE_ERROR(ex::kv_cache_bytes(0, 8, 128, 4096, 2, 1), "kv_cache_bytes", "layers = 0",
+                      "0 layers");
+    CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 8, 0, 4096, 2, 1), "kv_cache_bytes", "d_head = 0",
+                      "heads of width 0");
+    CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 8, 128, 0, 2, 1), "kv_cache_bytes", "tokens = 0",
+                      "0 tokens");
+    CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 8, 128, 4096, 0, 1), "kv_cache_bytes",
+                      "bytes_per_number = 0", "numbers of 0 bytes");
+    CHECK_SHAPE_ERROR(ex::kv_cache_bytes(32, 8, 128, 4096, 2, 0), "kv_cache_bytes", "batch = 0",
+                      "a batch of 0 sequences");
 }
 
 // ---------------------------------------------------------------- every size, smallest first

@@ -293,12 +293,20 @@ TEST_CASE(
             for (std::size_t block = 1; block <= T + 1; ++block)
                 for (bool causal : {true, false}) sizes.push_back({T, d, block, causal, 1.0f});
     sizes.push_back({5, 2, 2, true, 100.0f});
+    sizes.push_back({5, 2, 2, false, -100.0f});  // every score far below 0: a max from 0 fails
     check_every_size<2>(
         sizes,
         [](const Tiles& s, Trial<2>& t) {
-            const Matrix q = readable_matrix(s.T, s.d, 12) * s.scale;
-            const Matrix k = readable_matrix(s.T, s.d, 13) * s.scale,
-                         v = readable_matrix(s.T, 2, 14);
+            // A negative scale: queries -100 and keys 100 times numbers of 0.5 to 2.5, so
+            // every score lies far below 0 and e^(score - 0) underflows to 0.
+            const bool negative = s.scale < 0;
+            const Matrix q = negative
+                                 ? Matrix(-(xt::abs(readable_matrix(s.T, s.d, 12)) + 0.5f) * 100.0f)
+                                 : Matrix(readable_matrix(s.T, s.d, 12) * s.scale);
+            const Matrix k = negative
+                                 ? Matrix((xt::abs(readable_matrix(s.T, s.d, 13)) + 0.5f) * 100.0f)
+                                 : Matrix(readable_matrix(s.T, s.d, 13) * s.scale);
+            const Matrix v = readable_matrix(s.T, 2, 14);
             t.input = "T = " + std::to_string(s.T) + ", d = " + std::to_string(s.d) +
                       ", d_v = 2, block = " + std::to_string(s.block) +
                       (s.causal ? ", causal" : ", not causal") + "\n" + named("q", q) + "\n" +

@@ -286,6 +286,15 @@ TEST_CASE("8.3 merge_pairs: the test tokenizer's texts, as the Python reference 
     }
 }
 
+TEST_CASE("8.3 merge_pairs: a piece that two ids share merges into the first id", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "aa", "aa"};
+    CHECK_THAT(numbers(ex::merge_pairs({0, 0}, pieces, {0, 1, 1})),
+               IsClose(Vector{1}, 0)
+                   .or_mistake(Vector{2},
+                               "the piece's last id was used (a map filled with "
+                               "ids[piece] = id): the first id of equal pieces wins"));
+}
+
 TEST_CASE("8.3 merge_pairs: no token or one token stays as it is", "[8.3]") {
     const std::vector<std::string> pieces{"a", "aa"};
     CHECK(ex::merge_pairs({}, pieces, {0, 1}).empty());
@@ -337,6 +346,19 @@ TEST_CASE("8.4 sample_top_p: top_p 1 keeps every token", "[8.4]") {
     const Vector logits{1.0f, 1.0f, 1.0f, 1.0f};  // 0.25 each: coin 0.9 lands in the last
     CHECK(ex::sample_top_p(logits, 1.0f, 1.0f, 0.9f) == 3);
     CHECK(ex::sample_top_p(logits, 1.0f, 1.0f, 0.1f) == 0);
+}
+
+TEST_CASE("8.4 sample_top_p: a mass exactly top_p is not above it: the next token is kept too",
+          "[8.4]") {
+    // Four equal logits: 0.25 each, exactly. Tokens 0 and 1 reach 0.5 = top_p, which is not
+    // above it, so token 2 is kept as well (mass 0.75), as llama2.c does. Coin 0.9: r = 0.675,
+    // past tokens 0 and 1 (0.5) and into token 2. Cutting at >= keeps two: r = 0.45, token 1.
+    const Vector logits{0.0f, 0.0f, 0.0f, 0.0f};
+    CHECK_THAT(Vector{static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.5f, 0.9f))},
+               IsClose(Vector{2}, 0)
+                   .or_mistake(Vector{1},
+                               "the tokens were cut when their mass reached top_p (>=): keep "
+                               "them until it is above top_p (>), the crossing token included"));
 }
 
 TEST_CASE("8.4 sample_top_p: bad arguments are refused", "[8.4]") {
@@ -469,11 +491,12 @@ TEST_CASE(
     std::vector<std::array<std::size_t, 2>> sizes;  // vocabulary, top_p in tenths
     for (std::size_t n = 1; n <= 5; ++n)
         for (std::size_t tenths : {9u, 7u, 5u, 3u}) sizes.push_back({n, tenths});
+    sizes.push_back({5, 107});  // top_p 0.7, logits hundreds apart
     check_every_size<1>(
         sizes,
         [](const std::array<std::size_t, 2>& s, Trial<1>& t) {
-            const Vector logits = readable_vector(s[0], 12);
-            const float top_p = static_cast<float>(s[1]) / 10.0f, temperature = 0.8f;
+            const Vector logits = readable_vector(s[0], 12) * (s[1] > 100 ? 200.0f : 1.0f);
+            const float top_p = static_cast<float>(s[1] % 100) / 10.0f, temperature = 0.8f;
             const Vector p = attn::softmax(logits / temperature);
             t.input = "temperature = 0.8, top_p = " + std::to_string(top_p).substr(0, 3) + "\n" +
                       named("logits", logits) + "\n" + named("probabilities", p);

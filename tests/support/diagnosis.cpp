@@ -473,9 +473,12 @@ std::string describe_difference(const xt::xtensor<float, N>& actual,
     if (zeros) {
         headline = "every element of your result is 0 (was it computed, or only allocated?)";
     } else if (auto k = fit_scale(g.a, g.e, tol)) {
-        headline = *k == -1 || simple_factor(*k) == "-1"
-                       ? "every element has the wrong sign: yours is -1 times the expected"
-                       : "every element is " + factor_text(*k) + " times the expected one";
+        headline =
+            *k == -1 || simple_factor(*k) == "-1"
+                ? "every element has the wrong sign: yours is -1 times the expected"
+                : "every element is " + factor_text(*k) + " times the expected one" +
+                      (simple_factor(*k).empty() ? " (a scale or a normalisation missing or wrong?)"
+                                                 : "");
     } else if (auto c = fit_offset(g.a, g.e, tol)) {
         headline = "every element is the expected one plus the same constant " + number(*c);
     } else {

@@ -1,0 +1,19 @@
+// answers: 5.2
+// expect 5.2: failing
+// mistake: the factor 1/2 in front is missing: it computes x (1 + tanh(...)), twice GELU
+// part: constant factor 0.5
+#include "exercises.hpp"
+
+#include <xtensor/xmath.hpp>
+
+#include <cmath>
+
+namespace attn::ex05 {
+
+Matrix gelu_tanh(const Matrix& x) {
+    check_shape("attn::ex05::gelu_tanh", "x", x, {any("rows"), any("cols")});
+    const float c = std::sqrt(2.0f / static_cast<float>(M_PI));
+    return x * (1.0f + xt::tanh(c * (x + 0.044715f * x * x * x)));
+}
+
+}  // namespace attn::ex05

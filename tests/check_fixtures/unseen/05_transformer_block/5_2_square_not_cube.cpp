@@ -1,0 +1,19 @@
+// answers: 5.2
+// expect 5.2: failing
+// mistake: the correction term uses x squared (0.044715 x^2) instead of x cubed
+// part: polynomial inside tanh
+#include "exercises.hpp"
+
+#include <xtensor/xmath.hpp>
+
+#include <cmath>
+
+namespace attn::ex05 {
+
+Matrix gelu_tanh(const Matrix& x) {
+    check_shape("attn::ex05::gelu_tanh", "x", x, {any("rows"), any("cols")});
+    const float c = std::sqrt(2.0f / static_cast<float>(M_PI));
+    return 0.5f * x * (1.0f + xt::tanh(c * (x + 0.044715f * x * x)));
+}
+
+}  // namespace attn::ex05
