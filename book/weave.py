@@ -89,16 +89,30 @@ def term_pattern(term):
     """The term and its plural, as a whole word: "query" also matches "queries"."""
     stem = re.escape(term)
     plural = stem[:-1] + "(?:y|ies)" if term.endswith("y") else stem + "(?:s|es)?"
-    return re.compile(r"(?<![\w`])" + plural + r"(?![\w`])", re.I)
+    return re.compile(r"(?<![\w`-])" + plural + r"(?![\w`-])", re.I)
 
 
 # Prose that must not be touched when linking terms: code spans, formulas, references, HTML.
-PROTECTED = re.compile(r"(`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+( \"[^\"]*\")?|<[^>]*>|\[[^\]]*\]\([^)]*\))")
+PROTECTED = re.compile(r"(`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+( \"[^\"]*\")?|<[^>]*>|\[[^\]]*\]\([^)]*\)"
+                       r"|\"[^\"]*\")")
+
+# *emphasis* of several words, which Doxygen renders only when nothing inside it is linked.
+EMPHASIS = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
 
 
-def link_terms(line, pending):
+def link_terms(line, pending, quoted=False):
     """Links the first use of each pending glossary term in a prose line; removes it from
-    pending. A code span that is exactly the term (`d_model`) is linked too."""
+    pending. A code span that is exactly the term (`d_model`) is linked too. Nothing inside
+    "double quotes" is linked: Doxygen shows commands there as they are. `quoted` says the
+    line starts inside a quotation begun on an earlier line; the text up to its closing
+    quote is left alone."""
+    head = ""
+    if quoted:
+        end = line.find('"')
+        if end < 0:
+            return line
+        head, line = line[:end + 1], line[end + 1:]
+    line = EMPHASIS.sub(lambda m: m.group(0) if " " not in m.group(1) else f"<em>{m.group(1)}</em>", line)
     parts = PROTECTED.split(line)
     out = []
     for part in parts:
@@ -117,7 +131,28 @@ def link_terms(line, pending):
                     part = part[:start] + link + part[end:]
                     del pending[anchor]
         out.append(part)
-    return "".join(out)
+    return head + "".join(out)
+
+
+def emphasis(line, open_):
+    """*Emphasis* that spans two prose lines, as <em>...</em> (Doxygen renders a starred
+    span only within one line and only when nothing in it is linked). Returns the line and
+    whether an emphasis is still open at its end."""
+    if open_:
+        m = re.search(r"(?<=\S)\*(?![\w*])", line)
+        if not m:
+            return line, True
+        line, open_ = line[:m.start()] + "</em>" + line[m.end():], False
+    m = re.search(r"(?<![\w*])\*(?=\S)([^*]*)$", line)
+    if m and "`" not in m.group(1):
+        return line[:m.start()] + "<em>" + m.group(1), True
+    return line, open_
+
+
+def ends_quoted(line, quoted):
+    """Whether a prose line leaves a "quotation" open for the next line."""
+    outside = re.sub(r"`[^`]*`|\\f\$.*?\\f\$|\\ref \S+ \"[^\"]*\"", "", line)
+    return quoted != (outside.count('"') % 2 == 1)
 
 
 def slug(text):
@@ -153,12 +188,17 @@ def weave(source, output_dir):
         fail(f"{source}: the first prose line must be the title, '/// # Chapter NN: ...'")
     title = lines[title_line][len("/// # "):].strip()
 
-    out = [f"\\page {pid} {title}", "", "\\tableofcontents", ""]
+    out = [f"\\page {pid} {title}", ""]
+    if navigation(pid):  # at the top too, so a reader never scrolls to find the next chapter
+        out += [f'<div class="chapter-nav">{navigation(pid)}</div>', ""]
+    out += ["\\tableofcontents", ""]
     code = []
     section = None
     used = set()
     includes = []  # the #include and using lines before the first section, shown at the end
     pending = {anchor: term for anchor, term, _ in glossary()}
+    quoted = False  # inside a "quotation" that a prose line left open
+    emphasised = False  # inside an *emphasis* that a prose line left open
 
     def flush_code():
         while code and not code[0].strip():
@@ -192,9 +232,14 @@ def weave(source, output_dir):
                 section = heading.group(1).strip()
                 out.append(f"\\section {pid}_{slug(section)} {section}")
             else:
-                out.append(link_terms(prose, pending) if not prose.startswith(("    ", "\\")) else prose)
+                if not prose.startswith(("    ", "\\")):
+                    prose, emphasised = emphasis(prose, emphasised)
+                linked = link_terms(prose, pending, quoted) if not prose.startswith(("    ", "\\")) else prose
+                quoted = ends_quoted(prose, quoted)
+                out.append(linked)
         else:
             code.append(line)
+            quoted = False
     flush_code()
     flush_output()
 
@@ -228,20 +273,27 @@ def weave(source, output_dir):
                    "chapter opens with its idea:")
         out.extend(["", "\\code{.cpp}", *includes, "\\endcode", ""])
 
-    all_chapters = chapters()
-    ids = [c[1] for c in all_chapters]
-    if pid in ids:
-        i = ids.index(pid)
-        nav = []
-        if i > 0:
-            nav.append(f"Previous: \\ref {all_chapters[i - 1][1]} \"{all_chapters[i - 1][2]}\"")
-        nav.append("\\ref index \"Contents\"")
-        if i + 1 < len(all_chapters):
-            nav.append(f"Next: \\ref {all_chapters[i + 1][1]} \"{all_chapters[i + 1][2]}\"")
+    if navigation(pid):
         out.append("<hr>")
-        out.append(" &nbsp;|&nbsp; ".join(nav))
+        out.append(navigation(pid))
 
     emit_page(source, "\n".join(out))
+
+
+def navigation(pid):
+    """Previous | Contents | Next for a chapter's page."""
+    all_chapters = chapters()
+    ids = [c[1] for c in all_chapters]
+    if pid not in ids:
+        return ""
+    i = ids.index(pid)
+    nav = []
+    if i > 0:
+        nav.append(f"Previous: \\ref {all_chapters[i - 1][1]} \"{all_chapters[i - 1][2]}\"")
+    nav.append("\\ref index \"Contents\"")
+    if i + 1 < len(all_chapters):
+        nav.append(f"Next: \\ref {all_chapters[i + 1][1]} \"{all_chapters[i + 1][2]}\"")
+    return " &nbsp;|&nbsp; ".join(nav)
 
 
 def doc_to_page(lines):
@@ -273,8 +325,10 @@ def exercises_page(header):
            f"goes in its own file in `exercises/{dir_name}/`, where a stub now throws "
            f"`attn::not_implemented`. Check your answers with `make check CH={number}`; the "
            f"reference answers are in `solutions/{dir_name}/`. Every function first checks its "
-           "arguments and throws `std::invalid_argument` naming itself, the argument, and the "
-           "expected and actual shapes; `attn::check_shape()` does that in one line.", ""]
+           "arguments and throws `std::invalid_argument` whose message names the function and "
+           "shows what is wrong: a shape as `[0, 6]` (`attn::check_shape()` writes the whole "
+           "message in one line) and a number as `name = value`, e.g. `n_heads = 0`. The check "
+           "quotes that requirement when a message misses it.", ""]
     i = 0
     while i < len(lines):
         ex = by_line.get(i + 1)
@@ -323,6 +377,10 @@ def run(program, output, figures):
     pathlib.Path(output).parent.mkdir(parents=True, exist_ok=True)
     # The figure paths are the build machine's; the book shows the figures themselves.
     text = re.sub(r"(Figure written to ).*/", r"\1", proc.stdout)
+    # Any other mention of the figures folder: as the reader's own build names it.
+    folder = pathlib.Path(figures).resolve()
+    shown = os.path.relpath(folder, ROOT) if folder.is_relative_to(ROOT) else "the --figures folder"
+    text = text.replace(str(folder), shown)
     pathlib.Path(output).write_text(text)
 
 
@@ -338,8 +396,8 @@ def api_page(output):
     common = sorted(h for h in (ROOT / "common").glob("*.hpp") if h.name != "pch.hpp")
     out.append("- Shared by every chapter (`common/`): " + ", ".join(f"\\ref {h.name}" for h in common))
     out.append("")
-    out.append("Doxygen's own indexes: <a href=\"namespaceattn.html\">the namespace attn</a>, "
-               "<a href=\"annotated.html\">types</a>, <a href=\"files.html\">files</a>.")
+    out.append("Doxygen's own indexes: <a href=\"annotated.html\">every type</a> and "
+               "<a href=\"files.html\">every header</a> (also in the sidebar, under Headers).")
     pathlib.Path(output).write_text("/**\n" + "\n".join(" * " + l if l else " *" for l in out) + "\n */\n")
 
 

@@ -12,7 +12,7 @@
 /// The heads do not need more parameters: they share out the columns of the projections
 /// chapter 02 already had. This chapter shows how (split, attend, merge), proves that the
 /// loop over heads equals a batched form, counts what it costs, and ends with the variant
-/// every recent model uses, grouped-query attention, which lets heads share keys and
+/// most recent models use, grouped-query attention, which lets heads share keys and
 /// values. The pieces live in multi_head_attention.hpp.
 #include "chapters/01_single_head_attention/running_example.hpp"
 #include "chapters/03_causal_masking/causal_masking.hpp"

@@ -48,7 +48,8 @@ using attn::Vector;
 ///
 /// The variance divides by d, not d - 1 (it describes these d numbers, it does not
 /// estimate anything), and \f$\epsilon = 10^{-5}\f$ sits inside the square root, so a
-/// constant vector gives 0, not a division by zero. Whatever size a token's vector has
+/// constant vector normalises to 0 (and leaves the layer as the bias \f$\beta\f$), not a
+/// division by zero. Whatever size a token's vector has
 /// grown to, the next layer sees it at mean 0 and variance 1: a token whose features were
 /// around 50 and one whose features were around 0.1 look alike in scale.
 double rms(const Matrix& x) {
@@ -121,9 +122,10 @@ void show_gelu() {
 /// on its own: \f$\mathrm{GELU}(x W_1 + b_1) W_2 + b_2\f$, `[T, d_model]` to
 /// `[T, d_ff]` and back, with \f$d_{ff} = 4 d_{model}\f$ in GPT-2. It holds two thirds of
 /// a block's parameters. Where attention decides which tokens to read from, the
-/// feed-forward network decides what to compute from what was read; its rows of
-/// \f$W_1\f$ act like keys and its rows of \f$W_2\f$ like values of a memory (Geva et
-/// al. 2021).
+/// feed-forward network decides what to compute from what was read; the columns of
+/// \f$W_1\f$ `[d_model, d_ff]` act like keys, each matched against the token, and the rows
+/// of \f$W_2\f$ `[d_ff, d_model]` like the values they hand over, a memory of \f$d_{ff}\f$
+/// entries (Geva et al. 2021).
 void show_feed_forward() {
     attn::section(std::cout, "The feed-forward network");
     attn::Rng rng(6);
@@ -305,8 +307,10 @@ void show_model() {
         std::cout << " '" << chars.decode({order[i]}) << "' " << std::setprecision(3)
                   << next(order[i]);
     std::cout << " (uniform would be " << 1.0 / static_cast<double>(c.vocab_size) << ")\n";
-    std::cout << "greedy:         \"" << chars.decode(attn::generate(model, prompt, 40, 0.0f, rng))
-              << "\"\n";
+    // The untrained model may repeat a space: shown as '_' so that it can be seen.
+    std::string greedy = chars.decode(attn::generate(model, prompt, 40, 0.0f, rng));
+    std::replace(greedy.begin() + static_cast<long>(prompt.size()), greedy.end(), ' ', '_');
+    std::cout << "greedy:         \"" << greedy << "\"   (_ is a space)\n";
     std::cout << "temperature 1:  \"" << chars.decode(attn::generate(model, prompt, 40, 1.0f, rng))
               << "\"\n"
               << std::defaultfloat;

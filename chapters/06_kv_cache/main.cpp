@@ -38,7 +38,7 @@ extern "C" void openblas_set_num_threads(int threads);
 
 /// ## The work per step
 ///
-/// Count the multiply-adds of one generation step at position t, for a model with L
+/// Count the FLOPs (a multiply-add is two) of one generation step at position t, for a model with L
 /// layers of width d (chapter 04's attention plus a feed-forward network of width 4d).
 /// Without a cache the step processes all t tokens: \f$L\,(24\,t\,d^2 + 4\,t^2 d)\f$
 /// FLOPs, growing with the square of t. With the cache it processes one token, whose
@@ -100,8 +100,8 @@ void show_prefill_and_decode() {
 ///
 /// A cache is only an optimisation if it changes nothing. On a seeded model (2 layers,
 /// 4 heads, `d_model = 32`), greedy generation of 256 tokens gives the same tokens with and
-/// without the cache, and the logits of every decode step match the full recomputation;
-/// the program prints the largest difference. The same holds with grouped-query attention
+/// without the cache, and the logits of the first 64 decode steps, each compared with a full
+/// recomputation of that step, match it; the program prints the largest difference. The same holds with grouped-query attention
 /// (2 key/value heads for 4 query heads): the cache then holds only the 2 key/value heads,
 /// half the memory, and chapter 04's mapping decides which one each query head reads.
 float worst_difference(const attn::Gpt& model, const std::vector<std::size_t>& tokens,

@@ -71,18 +71,20 @@ std::string wrapped(const std::string& text) {
 /// |---|---|---|
 /// | norm | layer norm, gain and bias | RMSNorm, gain only (chapter 05) |
 /// | feed-forward | GELU, two matrices with biases | SwiGLU, three matrices (chapter 05) |
-/// | attention | one K/V head per query head, biases | grouped-query attention, no biases (chapter 04) |
+/// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
-/// No bias appears anywhere, and the embedding is used twice, as in GPT-2: the token
-/// embedding is also the classifier (llama2.c's TinyStories models share it). The
+/// No bias appears anywhere. Whether the token embedding is also the classifier depends on
+/// the model: GPT-2 and llama2.c's TinyStories models share it, Meta's Llama models keep a
+/// separate output matrix; llama2.c's checkpoint header says which (chapter 08's reader
+/// handles both). The
 /// smallest TinyStories model has these dimensions:
 void show_shape() {
     attn::section(std::cout, "From GPT-2 to Llama");
     const attn::LlamaConfig c = attn::stories15m_config();
     std::cout << "stories15M: dim " << c.dim << ", hidden_dim " << c.hidden_dim << ", "
               << c.n_layers << " layers, " << c.n_heads << " heads of " << c.dim / c.n_heads << ", "
-              << c.n_kv_heads << " key/value heads, vocabulary " << c.vocab_size << ", seq_len "
+              << c.n_kv_heads << " key/value heads,\n  vocabulary " << c.vocab_size << ", seq_len "
               << c.seq_len << '\n'
               << "parameters: " << attn::llama_parameters(c) << " (" << c.vocab_size * c.dim
               << " of them in the token embedding)\n"

@@ -104,7 +104,8 @@ std::size_t ring_slot(std::size_t position, std::size_t window);
 /// Example: 32 layers, 8 kv heads, d_head 128, 4096 tokens, fp16, batch 1: 536870912 bytes
 /// (512 MiB, Llama-3-8B at 4k tokens).
 ///
-/// Hint: std::size_t is 64 bits: the product fits.
+/// Hint: std::size_t is 64 bits: the product fits (an int or a 32-bit unsigned does not,
+/// past 4 GiB). One message can show all six, `"layers = " + std::to_string(layers) + ...`.
 std::size_t kv_cache_bytes(std::size_t layers, std::size_t kv_heads, std::size_t d_head,
                            std::size_t tokens, std::size_t bytes_per_number, std::size_t batch);
 

@@ -10,6 +10,9 @@
 #include "matchers.hpp"
 #include "reference.hpp"
 
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xview.hpp>
+
 #include <cmath>
 #include <limits>
 
@@ -282,6 +285,11 @@ TEST_CASE("1.3 attend: every size from T = 1, d_k = 1, then scores hundreds apar
         t.input = sizes(s.T, width(s)) + ", d_v = 2\n" + named("query", q) + "\n" +
                   named("keys", keys) + "\n" + named("values", values);
         t.expected = attn::attend(q, keys, values).output;
+        {
+            const Matrix q_row = xt::view(q, xt::newaxis(), xt::all());
+            for (auto& [name, answer] : attn::test::attention_variants(q_row, keys, values))
+                t.variants.push_back({name, xt::view(answer, 0, xt::all())});
+        }
         t.actual = ex::attend(q, keys, values);
     });
 }
@@ -295,6 +303,8 @@ TEST_CASE("1.4 attention_weights: every size from T = 1, d_k = 1, then scores hu
                   ", d_k = " + std::to_string(width(s)) + "\n" + named("queries", q) + "\n" +
                   named("keys", keys);
         t.expected = attn::softmax_rows(attn::scaled_scores(q, keys));
+        // Weights are attention with V = I: the usual wrong scales and axis, as weights.
+        t.variants = attn::test::attention_variants(q, keys, xt::eye<float>(keys.shape(0)));
         t.actual = ex::attention_weights(q, keys);
     });
 }

@@ -234,6 +234,8 @@ TEST_CASE("2.2 self_attention: every size from T = 1, d_model = 1, then scores h
                   ", d_k = 2, d_v = 1\n" + named("x", x) + "\n" + named("w_q", p.w_q) + "\n" +
                   named("w_k", p.w_k) + "\n" + named("w_v", p.w_v);
         t.expected = attn::self_attention(x, p).output;
+        t.variants = attn::test::attention_variants(
+            attn::project(x, p.w_q), attn::project(x, p.w_k), attn::project(x, p.w_v));
         t.actual = ex::self_attention(x, p.w_q, p.w_k, p.w_v);
     });
 }

@@ -267,6 +267,7 @@ TEST_CASE("4.1 split_heads: every size from T = 1, one head of width 1", "[4.1]"
         sizes,
         [](const Heads& c, Trial<3>& t) {
             const Matrix x = readable_matrix(c.T, c.n_heads * c.d_head, 1);
+            t.slices = "head";
             t.input = "T = " + std::to_string(c.T) + ", n_heads = " + std::to_string(c.n_heads) +
                       ", d_head = " + std::to_string(c.d_head) + "\n" + named("x", x);
             t.expected = attn::split_heads(x, c.n_heads);

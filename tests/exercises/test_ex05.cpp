@@ -229,8 +229,9 @@ TEST_CASE("5.4 pre_ln_block: probes: each path alone", "[5.4]") {
         b.attention.w_o = xt::zeros<float>(b.attention.w_o.shape());
         b.attention.b_o = xt::zeros<float>(b.attention.b_o.shape());
         INFO(
-            "probe: with the attention's W_o and b_o zero, the attention adds nothing, so the "
-            "block must return x + FFN(LN2(x)): the feed-forward path and its residual");
+            "probe: with the attention's W_o and b_o zero the attention adds nothing, so h = x "
+            "and the block must return x + FFN(LN2(x)): the feed-forward path (LN2, W1, b1, "
+            "GELU, W2, b2) or its residual is wrong");
         CHECK_THAT(ex::pre_ln_block(x, b),
                    IsClose(attn::transformer_block(x, as_block_weights(b))));
     }
@@ -239,8 +240,10 @@ TEST_CASE("5.4 pre_ln_block: probes: each path alone", "[5.4]") {
         b.w2 = xt::zeros<float>(b.w2.shape());
         b.b2 = xt::zeros<float>(b.b2.shape());
         INFO(
-            "probe: with W2 and b2 zero, the feed-forward network adds nothing, so the block "
-            "must return x + MHA(LN1(x)): the attention path and its residual");
+            "probe: with W2 and b2 zero the feed-forward network adds nothing, so the block must "
+            "return h = x + MHA(LN1(x)) unchanged: either the attention path (LN1, the "
+            "attention, its residual onto x) is wrong, or the output is not h plus the "
+            "feed-forward network's result");
         CHECK_THAT(ex::pre_ln_block(x, b),
                    IsClose(attn::transformer_block(x, as_block_weights(b))));
     }

@@ -230,6 +230,11 @@ TEST_CASE(
                       named("keys (stored rows)", keys) + "\n" +
                       named("values (stored rows)", values);
             t.expected = attn::attend(q, keys, values).output;
+            {
+                const Matrix q_row = xt::view(q, xt::newaxis(), xt::all());
+                for (auto& [name, answer] : attn::test::attention_variants(q_row, keys, values))
+                    t.variants.push_back({name, xt::view(answer, 0, xt::all())});
+            }
             t.actual = ex::attend_cached(cache, q);
         },
         1e-4f);

@@ -313,6 +313,7 @@ TEST_CASE(
                       named("k", k) + "\n" + named("v", v);
             const Mask mask = s.causal ? attn::causal_mask(s.T) : Mask(xt::ones<bool>({s.T, s.T}));
             t.expected = attn::masked_attention(q, k, v, mask).output;
+            t.variants = attn::test::attention_variants(q, k, v, mask);
             t.actual = ex::tiled_attention(q, k, v, s.causal, s.block);
         },
         1e-4f);

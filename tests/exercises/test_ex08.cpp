@@ -286,6 +286,20 @@ TEST_CASE("8.3 merge_pairs: the test tokenizer's texts, as the Python reference 
     }
 }
 
+TEST_CASE("8.3 merge_pairs: the pair's own piece decides, not its left token's score", "[8.3]") {
+    // "x" "y" "z": "xy" scores 2, "yz" scores 1, but the token "y" itself scores 9. The
+    // best pair is xy (its piece scores highest); it is also the leftmost pair, so an
+    // answer that merged the leftmost pair passes here, and one that fails here made
+    // another mistake.
+    const std::vector<std::string> pieces{"x", "y", "z", "xy", "yz"};
+    CHECK_THAT(numbers(ex::merge_pairs({0, 1, 2}, pieces, {0, 9, 0, 2, 1})),
+               IsClose(Vector{3, 2}, 0)
+                   .or_mistake(Vector{3, 2}, "merged the leftmost pair that joins")
+                   .or_mistake(Vector{0, 4},
+                               "pairs ranked by their left token's score: rank them by the score "
+                               "of the piece they join into"));
+}
+
 TEST_CASE("8.3 merge_pairs: a piece that two ids share merges into the first id", "[8.3]") {
     const std::vector<std::string> pieces{"a", "aa", "aa"};
     CHECK_THAT(numbers(ex::merge_pairs({0, 0}, pieces, {0, 1, 1})),
@@ -353,10 +367,19 @@ TEST_CASE("8.4 sample_top_p: a mass exactly top_p is not above it: the next toke
     // Four equal logits: 0.25 each, exactly. Tokens 0 and 1 reach 0.5 = top_p, which is not
     // above it, so token 2 is kept as well (mass 0.75), as llama2.c does. Coin 0.9: r = 0.675,
     // past tokens 0 and 1 (0.5) and into token 2. Cutting at >= keeps two: r = 0.45, token 1.
+    // Coins 0.1 and 0.6 give tokens 0 and 1 either way; equal probabilities walked from the
+    // higher id give 3, 2, 1.
     const Vector logits{0.0f, 0.0f, 0.0f, 0.0f};
-    CHECK_THAT(Vector{static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.5f, 0.9f))},
-               IsClose(Vector{2}, 0)
-                   .or_mistake(Vector{1},
+    Vector got = xt::zeros<float>({3});
+    const float coins[] = {0.1f, 0.6f, 0.9f};
+    for (std::size_t i = 0; i < 3; ++i)
+        got(i) = static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.5f, coins[i]));
+    CHECK_THAT(got,
+               IsClose(Vector{0, 1, 2}, 0)
+                   .or_mistake(Vector{3, 2, 1},
+                               "equal probabilities ordered from the higher id: "
+                               "the lower id comes first")
+                   .or_mistake(Vector{0, 1, 1},
                                "the tokens were cut when their mass reached top_p (>=): keep "
                                "them until it is above top_p (>), the crossing token included"));
 }
@@ -407,8 +430,9 @@ TEST_CASE("8.2 llama_block: probes: each path alone, and one token", "[8.2]") {
         Layer l = reference_layer();
         l.attention.w_o = xt::zeros<float>(l.attention.w_o.shape());
         INFO(
-            "probe: with W_o zero the attention adds nothing, so the block must return "
-            "x + SwiGLU(RMSNorm(x)): the feed-forward path and its residual");
+            "probe: with W_o zero the attention adds nothing, so h = x and the block must return "
+            "x + SwiGLU(RMSNorm(x)): the feed-forward path (RMSNorm with ffn_norm, SwiGLU) or its "
+            "residual is wrong");
         CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
                    IsClose(library_block(x, l), 1e-4f));
     }
@@ -417,8 +441,9 @@ TEST_CASE("8.2 llama_block: probes: each path alone, and one token", "[8.2]") {
         l.ffn.w_down = xt::zeros<float>(l.ffn.w_down.shape());
         INFO(
             "probe: with W_down zero the feed-forward network adds nothing, so the block must "
-            "return x + Attn(RMSNorm(x)): the attention path (norm, RoPE, heads, mask) and its "
-            "residual");
+            "return h = x + Attn(RMSNorm(x)) unchanged: either the attention path (norm, RoPE, "
+            "heads, mask, its residual onto x) is wrong, or the output is not h plus the "
+            "feed-forward network's result");
         CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
                    IsClose(library_block(x, l), 1e-4f));
     }

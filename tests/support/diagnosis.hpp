@@ -20,12 +20,12 @@ namespace attn::test {
 /// Plain words for how `actual` differs from `expected` (same shape): a first line that
 /// says what is wrong, then lines that say where. Empty when every element lies within
 /// `tolerance`. For a 3-d tensor `[n, rows, cols]` the leading index is called `slice_name`
-/// ("head" for `[n_heads, T, d_head]`). With `column_block` > 0 the columns come in blocks of
+/// ("head" for `[n_heads, T, d_head]`, "sequence" for a batch). With `column_block` > 0 the columns come in blocks of
 /// that width, one head each (`[T, n_heads * d_head]`), and wrong columns are named by head.
 template <std::size_t N>
 std::string describe_difference(const xt::xtensor<float, N>& actual,
                                 const xt::xtensor<float, N>& expected, float tolerance,
-                                const std::string& slice_name = "head",
+                                const std::string& slice_name = "slice",
                                 std::size_t column_block = 0);
 
 /// Words for a shape that differs from the expected one: transposed, one row or column short,

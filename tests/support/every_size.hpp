@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <exception>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attn::test {
@@ -53,9 +54,23 @@ struct Trial {
     std::string input;
     xt::xtensor<float, N> expected;
     xt::xtensor<float, N> actual;
-    std::string slices = "head";  ///< what the leading index of a 3-d result is called
-    std::size_t d_head = 0;       ///< > 0: the result's columns are heads this wide
+    std::string slices = "slice";  ///< what the leading index of a 3-d result is called
+    std::size_t d_head = 0;        ///< > 0: the result's columns are heads this wide
+    /// Wrong answers computed for this input, each with what it does wrong: a failure names
+    /// one only when the answer equals it (IsCloseMatcher::or_mistake).
+    std::vector<std::pair<std::string, xt::xtensor<float, N>>> variants{};
 };
+
+/// Attention computed the way common mistakes compute it, for check_every_size's variants:
+/// softmax(s * Q K^T, masked where `allowed` is false) V, with the softmax along each row
+/// (over the keys) or, with `over_queries`, down each column. `allowed` empty: no mask.
+Matrix attention_with(const Matrix& q, const Matrix& k, const Matrix& v, double s,
+                      const xt::xtensor<bool, 2>& allowed = {}, bool over_queries = false);
+
+/// The usual wrong scales and axis of scaled dot-product attention, named for the learner:
+/// no scale, 1/d_k, 1/sqrt(T_k), sqrt(d_k), and the softmax over the queries.
+std::vector<std::pair<std::string, Matrix>> attention_variants(
+    const Matrix& q, const Matrix& k, const Matrix& v, const xt::xtensor<bool, 2>& allowed = {});
 
 /// Runs `run(size, trial)` for every size, in order (smallest first), and checks the first
 /// trial whose answer differs from the expected one, with the input shown whole. An answer
@@ -73,12 +88,13 @@ void check_every_size(const std::vector<Size>& sizes, Run run, float tolerance =
             FAIL_CHECK("wrong: threw on a valid input: " << e.what() << "\ninput: " << trial.input);
             return;
         }
-        auto matcher = IsClose(trial.expected, tolerance);
+        auto matcher = IsClose(trial.expected, tolerance)
+                           .on_input(trial.input)
+                           .slices_are(trial.slices)
+                           .columns_are_heads(trial.d_head);
+        for (auto& [name, answer] : trial.variants) matcher.or_mistake(answer, name);
         if (!matcher.match(trial.actual)) {
-            CHECK_THAT(trial.actual, IsClose(trial.expected, tolerance)
-                                         .on_input(trial.input)
-                                         .slices_are(trial.slices)
-                                         .columns_are_heads(trial.d_head));
+            CHECK_THAT(trial.actual, matcher);
             return;
         }
     }

@@ -166,20 +166,27 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     const bool finite =
         std::all_of(actual.begin(), actual.end(), [](float x) { return std::isfinite(x); });
     if (!finite && !not_finite_mistake_.empty()) {
-        diagnosis_ += "\nmistake: " + not_finite_mistake_;
+        // A cause of NaN that fits this input, but not a verified mistake: said as a hint,
+        // right under the first line, never as "likely mistake".
+        const std::size_t end_of_first = diagnosis_.find('\n');
+        const std::string hint =
+            "\ndetail: NaN or inf on this input usually means: " + not_finite_mistake_;
+        diagnosis_.insert(end_of_first == std::string::npos ? diagnosis_.size() : end_of_first,
+                          hint);
         return false;
     }
     // A mistake is named only when the answer is that mistake's answer; the others are
     // listed as not made, so that the check never names one that another test refutes.
-    bool named = false;
+    // Two mistakes that give this same answer on this input cannot be told apart: neither
+    // is named then.
+    std::vector<const Mistake*> matching;
     for (const Mistake& m : mistakes_) {
-        if (!named && max_error(actual, m.answer, nullptr) <= tolerance_ * 10) {
-            diagnosis_ += "\nmistake: " + m.name;
-            named = true;
-        } else if (max_error(actual, m.answer, nullptr) > tolerance_ * 10) {
+        if (max_error(actual, m.answer, nullptr) <= tolerance_ * 10)
+            matching.push_back(&m);
+        else
             diagnosis_ += "\nunmatched: " + m.name;
-        }
     }
+    if (matching.size() == 1) diagnosis_ += "\nmistake: " + matching.front()->name;
     return false;
 }
 

@@ -69,7 +69,8 @@ public:
     /// If the actual answer is close to `wrong_answer`, the failure names `mistake`.
     IsCloseMatcher& or_mistake(xt::xtensor<float, N> wrong_answer, std::string mistake);
 
-    /// If the actual answer contains NaN or infinity, the failure names `mistake`.
+    /// If the actual answer contains NaN or infinity, the failure gives `mistake` as a hint
+    /// (where NaN comes from on this input), not as a verified mistake.
     IsCloseMatcher& or_mistake_if_not_finite(std::string mistake);
 
     /// If an element of the actual answer is neither 0 nor 1 (a mask cell never written,
@@ -80,7 +81,7 @@ public:
     /// expected result side by side (the smallest failing input of check_every_size()).
     IsCloseMatcher& on_input(std::string input);
 
-    /// What the leading index of a 3-d result is called in a failure ("head" by default).
+    /// What the leading index of a 3-d result is called in a failure ("slice" by default).
     IsCloseMatcher& slices_are(std::string name);
 
     /// The result's columns are heads of `d_head` columns each: a failure names the heads.
@@ -100,7 +101,7 @@ private:
     std::string not_finite_mistake_;
     std::string not_binary_mistake_;
     std::string input_;
-    std::string slice_name_ = "head";
+    std::string slice_name_ = "slice";
     std::size_t column_block_ = 0;
     mutable std::string diagnosis_;
 };

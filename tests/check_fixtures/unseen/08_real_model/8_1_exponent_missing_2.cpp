@@ -19,9 +19,8 @@ Matrix rope(const Matrix& x, std::size_t first_position, float theta) {
     for (std::size_t t = 0; t < x.shape(0); ++t) {
         const double p = static_cast<double>(first_position + t);
         for (std::size_t i = 0; i < d / 2; ++i) {
-            const double angle =
-                p * std::pow(static_cast<double>(theta),
-                             -static_cast<double>(i) / static_cast<double>(d));
+            const double angle = p * std::pow(static_cast<double>(theta),
+                                              -static_cast<double>(i) / static_cast<double>(d));
             const float cos = static_cast<float>(std::cos(angle)),
                         sin = static_cast<float>(std::sin(angle));
             const float a = x(t, 2 * i), b = x(t, 2 * i + 1);
