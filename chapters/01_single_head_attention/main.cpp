@@ -43,7 +43,8 @@ using attn::Vector;
 /// column, so that every number can be read: each token is a vector of 8 features
 /// (`d_k = 8`), 1 where the token has the feature. attn::running_example() holds them, so
 /// that every chapter starts from the same numbers. For now the keys and the values are
-/// the embeddings themselves; chapter 02 learns separate projections for them.
+/// the embeddings themselves; chapter 02 computes queries, keys and values through
+/// projection matrices, which a real model learns.
 using Example = attn::RunningExample;
 
 void show_example(const Example& ex) {
@@ -104,7 +105,8 @@ void show_weights(const Example& ex) {
 /// The numbers a softmax turns into weights are called *logits*; here they are the
 /// (scaled) scores. Written as the formula reads, softmax overflows: a float holds at most
 /// about \f$3.4 \times 10^{38} \approx e^{88.7}\f$, so \f$e^{100}\f$ is infinite and
-/// \f$\infty / \infty\f$ is NaN. Logits of that size are normal in a real model.
+/// \f$\infty / \infty\f$ is NaN. Logits of that size can occur in a real model, and in 16-bit floats e^x overflows
+/// already at x = 11.
 ///
 /// The fix costs nothing: for any constant \f$m\f$,
 ///

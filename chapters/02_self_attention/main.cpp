@@ -156,7 +156,9 @@ void show_query_by_query(const attn::RunningExample& ex) {
 /// own and the softmax sums over keys, which does not care about their order. So to
 /// self-attention "the dog chased the cat" and "the cat chased the dog" contain the same
 /// words and nothing else: the output for "dog" is the same in both. That is why
-/// transformers add position information to the embeddings before the first layer.
+/// transformers give attention the positions: GPT-2 adds a learned position vector to each
+/// embedding (chapter 05), Llama rotates queries and keys by their position in every layer
+/// (chapter 08).
 ///
 /// Below, the sentence is reversed with attn::permute_rows(), run through the untrained
 /// head, and un-reversed.

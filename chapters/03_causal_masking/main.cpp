@@ -6,7 +6,8 @@
 /// attend to token t+1, it would simply copy the answer, learn nothing, and fail when it
 /// has to generate text, where token t+1 does not exist yet.
 ///
-/// So a decoder's attention is *causal*: query t may only see keys 0..t. This chapter
+/// So the attention of a decoder (a model like GPT that generates text left to right) is
+/// *causal*: query t may only see keys 0..t. This chapter
 /// adds one thing to chapter 02, a mask applied to the scores before the softmax, and
 /// shows why it must go exactly there.
 #include "chapters/01_single_head_attention/running_example.hpp"
@@ -244,5 +245,5 @@ int main(int argc, char** argv) {
 
 /// ## What comes next
 ///
-/// One head finds one kind of relation: here, a subject for its verb. A sentence has
-/// many at once. Chapter 04 runs several heads side by side.
+/// One head answers one question per token, with one softmax. A sentence holds many
+/// relations at once. Chapter 04 runs several heads side by side.

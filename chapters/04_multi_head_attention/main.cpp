@@ -1,16 +1,18 @@
 /// # Chapter 04: Multi-head attention
 ///
 /// A head's softmax is one weighted average: each query spends its weight on one kind of
-/// match. In chapter 03 the designed head looked for the subject of a verb, and that was
-/// all it could do. A token needs several relations at once: its subject, the noun of its
+/// match. In chapter 03 the designed head gave each token one question, built from several
+/// features, and one softmax to answer it: a token could not look for its subject and its
+/// clause separately. A token needs several relations at once: its subject, the noun of its
 /// determiner, the tokens of its own clause. Multi-head attention runs several heads side
 /// by side, each with its own queries, keys and values, and mixes their outputs:
 ///
 /// \f[ \mathrm{MultiHead}(X) = \mathrm{Concat}(\mathrm{head}_0, \dots, \mathrm{head}_{h-1})\, W_o,
 ///     \qquad \mathrm{head}_i = \mathrm{softmax}\!\left(\frac{Q_i K_i^\top}{\sqrt{d_{head}}}\right) V_i \f]
 ///
-/// The heads do not need more parameters: they share out the columns of the projections
-/// chapter 02 already had. This chapter shows how (split, attend, merge), proves that the
+/// Splitting into heads adds no parameters: the heads share out the columns of chapter 02's
+/// W_q, W_k and W_v. The one new matrix, the output projection W_o `[d_model, d_model]`,
+/// mixes the heads' outputs back together. This chapter shows how (split, attend, merge), proves that the
 /// loop over heads equals a batched form, counts what it costs, and ends with the variant
 /// most recent models use, grouped-query attention, which lets heads share keys and
 /// values. The pieces live in multi_head_attention.hpp.

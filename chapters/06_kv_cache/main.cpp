@@ -44,7 +44,8 @@ extern "C" void openblas_set_num_threads(int threads);
 /// FLOPs, growing with the square of t. With the cache it processes one token, whose
 /// query meets t cached keys: \f$L\,(24\,d^2 + 4\,t\,d)\f$, and the \f$24\,d^2\f$ part,
 /// the projections and the feed-forward network, no longer grows at all. For GPT-2
-/// small's shape (L = 12, d = 768):
+/// small's shape (L = 12, d = 768), the blocks only (the output layer adds \f$2 d V\f$, about
+/// 0.077 GFLOPs, for each token it turns into logits):
 double step_flops(std::size_t L, std::size_t d, std::size_t t, bool cached) {
     const double n = cached ? 1.0 : static_cast<double>(t), D = static_cast<double>(d);
     return static_cast<double>(L) * (24.0 * n * D * D + 4.0 * n * static_cast<double>(t) * D);
@@ -145,8 +146,9 @@ void show_identical() {
 /// The program times each step of generating 128 tokens after a 4-token prompt, without
 /// and with the cache, on a model of 2 layers, 4 heads and `d_model = 64` (one thread,
 /// the fastest of 3 runs of each step, since the machine may be busy with other work).
-/// Without the cache the time per token grows with the position; with it, it stays almost
-/// flat, because only the attention over the cached keys grows, and slowly. `make bench`
+/// Without the cache the time per token grows with the position; with it, it grows
+/// far more slowly (compare the first and last rows of the table), because only the
+/// attention over the cached keys grows. `make bench`
 /// measures the same on a larger model with Google Benchmark, for up to 1024 tokens.
 ///
 /// \image html ch06_time_per_token.svg "Time per generated token against its position"
@@ -212,7 +214,8 @@ void show_time(const std::filesystem::path& figures) {
 ///
 /// (attn::kv_cache_bytes(), which equals what attn::KVCache allocates.) Below, in fp16 (2
 /// bytes), for one sequence of 4k, 32k and 128k tokens, and the context length (in
-/// tokens) from which the cache outweighs the model's own weights. Llama-2-7B keeps all 32 key/value heads;
+/// tokens) from which the cache outweighs the model's own weights; lengths beyond a model's
+/// context are hypothetical (GPT-2 small reads 1024 tokens, Llama 2 4096, Llama 3 8B 8192). Llama-2-7B keeps all 32 key/value heads;
 /// Llama-3-8B, of nearly the same size, keeps 8 (grouped-query attention), a quarter of
 /// the memory. Mistral-7B adds a 4096-token sliding window: its cache never grows past
 /// 4096 tokens.

@@ -65,14 +65,15 @@ void operator delete(void* p, std::size_t) noexcept {
 
 /// ## Where the time goes
 ///
-/// The program times the three steps of chapter 01's matrix form at d = 64, one thread:
-/// the scores \f$Q K^\top\f$ (a matrix product, \f$2 T^2 d\f$ FLOPs), the softmax of
-/// every row (a few operations per score, but each score read and written twice), and
-/// the weighted sum \f$W V\f$ (another \f$2 T^2 d\f$). The matrix products run near the
-/// core's speed. The softmax does about 2% of the arithmetic (some 5 operations per score,
+/// The program times the three steps of chapter 01's matrix form at d = 64, one thread,
+/// the median of 5 runs each: the scores \f$Q K^\top\f$ (a matrix product, \f$2 T^2 d\f$
+/// FLOPs, here with the writing and scaling of the `[T, T]` matrix included), the softmax
+/// of every row (a few operations per score, but each score read and written twice), and
+/// the weighted sum \f$W V\f$ (another \f$2 T^2 d\f$, the pure product). The softmax does about 2% of the arithmetic (some 5 operations per score,
 /// against \f$4d = 256\f$ for the two products at d = 64), yet it takes a share of the time
 /// far larger than that, because it streams the `[T, T]` matrix through memory: its
-/// *arithmetic intensity* (FLOPs per byte moved) is about 1, the products' about d / 2. The
+/// *arithmetic intensity* (FLOPs per byte moved) is well below 1 (about 5 FLOPs per 16
+/// bytes), the products' about d / 2. The
 /// table below gives the shares measured when this book was built.
 double milliseconds_of(const auto& run, int repeats = 5) {
     std::vector<double> t;
@@ -149,8 +150,8 @@ void show_online_softmax() {
 ///
 /// and at the end divides o by \f$\ell\f$. With the causal mask, a block of keys that lies
 /// wholly after the block of queries is never visited: half the tiles. The exponentials
-/// are attn::fast_exp(), written so the compiler computes 16 at once. The result equals
-/// chapter 03's masked attention, whatever T (here not a multiple of 128), causal or
+/// are attn::fast_exp(), written so the compiler computes 8 or 16 at once (AVX2 or AVX-512). The result equals
+/// chapter 03's masked attention, whatever T (here not a multiple of the 256-row block), causal or
 /// not, with a fully masked row and with scores of size 1e4:
 void show_tiling() {
     attn::section(std::cout, "Tiling");
@@ -197,7 +198,6 @@ void show_tiling() {
 /// default of attn::Tiles); the numbers below are this build's.
 void show_block_sizes() {
     attn::section(std::cout, "Choosing the block size");
-    openblas_set_num_threads(1);
     std::cout << "  block (queries x keys)   T = 1024 (ms)   T = 4096 (ms)\n";
     attn::Rng rng(11);
     const Matrix q1 = attn::random_normal(1024, 64, rng), k1 = attn::random_normal(1024, 64, rng),
@@ -222,7 +222,7 @@ void show_block_sizes() {
 /// The book's naive attention (chapters 01 and 03) against the tiled form, d = 64, one
 /// thread, the median of 5 runs; GFLOP/s counts the \f$4 T^2 d\f$ FLOPs of the two matrix
 /// products (half of them when causal), to compare with this core's matrix product rate
-/// (OpenBLAS sgemm, about 70 GFLOP/s). The last columns are the most memory each
+/// (OpenBLAS sgemm, which `make bench` measures). The last columns are the most memory each
 /// computation allocated beyond its inputs, measured by counting every allocation: the
 /// naive form holds the `[T, T]` matrix (several copies of it, in fact), the tiled form
 /// only its output and one tile. `make bench` runs the same with Google Benchmark and
@@ -231,7 +231,6 @@ void show_block_sizes() {
 /// \image html ch07_speed.svg "Attention time against T, naive and tiled"
 void show_speed(const std::filesystem::path& figures) {
     attn::section(std::cout, "Speed and memory");
-    openblas_set_num_threads(1);
     std::cout << "  T      causal   naive (ms)   tiled (ms)   speed-up   tiled GFLOP/s   naive "
                  "peak   tiled peak\n";
     std::vector<double> sizes;
@@ -288,6 +287,7 @@ constexpr const char* description =
 
 int main(int argc, char** argv) {
     return attn::run_chapter(argc, argv, description, [](const std::filesystem::path& figures) {
+        openblas_set_num_threads(1);  // every timing of the chapter: one thread
         show_where_the_time_goes();
         show_online_softmax();
         show_tiling();

@@ -75,8 +75,8 @@ std::string wrapped(const std::string& text) {
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
 /// No bias appears anywhere. Whether the token embedding is also the classifier depends on
-/// the model: GPT-2 and llama2.c's TinyStories models share it, Meta's Llama models keep a
-/// separate output matrix; llama2.c's checkpoint header says which (chapter 08's reader
+/// the model: GPT-2, llama2.c's TinyStories models and the small Llama 3.2 models share it;
+/// Llama 1, Llama 2 and Llama 3 8B and 70B keep a separate output matrix; llama2.c's checkpoint header says which (chapter 08's reader
 /// handles both). The
 /// smallest TinyStories model has these dimensions:
 void show_shape() {
@@ -153,7 +153,7 @@ void show_rope(const std::filesystem::path& figures) {
 /// For q = k = (1, ..., 1) the score divided by d is the mean of
 /// \f$\cos((m - n)\,\omega_i)\f$ over the pairs: 1 at distance 0, and smaller, with
 /// ripples, further away.
-/// The fast pairs decorrelate at once, the slow ones only after hundreds of positions,
+/// The fast pairs decorrelate at once, the slowest only after thousands of positions,
 /// so nearby tokens look alike to attention and far ones less so.
 
 /// ## The checkpoint format
@@ -227,7 +227,7 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
 ///
 /// The model reads token ids, and llama2.c's `tokenizer.bin` holds what each id means:
 /// an int32 max_token_length, then for each of the vocab_size tokens a float32 score, an
-/// int32 length and the piece's bytes. Llama's vocabulary (32000 pieces, from
+/// int32 length and the piece's bytes. Llama 1 and 2's vocabulary (32000 pieces, from
 /// sentencepiece) has `<unk>`, `<s>` (the beginning of a text, id 1) and `</s>` (id 2),
 /// 256 byte tokens `<0x00>` to `<0xFF>`, and pieces of text, many beginning with a space.
 ///

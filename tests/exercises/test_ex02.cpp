@@ -234,8 +234,13 @@ TEST_CASE("2.2 self_attention: every size from T = 1, d_model = 1, then scores h
                   ", d_k = 2, d_v = 1\n" + named("x", x) + "\n" + named("w_q", p.w_q) + "\n" +
                   named("w_k", p.w_k) + "\n" + named("w_v", p.w_v);
         t.expected = attn::self_attention(x, p).output;
-        t.variants = attn::test::attention_variants(
-            attn::project(x, p.w_q), attn::project(x, p.w_k), attn::project(x, p.w_v));
+        const Matrix q = attn::project(x, p.w_q), k = attn::project(x, p.w_k),
+                     v = attn::project(x, p.w_v);
+        t.variants = attn::test::attention_variants(q, k, v);
+        t.variants.push_back(
+            {"the scores are divided by sqrt(d_model), the width of x: divide them by sqrt(d_k), "
+             "the width of a query",
+             attn::test::attention_with(q, k, v, 1.0 / std::sqrt(static_cast<double>(d)))});
         t.actual = ex::self_attention(x, p.w_q, p.w_k, p.w_v);
     });
 }

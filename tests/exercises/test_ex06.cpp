@@ -63,6 +63,20 @@ TEST_CASE("6.1 append: rejects a position that does not fit, or a key of another
 
 // ---------------------------------------------------------------- 6.2 attend cached
 
+TEST_CASE("6.2 attend_cached: probe: one cached position returns its value", "[6.2]") {
+    ex::HeadCache cache = empty_cache(4, 3);
+    cache.keys(0, 0) = 2.0f;
+    cache.values(0, 0) = 1.5f;
+    cache.values(0, 1) = -2.0f;
+    cache.values(0, 2) = 0.5f;
+    cache.length = 1;
+    INFO(
+        "probe: with one cached position its weight is 1, whatever the query and the scale, so "
+        "the answer must be that position's value; a difference here is in which rows are "
+        "read (only 0..length-1) or in how the weights are normalised");
+    CHECK_THAT(ex::attend_cached(cache, Vector{1, -1, 3}), IsClose(Vector{1.5f, -2.0f, 0.5f}));
+}
+
 TEST_CASE("6.2 attend_cached: the worked example", "[6.2]") {
     ex::HeadCache cache = empty_cache(3, 2);  // one unused row after the two positions
     cache.keys = Matrix{{1, 0}, {0, 1}, {0, 0}};

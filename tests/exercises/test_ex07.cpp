@@ -149,6 +149,30 @@ TEST_CASE("7.2 merge_states: an empty state changes nothing; two give an empty s
 
 // ---------------------------------------------------------------- 7.3 tiled attention
 
+TEST_CASE("7.3 tiled_attention: probes: one block holding everything, then blocks of one",
+          "[7.3]") {
+    const Inputs in = inputs(5);
+    const Matrix all = xt::ones<float>({5, 5});
+    {
+        INFO(
+            "probe: with a block larger than T there is one tile, so the online rescaling never "
+            "runs: the answer must be plain attention; a difference here is in the scores, the "
+            "scale, the softmax or the causal mask inside a tile");
+        CHECK_THAT(ex::tiled_attention(in.q, in.k, in.v, false, 8),
+                   IsClose(masked(in, all), 1e-4f));
+        CHECK_THAT(ex::tiled_attention(in.q, in.k, in.v, true, 8),
+                   IsClose(masked(in, attn::causal_mask(5)), 1e-4f));
+    }
+    {
+        INFO(
+            "probe: with blocks of 1 every key is its own tile and the running maximum, sum and "
+            "output are rescaled at every step: the first probe passing and this one failing "
+            "points at the merging of tiles");
+        CHECK_THAT(ex::tiled_attention(in.q, in.k, in.v, false, 1),
+                   IsClose(masked(in, all), 1e-4f));
+    }
+}
+
 TEST_CASE("7.3 tiled_attention: equals masked attention when T is not a multiple of the block",
           "[7.3]") {
     const Inputs in = inputs(10);

@@ -309,6 +309,15 @@ TEST_CASE("8.3 merge_pairs: a piece that two ids share merges into the first id"
                                "ids[piece] = id): the first id of equal pieces wins"));
 }
 
+TEST_CASE("8.3 merge_pairs: probe: a single possible merge", "[8.3]") {
+    const std::vector<std::string> pieces{"a", "b", "c", "ab"};
+    INFO(
+        "probe: only the pair a b joins into a piece, so the answer must merge it once and "
+        "stop: {ab, c}; a difference here is in finding a pair's piece or in replacing two "
+        "tokens by one");
+    CHECK_THAT(numbers(ex::merge_pairs({0, 1, 2}, pieces, {0, 0, 0, 1})), IsClose(Vector{3, 2}, 0));
+}
+
 TEST_CASE("8.3 merge_pairs: no token or one token stays as it is", "[8.3]") {
     const std::vector<std::string> pieces{"a", "aa"};
     CHECK(ex::merge_pairs({}, pieces, {0, 1}).empty());
@@ -354,6 +363,17 @@ TEST_CASE("8.4 sample_top_p: the draws of 20 coins from 0 to 0.95", "[8.4]") {
                                     "stopped before the token that crosses top_p: keep it")
                         .or_mistake(ref().vector("top_p.no_temperature"),
                                     "the temperature ignored: softmax(logits / temperature)"));
+}
+
+TEST_CASE("8.4 sample_top_p: probe: one token, or one certain token", "[8.4]") {
+    INFO(
+        "probe: with one token, or one token whose probability is 1 (the others e^-100 "
+        "smaller), every coin must give that token; a difference here is in the softmax or the "
+        "order of the tokens");
+    const Vector got{static_cast<float>(ex::sample_top_p(Vector{0.5f}, 1.0f, 0.9f, 0.3f)),
+                     static_cast<float>(ex::sample_top_p(Vector{0, 100, 0}, 1.0f, 0.9f, 0.99f)),
+                     static_cast<float>(ex::sample_top_p(Vector{0, 100, 0}, 0.5f, 0.5f, 0.0f))};
+    CHECK_THAT(got, IsClose(Vector{0, 1, 1}, 0));
 }
 
 TEST_CASE("8.4 sample_top_p: top_p 1 keeps every token", "[8.4]") {
