@@ -102,7 +102,7 @@ def main():
     report = open(args.report, "w") if args.report else None
     if args.only:
         fixtures = [f for f in fixtures if any(o in str(f) for o in args.only)]
-    hints = wrong = named = 0
+    hints = wrong = named = rejected = 0
     problems = []
     start = time.time()
     for fixture in fixtures:
@@ -144,13 +144,15 @@ def main():
         else:
             wrong += 1
             named += ok and bool(mine[2])
+            rejected += results.get(mine[0], {}).get("state") not in ("passing", None)
         print(f"{'ok  ' if ok else 'FAIL'} {name}", flush=True)
 
     if not args.only and pathlib.Path(args.fixtures).resolve() == FIXTURES:
         problems += check_commands(args.build_dir)
 
     print(f"\n{len(fixtures)} fixtures in {time.time() - start:.0f} s: {hints} answers written as the hints "
-          f"say; {wrong} wrong answers, {named} of them rejected with the message that names their mistake")
+          f"say; {wrong} wrong answers, {rejected} of them rejected, {named} with the message that names "
+          "their mistake (where the fixture states one)")
     if problems:
         print("\ncatalogue FAILED:")
         for p in problems:
