@@ -159,6 +159,140 @@ def slug(text):
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+# A prose line `/// \show file.cpp name [name ...]` puts the definitions of those functions
+# (or structs) from the library source on the page, where the prose explains them: the
+# library is the one source of truth, the page never holds a copy. `file` is relative to the
+# chapter's directory, or to the repository root. A name written `:name` is a fragment marked
+# in the source by two lines `// [name]`, for a part of a function.
+SHOW = re.compile(r"^\\show\s+(\S+)\s+(.+)$")
+
+
+def strip_strings(line):
+    """A line of C++ with its string and character literals and // comment blanked, so
+    that braces are counted only in code."""
+    line = re.sub(r'"(?:\\.|[^"\\])*"', '""', line)
+    line = re.sub(r"'(?:\\.|[^'\\])*'", "''", line)
+    return line.split("//")[0]
+
+
+def definition(lines, name):
+    """[(first, last)] line ranges (0-based, inclusive) of every definition of `name` (a
+    function, `Type::member`, or `struct`/`class` name) in a source's lines, each with the
+    comment lines just above it."""
+    short = re.escape(name)
+    pattern = re.compile(r"(?:^|[\s*&:<>])" + short + r"\s*\(|^(?:struct|class)\s+" + short + r"\b")
+    found = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line[:1] in ("", " ", "\t", "#", "/") or not pattern.search(strip_strings(line)):
+            i += 1
+            continue
+        if re.search(r"::" + short + r"\s*\(", line) and "::" not in name:
+            i += 1  # Other::name( is another type's member
+            continue
+        # a definition opens a brace before any line ends with ';' and ends at the next line
+        # that starts with '}' in the first column (the sources are clang-formatted)
+        j, kind = i, None
+        while j < len(lines) and kind is None:
+            code = strip_strings(lines[j]).rstrip()
+            if "{" in code:
+                kind = "definition"
+            elif code.endswith(";"):
+                kind = "declaration"
+            else:
+                j += 1
+        if kind != "definition":
+            i += 1
+            continue
+        code = strip_strings(lines[j])
+        if not (j == i and code.count("{") == code.count("}")):  # not a one-line function
+            j = next((k for k in range(j + 1, len(lines)) if lines[k].startswith("}")), None)
+            if j is None:
+                fail(f"definition of {name}: no closing brace in the first column")
+        first = i
+        while first > 0 and re.match(r"^\s*(//(?!/)|template\s*<)", lines[first - 1]):
+            first -= 1
+        found.append((first, j))
+        i = j + 1
+    return found
+
+
+def fragment(lines, name):
+    """The lines between two `// [name]` marker lines."""
+    marks = [i for i, l in enumerate(lines) if l.strip() == f"// [{name}]"]
+    if len(marks) != 2:
+        return None
+    return [(marks[0] + 1, marks[1] - 1)]
+
+
+def shown_code(chapter_dir, file_name, names, source):
+    """The code a `\\show` line puts on the page, and the path it came from."""
+    path = chapter_dir / file_name
+    if not path.exists():
+        path = ROOT / file_name
+    if not path.exists():
+        fail(f"{source}: \\show {file_name}: no such file in {chapter_dir.name}/ or the repository")
+    lines = path.read_text().splitlines()
+    blocks = []
+    for name in names:
+        ranges = fragment(lines, name[1:]) if name.startswith(":") else definition(lines, name)
+        if not ranges:
+            fail(f"{source}: \\show {file_name} {name}: {path.relative_to(ROOT)} defines no "
+                 f"{'fragment' if name.startswith(':') else 'function or struct'} of that name")
+        for first, last in ranges:
+            block = lines[first:last + 1]
+            indent = min((len(l) - len(l.lstrip()) for l in block if l.strip()), default=0)
+            blocks.append([l[indent:] for l in block])
+    code = []
+    for block in blocks:
+        if code:
+            code.append("")
+        code.extend(block)
+    return code, path.relative_to(ROOT).as_posix()
+
+
+def exercise_of(name, dir_name):
+    """The exercise of this chapter or an earlier one whose function has this name."""
+    short = name.split("::")[-1].lstrip(":")
+    for d in layout.chapter_dirs():
+        if d > dir_name:
+            break
+        for ex in layout.exercises(d):
+            if ex.function.split("::")[-1] == short:
+                return ex
+    return None
+
+
+def show_block(chapter_dir, file_name, names, source):
+    """Page text for a `\\show` line: the listing, headed by where it comes from; folded
+    when one of its functions is an exercise, so the page never gives an answer unasked."""
+    stated = re.search(r"\(exercises? ([\d., and]+)\)$", " ".join(names))
+    if stated:  # `\show file.cpp softmax (exercise 1.2)`: the exercise asks for it by another name
+        names = " ".join(names)[:stated.start()].split()
+        numbers = re.findall(r"\d+\.\d+", stated.group(1))
+        exercises = [ex for d in layout.chapter_dirs() for ex in layout.exercises(d) if ex.number in numbers]
+        if len(exercises) != len(numbers):
+            fail(f"{source}: \\show ... ({stated.group(0)}): no such exercise")
+    else:
+        exercises = [ex for ex in (exercise_of(n, chapter_dir.name) for n in names) if ex]
+    code, rel = shown_code(chapter_dir, file_name, names, source)
+    listed = ", ".join(f"`{n.lstrip(':')}`" for n in names)
+    out = [""]
+    if exercises:
+        numbers = " and ".join(ex.number for ex in exercises)
+        out += ['\\htmlonly<details class="exercise-code"><summary>\\endhtmlonly',
+                f"Exercise{'s' if len(exercises) > 1 else ''} {numbers} ask{'' if len(exercises) > 1 else 's'} "
+                f"for this code: try {'them' if len(exercises) > 1 else 'it'} first, then open the library's "
+                f"{listed}, from `{rel}`.", "\\htmlonly</summary>\\endhtmlonly"]
+    else:
+        out += [f'<div class="code-from">From `{rel}`:</div>']
+    out += ["\\code{.cpp}", *code, "\\endcode"]
+    if exercises:
+        out += ["\\htmlonly</details>\\endhtmlonly"]
+    return out + [""]
+
+
 def split_output(text):
     """The program's output, by `## Section` heading."""
     sections = {}
@@ -188,6 +322,14 @@ def weave(source, output_dir):
         fail(f"{source}: the first prose line must be the title, '/// # Chapter NN: ...'")
     title = lines[title_line][len("/// # "):].strip()
 
+    sections_showing_code, current = set(), None
+    for line in lines[title_line + 1:]:
+        prose = line.strip()[3:].strip() if line.strip().startswith("///") else None
+        if prose is not None and prose.startswith("## "):
+            current = prose[3:].strip()
+        elif prose is not None and SHOW.match(prose):
+            sections_showing_code.add(current)
+
     out = [f"\\page {pid} {title}", ""]
     if navigation(pid):  # at the top too, so a reader never scrolls to find the next chapter
         out += [f'<div class="chapter-nav">{navigation(pid)}</div>', ""]
@@ -211,7 +353,16 @@ def weave(source, output_dir):
         if code:
             if out and out[-1]:
                 out.append("")
-            out.extend(["\\code{.cpp}", *code, "\\endcode", ""])
+            if section in sections_showing_code:
+                # the library's code is on the page: the program's own (inputs, printing,
+                # figures) folds away, one click from the reader
+                n = len(code)
+                out.extend(['\\htmlonly<details class="program-code"><summary>\\endhtmlonly',
+                            f"How the program shows this: {n} line{'s' if n != 1 else ''} of `main.cpp`",
+                            "\\htmlonly</summary>\\endhtmlonly",
+                            "\\code{.cpp}", *code, "\\endcode", "\\htmlonly</details>\\endhtmlonly", ""])
+            else:
+                out.extend(["\\code{.cpp}", *code, "\\endcode", ""])
         code.clear()
 
     def flush_output():
@@ -232,6 +383,11 @@ def weave(source, output_dir):
                 section = heading.group(1).strip()
                 out.append(f"\\section {pid}_{slug(section)} {section}")
             else:
+                shown = SHOW.match(prose)
+                if shown:
+                    out.extend(show_block(source.resolve().parent, shown.group(1),
+                                          shown.group(2).split(), source))
+                    continue
                 if not prose.startswith(("    ", "\\")):
                     prose, emphasised = emphasis(prose, emphasised)
                 linked = link_terms(prose, pending, quoted) if not prose.startswith(("    ", "\\")) else prose

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -63,6 +64,19 @@ std::filesystem::path prepare_figures(const std::filesystem::path& dir) {
     return dir;
 }
 
+// The files in dir and when each was last written, to tell afterwards whether the
+// program wrote any (a run that only reads, like chapter 08's with a checkpoint, writes
+// none).
+std::map<std::filesystem::path, std::filesystem::file_time_type> files_in(
+    const std::filesystem::path& dir) {
+    std::map<std::filesystem::path, std::filesystem::file_time_type> files;
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+        if (entry.is_regular_file(error)) files[entry.path()] = entry.last_write_time(error);
+    }
+    return files;
+}
+
 }  // namespace
 
 int run_chapter(int argc, char** argv, std::string_view description,
@@ -115,6 +129,7 @@ int run_chapter(int argc, char** argv, std::string_view description,
         std::cerr << argv[0] << ": " << e.what() << '\n';
         return 2;
     }
+    const auto before = files_in(figures);
     try {
         body(figures);
     } catch (const std::exception& e) {
@@ -123,7 +138,7 @@ int run_chapter(int argc, char** argv, std::string_view description,
         return 1;
     }
     std::cout.flush();
-    std::cerr << "(figures: " << figures.string() << ")\n";
+    if (files_in(figures) != before) std::cerr << "(figures: " << figures.string() << ")\n";
     return 0;
 }
 

@@ -24,7 +24,9 @@ struct ChapterOption {
 /// `--help`), calls `body` with the directory for the SVG figures (by default `figures/`
 /// in the build tree, so a program run from the repository root leaves it clean), and
 /// turns an exception into a message on stderr and exit status 1. Unknown options, and a
-/// figures directory whose parent does not exist, give a message and status 2.
+/// figures directory whose parent does not exist, give a message and status 2. When
+/// `body` wrote or rewrote a file in the figures directory, the directory is named on
+/// stderr at the end.
 /// \param argc, argv the program's arguments
 /// \param description one or two lines for `--help`
 /// \param body the walk-through

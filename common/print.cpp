@@ -115,4 +115,24 @@ void section(std::ostream& out, std::string_view title) {
     out << "\n## " << title << "\n\n";
 }
 
+std::string wrap(std::string_view text, std::size_t width) {
+    std::string out, line;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t end = text.find(' ', start);
+        if (end == std::string_view::npos) end = text.size();
+        const std::string_view word = text.substr(start, end - start);
+        if (!line.empty() && line.size() + 1 + word.size() > width) {
+            out += line;
+            out += '\n';
+            line = "  ";
+        } else if (!line.empty()) {
+            line += ' ';
+        }
+        line += word;
+        start = end + 1;
+    }
+    return out + line;
+}
+
 }  // namespace attn

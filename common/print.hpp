@@ -1,5 +1,5 @@
 /// \file
-/// \brief Printing vectors and matrices with token labels, and section headings.
+/// \brief Printing vectors and matrices with token labels, section headings, and long messages.
 #pragma once
 
 #include "common/tensor.hpp"
@@ -28,6 +28,11 @@ void print_matrix(std::ostream& out, const Matrix& m, const Tokens& row_labels =
 /// where it may not. Labels as in print_matrix().
 void print_mask(std::ostream& out, const Mask& allowed, const Tokens& row_labels = {},
                 const Tokens& col_labels = {});
+
+/// A text broken at its spaces into lines of at most `width` columns, the lines after the
+/// first indented by two spaces, for a long message such as an error's. A word longer than
+/// a line gets a line of its own.
+std::string wrap(std::string_view text, std::size_t width = 88);
 
 /// Prints a section heading `## title`. The book's weave step uses these headings to put
 /// each part of a chapter program's output under the section of the text that produced it.

@@ -64,7 +64,9 @@ void show_example(const Example& ex) {
 /// \f[ s_j = q \cdot k_j = \sum_{i=1}^{d_k} q_i \, k_{j,i} \f]
 ///
 /// "dog" has all three features, "cat" two of them (it is in the relative clause), so
-/// "dog" scores highest.
+/// "dog" scores highest. attn::dot_scores() is that sum, once per key:
+///
+/// \show single_head_attention.cpp dot_scores
 Vector query_of_was() {
     return Vector{0, 5, 5, 5, 0, 0, 0, 0};
 }
@@ -87,7 +89,9 @@ void show_scores(const Example& ex) {
 /// \f[ w_j = \mathrm{softmax}(s)_j = \frac{e^{s_j}}{\sum_{l} e^{s_l}} \f]
 ///
 /// The scores are divided by \f$\sqrt{d_k}\f$ first; the section "Why divide by
-/// sqrt(d_k)" below shows why.
+/// sqrt(d_k)" below shows why. Written as the formula reads, softmax is three lines:
+///
+/// \show single_head_attention.cpp naive_softmax
 void show_weights(const Example& ex) {
     attn::section(std::cout, "Softmax: from scores to weights");
     const Vector q = query_of_was();
@@ -115,7 +119,14 @@ void show_weights(const Example& ex) {
 ///
 /// Choosing \f$m = \max_l s_l\f$ makes every exponent at most 0, so nothing overflows,
 /// and the largest term is \f$e^0 = 1\f$, so the sum is at least 1 and never underflows
-/// to 0. attn::softmax() does exactly this; attn::naive_softmax() does not.
+/// to 0. attn::softmax() does exactly this; attn::naive_softmax() does not. The loop that
+/// does the work, softmax_in_place(), runs on one row of floats wherever the book needs a
+/// softmax: attn::softmax() for a vector, attn::softmax_rows() for each row of a matrix,
+/// and the later chapters' attention. Two rows need a decision: a row holding a NaN gives
+/// NaN everywhere (as PyTorch does), and a row whose logits are all \f$-\infty\f$ (every
+/// key masked, chapter 03) gives zeros, attention to nothing.
+///
+/// \show single_head_attention.cpp softmax_in_place softmax softmax_rows (exercise 1.2)
 void show_stability() {
     attn::section(std::cout, "Why softmax subtracts the maximum");
     for (const Vector& logits :
@@ -138,6 +149,8 @@ void show_stability() {
 /// output is mostly the embedding of "dog": the `noun`, `animal` and `main` features are
 /// strong, the `relative` feature (from "cat") weak. The word "was" now carries what it
 /// learned about its subject.
+///
+/// \show single_head_attention.cpp attend
 void show_output(const Example& ex) {
     attn::section(std::cout, "The output: a weighted sum of values");
     const attn::Attention a = attn::attend(query_of_was(), ex.embeddings, ex.embeddings);
@@ -198,7 +211,11 @@ void show_scaling() {
 /// \f]
 ///
 /// Row \f$i\f$ of the weights is exactly what attn::attend() computes for query \f$i\f$;
-/// attn::scaled_dot_product_attention() just does all rows in two matrix products. The
+/// attn::scaled_dot_product_attention() just does all rows in two matrix products:
+///
+/// \show single_head_attention.cpp scaled_scores scaled_dot_product_attention (exercise 1.4)
+///
+/// The
 /// hand-written queries: "the" looks for its noun, "dog" for its verb, "that" and "was"
 /// and "tired" for the subject, "chased" for its object, "cat" for its verb.
 ///

@@ -11,9 +11,6 @@
 
 namespace attn {
 
-namespace {
-
-// Stable softmax of n floats in place; shared by softmax() and softmax_rows().
 void softmax_in_place(float* x, std::size_t n) {
     float max = -std::numeric_limits<float>::infinity();
     for (std::size_t i = 0; i < n; ++i) {
@@ -34,8 +31,6 @@ void softmax_in_place(float* x, std::size_t n) {
     }
     for (std::size_t i = 0; i < n; ++i) x[i] /= sum;  // sum >= 1: the maximum contributes e^0
 }
-
-}  // namespace
 
 Vector dot_scores(const Vector& query, const Matrix& keys) {
     check_shape("attn::dot_scores", "query", query, {any("d_k")});

@@ -33,6 +33,11 @@ Vector naive_softmax(const Vector& logits);
 /// \return `[T]`, non-negative, summing to one (unless all -inf or any NaN)
 Vector softmax(const Vector& logits);
 
+/// The stable softmax of `n` floats at `x`, in place: the one loop behind softmax(),
+/// softmax_rows() and every later chapter's softmax over a row of scores. A row holding a
+/// NaN becomes all NaN; a row of -inf only (every key masked) becomes all zeros.
+void softmax_in_place(float* x, std::size_t n);
+
 /// softmax() applied to each row of `logits` independently.
 /// \param logits `[rows, T]`
 /// \return `[rows, T]`, each row summing to one

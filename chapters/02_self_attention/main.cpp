@@ -53,7 +53,9 @@ using attn::Vector;
 /// The keys and the values are the features themselves (\f$W_k = W_v = I\f$), so that the
 /// query alone decides where the head looks. A trained model learns all three.
 /// attn::designed_head() builds these matrices; the program prints \f$W_q\f$ and the
-/// queries it produces.
+/// queries it produces. A projection checks its shapes and is one matrix product:
+///
+/// \show self_attention.cpp project project_qkv
 void show_projections(const attn::RunningExample& ex) {
     attn::section(std::cout, "Projections: what a token asks, offers and hands over");
     const attn::Projections p = attn::designed_head();
@@ -69,7 +71,10 @@ void show_projections(const attn::RunningExample& ex) {
 /// Self-attention with those projections. Read the rows: "was" and "tired" put most of
 /// their weight on "dog", their subject, although "cat" is nearer; "chased" finds "cat",
 /// the animal of its own clause; each "the" finds the noun of its clause. This is what
-/// self-attention is for: every token gathers the context it needs, wherever it is.
+/// self-attention is for: every token gathers the context it needs, wherever it is. The
+/// whole head is the three projections and chapter 01's attention:
+///
+/// \show self_attention.cpp self_attention
 ///
 /// \image html ch02_designed.svg "A designed head: verbs and adjectives find their animal"
 void show_designed_head(const attn::RunningExample& ex, const std::filesystem::path& figures) {
@@ -89,6 +94,8 @@ void show_designed_head(const attn::RunningExample& ex, const std::filesystem::p
 /// vectors at about the scale of the inputs. The weights come out spread out and without
 /// meaning: training is what turns this into the pattern above.
 ///
+/// \show self_attention.cpp random_projections
+///
 /// \image html ch02_random.svg "An untrained head: random projections, diffuse weights"
 void show_random_head(const attn::RunningExample& ex, const std::filesystem::path& figures) {
     attn::section(std::cout, "An untrained head");
@@ -107,6 +114,8 @@ void show_random_head(const attn::RunningExample& ex, const std::filesystem::pat
 /// one key and \f$\ln T\f$ (2.08 for T = 8) when it spreads evenly over all of them.
 /// attn::attention_entropy() computes it; the designed head is far more focused than the
 /// random one.
+///
+/// \show self_attention.cpp attention_entropy
 void show_entropy(const attn::RunningExample& ex) {
     attn::section(std::cout, "How focused is each query?");
     attn::Rng rng(2);
@@ -162,6 +171,8 @@ void show_query_by_query(const attn::RunningExample& ex) {
 ///
 /// Below, the sentence is reversed with attn::permute_rows(), run through the untrained
 /// head, and un-reversed.
+///
+/// \show self_attention.cpp permute_rows
 void show_equivariance(const attn::RunningExample& ex) {
     attn::section(std::cout, "Self-attention does not see word order");
     attn::Rng rng(2);

@@ -52,6 +52,8 @@ void show_next_token(const attn::RunningExample& ex) {
 ///
 /// The rule "query i sees keys j <= i" is a lower-triangular matrix of booleans,
 /// attn::causal_mask(). The diagonal is included: a token may look at itself.
+///
+/// \show causal_masking.cpp causal_mask
 void show_mask(const attn::RunningExample& ex) {
     attn::section(std::cout, "The causal mask");
     attn::print_mask(std::cout, attn::causal_mask(ex.tokens.size()), ex.tokens, ex.tokens);
@@ -66,7 +68,12 @@ void show_mask(const attn::RunningExample& ex) {
 ///
 /// Forbidden keys get a weight of exactly 0, and the allowed ones still sum to one,
 /// because they share out the whole weight among themselves. attn::masked_softmax() does
-/// this with chapter 01's softmax, which already treats -inf correctly.
+/// this with chapter 01's softmax, which already treats -inf correctly, and
+/// attn::masked_attention() is chapter 01's attention with the mask in between:
+///
+/// \show causal_masking.cpp apply_mask masked_softmax (exercise 3.2)
+///
+/// \show causal_masking.cpp masked_attention
 ///
 /// Here is chapter 02's designed head, now causal. "was" and "tired" still find "dog",
 /// which is in their past. "dog" wanted its verb "was", but "was" is in its future: it
@@ -182,7 +189,11 @@ void show_fully_masked() {
 /// Long contexts make full causal attention expensive: T queries times T keys. Mistral's
 /// *sliding-window attention* lets each token see only the last w tokens, itself
 /// included; information from further back still arrives, passed along through the
-/// layers. attn::sliding_window_mask() builds it; here w = 3. With only one layer, the
+/// layers. attn::sliding_window_mask() builds it:
+///
+/// \show causal_masking.cpp sliding_window_mask
+///
+/// Here w = 3. With only one layer, the
 /// cost shows: the subject of "tired" is out of view, and the head picks the only animal
 /// it can see.
 ///
@@ -208,8 +219,11 @@ void show_sliding_window(const attn::RunningExample& ex, const std::filesystem::
 /// every sentence ends at the same position); the mask rule is the same either way: no
 /// query attends to a padding key.
 /// Each sentence then needs its own mask: causal, and no key beyond its real length.
-/// attn::padded_causal_masks() builds one per sentence, `[B, T, T]`. Here the batch holds
-/// sentences of 8, 5 and 3 tokens; the mask of the second:
+/// attn::padded_causal_masks() builds one per sentence, `[B, T, T]`:
+///
+/// \show causal_masking.cpp padded_causal_masks
+///
+/// Here the batch holds sentences of 8, 5 and 3 tokens; the mask of the second:
 void show_padding(const attn::RunningExample& ex) {
     attn::section(std::cout, "Padding a batch");
     const attn::BatchMask masks = attn::padded_causal_masks({8, 5, 3}, 8);

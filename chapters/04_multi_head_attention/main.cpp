@@ -127,6 +127,8 @@ void show_random_heads(const attn::RunningExample& ex, const std::filesystem::pa
 /// back side by side in head order. Splitting by stride (head h taking columns h, h+3,
 /// ...) would also give three heads, but not the ones any trained checkpoint was trained
 /// with.
+///
+/// \show multi_head_attention.cpp split_heads merge_heads
 void show_split_and_merge() {
     attn::section(std::cout, "Split and merge");
     const Matrix q = {{0, 1, 2, 3, 4, 5}, {10, 11, 12, 13, 14, 15}};
@@ -148,7 +150,10 @@ void show_split_and_merge() {
 /// shape. Each head runs chapter 03's attn::masked_attention() (here with the causal
 /// mask) on its own block; the only change inside a head is the scale, which is
 /// \f$1/\sqrt{d_{head}}\f$, the width of the head's own queries and keys, not
-/// \f$1/\sqrt{d_{model}}\f$.
+/// \f$1/\sqrt{d_{model}}\f$. The layer, with attn::affine() for \f$x W + b\f$ and
+/// `head_of()` for one head's `[T, d_head]` block:
+///
+/// \show multi_head_attention.cpp affine head_of attend_heads multi_head_attention (exercise 4.4)
 void show_shapes(const attn::RunningExample& ex) {
     attn::section(std::cout, "The shapes, step by step");
     const attn::MultiHeadWeights w = attn::designed_heads();
@@ -161,12 +166,13 @@ void show_shapes(const attn::RunningExample& ex) {
     const Matrix q = attn::project(ex.embeddings, w.w_q);
     const Tensor3 heads = attn::split_heads(q, w.n_heads);
     const attn::MultiHeadResult r = attn::multi_head_attention(ex.embeddings, w, true);
+    const Tensor3 outputs = attn::split_heads(r.heads, w.n_heads);  // each head's output
     std::cout << "  X                      " << shape(ex.embeddings) << "   [T, d_model]\n"
               << "  Q = X W_q              " << shape(q) << "   [T, d_model]\n"
               << "  split_heads(Q)         " << shape(heads) << "   [n_heads, T, d_head]\n"
               << "  weights, all heads     " << shape(r.weights) << "   [n_heads, T, T], causal\n"
               << "  one head's output      "
-              << shape(Matrix::from_shape({ex.tokens.size(), heads.shape(2)})) << "   [T, d_head]\n"
+              << shape(Matrix(xt::view(outputs, 0, xt::all(), xt::all()))) << "   [T, d_head]\n"
               << "  merge_heads(outputs)   " << shape(r.heads) << "   [T, d_model]\n"
               << "  output = merged W_o    " << shape(r.output) << "   [T, d_model]\n";
 }
@@ -177,7 +183,11 @@ void show_shapes(const attn::RunningExample& ex) {
 /// it. A GPU instead computes every head at once, with the head as one more axis of the
 /// tensors: \f$[n_{heads}, T, d_{head}] \times [n_{heads}, d_{head}, T]\f$ gives all scores
 /// in one batched product. attn::multi_head_attention_batched() computes it that way, with
-/// no loop over heads. On random weights (seed 5, `d_model = 16`, T = 8), the two agree:
+/// no loop over heads:
+///
+/// \show multi_head_attention.cpp multi_head_attention_batched
+///
+/// On random weights (seed 5, `d_model = 16`, T = 8), the two agree:
 double max_difference(const Matrix& a, const Matrix& b) {
     return static_cast<double>(xt::amax(xt::abs(a - b))());
 }
@@ -207,8 +217,11 @@ void show_batched() {
 /// nearly the same too: the projections cost \f$8\, T\, d_{model}^2\f$ FLOPs (a
 /// multiply-add counts 2), the scores and weighted sums \f$4\, T^2 d_{model}\f$ in total,
 /// because n heads of width \f$d_{model}/n\f$ add up to one head of width \f$d_{model}\f$
-/// (the softmax, a few operations per score, is left out). attn::attention_cost() counts,
-/// here for GPT-2 small's width, `d_model = 768`, and T = 1024:
+/// (the softmax, a few operations per score, is left out). attn::attention_cost() counts:
+///
+/// \show multi_head_attention.cpp attention_cost
+///
+/// Here for GPT-2 small's width, `d_model = 768`, and T = 1024:
 void show_cost() {
     attn::section(std::cout, "What several heads cost");
     std::cout << "  heads   d_head   parameters   GFLOPs\n";
@@ -234,6 +247,8 @@ void show_cost() {
 /// `n_kv_heads = n_heads` every query head has a key/value head of its own: that is
 /// plain multi-head attention, and attn::multi_head_attention() is one function for all
 /// three. And GQA is MHA whose key/value heads come in copies, as the program shows.
+///
+/// \show multi_head_attention.cpp kv_head_for
 void show_grouped_query() {
     attn::section(std::cout, "Grouped-query and multi-query attention");
     std::cout << "Which key/value head each of 8 query heads uses:\n";

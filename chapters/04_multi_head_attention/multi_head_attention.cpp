@@ -8,6 +8,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xindex_view.hpp>
 #include <xtensor/xsort.hpp>
+#include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
 #include <cmath>
@@ -109,28 +110,41 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
                                 caller);
 }
 
-MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
-                                     const Mask& allowed, const char* caller) {
-    check_layer(caller, x, w);
-    const std::size_t T = x.shape(0);
-    check_shape(caller, "allowed", allowed, {exactly("T", T), exactly("T", T)});
-    const Tensor3 q =
-        split_heads(affine(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
-    const Tensor3 k =
-        split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
-    const Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, caller);
-
-    MultiHeadResult r;
-    r.weights = Tensor3::from_shape({w.n_heads, T, T});
-    Tensor3 outputs = Tensor3::from_shape(q.shape());
-    for (std::size_t h = 0; h < w.n_heads; ++h) {
-        const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
+HeadsResult attend_heads(const Tensor3& q, const Tensor3& k, const Tensor3& v, const Mask& allowed,
+                         const char* caller) {
+    const std::size_t n_heads = q.shape(0), n_kv_heads = k.shape(0);
+    check_shape(caller, "keys", k, {any("n_kv_heads"), any("T_k"), exactly("d_head", q.shape(2))});
+    check_shape(caller, "values", v,
+                {exactly("n_kv_heads", n_kv_heads), exactly("T_k", k.shape(1)), any("d_head")});
+    check_shape(caller, "allowed", allowed,
+                {exactly("T_q", q.shape(1)), exactly("T_k", k.shape(1))});
+    HeadsResult r{Tensor3::from_shape({n_heads, q.shape(1), k.shape(1)}),
+                  Tensor3::from_shape({n_heads, q.shape(1), v.shape(2)})};
+    for (std::size_t h = 0; h < n_heads; ++h) {
+        const std::size_t kv = kv_head_for(h, n_heads, n_kv_heads);  // grouped-query: shared
         const AttentionResult a =
             masked_attention(head_of(q, h), head_of(k, kv), head_of(v, kv), allowed);
         xt::view(r.weights, h, xt::all(), xt::all()) = a.weights;
-        xt::view(outputs, h, xt::all(), xt::all()) = a.output;
+        xt::view(r.outputs, h, xt::all(), xt::all()) = a.output;
     }
-    r.heads = merge_heads(outputs);
+    return r;
+}
+
+MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
+                                     const Mask& allowed, const char* caller,
+                                     const KeyValueSource& source) {
+    check_layer(caller, x, w);
+    const Tensor3 q =
+        split_heads(affine(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
+    Tensor3 k =
+        split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
+    Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, caller);
+    if (source) std::tie(k, v) = source(std::move(k), std::move(v));  // e.g. a cache's keys
+
+    HeadsResult heads = attend_heads(q, k, v, allowed, caller);
+    MultiHeadResult r;
+    r.weights = std::move(heads.weights);
+    r.heads = merge_heads(heads.outputs);
     r.output = affine(r.heads, w.w_o, w.b_o);
     return r;
 }
@@ -157,11 +171,9 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
         scores = xt::where(xt::view(allowed, xt::newaxis(), xt::all(), xt::all()), scores,
                            -std::numeric_limits<float>::infinity());
     }
-    // The softmax over the last axis; the reductions are stored before they are used.
-    const Tensor3 maxima = xt::amax(scores, {2}, xt::keep_dims);
-    const Tensor3 e = xt::exp(scores - maxima);
-    const Tensor3 sums = xt::sum(e, {2}, xt::keep_dims);
-    const Tensor3 weights = e / sums;
+    // Chapter 01's softmax, on the scores seen as n_heads * T rows of T.
+    const Matrix rows = xt::reshape_view(scores, {w.n_heads * T, T});
+    const Tensor3 weights = xt::reshape_view(softmax_rows(rows), {w.n_heads, T, T});
     // outputs[h, i, :] = sum_j weights[h, i, j] v[h, j, :]
     const Tensor3 outputs =
         xt::sum(xt::view(weights, xt::all(), xt::all(), xt::all(), xt::newaxis()) *

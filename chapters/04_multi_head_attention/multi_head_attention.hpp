@@ -14,7 +14,9 @@
 #include "common/tensor.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace attn {
@@ -69,7 +71,7 @@ std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_
 
 /// What multi-head attention computed, step by step.
 struct MultiHeadResult {
-    Tensor3 weights;  ///< `[n_heads, T, T]`, the attention weights of each head
+    Tensor3 weights;  ///< `[n_heads, T, T_k]`, the attention weights of each head
     Matrix heads;     ///< `[T, d_model]`, the head outputs side by side, before W_o
     Matrix output;    ///< `[T, d_model]`, after the output projection W_o
 };
@@ -84,14 +86,41 @@ struct MultiHeadResult {
 MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w, bool causal,
                                      const char* caller = "attn::multi_head_attention");
 
-/// Multi-head attention with any mask, e.g. chapter 03's sliding window.
+/// Where a layer's keys and values come from. Given the keys and values of the new
+/// tokens (`[n_kv_heads, T, d_head]` each), it returns those to attend over
+/// (`[n_kv_heads, T_k, d_head]`). Self-attention uses the new ones as they are; chapter 06's
+/// cache stores them and returns every position it holds.
+using KeyValueSource = std::function<std::pair<Tensor3, Tensor3>(Tensor3 keys, Tensor3 values)>;
+
+/// What attend_heads() computed.
+struct HeadsResult {
+    Tensor3 weights;  ///< `[n_heads, T_q, T_k]`
+    Tensor3 outputs;  ///< `[n_heads, T_q, d_head]`
+};
+
+/// Every query head attends over its key/value head (kv_head_for()) with chapter 03's
+/// masked attention: the one loop over heads of the book, used by the layer below, by
+/// chapter 06's cache and by its sliding window.
+/// \param q `[n_heads, T_q, d_head]`
+/// \param k `[n_kv_heads, T_k, d_head]`, n_kv_heads dividing n_heads
+/// \param v `[n_kv_heads, T_k, d_head]`
+/// \param allowed `[T_q, T_k]`, true where query i may see key j
+/// \param caller the function named in an error
+HeadsResult attend_heads(const Tensor3& q, const Tensor3& k, const Tensor3& v, const Mask& allowed,
+                         const char* caller = "attn::attend_heads");
+
+/// Multi-head attention with any mask, e.g. chapter 03's sliding window, and keys and
+/// values from anywhere (e.g. chapter 06's cache).
 /// \param x `[T, d_model]`
 /// \param w the layer's weights
-/// \param allowed `[T, T]`, true where query i may see key j
+/// \param allowed `[T, T_k]`, true where query i may see key j; `T_k = T` unless `source`
+///        returns more keys than it is given
 /// \param caller the function named in a shape error
+/// \param source where the keys and values come from; empty: the new ones (self-attention)
 MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
                                      const Mask& allowed,
-                                     const char* caller = "attn::multi_head_attention");
+                                     const char* caller = "attn::multi_head_attention",
+                                     const KeyValueSource& source = {});
 
 /// The same computation with no loop over heads: every head at once, as tensors with a
 /// head axis (how batched matrix products on a GPU do it). Its output equals

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 namespace attn {
 
@@ -44,6 +46,55 @@ GptWeights gpt2_init(const GptConfig& c, Rng& rng) {
     return w;
 }
 
+namespace {
+
+// One block's weights against the configuration. Gpt checks every block before it can run:
+// a bad block l found only when it runs would leave blocks 0..l-1 of a KV cache (chapter 06)
+// one token longer than the rest.
+void check_block_weights(const char* fn, std::size_t l, const BlockWeights& b, const GptConfig& c) {
+    const std::string block = "blocks[" + std::to_string(l) + "].";
+    const auto name = [&](const char* weight) { return block + weight; };
+    const MultiHeadWeights& a = b.attention;
+    if (a.n_heads != c.n_heads || a.n_kv_heads != c.n_kv_heads) {
+        invalid_argument(fn, name("attention") + " has n_heads = " + std::to_string(a.n_heads) +
+                                 " and n_kv_heads = " + std::to_string(a.n_kv_heads) +
+                                 ", the configuration " + std::to_string(c.n_heads) + " and " +
+                                 std::to_string(c.n_kv_heads));
+    }
+    const std::size_t d = c.d_model, d_kv = c.n_kv_heads * (d / c.n_heads);
+    for (const auto& [weight, v] :
+         {std::pair{"ln1_gain", &b.ln1_gain}, std::pair{"ln1_bias", &b.ln1_bias},
+          std::pair{"ln2_gain", &b.ln2_gain}, std::pair{"ln2_bias", &b.ln2_bias}})
+        check_shape(fn, name(weight), *v, {exactly("d_model", d)});
+    check_shape(fn, name("attention.w_q"), a.w_q, {exactly("d_model", d), exactly("d_model", d)});
+    check_shape(fn, name("attention.w_k"), a.w_k,
+                {exactly("d_model", d), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(fn, name("attention.w_v"), a.w_v,
+                {exactly("d_model", d), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(fn, name("attention.w_o"), a.w_o, {exactly("d_model", d), exactly("d_model", d)});
+    // The configuration says whether the projections have biases (count_parameters counts
+    // them): all four, or none.
+    for (const auto& [weight, v, dim, size] :
+         {std::tuple{"attention.b_q", &a.b_q, "d_model", d},
+          std::tuple{"attention.b_k", &a.b_k, "n_kv_heads * d_head", d_kv},
+          std::tuple{"attention.b_v", &a.b_v, "n_kv_heads * d_head", d_kv},
+          std::tuple{"attention.b_o", &a.b_o, "d_model", d}}) {
+        if (c.bias) {
+            check_shape(fn, name(weight), *v, {exactly(dim, size)});
+        } else if (v->size() != 0) {
+            invalid_argument(fn, "argument '" + name(weight) +
+                                     "' must be empty (bias = false), but has shape " +
+                                     shape_of(*v));
+        }
+    }
+    check_shape(fn, name("ffn.w1"), b.ffn.w1, {exactly("d_model", d), exactly("d_ff", c.d_ff)});
+    check_shape(fn, name("ffn.b1"), b.ffn.b1, {exactly("d_ff", c.d_ff)});
+    check_shape(fn, name("ffn.w2"), b.ffn.w2, {exactly("d_ff", c.d_ff), exactly("d_model", d)});
+    check_shape(fn, name("ffn.b2"), b.ffn.b2, {exactly("d_model", d)});
+}
+
+}  // namespace
+
 Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::move(weights)) {
     constexpr const char* fn = "attn::Gpt";
     check_config(config_, fn);
@@ -59,18 +110,8 @@ Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::
                                  " blocks, the configuration asks for n_layers = " +
                                  std::to_string(config_.n_layers));
     }
-    for (const BlockWeights& b : weights_.blocks) {
-        if (b.attention.n_heads != config_.n_heads ||
-            b.attention.n_kv_heads != config_.n_kv_heads) {
-            invalid_argument(fn, "a block has " + std::to_string(b.attention.n_heads) +
-                                     " heads and " + std::to_string(b.attention.n_kv_heads) +
-                                     " key/value heads, the configuration " +
-                                     std::to_string(config_.n_heads) + " and " +
-                                     std::to_string(config_.n_kv_heads));
-        }
-        check_shape(fn, "ffn.w1", b.ffn.w1, {exactly("d_model", d), exactly("d_ff", config_.d_ff)});
-        // The rest of each block is checked when it runs, against the residual stream.
-    }
+    for (std::size_t l = 0; l < weights_.blocks.size(); ++l)
+        check_block_weights(fn, l, weights_.blocks[l], config_);
 }
 
 void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
@@ -134,18 +175,11 @@ std::size_t total_parameters(const GptConfig& c) {
 
 std::size_t greedy_token(const Vector& logits) {
     check_shape("attn::greedy_token", "logits", logits, {any("vocab_size")});
-    // The maximum in 8 independent lanes, which the compiler turns into vector instructions
-    // (a loop keeping one running maximum and its index is not), then its first position.
-    const float* v = logits.data();
-    const std::size_t n = logits.size(), whole = n / 8 * 8;
-    float lanes[8];
-    std::fill(lanes, lanes + 8, -std::numeric_limits<float>::infinity());
-    for (std::size_t i = 0; i < whole; i += 8)
-        for (std::size_t j = 0; j < 8; ++j) lanes[j] = v[i + j] > lanes[j] ? v[i + j] : lanes[j];
-    float max = *std::max_element(lanes, lanes + 8);
-    for (std::size_t i = whole; i < n; ++i) max = v[i] > max ? v[i] : max;
-    const float* first = std::find(v, v + n, max);
-    return first == v + n ? 0 : static_cast<std::size_t>(first - v);  // all NaN: token 0
+    // The first largest logit; a NaN is never the largest (all NaN: token 0).
+    std::size_t best = logits.size();
+    for (std::size_t i = 0; i < logits.size(); ++i)
+        if (!std::isnan(logits(i)) && (best == logits.size() || logits(i) > logits(best))) best = i;
+    return best == logits.size() ? 0 : best;
 }
 
 std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {

@@ -59,8 +59,9 @@ void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size
 /// A GPT: a configuration and weights that fit it.
 class Gpt {
 public:
-    /// Checks that every weight has the shape the configuration asks for; throws
-    /// std::invalid_argument naming the weight otherwise.
+    /// Checks that every weight, in every block, has the shape the configuration asks for
+    /// (attention biases present exactly when `bias`); throws std::invalid_argument naming
+    /// the weight, e.g. `blocks[1].attention.w_k`, and both shapes otherwise.
     Gpt(GptConfig config, GptWeights weights);
 
     /// The model's shape.

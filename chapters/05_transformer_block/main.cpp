@@ -52,6 +52,8 @@ using attn::Vector;
 /// division by zero. Whatever size a token's vector has
 /// grown to, the next layer sees it at mean 0 and variance 1: a token whose features were
 /// around 50 and one whose features were around 0.1 look alike in scale.
+///
+/// \show transformer_block.cpp layer_norm
 double rms(const Matrix& x) {
     return std::sqrt(static_cast<double>(xt::mean(xt::square(x))()));
 }
@@ -85,6 +87,8 @@ void show_layer_norm() {
 ///
 /// and a checkpoint trained with one form should be run with that form: the two differ
 /// by a few ten-thousandths, as the program shows.
+///
+/// \show transformer_block.cpp gelu gelu_exact (exercise 5.2)
 void show_gelu() {
     attn::section(std::cout, "GELU");
     const Matrix x = {{-3, -2, -1, -0.5f, 0, 0.5f, 1, 2, 3}};
@@ -126,6 +130,8 @@ void show_gelu() {
 /// \f$W_1\f$ `[d_model, d_ff]` act like keys, each matched against the token, and the rows
 /// of \f$W_2\f$ `[d_ff, d_model]` like the values they hand over, a memory of \f$d_{ff}\f$
 /// entries (Geva et al. 2021).
+///
+/// \show transformer_block.cpp feed_forward
 void show_feed_forward() {
     attn::section(std::cout, "The feed-forward network");
     attn::Rng rng(6);
@@ -151,7 +157,9 @@ void show_feed_forward() {
 /// every layer writes a small correction into it. That running sum is the *residual
 /// stream*. On a random input of 8 tokens (scale 0.1) with a GPT-2-initialised block (seed 7, 2 heads,
 /// \f$d_{ff} = 32\f$), the shapes never change, and the block changes the stream by a
-/// small fraction of its size:
+/// small fraction of its size.
+///
+/// \show transformer_block.cpp transformer_block (exercise 5.4)
 void show_block() {
     attn::section(std::cout, "The block");
     attn::Rng rng(7);
@@ -184,6 +192,8 @@ void show_block() {
 /// With pre-LN the stream is never normalised: it starts at the input's size and grows
 /// as each block adds to it, and the input reaches the last block untouched, by the sum
 /// itself. That is why GPT-2 adds one last layer norm after the final block.
+///
+/// \show transformer_block.cpp post_ln_block
 ///
 /// \image html ch05_residual_stream.svg "Size of the residual stream after each block"
 void show_residual_stream(const std::filesystem::path& figures) {
@@ -232,6 +242,10 @@ void show_residual_stream(const std::filesystem::path& figures) {
 /// To keep the parameter count of a GELU network of width \f$4 d_{model}\f$, Llama
 /// makes \f$d_{ff}\f$ about \f$\frac{8}{3} d_{model}\f$. Chapter 08 runs both in a real
 /// model.
+///
+/// \show transformer_block.cpp rms_norm
+///
+/// \show transformer_block.cpp swiglu
 void show_llama_variants() {
     attn::section(std::cout, "Llama's variants: RMSNorm and SwiGLU");
     const Matrix x{{3, 4, 5, 6, 2, 4, 3, 5}};
@@ -261,6 +275,8 @@ void show_llama_variants() {
 /// costs nothing extra), it finds the 124,439,808 of the released checkpoint. A third of
 /// them are the token embedding; each block holds \f$12\, d_{model}^2\f$ plus biases,
 /// four in attention and eight in the feed-forward network.
+///
+/// \show gpt.cpp count_parameters
 void show_parameter_count() {
     attn::section(std::cout, "Counting parameters");
     const attn::GptConfig c = attn::gpt2_small();
@@ -278,6 +294,13 @@ void show_parameter_count() {
 /// 02 showed that attention alone cannot see order. After the last block, a final layer
 /// norm, and the logits of the next token are the dot products of the result with every
 /// token's embedding (the *tied* output layer): \f$\mathrm{logits} = h\, E^\top\f$.
+///
+/// \show gpt.cpp Gpt::embed Gpt::output_logits Gpt::logits
+///
+/// Generation appends one token at a time: the most likely one (greedy decoding), or one
+/// drawn from the softmax of the logits divided by a temperature.
+///
+/// \show gpt.cpp greedy_token sample_token generate
 ///
 /// attn::Gpt is that model, with its configuration in one struct (attn::GptConfig), its
 /// weights set by attn::gpt2_init() or by hand. Here a character-level GPT (28 characters,

@@ -1,5 +1,6 @@
 #include "chapters/05_transformer_block/transformer_block.hpp"
 
+#include "chapters/03_causal_masking/causal_masking.hpp"
 #include "common/shape.hpp"
 
 #include <xtensor-blas/xlinalg.hpp>
@@ -8,6 +9,7 @@
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <numbers>
 #include <string>
 
 namespace attn {
@@ -41,10 +43,13 @@ Matrix layer_norm(const Matrix& x, const Vector& gain, const Vector& bias, float
     const std::size_t T = x.shape(0), d = x.shape(1);
     Matrix out = zeros_like_rows(T, d);
     for (std::size_t t = 0; t < T; ++t) {
-        const auto row = xt::row(x, t);
-        const float mean = xt::mean(row)();
-        const float variance = xt::mean(xt::square(row - mean))();  // biased: divided by d
-        xt::row(out, t) = (row - mean) / std::sqrt(variance + eps) * gain + bias;
+        // In double: the square of a float above 1.8e19 overflows float, and a variance of
+        // inf would normalise every feature to 0, leaving only the bias.
+        const auto row = xt::cast<double>(xt::row(x, t));
+        const double mean = xt::mean(row)();
+        const double variance = xt::mean(xt::square(row - mean))();  // biased: divided by d
+        const auto normalised = xt::cast<float>((row - mean) / std::sqrt(variance + eps));
+        xt::row(out, t) = normalised * gain + bias;
     }
     return out;
 }
@@ -61,7 +66,7 @@ Matrix rms_norm(const Matrix& x, const Vector& gain, float eps) {
 }
 
 Matrix gelu(const Matrix& x) {
-    const float c = std::sqrt(2.0f / static_cast<float>(M_PI));
+    const float c = std::sqrt(2.0f / std::numbers::pi_v<float>);
     return 0.5f * x * (1.0f + xt::tanh(c * (x + 0.044715f * x * x * x)));
 }
 
@@ -99,12 +104,17 @@ Matrix swiglu(const Matrix& x, const SwiGLUWeights& f) {
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {
-    constexpr const char* fn = "attn::transformer_block";
-    check_block(fn, x, w);
-    Matrix h =
-        x +
-        multi_head_attention(layer_norm(x, w.ln1_gain, w.ln1_bias), w.attention, true, fn).output;
-    return h + feed_forward(layer_norm(h, w.ln2_gain, w.ln2_bias), w.ffn, fn);
+    return transformer_block(x, w, causal_mask(x.shape(0)), {}, "attn::transformer_block");
+}
+
+Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,
+                         const KeyValueSource& source, const char* caller) {
+    check_block(caller, x, w);
+    const Matrix attended = multi_head_attention(layer_norm(x, w.ln1_gain, w.ln1_bias), w.attention,
+                                                 allowed, caller, source)
+                                .output;
+    const Matrix h = x + attended;
+    return h + feed_forward(layer_norm(h, w.ln2_gain, w.ln2_bias), w.ffn, caller);
 }
 
 Matrix post_ln_block(const Matrix& x, const BlockWeights& w) {

@@ -18,7 +18,8 @@ namespace attn {
 
 /// Layer norm over the features of each token: subtract the row's mean, divide by
 /// \f$\sqrt{\sigma^2 + \epsilon}\f$ with the biased variance (divided by d_model), then
-/// multiply by `gain` and add `bias`.
+/// multiply by `gain` and add `bias`. The mean and variance are computed in double, so a
+/// row of +-1e20 (variance 1e40, above float's largest) still normalises to +-1.
 /// \param x `[T, d_model]`
 /// \param gain `[d_model]`
 /// \param bias `[d_model]`
@@ -88,6 +89,19 @@ struct BlockWeights {
 /// \param w the block's weights
 /// \return `[T, d_model]`
 Matrix transformer_block(const Matrix& x, const BlockWeights& w);
+
+/// The same block with any mask and its keys and values from anywhere: chapter 06 runs it
+/// with a cache as `source`, so that the tokens of a prompt or one new token attend over
+/// every position the cache holds.
+/// \param x `[T, d_model]`, the residual stream of the new tokens
+/// \param w the block's weights
+/// \param allowed `[T, T_k]`, true where new token i may see key j
+/// \param source gives the keys and values to attend over (chapter 04)
+/// \param caller the function named in an error
+/// \return `[T, d_model]`
+Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,
+                         const KeyValueSource& source,
+                         const char* caller = "attn::transformer_block");
 
 /// The post-LN block of the original transformer (Vaswani et al. 2017):
 /// \f$h = \mathrm{LN}_1(x + \mathrm{MHA}(x))\f$, \f$y = \mathrm{LN}_2(h + \mathrm{FFN}(h))\f$.

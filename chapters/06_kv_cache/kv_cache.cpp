@@ -27,12 +27,25 @@ KVCache::KVCache(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_hea
     }
 }
 
-void KVCache::append(std::size_t layer, const Tensor3& keys, const Tensor3& values) {
-    constexpr const char* fn = "attn::KVCache::append";
+void KVCache::check_layer(const char* fn, std::size_t layer) const {
     if (layer >= stored_.size()) {
         invalid_argument(fn, "layer " + std::to_string(layer) + " does not exist (the cache has " +
                                  std::to_string(stored_.size()) + " layers)");
     }
+}
+
+void KVCache::check_head(const char* fn, std::size_t layer, std::size_t kv_head) const {
+    check_layer(fn, layer);
+    if (kv_head >= n_kv_heads_) {
+        invalid_argument(fn, "kv_head " + std::to_string(kv_head) +
+                                 " does not exist (the cache has " + std::to_string(n_kv_heads_) +
+                                 " key/value heads)");
+    }
+}
+
+void KVCache::append(std::size_t layer, const Tensor3& keys, const Tensor3& values) {
+    constexpr const char* fn = "attn::KVCache::append";
+    check_layer(fn, layer);
     check_shape(fn, "keys", keys,
                 {exactly("n_kv_heads", n_kv_heads_), any("n_new"), exactly("d_head", d_head_)});
     check_shape(fn, "values", values,
@@ -50,23 +63,38 @@ void KVCache::append(std::size_t layer, const Tensor3& keys, const Tensor3& valu
 }
 
 Matrix KVCache::keys(std::size_t layer, std::size_t kv_head) const {
-    return xt::view(keys_.at(layer), kv_head, xt::range(0, stored_.at(layer)), xt::all());
+    check_head("attn::KVCache::keys", layer, kv_head);
+    return xt::view(keys_[layer], kv_head, xt::range(0, stored_[layer]), xt::all());
 }
 
 Matrix KVCache::values(std::size_t layer, std::size_t kv_head) const {
-    return xt::view(values_.at(layer), kv_head, xt::range(0, stored_.at(layer)), xt::all());
+    check_head("attn::KVCache::values", layer, kv_head);
+    return xt::view(values_[layer], kv_head, xt::range(0, stored_[layer]), xt::all());
+}
+
+Tensor3 KVCache::keys(std::size_t layer) const {
+    check_layer("attn::KVCache::keys", layer);
+    return xt::view(keys_[layer], xt::all(), xt::range(0, stored_[layer]), xt::all());
+}
+
+Tensor3 KVCache::values(std::size_t layer) const {
+    check_layer("attn::KVCache::values", layer);
+    return xt::view(values_[layer], xt::all(), xt::range(0, stored_[layer]), xt::all());
 }
 
 const float* KVCache::key_rows(std::size_t layer, std::size_t kv_head) const {
-    return &keys_.at(layer)(kv_head, 0, 0);
+    check_head("attn::KVCache::key_rows", layer, kv_head);
+    return &keys_[layer](kv_head, 0, 0);
 }
 
 const float* KVCache::value_rows(std::size_t layer, std::size_t kv_head) const {
-    return &values_.at(layer)(kv_head, 0, 0);
+    check_head("attn::KVCache::value_rows", layer, kv_head);
+    return &values_[layer](kv_head, 0, 0);
 }
 
 std::size_t KVCache::stored(std::size_t layer) const {
-    return stored_.at(layer);
+    check_layer("attn::KVCache::stored", layer);
+    return stored_[layer];
 }
 
 std::size_t KVCache::length() const {
@@ -111,31 +139,22 @@ Vector CachedGpt::decode(std::size_t token) {
 }
 
 Matrix CachedGpt::forward(const std::vector<std::size_t>& tokens, const char* caller) {
-    const GptConfig& c = model_.config();
     const std::size_t start = cache_.length(), n_new = tokens.size();
     Matrix x = model_.embed(tokens, start, caller);  // the new tokens sit at positions start..
     // Query i (position start + i) sees every cached key up to its own position. In decode
-    // (one token, the last) that is every key: no mask is needed there.
+    // (one token, the last) that is every key.
     Mask allowed = xt::zeros<bool>({n_new, start + n_new});
     for (std::size_t i = 0; i < n_new; ++i)
         xt::view(allowed, i, xt::range(0, start + i + 1)) = true;
 
-    for (std::size_t l = 0; l < c.n_layers; ++l) {
-        const BlockWeights& b = model_.weights().blocks[l];
-        const MultiHeadWeights& w = b.attention;
-        const Matrix z = layer_norm(x, b.ln1_gain, b.ln1_bias);
-        const Tensor3 q = split_heads(affine(z, w.w_q, w.b_q), c.n_heads, caller);
-        cache_.append(l, split_heads(affine(z, w.w_k, w.b_k), c.n_kv_heads, caller),
-                      split_heads(affine(z, w.w_v, w.b_v), c.n_kv_heads, caller));
-        Tensor3 heads = xt::zeros<float>(q.shape());
-        for (std::size_t h = 0; h < c.n_heads; ++h) {
-            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
-            const Matrix q_h = xt::view(q, h, xt::all(), xt::all());
-            xt::view(heads, h, xt::all(), xt::all()) =
-                masked_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), allowed).output;
-        }
-        x += affine(merge_heads(heads), w.w_o, w.b_o);
-        x += feed_forward(layer_norm(x, b.ln2_gain, b.ln2_bias), b.ffn, caller);
+    for (std::size_t l = 0; l < model_.config().n_layers; ++l) {
+        // Chapter 05's block, whose attention stores the new keys and values in the cache
+        // and attends over every position the cache holds.
+        const KeyValueSource cached = [&](Tensor3 keys, Tensor3 values) {
+            cache_.append(l, keys, values);
+            return std::pair{cache_.keys(l), cache_.values(l)};
+        };
+        x = transformer_block(x, model_.weights().blocks[l], allowed, cached, caller);
     }
     return model_.output_logits(x);
 }
@@ -179,12 +198,30 @@ void RingKVCache::append(const Matrix& keys, const Matrix& values) {
     ++count_;
 }
 
+void RingKVCache::check_head(const char* fn, std::size_t kv_head) const {
+    if (kv_head >= keys_.shape(0)) {
+        invalid_argument(fn, "kv_head " + std::to_string(kv_head) +
+                                 " does not exist (the cache has " +
+                                 std::to_string(keys_.shape(0)) + " key/value heads)");
+    }
+}
+
 Matrix RingKVCache::keys(std::size_t kv_head) const {
+    check_head("attn::RingKVCache::keys", kv_head);
     return xt::view(keys_, kv_head, xt::range(0, std::min(count_, window_)), xt::all());
 }
 
 Matrix RingKVCache::values(std::size_t kv_head) const {
+    check_head("attn::RingKVCache::values", kv_head);
     return xt::view(values_, kv_head, xt::range(0, std::min(count_, window_)), xt::all());
+}
+
+Tensor3 RingKVCache::keys() const {
+    return xt::view(keys_, xt::all(), xt::range(0, std::min(count_, window_)), xt::all());
+}
+
+Tensor3 RingKVCache::values() const {
+    return xt::view(values_, xt::all(), xt::range(0, std::min(count_, window_)), xt::all());
 }
 
 std::size_t RingKVCache::bytes() const {
@@ -195,26 +232,26 @@ Matrix sliding_window_decode(const Matrix& x, const MultiHeadWeights& w, std::si
                              std::size_t* peak_bytes) {
     constexpr const char* fn = "attn::sliding_window_decode";
     check_shape(fn, "x", x, {any("T"), any("d_model")});
+    if (window == 0)
+        invalid_argument(fn, "argument 'window' must be at least 1 (a token sees itself), got 0");
     const std::size_t d_head = head_size(x.shape(1), w.n_heads, fn);
+    check_kv_heads(fn, w.n_heads, w.n_kv_heads);
     RingKVCache ring(w.n_kv_heads, d_head, window);
     Matrix out = xt::zeros<float>(x.shape());
+    // Chapter 04's attention, its keys and values kept in the ring: the ring stores the new
+    // token's and hands back the last `window`. They are in slot order, not position
+    // order: attention does not care (chapter 02: it treats its keys as a set; positions
+    // live in the vectors themselves).
+    const KeyValueSource kept = [&](Tensor3 keys, Tensor3 values) {
+        ring.append(xt::view(keys, xt::all(), 0, xt::all()),
+                    xt::view(values, xt::all(), 0, xt::all()));
+        return std::pair{ring.keys(), ring.values()};
+    };
     for (std::size_t t = 0; t < x.shape(0); ++t) {
         const Matrix token = xt::view(x, xt::range(t, t + 1), xt::all());  // [1, d_model]
-        const Tensor3 q = split_heads(affine(token, w.w_q, w.b_q), w.n_heads, fn);
-        const Tensor3 k = split_heads(affine(token, w.w_k, w.b_k), w.n_kv_heads, fn);
-        const Tensor3 v = split_heads(affine(token, w.w_v, w.b_v), w.n_kv_heads, fn);
-        ring.append(xt::view(k, xt::all(), 0, xt::all()), xt::view(v, xt::all(), 0, xt::all()));
-        // The kept keys are in slot order, not position order: attention does not care
-        // (chapter 02: it treats its keys as a set; positions live in the vectors themselves).
-        Tensor3 heads = xt::zeros<float>(q.shape());
-        for (std::size_t h = 0; h < w.n_heads; ++h) {
-            const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
-            const Matrix q_h = xt::view(q, h, xt::all(), xt::all());
-            xt::view(heads, h, xt::all(), xt::all()) =
-                scaled_dot_product_attention(q_h, ring.keys(kv), ring.values(kv)).output;
-        }
+        const Mask all_kept = xt::ones<bool>({std::size_t{1}, std::min(t + 1, window)});
         xt::view(out, t, xt::all()) =
-            xt::view(affine(merge_heads(heads), w.w_o, w.b_o), 0, xt::all());
+            xt::view(multi_head_attention(token, w, all_kept, fn, kept).output, 0, xt::all());
     }
     if (peak_bytes) *peak_bytes = ring.bytes();
     return out;

@@ -29,9 +29,15 @@ public:
     void append(std::size_t layer, const Tensor3& keys, const Tensor3& values);
 
     /// The keys of one layer and key/value head, positions 0..stored(layer)-1: `[stored, d_head]`.
+    /// Throws std::invalid_argument naming the layer or head, and how many there are, when
+    /// it does not exist; so do the functions below that take them.
     Matrix keys(std::size_t layer, std::size_t kv_head) const;
     /// The values of one layer and key/value head: `[stored, d_head]`.
     Matrix values(std::size_t layer, std::size_t kv_head) const;
+    /// The keys of every key/value head of one layer: `[n_kv_heads, stored, d_head]`.
+    Tensor3 keys(std::size_t layer) const;
+    /// The values of every key/value head of one layer: `[n_kv_heads, stored, d_head]`.
+    Tensor3 values(std::size_t layer) const;
 
     /// The keys of one layer and key/value head in place, without a copy: `d_head` floats
     /// per position, position p at row p, valid for p below stored(layer). Chapter 08's
@@ -52,6 +58,10 @@ public:
     void clear();
 
 private:
+    // Throw std::invalid_argument naming `fn` and the counts for a layer or head that does
+    // not exist (an index past the end would read memory the cache does not own).
+    void check_layer(const char* fn, std::size_t layer) const;
+    void check_head(const char* fn, std::size_t layer, std::size_t kv_head) const;
     std::size_t n_kv_heads_, d_head_, capacity_;
     std::vector<Tensor3> keys_, values_;  // per layer, [n_kv_heads, capacity, d_head]
     std::vector<std::size_t> stored_;     // per layer
@@ -107,15 +117,22 @@ public:
     /// Stores the keys and values `[n_kv_heads, d_head]` of the next position.
     void append(const Matrix& keys, const Matrix& values);
     /// The keys of one key/value head that are kept, in slot order: `[min(count, window), d_head]`.
+    /// Throws std::invalid_argument naming the head, and how many there are, when it does not
+    /// exist; so does values().
     Matrix keys(std::size_t kv_head) const;
     /// The values of one key/value head, in slot order.
     Matrix values(std::size_t kv_head) const;
+    /// The kept keys of every key/value head: `[n_kv_heads, min(count, window), d_head]`.
+    Tensor3 keys() const;
+    /// The kept values of every key/value head.
+    Tensor3 values() const;
     /// Positions appended so far (more than window once it wraps).
     std::size_t count() const { return count_; }
     /// Bytes allocated for keys and values: fixed, whatever count() is.
     std::size_t bytes() const;
 
 private:
+    void check_head(const char* fn, std::size_t kv_head) const;  // as KVCache's
     std::size_t window_, count_ = 0;
     Tensor3 keys_, values_;  // [n_kv_heads, window, d_head]
 };
@@ -125,7 +142,7 @@ private:
 /// multi_head_attention(x, w, sliding_window_mask(T, window)).output.
 /// \param x `[T, d_model]`
 /// \param w the layer
-/// \param window how many positions a query sees, itself included
+/// \param window how many positions a query sees, itself included: at least 1
 /// \param peak_bytes if not null, receives the ring buffer's allocation
 Matrix sliding_window_decode(const Matrix& x, const MultiHeadWeights& w, std::size_t window,
                              std::size_t* peak_bytes = nullptr);

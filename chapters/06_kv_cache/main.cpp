@@ -14,6 +14,7 @@
 #include "chapters/06_kv_cache/kv_cache.hpp"
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
+#include "common/blas_threads.hpp"
 #include "common/chapter_program.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
@@ -32,9 +33,6 @@
 
 using attn::Matrix;
 using attn::Vector;
-
-// OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
-extern "C" void openblas_set_num_threads(int threads);
 
 /// ## The work per step
 ///
@@ -64,8 +62,8 @@ void show_work() {
 
 /// ## Prefill and decode
 ///
-/// Generation runs in two phases. The *prefill* runs the whole prompt at once, exactly as
-/// chapter 05 does, and stores every layer's keys and values of every prompt token:
+/// Generation runs in two phases. The *prefill* runs the whole prompt at once through
+/// chapter 05's blocks and stores every layer's keys and values of every prompt token:
 /// attn::CachedGpt::prefill(). Each *decode* step then runs one token,
 /// attn::CachedGpt::decode(). Its position is t, the number of tokens already cached, so
 /// its input is the token's embedding plus position embedding t (not 0: that would tell
@@ -75,7 +73,16 @@ void show_work() {
 /// every cached key is in its past.
 ///
 /// The cache is allocated once for the whole context (here 64 positions): per layer and
-/// key/value head, a `[capacity, d_head]` block for keys and one for values.
+/// key/value head, a `[capacity, d_head]` block for keys and one for values. Appending
+/// copies the new positions in after the stored ones:
+///
+/// \show kv_cache.cpp KVCache::KVCache KVCache::append
+///
+/// Prefill and decode are one function, forward(): the chapter-05 block, whose attention
+/// gets its keys and values from the cache (chapter 04's `KeyValueSource`: it stores the new
+/// ones and hands back every stored position). Decode is a prefill of one token.
+///
+/// \show kv_cache.cpp KVCache::keys CachedGpt::prefill CachedGpt::decode CachedGpt::forward
 void show_prefill_and_decode() {
     attn::section(std::cout, "Prefill and decode");
     const attn::GptConfig c{28, 64, 32, 2, 4, 4, 128, true};
@@ -155,7 +162,7 @@ void show_identical() {
 void show_time(const std::filesystem::path& figures) {
     attn::section(std::cout, "Time per token");
     using clock = std::chrono::steady_clock;
-    openblas_set_num_threads(1);
+    attn::use_one_blas_thread();  // as the book's benchmarks do
     const auto fastest_ms = [](const auto& run) {
         double best = 1e300;
         for (int repeat = 0; repeat < 3; ++repeat) {
@@ -212,7 +219,11 @@ void show_time(const std::filesystem::path& figures) {
 /// \f[ \mathrm{bytes} = 2 \times \mathrm{layers} \times \mathrm{kv\ heads} \times d_{head}
 ///     \times \mathrm{tokens} \times \mathrm{bytes\ per\ number} \times \mathrm{batch} \f]
 ///
-/// (attn::kv_cache_bytes(), which equals what attn::KVCache allocates.) Below, in fp16 (2
+/// (attn::kv_cache_bytes(), which equals what attn::KVCache allocates.)
+///
+/// \show kv_cache.cpp kv_cache_bytes
+///
+/// Below, in fp16 (2
 /// bytes), for one sequence of 4k, 32k and 128k tokens, and the context length (in
 /// tokens) from which the cache outweighs the model's own weights; lengths beyond a model's
 /// context are hypothetical (GPT-2 small reads 1024 tokens, Llama 2 4096, Llama 3 8B 8192). Llama-2-7B keeps all 32 key/value heads;
@@ -272,6 +283,8 @@ void show_memory() {
 /// key's position is carried in the key itself. One attention layer (seed 13, 4 heads, 2
 /// key/value heads) decoded token by token through the ring buffer equals chapter 03's
 /// sliding-window mask computed over the whole sequence, while its memory stays flat:
+///
+/// \show kv_cache.cpp RingKVCache::append sliding_window_decode
 void show_ring_buffer() {
     attn::section(std::cout, "A sliding window in a ring buffer");
     attn::Rng rng(13);

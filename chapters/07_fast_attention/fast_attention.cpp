@@ -66,21 +66,28 @@ SoftmaxState softmax_state(const Vector& logits) {
                 s.sum * std::exp(s.max - x) + 1.0f;  // the old terms, relative to the new maximum
             s.max = x;
         } else if (x != minus_inf) {
-            s.sum += std::exp(x - s.max);
+            s.sum += std::exp(x - s.max);  // NaN for a NaN logit, and it stays NaN
         }
     }
+    // The + 1 above is e^(x - x) for the new maximum, but e^(inf - inf) is NaN, not 1: a +inf
+    // logit has no finite softmax (chapter 01's softmax gives NaN too).
+    if (s.max == std::numeric_limits<float>::infinity())
+        s.sum = std::numeric_limits<float>::quiet_NaN();
     return s;
 }
 
 SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b) {
     const float m = std::max(a.max, b.max);
-    if (m == minus_inf) return {};
+    // Both empty: -inf - -inf would be NaN. The sums are 0, or NaN from a NaN logit, kept.
+    if (m == minus_inf) return {minus_inf, a.sum + b.sum};
     return {m, a.sum * std::exp(a.max - m) + b.sum * std::exp(b.max - m)};
 }
 
 Vector online_softmax(const Vector& logits) {
     check_shape("attn::online_softmax", "logits", logits, {any("n")});
     const SoftmaxState s = softmax_state(logits);
+    // A NaN or a +inf logit makes every weight NaN, as in chapter 01's softmax.
+    if (std::isnan(s.sum)) return xt::full_like(logits, std::numeric_limits<float>::quiet_NaN());
     if (s.max == minus_inf) return xt::zeros<float>(logits.shape());
     Vector w = xt::zeros<float>(logits.shape());
     for (std::size_t i = 0; i < logits.size(); ++i) w(i) = std::exp(logits(i) - s.max) / s.sum;
@@ -137,6 +144,10 @@ Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool c
                         if (!(*allowed)(i0 + i, j0 + j)) s[j] = minus_inf;
                 const float m = std::max(row_max[i], row_maximum(s, nk));
                 if (m == minus_inf) {  // nothing visible yet: this tile adds nothing
+                    // unless a score is NaN (row_maximum skips NaN): then the row is NaN, as
+                    // in chapter 03. The sum carries it; a key masked out is -inf, not NaN.
+                    if (std::any_of(s, s + nk, [](float x) { return std::isnan(x); }))
+                        row_sum[i] = std::numeric_limits<float>::quiet_NaN();
                     std::fill(s, s + nk, 0.0f);
                     continue;
                 }

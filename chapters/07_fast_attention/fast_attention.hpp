@@ -13,7 +13,8 @@
 namespace attn {
 
 /// What a softmax needs to know of a stream of logits: their maximum m and
-/// \f$\sum_j e^{x_j - m}\f$. An empty stream has m = -inf and sum 0.
+/// \f$\sum_j e^{x_j - m}\f$. An empty stream has m = -inf and sum 0; a NaN or +inf logit
+/// makes the sum NaN (\f$e^{\infty - \infty}\f$ is NaN), and it stays NaN through a merge.
 struct SoftmaxState {
     float max = -std::numeric_limits<float>::infinity();  ///< the largest logit so far
     float sum = 0.0f;                                     ///< \f$\sum_j e^{x_j - \mathrm{max}}\f$
@@ -27,7 +28,8 @@ SoftmaxState softmax_state(const Vector& logits);
 /// The state of two streams together, exactly: the larger maximum, and each sum rescaled to it.
 SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b);
 
-/// softmax(logits) from its state: \f$e^{x_i - m} / \mathrm{sum}\f$.
+/// softmax(logits) from its state: \f$e^{x_i - m} / \mathrm{sum}\f$. Like chapter 01's
+/// softmax(): all NaN when a logit is NaN or +inf, zeros when every logit is -inf.
 /// \param logits `[n]`, n >= 1
 Vector online_softmax(const Vector& logits);
 
@@ -46,7 +48,8 @@ struct Tiles {
 /// \f$P V\f$ are matrix products (OpenBLAS); an online softmax per query row rescales the
 /// running output when its maximum grows. With `causal`, the blocks above the diagonal
 /// are skipped; `allowed`, when given, masks any other keys. A query that may see no key
-/// gets zeros. Equals chapter 03's masked_attention() output.
+/// gets zeros; one whose visible scores hold a NaN gets NaN. Equals chapter 03's
+/// masked_attention() output.
 /// \param q `[T_q, d]`
 /// \param k `[T_k, d]`
 /// \param v `[T_k, d_v]`

@@ -13,6 +13,8 @@
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/07_fast_attention/fast_attention.hpp"
 
+#include "common/allocation_count.hpp"
+#include "common/blas_threads.hpp"
 #include "common/chapter_program.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
@@ -23,45 +25,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <new>
 #include <vector>
 
 using attn::Mask;
 using attn::Matrix;
 using attn::Vector;
-
-// OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
-extern "C" void openblas_set_num_threads(int threads);
-
-// Every allocation of this program passes through here, so that the memory a computation
-// needs can be measured: the bytes in use, and the most in use since the last reset.
-namespace {
-std::size_t bytes_in_use = 0, peak_bytes = 0;
-}  // namespace
-
-void* operator new(std::size_t size) {
-    auto* block = static_cast<std::size_t*>(std::malloc(size + 16));
-    if (block == nullptr) throw std::bad_alloc();
-    *block = size;
-    bytes_in_use += size;
-    peak_bytes = std::max(peak_bytes, bytes_in_use);
-    return reinterpret_cast<char*>(block) + 16;
-}
-
-void operator delete(void* p) noexcept {
-    if (p == nullptr) return;
-    auto* block = reinterpret_cast<std::size_t*>(static_cast<char*>(p) - 16);
-    bytes_in_use -= *block;
-    std::free(block);
-}
-
-void operator delete(void* p, std::size_t) noexcept {
-    operator delete(p);
-}
 
 /// ## Where the time goes
 ///
@@ -118,8 +89,15 @@ void show_where_the_time_goes() {
 ///
 /// \f[ m = \max(m_a, m_b), \qquad \ell = \ell_a e^{m_a - m} + \ell_b e^{m_b - m} \f]
 ///
-/// attn::softmax_state() and attn::merge_states() do this; below, a row of 12 logits as
-/// one stream, and as two pieces merged, against the two-pass softmax of chapter 01.
+/// attn::softmax_state() and attn::merge_states() do this, and attn::online_softmax()
+/// turns a row's state into its weights:
+///
+/// \show fast_attention.cpp softmax_state merge_states
+///
+/// \show fast_attention.cpp online_softmax
+///
+/// Below, a row of 12 logits as one stream, and as two pieces merged, against the
+/// two-pass softmax of chapter 01.
 void show_online_softmax() {
     attn::section(std::cout, "The online softmax");
     const Vector x{2, 7, 1, 8, 2, 8, 1, 8, 2, 8, 4, 5};
@@ -152,7 +130,9 @@ void show_online_softmax() {
 /// wholly after the block of queries is never visited: half the tiles. The exponentials
 /// are attn::fast_exp(), written so the compiler computes 8 or 16 at once (AVX2 or AVX-512). The result equals
 /// chapter 03's masked attention, whatever T (here not a multiple of the 256-row block), causal or
-/// not, with a fully masked row and with scores of size 1e4:
+/// not, with a fully masked row and with scores of size 1e4.
+///
+/// \show fast_attention.cpp tiled_attention
 void show_tiling() {
     attn::section(std::cout, "Tiling");
     attn::Rng rng(7);
@@ -223,7 +203,8 @@ void show_block_sizes() {
 /// thread, the median of 5 runs; GFLOP/s counts the \f$4 T^2 d\f$ FLOPs of the two matrix
 /// products (half of them when causal), to compare with this core's matrix product rate
 /// (OpenBLAS sgemm, which `make bench` measures). The last columns are the most memory each
-/// computation allocated beyond its inputs, measured by counting every allocation: the
+/// computation allocated beyond its inputs, measured by counting every allocation
+/// (allocation_count.hpp, which replaces the program's operator new): the
 /// naive form holds the `[T, T]` matrix (several copies of it, in fact), the tiled form
 /// only its output and one tile. `make bench` runs the same with Google Benchmark and
 /// PyTorch in the same run, and prints the ratios to PyTorch.
@@ -242,19 +223,19 @@ void show_speed(const std::filesystem::path& figures) {
         const attn::Mask causal = attn::causal_mask(T);
         sizes.push_back(static_cast<double>(T));
         for (const bool is_causal : {false, true}) {
-            const std::size_t base = bytes_in_use;
-            peak_bytes = base;
+            const std::size_t base = attn::bytes_in_use();
+            attn::reset_peak_bytes();
             const double naive = milliseconds_of([&] {
                 if (is_causal)
                     attn::masked_attention(q, k, v, causal);
                 else
                     attn::scaled_dot_product_attention(q, k, v);
             });
-            const std::size_t naive_peak = peak_bytes - base;
-            peak_bytes = base;
+            const std::size_t naive_peak = attn::peak_bytes() - base;
+            attn::reset_peak_bytes();
             const double tiled =
                 milliseconds_of([&] { attn::tiled_attention(q, k, v, is_causal); });
-            const std::size_t tiled_peak = peak_bytes - base;
+            const std::size_t tiled_peak = attn::peak_bytes() - base;
             (is_causal ? naive_causal : naive_full).push_back(naive);
             (is_causal ? tiled_causal : tiled_full).push_back(tiled);
             const double flops = 4.0 * static_cast<double>(T * T) * 64 * (is_causal ? 0.5 : 1.0);
@@ -279,15 +260,16 @@ void show_speed(const std::filesystem::path& figures) {
 
 /// ## The program
 ///
-/// The entry point runs the sections above in order; attn::run_chapter() reads the
+/// The entry point first puts OpenBLAS on one thread, so that every timing, from the
+/// first, uses one, then runs the sections above in order; attn::run_chapter() reads the
 /// options (`--figures DIR`, `--help`) and reports errors.
 constexpr const char* description =
     "Where attention's time goes, the online softmax, and tiled attention that never\n"
     "holds the [T, T] matrix, timed against the book's naive form.";
 
 int main(int argc, char** argv) {
+    attn::use_one_blas_thread();  // every timing of the chapter, from the first: one thread
     return attn::run_chapter(argc, argv, description, [](const std::filesystem::path& figures) {
-        openblas_set_num_threads(1);  // every timing of the chapter: one thread
         show_where_the_time_goes();
         show_online_softmax();
         show_tiling();

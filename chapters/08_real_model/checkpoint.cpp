@@ -32,6 +32,13 @@ std::size_t times(std::size_t a, std::size_t b) {
     return r;
 }
 
+std::size_t plus(std::size_t a, std::size_t b) {
+    std::size_t r = 0;
+    if (__builtin_add_overflow(a, b, &r))
+        invalid_argument("attn::checkpoint_layout", "the sizes imply more than 2^64 bytes");
+    return r;
+}
+
 std::size_t count(const std::vector<std::size_t>& shape) {
     std::size_t n = 1;
     for (std::size_t s : shape) n = times(n, s);
@@ -42,8 +49,12 @@ std::size_t count(const std::vector<std::size_t>& shape) {
 
 BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
     std::error_code error;
-    if (!std::filesystem::is_regular_file(path, error))
+    if (std::filesystem::is_directory(path, error))
+        invalid_argument(caller, path.string() + " is a directory, not a file");
+    if (!std::filesystem::exists(path, error))
         invalid_argument(caller, path.string() + ": no such file");
+    if (!std::filesystem::is_regular_file(path, error))
+        invalid_argument(caller, path.string() + " is not a regular file");
     BinaryFile file{std::ifstream(path, std::ios::binary), std::filesystem::file_size(path, error)};
     if (error || !file.in) invalid_argument(caller, path.string() + ": cannot open it");
     return file;
@@ -71,8 +82,7 @@ std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
     for (CheckpointPart& p : parts) {
         p.offset = offset;
         p.bytes = times(count(p.shape), sizeof(float));
-        if (__builtin_add_overflow(offset, p.bytes, &offset))
-            invalid_argument("attn::checkpoint_layout", "the sizes imply more than 2^64 bytes");
+        offset = plus(offset, p.bytes);
     }
     return parts;
 }
@@ -100,11 +110,28 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
         std::to_string(h[2]) + ", n_heads " + std::to_string(h[3]) + ", n_kv_heads " +
         std::to_string(h[4]) + ", vocab_size " + std::to_string(h[5]) +
         (h[5] < 0 ? " (classifier stored)" : "") + ", seq_len " + std::to_string(h[6]);
+    // Any file's first 28 bytes read as seven numbers; a file that is not a checkpoint gives
+    // numbers that no model has.
+    const auto not_a_checkpoint = [&](const std::string& why) {
+        invalid_argument(fn, name +
+                                 " is not a llama2.c checkpoint: its first 28 bytes, read as "
+                                 "the header, give " +
+                                 header + "; " + why);
+    };
+    // A file of another size than its header implies: cut short, or not a checkpoint.
+    const auto wrong_size = [&](std::size_t expected, const std::string& for_what) {
+        invalid_argument(fn, name + ": the file has " + std::to_string(size) + " bytes, " +
+                                 (size < expected ? "fewer" : "more") + " than the " +
+                                 std::to_string(expected) + " its header (" + header + ") implies" +
+                                 for_what + ": " +
+                                 (size < expected ? "a truncated download, or " : "") +
+                                 "not a llama2.c checkpoint");
+    };
     for (int i = 0; i < 7; ++i) {
         if (h[i] <= 0 && !(i == 5 && h[i] < 0 && h[i] != INT32_MIN)) {
-            invalid_argument(fn, name + ": the header (" + header +
-                                     ") is not a checkpoint's: every size must be above 0 "
-                                     "(only vocab_size may be negative, for a stored classifier)");
+            not_a_checkpoint(
+                "every size must be above 0 (only vocab_size may be negative, for a stored "
+                "classifier)");
         }
     }
     LlamaConfig c;
@@ -116,20 +143,43 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     c.shared_classifier = h[5] > 0;
     c.vocab_size = static_cast<std::size_t>(h[5] > 0 ? h[5] : -h[5]);
     c.seq_len = static_cast<std::size_t>(h[6]);
+    // Sizes too large for the file, before the heads are checked: the weights whose sizes
+    // do not depend on the heads (the embedding, W_q, W_o, W1 to W3, the norms and a stored
+    // classifier) are the least the header asks the file to hold.
+    std::size_t least = 0;
+    try {
+        const std::size_t d = c.dim, embedding = times(c.vocab_size, d);
+        const std::size_t layer =
+            plus(times(2, times(d, d)), plus(times(3, times(d, c.hidden_dim)), times(2, d)));
+        least = times(sizeof(float), plus(plus(embedding, c.shared_classifier ? 0 : embedding),
+                                          plus(times(c.n_layers, layer), d)));
+    } catch (const std::invalid_argument&) {
+        not_a_checkpoint("a model of these sizes would take more than 2^64 bytes");
+    }
+    if (least > size) wrong_size(least, " for the embedding, W_q, W_o and the feed-forward alone");
+    const auto inconsistent = [&](const std::string& why) {
+        not_a_checkpoint("the sizes are inconsistent: " + why);
+    };
+    if (c.dim % c.n_heads != 0) {
+        inconsistent("dim " + std::to_string(c.dim) +
+                     " is not a multiple of n_heads = " + std::to_string(c.n_heads));
+    }
+    if (c.n_heads % c.n_kv_heads != 0) {
+        inconsistent("n_heads " + std::to_string(c.n_heads) +
+                     " is not a multiple of n_kv_heads = " + std::to_string(c.n_kv_heads));
+    }
+    if ((c.dim / c.n_heads) % 2 != 0) {
+        inconsistent("the head size dim / n_heads = " + std::to_string(c.dim / c.n_heads) +
+                     " is odd; RoPE rotates pairs of numbers");
+    }
     std::vector<CheckpointPart> parts;
     try {
         parts = checkpoint_layout(c);
     } catch (const std::invalid_argument& e) {
-        invalid_argument(fn, name + ": the header (" + header + ") is inconsistent: " + e.what());
+        not_a_checkpoint(e.what());
     }
     const std::size_t expected = parts.back().offset + parts.back().bytes;
-    if (size != expected) {
-        invalid_argument(fn, name + ": the file has " + std::to_string(size) + " bytes, " +
-                                 (size < expected ? "fewer" : "more") + " than the " +
-                                 std::to_string(expected) + " its header (" + header +
-                                 ") implies: a truncated download, another format, or the "
-                                 "wrong file");
-    }
+    if (size != expected) wrong_size(expected, "");
 
     std::vector<float> data((size - header_bytes) / sizeof(float));
     in.read(reinterpret_cast<char*>(data.data()),
@@ -193,13 +243,27 @@ void write_checkpoint(const std::filesystem::path& path, const Llama& model) {
     constexpr const char* fn = "attn::write_checkpoint";
     const LlamaConfig& c = model.config();
     const LlamaWeights& w = model.weights();
+    // The header holds int32: a larger size would wrap to another number, a file that
+    // reads back as a different model or not at all. Checked before the file is created.
+    const auto int32 = [&](std::size_t v, const char* field) {
+        if (v > static_cast<std::size_t>(INT32_MAX)) {
+            invalid_argument(fn, std::string(field) + " = " + std::to_string(v) +
+                                     " does not fit in the header's int32 (at most " +
+                                     std::to_string(INT32_MAX) + ")");
+        }
+        return static_cast<std::int32_t>(v);
+    };
+    const std::int32_t vocab = c.shared_classifier ? int32(c.vocab_size, "vocab_size")
+                                                   : -int32(c.vocab_size, "vocab_size");
+    const std::int32_t h[7] = {int32(c.dim, "dim"),
+                               int32(c.hidden_dim, "hidden_dim"),
+                               int32(c.n_layers, "n_layers"),
+                               int32(c.n_heads, "n_heads"),
+                               int32(c.n_kv_heads, "n_kv_heads"),
+                               vocab,
+                               int32(c.seq_len, "seq_len")};
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     if (!out) invalid_argument(fn, path.string() + ": cannot create it");
-    const auto int32 = [](std::size_t v) { return static_cast<std::int32_t>(v); };
-    const std::int32_t vocab = c.shared_classifier ? int32(c.vocab_size) : -int32(c.vocab_size);
-    const std::int32_t h[7] = {int32(c.dim),     int32(c.hidden_dim), int32(c.n_layers),
-                               int32(c.n_heads), int32(c.n_kv_heads), vocab,
-                               int32(c.seq_len)};
     out.write(reinterpret_cast<const char*>(h), sizeof h);
     const auto put = [&](const auto& e) {
         const auto values = xt::eval(e);  // row-major, contiguous

@@ -16,6 +16,7 @@
 #include "chapters/08_real_model/checkpoint.hpp"
 #include "chapters/08_real_model/tokenizer.hpp"
 
+#include "common/blas_threads.hpp"
 #include "common/chapter_program.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
@@ -38,29 +39,6 @@
 using attn::Matrix;
 using attn::Vector;
 
-// OpenBLAS's own call: the timings below use one thread, as the book's benchmarks do.
-extern "C" void openblas_set_num_threads(int threads);
-
-// A message broken into lines of at most 88 columns, the later ones indented by 2.
-std::string wrapped(const std::string& text) {
-    std::string out, line;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        std::size_t end = text.find(' ', start);
-        if (end == std::string::npos) end = text.size();
-        const std::string word = text.substr(start, end - start);
-        if (!line.empty() && line.size() + 1 + word.size() > 88) {
-            out += line + "\n";
-            line = "  ";
-        } else if (!line.empty()) {
-            line += ' ';
-        }
-        line += word;
-        start = end + 1;
-    }
-    return out + line;
-}
-
 /// ## From GPT-2 to Llama
 ///
 /// A Llama block has the shape of chapter 05's pre-LN block, \f$h = x +
@@ -73,6 +51,11 @@ std::string wrapped(const std::string& text) {
 /// | feed-forward | GELU, two matrices with biases | SwiGLU, three matrices (chapter 05) |
 /// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
+///
+/// attn::llama_block() is that block; `project_rotated()` makes the queries, keys and
+/// values of chapter 04 and rotates the queries and keys (the next section):
+///
+/// \show llama.cpp project_rotated llama_block
 ///
 /// No bias appears anywhere. Whether the token embedding is also the classifier depends on
 /// the model: GPT-2, llama2.c's TinyStories models and the small Llama 3.2 models share it;
@@ -109,8 +92,12 @@ void show_shape() {
 /// \f[ (R_m q)^\top (R_n k) = q^\top R_m^\top R_n k = q^\top R_{n-m}\, k, \f]
 /// a function of the distance alone. Nothing is added to the residual stream, and the
 /// values are not rotated: only where a token looks depends on positions, not what it
-/// takes. attn::rope() rotates one head's vectors. Here are the scores of one random
-/// query and key placed at several positions:
+/// takes. attn::rope() rotates one head's vectors, pair by pair, with the tables of cosines
+/// and sines computed once for the positions it needs:
+///
+/// \show llama.cpp rope_tables rotate rope
+///
+/// Here are the scores of one random query and key placed at several positions:
 void show_rope(const std::filesystem::path& figures) {
     attn::section(std::cout, "Rotary position embeddings");
     attn::Rng rng(8);
@@ -169,8 +156,13 @@ void show_rope(const std::filesystem::path& figures) {
 ///
 /// The header is the only description of the file, so the reader trusts nothing: the
 /// sizes must be positive, the heads must divide dim and the key/value heads the heads,
-/// and the file must have exactly the size the header implies. The program writes a
-/// small model with seeded random weights, lists where each array sits, and reads it back:
+/// and the file must have exactly the size the header implies. Where each array sits
+/// follows from the header alone:
+///
+/// \show checkpoint.cpp checkpoint_layout
+///
+/// The program writes a small model with seeded random weights, lists where each array
+/// sits, and reads it back:
 attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model) {
     attn::section(std::cout, "The checkpoint format");
     const auto path = dir / "ch08_model.bin";
@@ -207,7 +199,7 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
             std::string what = e.what();
             const std::size_t at = what.find((dir / name).string());
             if (at != std::string::npos) what.replace(at, (dir / name).string().size(), name);
-            std::cout << wrapped(what) << '\n';
+            std::cout << attn::wrap(what) << '\n';
         }
         std::filesystem::remove(dir / name);
     };
@@ -221,7 +213,7 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
 /// The rest of the chapter runs the model as read back from this file.
 /// The tests damage the file in every way the reader checks (too short, too long, a zero
 /// or negative size, heads that do not divide, an odd head size, sizes whose product
-/// overflows) and check each message.
+/// overflows, a page of text) and check each message.
 
 /// ## The tokenizer
 ///
@@ -239,8 +231,12 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
 /// no pair joins into a piece of the vocabulary. Decoding is the reverse: join the
 /// pieces, turn byte tokens into their bytes, and drop the space encode() added. The
 /// program's own vocabulary is small: the 259 special and byte tokens and the 61 pieces
-/// listed under "The program" below, scored in that order. Tokens are shown as their
-/// pieces, `[piece][piece]`, so that each token's start is visible:
+/// listed under "The program" below, scored in that order.
+///
+/// \show tokenizer.cpp Tokenizer::encode Tokenizer::decode_piece Tokenizer::decode (exercise 8.3)
+///
+/// Tokens are shown as their pieces, `[piece][piece]`, so that each token's start is
+/// visible:
 std::string pieces_of(const attn::Tokenizer& tok, const std::vector<std::size_t>& tokens) {
     std::string text, line;
     for (std::size_t t : tokens) {
@@ -272,7 +268,7 @@ void show_tokenizer(const attn::Tokenizer& tok) {
     try {
         tok.encode("caf\xE9", true);  // Latin-1, not UTF-8
     } catch (const std::invalid_argument& e) {
-        std::cout << wrapped(std::string("Latin-1 text: ") + e.what()) << '\n';
+        std::cout << attn::wrap(std::string("Latin-1 text: ") + e.what()) << '\n';
     }
 }
 
@@ -295,6 +291,12 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// It sorts the tokens by probability, keeps the most likely ones until their
 /// probabilities add up to more than p, and draws among those. The long tail of unlikely
 /// tokens, each rare but many together, can then never derail a story.
+///
+/// \show llama.cpp CachedLlama::prefill CachedLlama::decode
+///
+/// \show decode_kernels.cpp matvec_rows attend_one
+///
+/// \show llama.cpp sample_top_p
 ///
 /// The program's model has random weights, so it writes nonsense, but the nonsense is
 /// the same with and without the cache:
@@ -374,12 +376,19 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
     if (!option("tokenizer").given) tokenizer = checkpoint.parent_path() / "tokenizer.bin";
     const double steps = number("steps"), temperature = number("temperature"),
                  top_p = number("top-p"), seed = number("seed");
-    if (steps < 1 || steps != std::floor(steps))
-        throw std::invalid_argument("--steps must be a whole number of at least 1");
-    if (temperature < 0) throw std::invalid_argument("--temperature must be 0 (greedy) or more");
-    if (top_p < 0 || top_p > 1) throw std::invalid_argument("--top-p must be between 0 and 1");
+    const auto refuse = [&](const std::string& name, const std::string& rule) {
+        throw std::invalid_argument("--" + name + " must be " + rule + ", got " +
+                                    option(name).value);
+    };
+    if (steps < 1 || steps != std::floor(steps)) refuse("steps", "a whole number of at least 1");
+    // Below 0.01 sampling is greedy in all but name; above 100 it picks almost at random.
+    if (temperature != 0 && !(temperature >= 0.01 && temperature <= 100))
+        refuse("temperature", "0 (greedy) or from 0.01 to 100");
+    // Exercise 8.4's range: at 0, llama2.c samples from every token and 8.4's rule keeps one.
+    if (!(top_p > 0 && top_p <= 1))
+        refuse("top-p", "above 0 and at most 1 (1 samples from every token)");
     if (seed < 0 || seed != std::floor(seed) || seed >= 9007199254740992.0)
-        throw std::invalid_argument("--seed must be a whole number from 0 to 2^53");
+        refuse("seed", "a whole number from 0 to 2^53");
 
     attn::CheckpointInfo info;
     const attn::Llama model = attn::read_checkpoint(checkpoint, &info);
@@ -457,12 +466,13 @@ int main(int argc, char** argv) {
         {"tokenizer", "FILE", "its tokenizer.bin", "tokenizer.bin beside the checkpoint", false},
         {"prompt", "TEXT", "the beginning of the text", "Once upon a time", false},
         {"steps", "N", "tokens to generate, at most", "256", false},
-        {"temperature", "T", "0 is greedy", "0.8", false},
-        {"top-p", "P", "nucleus sampling; 1 samples everything", "0.9", false},
+        {"temperature", "T", "0 is greedy, else from 0.01 to 100", "0.8", false},
+        {"top-p", "P", "nucleus sampling, above 0 and at most 1; 1 samples everything", "0.9",
+         false},
         {"seed", "S", "the random numbers of sampling", "42", false}};
     return attn::run_chapter(
         argc, argv, description, options, [&](const std::filesystem::path& figures) {
-            openblas_set_num_threads(1);
+            attn::use_one_blas_thread();  // the speeds it prints are for one thread
             const bool walk_through = !options[0].given;
             for (std::size_t i = 1; i < options.size() && walk_through; ++i) {
                 if (options[i].given)

@@ -92,10 +92,18 @@ Tokenizer Tokenizer::read(const std::filesystem::path& path, std::size_t vocab_s
         at += sizeof v;
         return v;
     };
+    // Any file's bytes read as numbers; a file that is not a tokenizer gives numbers that
+    // no tokenizer has.
+    const auto not_a_tokenizer = [&](const std::string& why) {
+        invalid_argument(fn, name + " is not a tokenizer file in llama2.c's format: " + why);
+    };
     const std::int32_t max_length = read_int("the header");
-    if (max_length <= 0) {
-        invalid_argument(fn, name + ": the max_token_length in its header is " +
-                                 std::to_string(max_length) + ": not a tokenizer file");
+    if (max_length <= 0 || static_cast<std::size_t>(max_length) > size) {
+        not_a_tokenizer("its first 4 bytes, read as the header's max_token_length, give " +
+                        std::to_string(max_length) +
+                        (max_length <= 0
+                             ? ", and a length must be above 0"
+                             : " bytes, more than the whole file's " + std::to_string(size)));
     }
     std::vector<std::string> pieces;
     std::vector<float> scores;
@@ -110,10 +118,14 @@ Tokenizer Tokenizer::read(const std::filesystem::path& path, std::size_t vocab_s
         float score = 0.0f;
         std::memcpy(&score, &bits, sizeof score);
         const std::int32_t length = read_int(what);
-        if (length <= 0 || length > max_length || static_cast<std::size_t>(length) > size - at) {
+        if (length <= 0 || length > max_length) {
+            not_a_tokenizer(what + " has a length of " + std::to_string(length) +
+                            " bytes, outside the 1.." + std::to_string(max_length) +
+                            " that its header allows");
+        }
+        if (static_cast<std::size_t>(length) > size - at) {
             invalid_argument(fn, name + ": " + what + " has a length of " + std::to_string(length) +
-                                     " bytes, outside 1.." + std::to_string(max_length) +
-                                     " or past the end of the file");
+                                     " bytes, past the end of the file: a truncated download?");
         }
         std::string piece(static_cast<std::size_t>(length), '\0');
         in.read(piece.data(), length);

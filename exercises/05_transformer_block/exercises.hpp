@@ -70,8 +70,9 @@ Matrix layer_norm(const Matrix& x, const Vector& gain, const Vector& bias, float
 ///
 /// Example: `{{-1, 0, 1, 2}}` gives `{{-0.1588, 0, 0.8412, 1.9546}}`.
 ///
-/// Hint: `xt::tanh` works element-wise; `std::sqrt(2.0f / static_cast<float>(M_PI))`. Not
-/// the erf form `x / 2 (1 + erf(x / sqrt 2))`: close, but not what GPT-2 computes.
+/// Hint: `xt::tanh` works element-wise; `std::sqrt(2.0f / std::numbers::pi_v<float>)`, with
+/// `#include <numbers>`. Not the erf form `x / 2 (1 + erf(x / sqrt 2))`: close, but not what
+/// GPT-2 computes.
 Matrix gelu_tanh(const Matrix& x);
 
 /// \brief Exercise 5.3: RMSNorm.

@@ -161,3 +161,66 @@ TEST_CASE("chapter 05 functions reject bad input, naming function and numbers") 
                          NamesShapeError("attn::CharTokenizer::encode", "'c'"));
     CHECK(chars.decode(chars.encode("ab ba")) == "ab ba");
 }
+
+TEST_CASE("Gpt checks every weight of every block before it runs, naming the block") {
+    // A later block found bad only when it runs would leave the earlier layers of chapter
+    // 06's cache one token ahead: block 1 is damaged here, one weight at a time.
+    const attn::GptConfig c{10, 4, 8, 2, 2, 2, 16, true};
+    attn::Rng rng(2);
+    const attn::GptWeights good = attn::gpt2_init(c, rng);
+    CHECK_NOTHROW(attn::Gpt(c, good));
+    const auto refused = [&](auto damage, const std::string& message) {
+        INFO(message);
+        attn::GptWeights w = good;
+        damage(w.blocks[1]);
+        CHECK_THROWS_MATCHES(attn::Gpt(c, w), std::invalid_argument,
+                             NamesShapeError("attn::Gpt", message));
+    };
+    // check_shape's words: argument 'name' must have shape [names] = [sizes], but has shape [..]
+    refused(
+        [](attn::BlockWeights& b) {
+            b.attention.w_k = Matrix::from_shape({8, 6});
+        },
+        "'blocks[1].attention.w_k' must have shape [d_model, n_kv_heads * d_head] = [8, 8], "
+        "but has shape [8, 6]");
+    refused(
+        [](attn::BlockWeights& b) {
+            b.attention.w_o = Matrix::from_shape({8, 4});
+        },
+        "'blocks[1].attention.w_o' must have shape [d_model, d_model] = [8, 8], but has "
+        "shape [8, 4]");
+    refused([](attn::BlockWeights& b) { b.attention.b_v = Vector::from_shape({0}); },
+            "'blocks[1].attention.b_v' must have shape [n_kv_heads * d_head] = [8], but has "
+            "shape [0]");
+    refused([](attn::BlockWeights& b) { b.ln2_bias = Vector::from_shape({7}); },
+            "'blocks[1].ln2_bias' must have shape [d_model] = [8], but has shape [7]");
+    refused([](attn::BlockWeights& b) { b.ffn.b1 = Vector::from_shape({15}); },
+            "'blocks[1].ffn.b1' must have shape [d_ff] = [16], but has shape [15]");
+    refused(
+        [](attn::BlockWeights& b) {
+            b.ffn.w2 = Matrix::from_shape({16, 7});
+        },
+        "'blocks[1].ffn.w2' must have shape [d_ff, d_model] = [16, 8], but has shape [16, 7]");
+    refused([](attn::BlockWeights& b) { b.attention.n_heads = 1; },
+            "blocks[1].attention has n_heads = 1");
+}
+
+TEST_CASE("layer_norm of a row whose variance overflows float follows the definition") {
+    // {1e20, -1e20, 1e20, -1e20}: mean 0, variance 1e40 (above float's 3.4e38), so the
+    // normalised row is exactly {1, -1, 1, -1}, then times the gain plus the bias.
+    const Vector gain{1, 2, 3, 4}, bias{0.5f, 0.5f, 0.5f, 0.5f};
+    const Matrix x{{1e20f, -1e20f, 1e20f, -1e20f}, {-3e38f, 3e38f, -3e38f, 3e38f}};
+    CHECK_THAT(attn::layer_norm(x, gain, bias),
+               IsClose(Matrix{{1.5f, -1.5f, 3.5f, -3.5f}, {-0.5f, 2.5f, -2.5f, 4.5f}}));
+    // A constant row has nothing to normalise: every feature is the bias, even near float's
+    // largest number, where the sum of the row overflows.
+    const Matrix constant{
+        {7, 7, 7, 7}, {3e38f, 3e38f, 3e38f, 3e38f}, {-1e20f, -1e20f, -1e20f, -1e20f}};
+    CHECK_THAT(attn::layer_norm(constant, gain, bias),
+               IsClose(Matrix{
+                   {0.5f, 0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f, 0.5f}}));
+    // Layer norm does not see the scale of a row (up to eps): 1e20 times a row gives the row's.
+    const Matrix small{{0.5f, -1.0f, 2.0f, 0.25f}};
+    CHECK_THAT(attn::layer_norm(Matrix(small * 1e20f), gain, bias),
+               IsClose(attn::layer_norm(small, gain, bias, 0.0f), 1e-5f));
+}

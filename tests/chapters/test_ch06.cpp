@@ -111,3 +111,45 @@ TEST_CASE("chapter 06 rejects decoding past the capacity or before prefill, and 
     CHECK_THROWS_MATCHES(attn::generate_cached(model, {1, 2}, 3, 0.0f, rng), std::invalid_argument,
                          NamesShapeError("attn::generate_cached", "context of 4"));
 }
+
+TEST_CASE(
+    "the caches name the layer or head asked for, and how many there are, when it does not exist") {
+    const attn::KVCache cache(2, 3, 4, 5);  // 2 layers, 3 key/value heads
+    const std::string no_head = "kv_head 3 does not exist (the cache has 3 key/value heads)";
+    const std::string no_layer = "layer 2 does not exist (the cache has 2 layers)";
+    CHECK_THROWS_MATCHES(cache.keys(0, 3), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::keys", no_head));
+    CHECK_THROWS_MATCHES(cache.values(1, 3), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::values", no_head));
+    CHECK_THROWS_MATCHES(cache.key_rows(1, 3), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::key_rows", no_head));
+    CHECK_THROWS_MATCHES(cache.value_rows(0, 3), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::value_rows", no_head));
+    CHECK_THROWS_MATCHES(cache.keys(2, 0), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::keys", no_layer));
+    CHECK_THROWS_MATCHES(cache.value_rows(2, 0), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::value_rows", no_layer));
+    CHECK_THROWS_MATCHES(cache.stored(2), std::invalid_argument,
+                         NamesShapeError("attn::KVCache::stored", no_layer));
+    // The last head of the last layer is there.
+    CHECK_NOTHROW(cache.keys(1, 2));
+    CHECK_NOTHROW(cache.value_rows(1, 2));
+    const attn::RingKVCache ring(2, 4, 3);
+    CHECK_THROWS_MATCHES(
+        ring.keys(2), std::invalid_argument,
+        NamesShapeError("attn::RingKVCache::keys",
+                        "kv_head 2 does not exist (the cache has 2 key/value heads)"));
+    CHECK_THROWS_MATCHES(
+        ring.values(2), std::invalid_argument,
+        NamesShapeError("attn::RingKVCache::values",
+                        "kv_head 2 does not exist (the cache has 2 key/value heads)"));
+}
+
+TEST_CASE("sliding_window_decode names itself for a window of 0") {
+    attn::Rng rng(7);
+    const Matrix x = attn::random_normal(3, 8, rng);
+    const attn::MultiHeadWeights w = attn::random_multi_head_weights(8, 2, 2, rng);
+    CHECK_THROWS_MATCHES(
+        attn::sliding_window_decode(x, w, 0), std::invalid_argument,
+        NamesShapeError("attn::sliding_window_decode", "'window' must be at least 1"));
+}

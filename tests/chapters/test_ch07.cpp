@@ -90,3 +90,57 @@ TEST_CASE("tiled attention rejects shapes that do not fit") {
     CHECK_THROWS_MATCHES(attn::online_softmax(Vector::from_shape({0})), std::invalid_argument,
                          NamesShapeError("attn::online_softmax", "[0]"));
 }
+
+TEST_CASE("the online softmax gives what chapter 01's softmax gives for +inf, -inf and NaN") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    // NaN shown as -1000 (no weight is negative), so that IsClose compares where NaN is.
+    const auto nan_shown = [](const Vector& w) {
+        return Vector(xt::where(xt::isnan(w), -1000.0f, w));
+    };
+    for (const Vector& x : {Vector{inf, 1}, Vector{1, inf}, Vector{inf, inf}, Vector{inf, -inf},
+                            Vector{-inf, -inf, -inf}, Vector{-inf, 2, -inf}, Vector{nan, 1},
+                            Vector{1, nan}, Vector{nan, nan}, Vector{nan, -inf}}) {
+        INFO("logits " << attn::test::tensor_text(x));
+        CHECK_THAT(nan_shown(attn::online_softmax(x)), IsClose(nan_shown(attn::softmax(x))));
+    }
+    // e^(inf - inf) is NaN, so the state of a row with +inf has no finite sum; a NaN sum
+    // stays NaN through a merge, even with an empty state.
+    CHECK(std::isnan(attn::softmax_state(Vector{inf, 1}).sum));
+    CHECK(std::isnan(
+        attn::merge_states(attn::softmax_state(Vector{nan}), attn::softmax_state(Vector{-inf}))
+            .sum));
+    CHECK(std::isnan(attn::merge_states(attn::softmax_state(Vector{1, nan}), {2, 1}).sum));
+}
+
+TEST_CASE("tiled attention gives NaN where masked attention does: a NaN query, a NaN key") {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    attn::Rng rng(4);
+    const std::size_t T = 10;
+    const Matrix q = attn::random_normal(T, 8, rng), k = attn::random_normal(T, 8, rng),
+                 v = attn::random_normal(T, 4, rng);
+    Matrix nan_query = q, nan_key = k;
+    nan_query(3, 5) = nan;  // every score of query 3 is NaN
+    nan_key(0, 2) = nan;    // every query's score for key 0 is NaN; causal query 0 sees only it
+    // NaN shown as -1000 (the outputs are averages of values of size ~1), so that IsClose
+    // compares where NaN is.
+    const auto nan_shown = [](const Matrix& m) {
+        return Matrix(xt::where(xt::isnan(m), -1000.0f, m));
+    };
+    for (bool causal : {false, true}) {
+        const Mask allowed = causal ? attn::causal_mask(T) : Mask(xt::ones<bool>({T, T}));
+        INFO("causal: " << causal);
+        CHECK_THAT(nan_shown(attn::tiled_attention(nan_query, k, v, causal, nullptr, {4, 4})),
+                   IsClose(nan_shown(attn::masked_attention(nan_query, k, v, allowed).output)));
+        CHECK_THAT(nan_shown(attn::tiled_attention(q, nan_key, v, causal, nullptr, {4, 4})),
+                   IsClose(nan_shown(attn::masked_attention(q, nan_key, v, allowed).output)));
+    }
+    // A NaN score beside numbers stays NaN through the exponential.
+    CHECK(std::isnan(attn::fast_exp(nan)));
+    // Behind the mask a NaN score is not seen, as in masked attention: each query seeing only
+    // its own key, only query 0 (key 0 is NaN) gets NaN.
+    Mask own = xt::zeros<bool>({T, T});
+    for (std::size_t i = 0; i < T; ++i) own(i, i) = true;
+    CHECK_THAT(nan_shown(attn::tiled_attention(q, nan_key, v, false, &own, {4, 4})),
+               IsClose(nan_shown(attn::masked_attention(q, nan_key, v, own).output)));
+}

@@ -317,6 +317,51 @@ TEST_CASE("a damaged checkpoint gets an error naming the file and what is wrong"
                Contains("fewer than the") && Contains("classifier stored"));
 }
 
+TEST_CASE("a file that is not a checkpoint is called so, naming what its header reads") {
+    Scratch scratch;
+    const auto text = scratch.dir / "notes.md";
+    std::ofstream(text) << "# The attention book\n\nA page of text, given as a checkpoint.\n";
+    // Text read as int32: every size is hundreds of millions ("# Th" is 1750343715).
+    CHECK_THROWS_WITH(attn::read_checkpoint(text),
+                      Contains("notes.md is not a llama2.c checkpoint") &&
+                          Contains("dim 1750343715") && Contains("2^64"));
+    // A tokenizer given as the checkpoint.
+    CHECK_THROWS_WITH(
+        attn::read_checkpoint(Reference::file("ch08_tokenizer.bin")),
+        Contains("ch08_tokenizer.bin is not a llama2.c checkpoint") && Contains("must be above 0"));
+    // Heads that do not divide the width: named with the header's own word, dim.
+    const std::string heads = scratch.damaged(Reference::file("ch08_model.bin"), "heads.bin",
+                                              [](std::string& b) { set_int(b, 3, 5); });
+    CHECK_THROWS_WITH(attn::read_checkpoint(heads),
+                      Contains("heads.bin is not a llama2.c checkpoint") &&
+                          Contains("dim 64 is not a multiple of n_heads = 5") &&
+                          !Contains("d_model"));
+    // Half a checkpoint is too short even for the weights that do not depend on the heads.
+    const std::string half = scratch.damaged(Reference::file("ch08_model.bin"), "half.bin",
+                                             [](std::string& b) { b.resize(b.size() / 2); });
+    CHECK_THROWS_WITH(attn::read_checkpoint(half),
+                      Contains("half.bin: the file has 166030 bytes, fewer than the") &&
+                          Contains("truncated download"));
+    CHECK_THROWS_WITH(attn::read_checkpoint(scratch.dir),
+                      Contains(scratch.dir.string() + " is a directory, not a file"));
+}
+
+TEST_CASE("a file that is not a tokenizer is called so, naming what it reads") {
+    Scratch scratch;
+    const auto text = scratch.dir / "notes.md";
+    std::ofstream(text) << "# The attention book\n\nA page of text, given as a tokenizer.\n";
+    CHECK_THROWS_WITH(attn::Tokenizer::read(text, 324),
+                      Contains("notes.md is not a tokenizer file in llama2.c's format") &&
+                          Contains("max_token_length, give 1750343715 bytes") &&
+                          Contains("more than the whole file's"));
+    // A checkpoint given as the tokenizer: a token longer than the header's maximum.
+    CHECK_THROWS_WITH(
+        attn::Tokenizer::read(Reference::file("ch08_model.bin"), 324),
+        Contains("ch08_model.bin is not a tokenizer file") && Contains("that its header allows"));
+    CHECK_THROWS_WITH(attn::Tokenizer::read(scratch.dir, 324),
+                      Contains(scratch.dir.string() + " is a directory, not a file"));
+}
+
 TEST_CASE("a damaged or mismatched tokenizer gets an error naming the file") {
     Scratch scratch;
     const std::string good = Reference::file("ch08_tokenizer.bin");
@@ -354,4 +399,24 @@ TEST_CASE("llama_parameters and the bytes per token count what the model holds")
                 l.ffn.w_gate.size() + l.ffn.w_up.size() + l.ffn.w_down.size();
     }
     CHECK(attn::llama_parameters(m.config()) == held);
+}
+
+TEST_CASE("write_checkpoint refuses a size that does not fit in the header's int32") {
+    Scratch scratch;
+    attn::LlamaConfig c;
+    c.dim = 2;
+    c.hidden_dim = 2;
+    c.n_layers = 1;
+    c.n_heads = 1;
+    c.n_kv_heads = 1;
+    c.vocab_size = 3;
+    c.seq_len = std::size_t{1} << 31;  // INT32_MAX + 1: as int32 it would be -2^31
+    attn::Rng rng(5);
+    const attn::Llama model(c, attn::llama_random(c, rng));
+    // The sizes are checked before the file is created, so in a directory that does not
+    // exist the error is still about seq_len: no file with a wrong header is ever started.
+    CHECK_THROWS_MATCHES(
+        attn::write_checkpoint(scratch.dir / "missing" / "model.bin", model), std::invalid_argument,
+        attn::test::NamesShapeError("attn::write_checkpoint",
+                                    "seq_len = 2147483648 does not fit in the header's int32"));
 }

@@ -215,3 +215,33 @@ TEST_CASE("run_chapter: --figures reaches the body, --help and bad options do no
                               Contains("chNN: attn::f: bad") &&
                               Contains("the parent directory /no/such/dir does not exist"));
 }
+
+TEST_CASE("run_chapter names the figures directory only when the program wrote into it") {
+    std::ostringstream out, err;
+    auto* const cout_buffer = std::cout.rdbuf(out.rdbuf());
+    auto* const cerr_buffer = std::cerr.rdbuf(err.rdbuf());
+    const auto dir = std::filesystem::temp_directory_path() / "attn_test_figures_written";
+    std::filesystem::remove_all(dir);
+    std::string figs = dir.string();
+    char program[] = "chNN", figures_flag[] = "--figures";
+    char* args[] = {program, figures_flag, figs.data()};
+    CHECK(attn::run_chapter(3, args, "demo", [](const std::filesystem::path&) {}) == 0);
+    const std::string nothing_written = err.str();
+    CHECK(attn::run_chapter(3, args, "demo", [](const std::filesystem::path& figures) {
+              std::ofstream(figures / "figure.svg") << "<svg/>";
+          }) == 0);
+    const std::string figure_written = err.str().substr(nothing_written.size());
+    std::cout.rdbuf(cout_buffer);
+    std::cerr.rdbuf(cerr_buffer);
+    std::filesystem::remove_all(dir);
+    CHECK_THAT(nothing_written, !Contains("(figures:"));
+    CHECK_THAT(figure_written, Contains("(figures: " + figs + ")"));
+}
+
+TEST_CASE("wrap breaks a message at its spaces and indents the lines after the first") {
+    CHECK(attn::wrap("one two three four", 9) == "one two\n  three\n  four");
+    CHECK(attn::wrap("a word", 88) == "a word");
+    CHECK(attn::wrap("") == "");
+    // A word longer than a line gets a line of its own.
+    CHECK(attn::wrap("a wordlongerthanaline b", 6) == "a\n  wordlongerthanaline\n  b");
+}
