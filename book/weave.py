@@ -253,8 +253,12 @@ def shown_code(chapter_dir, file_name, names, source):
 
 
 def exercise_of(name, dir_name):
-    """The exercise of this chapter or an earlier one whose function has this name."""
-    short = name.split("::")[-1].lstrip(":")
+    """The exercise of this chapter or an earlier one whose function has this name. A
+    member (`Type::name`) is never taken for a free exercise function of the same name: a
+    `\\show` line names the exercise it answers, `(exercise 6.1)`."""
+    if "::" in name:
+        return None
+    short = name.lstrip(":")
     for d in layout.chapter_dirs():
         if d > dir_name:
             break
@@ -347,7 +351,13 @@ def weave(source, output_dir):
             code.pop(0)
         while code and not code[-1].strip():
             code.pop()
-        if code and section is None and all(re.match(r"^\s*(#include|using |$)", l) for l in code):
+        if code and section is None:
+            # a page opens with its first idea: before the first section, only the
+            # includes and using-declarations, which move to the end of the page
+            setup = [l for l in code if not re.match(r"^\s*(#include|using |$)", l)]
+            if setup:
+                fail(f"{source}: code before the first '/// ## ' section: {setup[0].strip()!r}; "
+                     "setup belongs in common/ (or after a section heading)")
             includes.extend(code)
             code.clear()
         if code:

@@ -76,7 +76,7 @@ void show_work() {
 /// key/value head, a `[capacity, d_head]` block for keys and one for values. Appending
 /// copies the new positions in after the stored ones:
 ///
-/// \show kv_cache.cpp KVCache::KVCache KVCache::append
+/// \show kv_cache.cpp KVCache::KVCache KVCache::append (exercise 6.1)
 ///
 /// Prefill and decode are one function, forward(): the chapter-05 block, whose attention
 /// gets its keys and values from the cache (chapter 04's `KeyValueSource`: it stores the new
