@@ -38,21 +38,7 @@ namespace {
 // The head counts and every weight's shape, against x; returns d_head.
 std::size_t check_layer(const char* fn, const Matrix& x, const MultiHeadWeights& w) {
     check_shape(fn, "x", x, {any("T"), any("d_model")});
-    const std::size_t d_model = x.shape(1);
-    const std::size_t d_head = head_size(d_model, w.n_heads, fn);
-    check_kv_heads(fn, w.n_heads, w.n_kv_heads);
-    const std::size_t d_kv = w.n_kv_heads * d_head;
-    check_shape(fn, "w_q", w.w_q, {exactly("d_model", d_model), exactly("d_model", d_model)});
-    check_shape(fn, "w_k", w.w_k,
-                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
-    check_shape(fn, "w_v", w.w_v,
-                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
-    check_shape(fn, "w_o", w.w_o, {exactly("d_model", d_model), exactly("d_model", d_model)});
-    for (const auto& [name, b, size] :
-         {std::tuple{"b_q", &w.b_q, d_model}, std::tuple{"b_k", &w.b_k, d_kv},
-          std::tuple{"b_v", &w.b_v, d_kv}, std::tuple{"b_o", &w.b_o, d_model}})
-        if (b->size() != 0) check_shape(fn, name, *b, {exactly("its projection's width", size)});
-    return d_head;
+    return check_attention_weights(fn, x.shape(1), w);
 }
 
 Matrix head_of(const Tensor3& heads, std::size_t h) {
@@ -60,6 +46,37 @@ Matrix head_of(const Tensor3& heads, std::size_t h) {
 }
 
 }  // namespace
+
+std::size_t check_attention_weights(const char* caller, std::size_t d_model,
+                                    const MultiHeadWeights& w, const std::string& prefix,
+                                    Biases biases) {
+    const std::size_t d_head = head_size(d_model, w.n_heads, caller);
+    check_kv_heads(caller, w.n_heads, w.n_kv_heads);
+    const std::size_t d_kv = w.n_kv_heads * d_head;
+    const auto name = [&](const char* weight) { return prefix + weight; };
+    check_shape(caller, name("w_q"), w.w_q,
+                {exactly("d_model", d_model), exactly("d_model", d_model)});
+    check_shape(caller, name("w_k"), w.w_k,
+                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(caller, name("w_v"), w.w_v,
+                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(caller, name("w_o"), w.w_o,
+                {exactly("d_model", d_model), exactly("d_model", d_model)});
+    for (const auto& [weight, b, dim, size] :
+         {std::tuple{"b_q", &w.b_q, "d_model", d_model},
+          std::tuple{"b_k", &w.b_k, "n_kv_heads * d_head", d_kv},
+          std::tuple{"b_v", &w.b_v, "n_kv_heads * d_head", d_kv},
+          std::tuple{"b_o", &w.b_o, "d_model", d_model}}) {
+        if (biases == Biases::none && b->size() != 0) {
+            invalid_argument(caller, "argument '" + name(weight) +
+                                         "' must be empty (bias = false), but has shape " +
+                                         shape_of(*b));
+        }
+        if (biases == Biases::required || (biases == Biases::optional && b->size() != 0))
+            check_shape(caller, name(weight), *b, {exactly(dim, size)});
+    }
+    return d_head;
+}
 
 std::size_t head_size(std::size_t d_model, std::size_t n_heads, const char* caller) {
     if (n_heads == 0) invalid_argument(caller, "argument 'n_heads' must be at least 1, got 0");

@@ -40,6 +40,19 @@ struct MultiHeadWeights {
 /// equal groups of the n_heads query heads (n_kv_heads at least 1 and dividing n_heads).
 void check_kv_heads(const char* caller, std::size_t n_heads, std::size_t n_kv_heads);
 
+/// Whether a layer's biases may be empty: `optional` (each empty, or as wide as its
+/// projection), `required` (GPT-2), `none` (Llama).
+enum class Biases { optional, required, none };
+
+/// Throws std::invalid_argument naming `caller` and the weight unless a layer's weights fit
+/// `d_model`: n_heads divides it, n_kv_heads divides n_heads, W_q and W_o are
+/// `[d_model, d_model]`, W_k and W_v `[d_model, n_kv_heads * d_head]`, and the biases are as
+/// `biases` says. `prefix` goes before each weight's name in an error, e.g.
+/// "blocks[1].attention.". \return d_head
+std::size_t check_attention_weights(const char* caller, std::size_t d_model,
+                                    const MultiHeadWeights& w, const std::string& prefix = "",
+                                    Biases biases = Biases::optional);
+
 /// \f$x W + b\f$, or \f$x W\f$ when `b` is empty (a layer without biases).
 /// \param x `[T, d_in]` \param w `[d_in, d_out]` \param b `[d_out]` or empty
 Matrix affine(const Matrix& x, const Matrix& w, const Vector& b);

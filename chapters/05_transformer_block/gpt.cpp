@@ -61,32 +61,15 @@ void check_block_weights(const char* fn, std::size_t l, const BlockWeights& b, c
                                  ", the configuration " + std::to_string(c.n_heads) + " and " +
                                  std::to_string(c.n_kv_heads));
     }
-    const std::size_t d = c.d_model, d_kv = c.n_kv_heads * (d / c.n_heads);
+    const std::size_t d = c.d_model;
     for (const auto& [weight, v] :
          {std::pair{"ln1_gain", &b.ln1_gain}, std::pair{"ln1_bias", &b.ln1_bias},
           std::pair{"ln2_gain", &b.ln2_gain}, std::pair{"ln2_bias", &b.ln2_bias}})
         check_shape(fn, name(weight), *v, {exactly("d_model", d)});
-    check_shape(fn, name("attention.w_q"), a.w_q, {exactly("d_model", d), exactly("d_model", d)});
-    check_shape(fn, name("attention.w_k"), a.w_k,
-                {exactly("d_model", d), exactly("n_kv_heads * d_head", d_kv)});
-    check_shape(fn, name("attention.w_v"), a.w_v,
-                {exactly("d_model", d), exactly("n_kv_heads * d_head", d_kv)});
-    check_shape(fn, name("attention.w_o"), a.w_o, {exactly("d_model", d), exactly("d_model", d)});
     // The configuration says whether the projections have biases (count_parameters counts
     // them): all four, or none.
-    for (const auto& [weight, v, dim, size] :
-         {std::tuple{"attention.b_q", &a.b_q, "d_model", d},
-          std::tuple{"attention.b_k", &a.b_k, "n_kv_heads * d_head", d_kv},
-          std::tuple{"attention.b_v", &a.b_v, "n_kv_heads * d_head", d_kv},
-          std::tuple{"attention.b_o", &a.b_o, "d_model", d}}) {
-        if (c.bias) {
-            check_shape(fn, name(weight), *v, {exactly(dim, size)});
-        } else if (v->size() != 0) {
-            invalid_argument(fn, "argument '" + name(weight) +
-                                     "' must be empty (bias = false), but has shape " +
-                                     shape_of(*v));
-        }
-    }
+    check_attention_weights(fn, d, a, block + "attention.",
+                            c.bias ? Biases::required : Biases::none);
     check_shape(fn, name("ffn.w1"), b.ffn.w1, {exactly("d_model", d), exactly("d_ff", c.d_ff)});
     check_shape(fn, name("ffn.b1"), b.ffn.b1, {exactly("d_ff", c.d_ff)});
     check_shape(fn, name("ffn.w2"), b.ffn.w2, {exactly("d_ff", c.d_ff), exactly("d_model", d)});
