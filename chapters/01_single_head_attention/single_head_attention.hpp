@@ -6,6 +6,7 @@
 /// scaled by \f$1/\sqrt{d_k}\f$ so that softmax does not saturate as \f$d_k\f$ grows.
 #pragma once
 
+#include "chapters/01_single_head_attention/softmax_in_place.hpp"
 #include "common/tensor.hpp"
 
 namespace attn {
@@ -32,11 +33,6 @@ Vector naive_softmax(const Vector& logits);
 /// \param logits `[T]`, T >= 1
 /// \return `[T]`, non-negative, summing to one (unless all -inf or any NaN)
 Vector softmax(const Vector& logits);
-
-/// The stable softmax of `n` floats at `x`, in place: the one loop behind softmax(),
-/// softmax_rows() and every later chapter's softmax over a row of scores. A row holding a
-/// NaN becomes all NaN; a row of -inf only (every key masked) becomes all zeros.
-void softmax_in_place(float* x, std::size_t n);
 
 /// softmax() applied to each row of `logits` independently.
 /// \param logits `[rows, T]`

@@ -28,6 +28,20 @@ Mask causal_mask(std::size_t T) {
     return m;
 }
 
+Mask causal_mask(std::size_t T_q, std::size_t T_k) {
+    check_length("attn::causal_mask", "T_q", T_q);
+    if (T_k < T_q) {
+        invalid_argument("attn::causal_mask",
+                         "T_k = " + std::to_string(T_k) +
+                             " positions cannot hold T_q = " + std::to_string(T_q) + " new ones");
+    }
+    const std::size_t past = T_k - T_q;
+    Mask m = Mask::from_shape({T_q, T_k});
+    for (std::size_t i = 0; i < T_q; ++i)
+        for (std::size_t j = 0; j < T_k; ++j) m(i, j) = j <= past + i;
+    return m;
+}
+
 Mask sliding_window_mask(std::size_t T, std::size_t window) {
     check_length("attn::sliding_window_mask", "T", T);
     check_length("attn::sliding_window_mask", "window", window);

@@ -19,6 +19,14 @@ namespace attn {
 /// \return `[T, T]`, lower-triangular including the diagonal
 Mask causal_mask(std::size_t T);
 
+/// The causal mask of the last T_q of T_k positions: new tokens whose keys are appended
+/// after T_k - T_q earlier ones (chapter 06's cache). Query i, at position T_k - T_q + i,
+/// sees keys 0..T_k - T_q + i. causal_mask(T) is causal_mask(T, T).
+/// \param T_q the new tokens, at least 1
+/// \param T_k every position, at least T_q
+/// \return `[T_q, T_k]`
+Mask causal_mask(std::size_t T_q, std::size_t T_k);
+
 /// A causal mask that also forgets the distant past: query i sees keys i-window+1..i, at
 /// most `window` tokens including itself (as in Mistral's sliding-window attention).
 /// \param T the sequence length, at least 1

@@ -151,9 +151,7 @@ Matrix CachedGpt::forward(const std::vector<std::size_t>& tokens, const char* ca
     Matrix x = model_.embed(tokens, start, caller);  // the new tokens sit at positions start..
     // Query i (position start + i) sees every cached key up to its own position. In decode
     // (one token, the last) that is every key.
-    Mask allowed = xt::zeros<bool>({n_new, start + n_new});
-    for (std::size_t i = 0; i < n_new; ++i)
-        xt::view(allowed, i, xt::range(0, start + i + 1)) = true;
+    const Mask allowed = causal_mask(n_new, start + n_new);
 
     for (std::size_t l = 0; l < model_.config().n_layers; ++l) {
         // Chapter 05's block, whose attention stores the new keys and values in the cache

@@ -1,15 +1,13 @@
 #include "chapters/07_fast_attention/fast_attention.hpp"
 
+#include "chapters/07_fast_attention/softmax_kernels.hpp"
 #include "common/shape.hpp"
 
-#include <cblas.h>
-
+#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
 #include <xtensor/xbuilder.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
-#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -17,45 +15,6 @@ namespace attn {
 
 namespace {
 constexpr float minus_inf = -std::numeric_limits<float>::infinity();
-
-// The maximum of s[0..n), in 16 interleaved lanes so that the compiler can keep them in
-// one vector register (a plain `m = max(m, s[j])` loop is not vectorised without
-// -ffinite-math-only, which -inf rules out).
-float row_maximum(const float* s, std::size_t n) {
-    constexpr std::size_t lanes = 16;
-    float lane[lanes];
-    for (std::size_t l = 0; l < lanes; ++l) lane[l] = minus_inf;
-    std::size_t j = 0;
-    for (; j + lanes <= n; j += lanes)
-        for (std::size_t l = 0; l < lanes; ++l) lane[l] = s[j + l] > lane[l] ? s[j + l] : lane[l];
-    float m = minus_inf;
-    for (; j < n; ++j) m = s[j] > m ? s[j] : m;
-    for (std::size_t l = 0; l < lanes; ++l) m = lane[l] > m ? lane[l] : m;
-    return m;
-}
-
-// The body of fast_exp(), inlined into the softmax loops so that they vectorise.
-inline float exp_inline(float x) {
-    // e^x = 2^n e^r with n = round(x / ln 2) and |r| <= ln(2) / 2; r is computed in two
-    // steps (ln 2 split into a part exact in float and a small rest, Cody and Waite), e^r by
-    // Cephes's polynomial, and 2^n built in the float's exponent bits. No branches, no
-    // library call: a loop of these becomes vector instructions.
-    const float clamped = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    const float n = std::rint(clamped * 1.44269504088896341f);  // one vroundps
-    // fma keeps the two steps apart: written as x - n c1 - n c2, the reassociation this file
-    // allows for the sums would merge them into x - n (c1 + c2) and lose the precision.
-    float r = std::fma(-n, 0.693359375f, clamped);
-    r = std::fma(-n, -2.12194440e-4f, r);
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float e_r = p * r * r + r + 1.0f;
-    const float scale = std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
-    return x < -87.0f ? 0.0f : e_r * scale;
-}
 }  // namespace
 
 SoftmaxState softmax_state(const Vector& logits) {
@@ -92,10 +51,6 @@ Vector online_softmax(const Vector& logits) {
     Vector w = xt::zeros<float>(logits.shape());
     for (std::size_t i = 0; i < logits.size(); ++i) w(i) = std::exp(logits(i) - s.max) / s.sum;
     return w;
-}
-
-float fast_exp(float x) {
-    return exp_inline(x);
 }
 
 std::size_t tiled_attention_workspace_bytes(std::size_t d_v, Tiles tiles) {
@@ -151,16 +106,13 @@ Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool c
                     std::fill(s, s + nk, 0.0f);
                     continue;
                 }
-                const float rescale =
-                    exp_inline(row_max[i] - m);  // 0 when the old maximum was -inf
-                for (std::size_t j = 0; j < nk; ++j) s[j] = exp_inline(s[j] - m);
-                float sum = 0.0f;
-                for (std::size_t j = 0; j < nk; ++j) sum += s[j];
-                row_sum[i] = row_sum[i] * rescale + sum;
+                // The factor from the old maximum to the new one (0 when the old was -inf)
+                // rescales the running sum and output; the row of scores becomes P's row,
+                // e^(s - m), its sum added to the running sum.
+                const float rescale = fast_exp(row_max[i] - m);
+                row_sum[i] = row_sum[i] * rescale + exp_row(s, nk, m);
                 row_max[i] = m;
-                float* a = acc.data() + i * d_v;
-                for (std::size_t c = 0; c < d_v; ++c)
-                    a[c] *= rescale;  // the old output, to the new maximum
+                scale_row(acc.data() + i * d_v, d_v, rescale);
             }
             // acc += P_tile V_block
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq),

@@ -5,6 +5,7 @@
 /// matrix products, skipping the blocks above the diagonal when causal.
 #pragma once
 
+#include "chapters/07_fast_attention/softmax_kernels.hpp"  // fast_exp() and the softmax's loops
 #include "common/tensor.hpp"
 
 #include <cstddef>
@@ -32,10 +33,6 @@ SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b);
 /// softmax(): all NaN when a logit is NaN or +inf, zeros when every logit is -inf.
 /// \param logits `[n]`, n >= 1
 Vector online_softmax(const Vector& logits);
-
-/// \f$e^x\f$ to float precision (relative error below 1e-6), written so the compiler can
-/// compute 8 or 16 at once; exactly 0 below -87 (e^-87 is about 1.6e-38), so e^-inf = 0.
-float fast_exp(float x);
 
 /// Block sizes of tiled_attention().
 struct Tiles {

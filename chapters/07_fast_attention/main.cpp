@@ -8,7 +8,8 @@
 /// et al. 2022) walks blocks of queries against blocks of keys with matrix products, never
 /// holding more than one small tile of scores. On one core of this book's machine it ends
 /// faster than PyTorch 1.13's `softmax(Q K^T / sqrt(d)) V`, and with causal attention it
-/// skips the blocks above the diagonal entirely. The pieces live in fast_attention.hpp.
+/// skips the blocks above the diagonal entirely. The pieces live in fast_attention.hpp, and
+/// the softmax's inner loops, 8 or 16 scores per instruction, in softmax_kernels.hpp.
 #include "chapters/01_single_head_attention/single_head_attention.hpp"
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/07_fast_attention/fast_attention.hpp"
@@ -28,6 +29,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <vector>
 
 using attn::Mask;
@@ -126,17 +128,18 @@ void show_online_softmax() {
 /// output \f$o\f$ `[B, d_v]`, and walks the blocks of keys (B at a time):
 ///
 /// 1. \f$S = Q_b K_b^\top / \sqrt{d}\f$, one `[B, B]` tile, by one matrix product (the
-///    block size is chosen in the next section);
+///    block size is chosen two sections below);
 /// 2. per row, the tile's maximum, the new running maximum m', the factor
 ///    \f$c = e^{m - m'}\f$, and \f$P = e^{S - m'}\f$;
 /// 3. \f$\ell \leftarrow c\,\ell + \sum_j P_j\f$, \f$o \leftarrow c\, o + P V_b\f$ (a second
 ///    matrix product);
 ///
 /// and at the end divides o by \f$\ell\f$. With the causal mask, a block of keys that lies
-/// wholly after the block of queries is never visited: half the tiles. The exponentials
-/// are attn::fast_exp(), written so the compiler computes 8 or 16 at once (AVX2 or AVX-512). The result equals
-/// chapter 03's masked attention, whatever T (here not a multiple of the 256-row block), causal or
-/// not, with a fully masked row and with scores of size 1e4.
+/// wholly after the block of queries is never visited: half the tiles. The loops over a
+/// row in steps 2 and 3 (attn::row_maximum(), attn::exp_row(), attn::scale_row()) work on
+/// raw floats, 8 or 16 at once: the next section shows them and measures the gain.
+/// The result equals chapter 03's masked attention, whatever T (here not a multiple of the
+/// 256-row block), causal or not, with a fully masked row and with scores of size 1e4.
 ///
 /// \show fast_attention.cpp tiled_attention
 void show_tiling() {
@@ -170,6 +173,140 @@ void show_tiling() {
               << ", row 7 all zeros: "
               << (xt::amax(xt::abs(xt::row(tiled, 7)))() == 0.0f ? "yes" : "no")
               << std::defaultfloat << '\n';
+}
+
+/// ## Vectorised exp and maximum
+///
+/// For every row of every tile, tiled_attention() goes over the scores for their maximum,
+/// their exponentials and the sum of those. That is the softmax's share of the work, and
+/// the only arithmetic on scores outside OpenBLAS, so its loops are written to handle 8 or
+/// 16 scores per instruction (AVX2 or AVX-512). They live in softmax_kernels.cpp, the one
+/// file compiled with `-O3 -march=native` and with float sums that may be reassociated. That
+/// file holds raw loops over `float*` and includes only `<cmath>`, `<cstdint>` and
+/// `<cstring>`: an inline function of xtensor compiled there with these flags, and in the
+/// other files without them, would be two different functions under one name, and the
+/// linker keeps only one of them.
+///
+/// **The maximum.** The plain loop `m = s[j] > m ? s[j] : m` is a chain: each step needs the
+/// m of the step before. A vector instruction would compare 16 scores with 16 running maxima
+/// at once and combine those at the end: the same maximum, found in another order. But with
+/// a NaN the expression is not symmetric: it returns m whenever one of the two is NaN, so
+/// swapping them changes the answer. GCC therefore takes it for a maximum, which it may
+/// compute in any order, only under `-ffinite-math-only`, the promise that no number is NaN
+/// or infinite. That promise cannot be made here: a masked key's score is -inf, a row the
+/// mask hides entirely has the maximum -inf, and under the flag the compiler may fold away
+/// the tests that give such a row zeros and a row with a NaN score NaN (`m == -inf`,
+/// `std::isnan`). attn::row_maximum() writes the 16 running maxima out instead: each step
+/// is element-wise, one `vmaxps`, which computes exactly `a > b ? a : b`, NaN included, and
+/// the order in which the 16 are combined is in the source, so nothing is reordered. (GCC 12
+/// unrolls the 16 steps into 16 scalar chains, which it does not gather back into a vector:
+/// `#pragma GCC unroll 1` keeps them a loop, which it vectorises.)
+///
+/// \show softmax_kernels.cpp row_maximum
+///
+/// **The exponential.** `std::exp` is a call into the C library for each score, and a loop
+/// with a call in it is not vectorised (GCC calls glibc's vector exp only under
+/// `-ffast-math`, which includes `-ffinite-math-only`). attn::fast_exp() computes
+/// \f$e^x\f$ with arithmetic alone. With n the integer nearest \f$x / \ln 2\f$ and
+/// \f$r = x - n \ln 2\f$, so that \f$|r| \le \ln 2 / 2\f$:
+///
+/// \f[ e^x = 2^n\, e^r \f]
+///
+/// r needs care: \f$n \ln 2\f$ (up to 87) is close to x, and float holds neither ln 2 nor
+/// the product exactly (the product's rounding alone is up to 4e-6), while an error
+/// \f$\delta\f$ in r is a relative error \f$e^\delta - 1 \approx \delta\f$ in \f$e^x\f$.
+/// Cody and Waite split ln 2 into \f$c_1 = 0.693359375\f$, whose 9 significant bits make
+/// \f$n c_1\f$ exact in float, and the small rest \f$c_2 \approx -2.12 \cdot 10^{-4}\f$:
+/// \f$x - n c_1\f$ loses nothing, and \f$n c_2\f$ is below 0.03, so its rounding is tiny. On
+/// \f$|r| \le 0.35\f$, a polynomial of degree 7 gives \f$e^r\f$ to float precision
+/// (Cephes's coefficients). \f$2^n\f$ takes no arithmetic at all: a float is
+/// \f$(1 + f) \cdot 2^{e - 127}\f$, with the fraction f in bits 0 to 22 and the exponent e
+/// in bits 23 to 30, so the integer
+/// \f$(n + 127) \cdot 2^{23}\f$, read as a float, is exactly \f$2^n\f$. Below x = -87 the
+/// result is 0 (\f$e^{-87} \approx 1.6 \cdot 10^{-38}\f$, near the smallest normal float),
+/// so a masked key's \f$e^{-\infty}\f$ is 0; above 88, x is capped, which a softmax never
+/// meets (it exponentiates \f$x - m \le 0\f$). No branch, no table, no call: each step is one
+/// vector instruction on 8 or 16 scores. `exp_inline` is fast_exp()'s body, which
+/// attn::exp_row() applies to a row against the row's maximum, adding the results up in 8 or
+/// 16 partial sums.
+///
+/// \show softmax_kernels.cpp exp_inline exp_row
+///
+/// The plain loops are in the same file, compiled with the same flags, so that the
+/// comparison measures the technique alone: attn::plain_row_maximum() and
+/// attn::plain_exp_row(), which calls `std::exp`. The program runs each pair on a row of
+/// 4096 scores, 2000 times over, and prints the time per score (the median of 5 runs). It
+/// also measures fast_exp()'s largest relative error at a million points between -87 and
+/// 88, against \f$e^x\f$ computed in double, beside `std::exp`'s own.
+void show_vectorised_kernels() {
+    attn::section(std::cout, "Vectorised exp and maximum");
+    constexpr std::size_t n = 4096;
+    constexpr int passes = 2000;
+    attn::Rng rng(5);
+    const Vector scores = attn::random_normal(n, rng, 3.0f);
+    float max_plain = 0.0f, max_vectorised = 0.0f;
+    const double t_max_plain = milliseconds_of([&] {
+        for (int p = 0; p < passes; ++p) max_plain = attn::plain_row_maximum(scores.data(), n);
+    });
+    const double t_max_vectorised = milliseconds_of([&] {
+        for (int p = 0; p < passes; ++p) max_vectorised = attn::row_maximum(scores.data(), n);
+    });
+    // The same row exponentiated both ways, to compare; then it is exponentiated again and
+    // again in place, against 1: numbers in [0, 1] stay in [1/e, 1], ordinary every time.
+    std::vector<float> plain(scores.begin(), scores.end()), vectorised = plain;
+    attn::plain_exp_row(plain.data(), n, max_plain);
+    attn::exp_row(vectorised.data(), n, max_plain);
+    float exp_difference = 0.0f;
+    for (std::size_t j = 0; j < n; ++j)
+        exp_difference = std::max(exp_difference, std::abs(vectorised[j] - plain[j]) / plain[j]);
+    const double t_exp_plain = milliseconds_of([&] {
+        for (int p = 0; p < passes; ++p) attn::plain_exp_row(plain.data(), n, 1.0f);
+    });
+    const double t_exp_vectorised = milliseconds_of([&] {
+        for (int p = 0; p < passes; ++p) attn::exp_row(vectorised.data(), n, 1.0f);
+    });
+
+    double error_fast = 0.0, error_std = 0.0;
+    constexpr int points = 1'000'000;
+    for (int i = 0; i <= points; ++i) {
+        const float x = -87.0f + 175.0f * static_cast<float>(i) / points;
+        const double exact = std::exp(static_cast<double>(x));
+        error_fast = std::max(error_fast, std::abs(attn::fast_exp(x) - exact) / exact);
+        error_std = std::max(error_std, std::abs(std::exp(x) - exact) / exact);
+    }
+
+    const double per_score = 1e6 / (static_cast<double>(n) * passes);  // ms a run -> ns a score
+    const auto row = [&](const char* loop, double plain_ms, double vectorised_ms) {
+        std::cout << "  " << std::left << std::setw(16) << loop << std::right << std::fixed
+                  << std::setprecision(3) << std::setw(18) << plain_ms * per_score << std::setw(24)
+                  << vectorised_ms * per_score << std::setprecision(1) << std::setw(10)
+                  << plain_ms / vectorised_ms << "x\n"
+                  << std::defaultfloat;
+    };
+    std::cout << "  loop              plain (ns/score)   vectorised (ns/score)   speed-up\n";
+    row("maximum", t_max_plain, t_max_vectorised);
+    row("exp and sum", t_exp_plain, t_exp_vectorised);
+    std::cout << std::setprecision(2) << "\n  the same row both ways: maximum "
+              << (max_plain == max_vectorised ? "equal" : "different") << ", exponentials within "
+              << exp_difference << " (relative)\n"
+              << "  largest relative error against e^x in double, " << points + 1
+              << " points in [-87, 88]:\n    attn::fast_exp " << error_fast << ", std::exp "
+              << error_std << '\n';
+    const auto compared = [](double ratio) {
+        std::ostringstream text;
+        text << std::fixed << std::setprecision(1);
+        if (ratio >= 1.0)
+            text << ratio << "x as fast as";
+        else
+            text << 1.0 / ratio << "x slower than";
+        return text.str();
+    };
+    std::cout << "\nIn this run the 16-lane maximum was "
+              << compared(t_max_plain / t_max_vectorised) << " the plain loop,\nand exp_row "
+              << compared(t_exp_plain / t_exp_vectorised)
+              << " std::exp,\nwith fast_exp's relative error at most " << std::setprecision(2)
+              << error_fast << " (std::exp's own: " << error_std << ").\n"
+              << std::defaultfloat;
 }
 
 /// ## Choosing the block size
@@ -288,6 +425,7 @@ int main(int argc, char** argv) {
         show_where_the_time_goes();
         show_online_softmax();
         show_tiling();
+        show_vectorised_kernels();
         show_block_sizes();
         show_speed(figures);
     });
@@ -296,4 +434,6 @@ int main(int argc, char** argv) {
 /// ## What comes next
 ///
 /// Every piece is built: attention, its heads, the block, the cache, and now a fast
-/// kernel. Chapter 08 puts them together to run a real trained model.
+/// kernel. Chapter 08 puts them together to run a real trained model, and its decode step
+/// is written as this chapter's kernels are: plain loops over floats that the compiler
+/// turns into vector instructions.

@@ -1,5 +1,7 @@
 #include "chapters/08_real_model/decode_kernels.hpp"
 
+#include "chapters/01_single_head_attention/softmax_in_place.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -44,20 +46,15 @@ void matvec(const float* x, const float* w, std::size_t in, std::size_t out, flo
 void attend_one(const float* q, const float* keys, const float* values, std::size_t n,
                 std::size_t d, float* out, float* scores) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    float max = -INFINITY;
     for (std::size_t t = 0; t < n; ++t) {
         float s = 0.0f;
         for (std::size_t i = 0; i < d; ++i) s += q[i] * keys[t * d + i];
         scores[t] = s * scale;
-        max = std::max(max, scores[t]);
     }
-    float sum = 0.0f;
-    for (std::size_t t = 0; t < n; ++t) sum += scores[t] = std::exp(scores[t] - max);
+    softmax_in_place(scores, n);  // chapter 01's, compiled with the book's usual flags
     std::fill(out, out + d, 0.0f);
-    for (std::size_t t = 0; t < n; ++t) {
-        const float p = scores[t] / sum;
-        for (std::size_t i = 0; i < d; ++i) out[i] += p * values[t * d + i];
-    }
+    for (std::size_t t = 0; t < n; ++t)
+        for (std::size_t i = 0; i < d; ++i) out[i] += scores[t] * values[t * d + i];
 }
 
 }  // namespace attn

@@ -1,7 +1,6 @@
 #include "chapters/08_real_model/llama.hpp"
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
-#include "chapters/07_fast_attention/fast_attention.hpp"
 #include "chapters/08_real_model/decode_kernels.hpp"
 #include "common/shape.hpp"
 
@@ -148,22 +147,14 @@ Projected project_rotated(const Matrix& z, const MultiHeadWeights& w, std::size_
 }  // namespace
 
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
-                   const LlamaConfig& c) {
-    constexpr const char* fn = "attn::llama_block";
-    check_shape(fn, "x", x, {any("T"), exactly("dim", c.dim)});
-    const std::size_t T = x.shape(0);
-    const Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
-                                        first_position, c.rope_theta, fn);
-    const Mask causal = causal_mask(T);
-    Tensor3 heads = xt::zeros<float>(p.q.shape());
-    for (std::size_t h = 0; h < c.n_heads; ++h) {
-        const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
-        const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
-        const Matrix k_h = xt::view(p.k, kv, xt::all(), xt::all());
-        const Matrix v_h = xt::view(p.v, kv, xt::all(), xt::all());
-        xt::view(heads, h, xt::all(), xt::all()) = masked_attention(q_h, k_h, v_h, causal).output;
-    }
-    Matrix h = x + project(merge_heads(heads), w.attention.w_o);
+                   const LlamaConfig& c, const KeyValueSource& source, const char* caller) {
+    check_shape(caller, "x", x, {any("T"), exactly("dim", c.dim)});
+    Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
+                                  first_position, c.rope_theta, caller);
+    if (source) std::tie(p.k, p.v) = source(std::move(p.k), std::move(p.v));  // rotated keys
+    const Mask allowed = causal_mask(x.shape(0), p.k.shape(1));
+    const HeadsResult heads = attend_heads(p.q, p.k, p.v, allowed, caller);  // chapter 04
+    Matrix h = x + project(merge_heads(heads.outputs), w.attention.w_o);
     h += swiglu(rms_norm(h, w.ffn_norm, c.norm_eps), w.ffn);
     return h;
 }
@@ -230,31 +221,34 @@ CachedLlama::CachedLlama(const Llama& model)
                         model.config().rope_theta)) {}
 
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
-    constexpr const char* fn = "attn::CachedLlama::prefill";
     if (prompt.size() > cache_.capacity()) {
-        invalid_argument(fn,
+        invalid_argument("attn::CachedLlama::prefill",
                          "the prompt has " + std::to_string(prompt.size()) +
                              " tokens, more than seq_len = " + std::to_string(cache_.capacity()));
     }
     cache_.clear();
-    // The whole prompt at once: causal attention of T queries over their T keys (chapter
-    // 07's tiled attention), every layer's rotated keys and values cached.
-    const LlamaConfig& c = model_.config();
-    Matrix x = model_.embed(prompt, fn);
-    for (std::size_t l = 0; l < c.n_layers; ++l) {
-        const LlamaLayer& w = model_.weights().layers[l];
-        const Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
-                                            0, c.rope_theta, fn);
-        cache_.append(l, p.k, p.v);  // rotated keys: position i for ever
-        Tensor3 heads = xt::zeros<float>(p.q.shape());
-        for (std::size_t h = 0; h < c.n_heads; ++h) {
-            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
-            const Matrix q_h = xt::view(p.q, h, xt::all(), xt::all());
-            xt::view(heads, h, xt::all(), xt::all()) =
-                tiled_attention(q_h, cache_.keys(l, kv), cache_.values(l, kv), true);
-        }
-        x += project(merge_heads(heads), w.attention.w_o);
-        x += swiglu(rms_norm(x, w.ffn_norm, c.norm_eps), w.ffn);
+    return forward(prompt);
+}
+
+Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens) {
+    constexpr const char* fn = "attn::CachedLlama::forward";
+    const std::size_t start = cache_.length();
+    if (start + tokens.size() > cache_.capacity()) {
+        invalid_argument(fn, std::to_string(tokens.size()) +
+                                 " more tokens do not fit: the cache "
+                                 "holds " +
+                                 std::to_string(start) + " of seq_len = " +
+                                 std::to_string(cache_.capacity()) + " positions");
+    }
+    Matrix x = model_.embed(tokens, fn);
+    for (std::size_t l = 0; l < model_.config().n_layers; ++l) {
+        // Chapter 06's way: the block's attention stores the rotated keys and the values in
+        // the cache and attends over every position it holds.
+        const KeyValueSource cached = [&](Tensor3 keys, Tensor3 values) {
+            cache_.append(l, keys, values);
+            return std::pair{cache_.keys(l), cache_.values(l)};
+        };
+        x = llama_block(x, model_.weights().layers[l], start, model_.config(), cached, fn);
     }
     return model_.output_logits(x);
 }
@@ -268,7 +262,8 @@ Vector CachedLlama::decode(std::size_t token) {
                                  std::to_string(cache_.capacity()) + " positions (seq_len)");
     }
     // forward() with one token, written with plain arrays: every weight matrix meets a
-    // single row, the step is bound by reading the weights (decode_kernels.hpp).
+    // single row, the step is bound by reading the weights (decode_kernels.hpp). Chapter
+    // 08's program measures what this second path gains over forward({token}).
     const LlamaConfig& c = model_.config();
     const LlamaWeights& w = model_.weights();
     const std::size_t pos = cache_.length(), d = c.dim, d_head = d / c.n_heads;

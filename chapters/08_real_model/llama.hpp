@@ -1,8 +1,8 @@
 /// \file
 /// \brief Chapter 08: the Llama architecture, built from the book's pieces. Rotary position
 /// embeddings (new here), RMSNorm and SwiGLU (chapter 05), grouped-query attention (chapter
-/// 04), the KV cache (chapter 06), tiled attention (chapter 07); no biases, no learned
-/// positions. Sampling with temperature and top-p.
+/// 04), the KV cache (chapter 06), loops written to vectorise (chapter 07); no biases, no
+/// learned positions. Sampling with temperature and top-p.
 #pragma once
 
 #include "chapters/06_kv_cache/kv_cache.hpp"
@@ -87,16 +87,22 @@ RopeTables rope_tables(std::size_t first_position, std::size_t positions, std::s
 /// rope() applied to every head of `[n_heads, T, d_head]`, in place.
 void rope_heads(Tensor3& heads, std::size_t first_position, float theta);
 
-/// One Llama block on the whole sequence (no cache), queries at positions
-/// first_position..: \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on queries
-/// and keys and a causal mask, then \f$y = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$.
+/// One Llama block, queries at positions first_position..:
+/// \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on queries and keys and a
+/// causal mask, then \f$y = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$. The attention is
+/// chapter 04's, with the keys and values from `source` when one is given (CachedLlama's
+/// cache, which stores the rotated keys and returns every position it holds); the new
+/// tokens are then the last of the keys, and each sees the keys up to its own position.
 /// \param x `[T, dim]`
 /// \param w the block
 /// \param first_position the position of row 0
 /// \param c the configuration (theta, epsilon)
+/// \param source where the keys and values come from; empty: the T new ones
+/// \param caller the function named in an error
 /// \return `[T, dim]`
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
-                   const LlamaConfig& c);
+                   const LlamaConfig& c, const KeyValueSource& source = {},
+                   const char* caller = "attn::llama_block");
 
 /// A Llama: a configuration and weights that fit it.
 class Llama {
@@ -136,9 +142,15 @@ public:
     /// A cache for seq_len positions. The model must outlive this object.
     explicit CachedLlama(const Llama& model);
 
-    /// Clears the cache and runs the prompt (tiled attention, causal).
+    /// Clears the cache and runs the prompt through forward().
     /// \return `[T, vocab_size]`, the same logits as Llama::logits(prompt)
     Matrix prefill(const std::vector<std::size_t>& prompt);
+
+    /// Runs tokens at the next positions through every llama_block(), their keys and
+    /// values stored in the cache and attending over all it holds: prefill() with a prompt,
+    /// and one decode step with one token (decode() computes the same, faster).
+    /// \return `[tokens.size(), vocab_size]`
+    Matrix forward(const std::vector<std::size_t>& tokens);
 
     /// Runs one token at position position(): every weight matrix in a matrix-vector
     /// product, attention over the cache read in place (decode_kernels.hpp). Throws

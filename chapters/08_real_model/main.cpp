@@ -24,6 +24,7 @@
 
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -283,7 +284,11 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// attn::CachedLlama runs the model with chapter 06's cache. Each layer caches its keys
 /// *after* rotating them: a key's position never changes, so it is rotated once. A
 /// query is rotated for its own position when it arrives. The prompt runs through
-/// chapter 07's tiled attention. Each new token, attn::CachedLlama::decode(), is a single
+/// attn::CachedLlama::forward(): every llama_block() above, its attention fed by the cache,
+/// as chapter 06 feeds chapter 05's block. One new token could go the same way, as a
+/// prompt of one, and the program checks that it gives the same logits. But one row
+/// wastes the matrix products' machinery, so decoding keeps a second path, timed against
+/// the first below. Each new token, attn::CachedLlama::decode(), is a single
 /// row: every weight matrix is used in a matrix-vector product, attn::matvec(), and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
 /// token is chosen as in chapter 05, greedily, or by sampling with a temperature;
@@ -292,7 +297,7 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// probabilities add up to more than p, and draws among those. The long tail of unlikely
 /// tokens, each rare but many together, can then never derail a story.
 ///
-/// \show llama.cpp CachedLlama::prefill CachedLlama::decode
+/// \show llama.cpp CachedLlama::prefill CachedLlama::forward CachedLlama::decode
 ///
 /// \show decode_kernels.cpp matvec_rows attend_one
 ///
@@ -322,6 +327,36 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
               << " tokens per second (dim " << model.config().dim << ", " << model.config().n_layers
               << " layers, one thread)\n"
               << std::defaultfloat;
+
+    // One token at a time through both paths, over the same steps: the medians of 3 runs.
+    std::vector<double> fast, general;
+    float difference = 0.0f;
+    for (int run = 0; run < 3; ++run) {
+        attn::CachedLlama a(model), b(model);
+        a.prefill(prompt);
+        b.prefill(prompt);
+        double seconds_a = 0, seconds_b = 0;
+        for (std::size_t t = prompt.size(); t < tokens.size(); ++t) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const Vector by_decode = a.decode(tokens[t - 1]);
+            const auto t1 = std::chrono::steady_clock::now();
+            const Vector by_blocks = xt::row(b.forward({tokens[t - 1]}), 0);
+            const auto t2 = std::chrono::steady_clock::now();
+            seconds_a += std::chrono::duration<double>(t1 - t0).count();
+            seconds_b += std::chrono::duration<double>(t2 - t1).count();
+            difference = std::max(difference, xt::amax(xt::abs(by_decode - by_blocks))());
+        }
+        const double steps = static_cast<double>(tokens.size() - prompt.size());
+        fast.push_back(steps / seconds_a);
+        general.push_back(steps / seconds_b);
+    }
+    std::sort(fast.begin(), fast.end());
+    std::sort(general.begin(), general.end());
+    std::cout << std::fixed << std::setprecision(0) << "one token through decode(): " << fast[1]
+              << " tokens per second; through forward({token}), the blocks: " << general[1]
+              << "\n  decode() is " << std::setprecision(1) << fast[1] / general[1]
+              << " times as fast (medians of 3 runs); their logits differ by at most "
+              << std::defaultfloat << std::setprecision(2) << difference << '\n';
 }
 
 /// ## Running a TinyStories model

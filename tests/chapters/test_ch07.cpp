@@ -1,4 +1,5 @@
-// Chapter 07's own code: the online softmax and its merge, fast_exp's accuracy, and tiled
+// Chapter 07's own code: the online softmax and its merge, fast_exp's accuracy, the
+// vectorised softmax loops equal to the plain ones (-inf and NaN included), and tiled
 // attention equal to chapter 03's masked attention (itself checked against PyTorch), causal
 // or not, for lengths that are not a multiple of the block size, with fully masked rows and
 // logits of +-1e4; rejected input.
@@ -13,6 +14,8 @@
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <string_view>
+#include <vector>
 
 using attn::Mask;
 using attn::Matrix;
@@ -42,6 +45,42 @@ TEST_CASE("fast_exp has float precision, and is exactly 0 for -inf") {
     CHECK(worst < 1e-6f);
     CHECK(attn::fast_exp(-std::numeric_limits<float>::infinity()) == 0.0f);
     CHECK(attn::fast_exp(-100.0f) == 0.0f);
+}
+
+TEST_CASE("the vectorised maximum and exponentials equal the plain loops, -inf and NaN included") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    attn::Rng rng(5);
+    // Lengths around the 16 lanes: none, fewer, exactly, one more, many with a remainder.
+    for (std::size_t n : {0, 1, 15, 16, 17, 100, 300}) {
+        const Vector scores = n == 0 ? Vector::from_shape({0}) : attn::random_normal(n, rng, 5.0f);
+        for (std::string_view row : {"numbers", "every third -inf", "all -inf", "one NaN"}) {
+            std::vector<float> s(scores.begin(), scores.end());
+            for (std::size_t j = 0; j < n; ++j) {
+                if (row == "every third -inf" && j % 3 == 0) s[j] = -inf;
+                if (row == "all -inf") s[j] = -inf;
+                if (row == "one NaN" && j == n / 2) s[j] = nan;
+            }
+            INFO("n = " << n << ", " << row);
+            const float m = attn::row_maximum(s.data(), n);
+            CHECK(m == attn::plain_row_maximum(s.data(), n));  // both skip a NaN
+            if (m == -inf) continue;  // no row to exponentiate against its maximum
+            std::vector<float> vectorised = s, plain = s;
+            const float sum = attn::exp_row(vectorised.data(), n, m);
+            const float plain_sum = attn::plain_exp_row(plain.data(), n, m);
+            for (std::size_t j = 0; j < n; ++j) {
+                INFO("score " << j << " = " << s[j]);
+                CHECK(std::isnan(vectorised[j]) == std::isnan(plain[j]));
+                if (!std::isnan(plain[j])) CHECK(std::fabs(vectorised[j] - plain[j]) <= 1e-6f);
+                if (s[j] == -inf) CHECK(vectorised[j] == 0.0f);
+            }
+            CHECK(std::isnan(sum) == (row == "one NaN"));
+            if (!std::isnan(plain_sum)) CHECK(std::fabs(sum - plain_sum) <= 1e-5f * plain_sum);
+        }
+    }
+    std::vector<float> a{1.0f, -2.0f, 0.5f};
+    attn::scale_row(a.data(), a.size(), 0.5f);
+    CHECK(a == std::vector<float>{0.5f, -1.0f, 0.25f});
 }
 
 TEST_CASE("tiled attention equals masked attention, causal or not, for any length") {

@@ -183,6 +183,28 @@ TEST_CASE("cached decoding equals recomputing at every step, until the context i
     CHECK_THROWS_WITH(cached.decode(5), Contains("the context is full") && Contains("32"));
 }
 
+TEST_CASE(
+    "forward() runs the prompt in pieces as prefill() runs it whole, and one token as "
+    "decode() does") {
+    // The prompt, then two tokens at once, then one at a time, each piece attending over
+    // what the cache holds, against the whole sequence run without a cache.
+    const std::vector<std::size_t> tokens = ids(ref().vector("model.greedy"));
+    attn::CachedLlama pieces(test_model()), decoded(test_model());
+    const std::vector<std::size_t> prompt(tokens.begin(), tokens.begin() + 3);
+    pieces.prefill(prompt);
+    decoded.prefill(prompt);
+    const Matrix two = pieces.forward({tokens[3], tokens[4]});
+    const Matrix whole = test_model().logits(tokens);
+    CHECK_THAT(two, IsClose(Matrix(xt::view(whole, xt::range(3, 5), xt::all())), 1e-4f));
+    (void)decoded.decode(tokens[3]);
+    (void)decoded.decode(tokens[4]);
+    for (std::size_t t = 5; t < tokens.size(); ++t) {
+        const Matrix by_blocks = pieces.forward({tokens[t]});
+        CHECK_THAT(Vector(xt::row(by_blocks, 0)), IsClose(decoded.decode(tokens[t]), 1e-4f));
+    }
+    CHECK_THROWS_WITH(pieces.forward({1}), Contains("do not fit") && Contains("seq_len = 32"));
+}
+
 TEST_CASE("a prompt longer than seq_len is refused, naming both lengths") {
     attn::CachedLlama cached(test_model());
     const std::vector<std::size_t> long_prompt(33, 5);
