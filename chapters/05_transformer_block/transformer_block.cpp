@@ -58,9 +58,11 @@ Matrix rms_norm(const Matrix& x, const Vector& gain, float eps) {
     check_norm("attn::rms_norm", x, gain);
     Matrix out = zeros_like_rows(x.shape(0), x.shape(1));
     for (std::size_t t = 0; t < x.shape(0); ++t) {
-        const auto row = xt::row(x, t);
-        const float mean_square = xt::mean(xt::square(row))();
-        xt::row(out, t) = row / std::sqrt(mean_square + eps) * gain;
+        // In double, as in layer_norm(): a square above float's 3.4e38 would make the root
+        // mean square inf and every feature 0.
+        const auto row = xt::cast<double>(xt::row(x, t));
+        const double mean_square = xt::mean(xt::square(row))();
+        xt::row(out, t) = xt::cast<float>(row / std::sqrt(mean_square + eps)) * gain;
     }
     return out;
 }

@@ -163,7 +163,7 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
     : config_(config), weights_(std::move(weights)) {
     constexpr const char* fn = "attn::Llama";
     check_config(config_, fn);
-    const std::size_t d = config_.dim, d_kv = config_.n_kv_heads * (d / config_.n_heads);
+    const std::size_t d = config_.dim;
     const std::size_t f = config_.hidden_dim;
     check_shape(fn, "token_embedding", weights_.token_embedding,
                 {exactly("vocab_size", config_.vocab_size), exactly("dim", d)});
@@ -175,18 +175,26 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
                                  " layers, the configuration asks for n_layers = " +
                                  std::to_string(config_.n_layers));
     }
-    for (const LlamaLayer& l : weights_.layers) {
-        check_shape(fn, "attention_norm", l.attention_norm, {exactly("dim", d)});
-        check_shape(fn, "ffn_norm", l.ffn_norm, {exactly("dim", d)});
-        check_shape(fn, "w_q", l.attention.w_q, {exactly("dim", d), exactly("dim", d)});
-        check_shape(fn, "w_k", l.attention.w_k, {exactly("dim", d), exactly("kv_dim", d_kv)});
-        check_shape(fn, "w_v", l.attention.w_v, {exactly("dim", d), exactly("kv_dim", d_kv)});
-        check_shape(fn, "w_o", l.attention.w_o, {exactly("dim", d), exactly("dim", d)});
-        check_shape(fn, "w_gate", l.ffn.w_gate, {exactly("dim", d), exactly("hidden_dim", f)});
-        check_shape(fn, "w_up", l.ffn.w_up, {exactly("dim", d), exactly("hidden_dim", f)});
-        check_shape(fn, "w_down", l.ffn.w_down, {exactly("hidden_dim", f), exactly("dim", d)});
-        if (l.attention.n_heads != config_.n_heads || l.attention.n_kv_heads != config_.n_kv_heads)
-            invalid_argument(fn, "a layer's head counts differ from the configuration's");
+    for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
+        const LlamaLayer& l = weights_.layers[i];
+        const std::string layer = "layers[" + std::to_string(i) + "].";
+        if (l.attention.n_heads != config_.n_heads ||
+            l.attention.n_kv_heads != config_.n_kv_heads) {
+            invalid_argument(
+                fn, layer + "attention has n_heads = " + std::to_string(l.attention.n_heads) +
+                        " and n_kv_heads = " + std::to_string(l.attention.n_kv_heads) +
+                        ", the configuration " + std::to_string(config_.n_heads) + " and " +
+                        std::to_string(config_.n_kv_heads));
+        }
+        check_shape(fn, layer + "attention_norm", l.attention_norm, {exactly("dim", d)});
+        check_shape(fn, layer + "ffn_norm", l.ffn_norm, {exactly("dim", d)});
+        check_attention_weights(fn, d, l.attention, layer + "attention.", Biases::none);
+        check_shape(fn, layer + "ffn.w_gate", l.ffn.w_gate,
+                    {exactly("dim", d), exactly("hidden_dim", f)});
+        check_shape(fn, layer + "ffn.w_up", l.ffn.w_up,
+                    {exactly("dim", d), exactly("hidden_dim", f)});
+        check_shape(fn, layer + "ffn.w_down", l.ffn.w_down,
+                    {exactly("hidden_dim", f), exactly("dim", d)});
     }
 }
 
@@ -273,10 +281,10 @@ Vector CachedLlama::decode(std::size_t token) {
     Tensor3 k = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
     Tensor3 v = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
     const auto norm = [&](const Vector& gain) {  // RMSNorm of x into z
-        float mean_square = 0.0f;
-        for (std::size_t i = 0; i < d; ++i) mean_square += x(i) * x(i);
-        const float scale = 1.0f / std::sqrt(mean_square / static_cast<float>(d) + c.norm_eps);
-        for (std::size_t i = 0; i < d; ++i) z[i] = x(i) * scale * gain(i);
+        double mean_square = 0.0;                // in double, as rms_norm() (chapter 05)
+        for (std::size_t i = 0; i < d; ++i) mean_square += static_cast<double>(x(i)) * x(i);
+        const double scale = 1.0 / std::sqrt(mean_square / static_cast<double>(d) + c.norm_eps);
+        for (std::size_t i = 0; i < d; ++i) z[i] = static_cast<float>(x(i) * scale) * gain(i);
     };
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& layer = w.layers[l];

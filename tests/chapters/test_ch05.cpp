@@ -205,6 +205,14 @@ TEST_CASE("Gpt checks every weight of every block before it runs, naming the blo
             "blocks[1].attention has n_heads = 1");
 }
 
+TEST_CASE("rms_norm of a row whose mean square overflows float follows the definition") {
+    // {1e20, -1e20, 1e20, -1e20}: root mean square 1e20 (its square, 1e40, is above float's
+    // 3.4e38), so the normalised row is exactly {1, -1, 1, -1}, then times the gain.
+    const Vector gain{1, 2, 3, 4};
+    const Matrix x{{1e20f, -1e20f, 1e20f, -1e20f}, {3e38f, 3e38f, -3e38f, 3e38f}};
+    CHECK_THAT(attn::rms_norm(x, gain), IsClose(Matrix{{1, -2, 3, -4}, {1, 2, -3, 4}}));
+}
+
 TEST_CASE("layer_norm of a row whose variance overflows float follows the definition") {
     // {1e20, -1e20, 1e20, -1e20}: mean 0, variance 1e40 (above float's 3.4e38), so the
     // normalised row is exactly {1, -1, 1, -1}, then times the gain plus the bias.

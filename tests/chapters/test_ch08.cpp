@@ -205,6 +205,33 @@ TEST_CASE(
     CHECK_THROWS_WITH(pieces.forward({1}), Contains("do not fit") && Contains("seq_len = 32"));
 }
 
+TEST_CASE("the Llama constructor names the layer and the weight that do not fit") {
+    const attn::LlamaConfig c = test_model().config();
+    const auto refused = [&](auto damage, const std::string& name) {
+        attn::LlamaWeights w = test_model().weights();
+        damage(w.layers[1]);
+        INFO(name);
+        CHECK_THROWS_WITH(attn::Llama(c, w), Contains("attn::Llama") && Contains("'" + name + "'"));
+    };
+    refused(
+        [](attn::LlamaLayer& l) {
+            l.attention.w_k = Matrix::from_shape({test_model().config().dim, 3});
+        },
+        "layers[1].attention.w_k");
+    refused([](attn::LlamaLayer& l) { l.attention.b_q = Vector::from_shape({4}); },
+            "layers[1].attention.b_q");
+    refused([](attn::LlamaLayer& l) { l.ffn_norm = Vector::from_shape({3}); },
+            "layers[1].ffn_norm");
+    refused(
+        [](attn::LlamaLayer& l) {
+            l.ffn.w_up = Matrix::from_shape({2, 2});
+        },
+        "layers[1].ffn.w_up");
+    attn::LlamaWeights heads = test_model().weights();
+    heads.layers[1].attention.n_kv_heads = 3;
+    CHECK_THROWS_WITH(attn::Llama(c, heads), Contains("layers[1].attention has n_heads"));
+}
+
 TEST_CASE("a prompt longer than seq_len is refused, naming both lengths") {
     attn::CachedLlama cached(test_model());
     const std::vector<std::size_t> long_prompt(33, 5);
