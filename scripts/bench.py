@@ -6,7 +6,8 @@ and every family is then compared with PyTorch's; otherwise, for two families me
 the same sizes, the ratio of their medians (the first over the second). One run.
 
 A benchmark that reports the memory-bandwidth limit (chapter 08) gets it printed beside its
-tokens per second, with the fraction reached. The JSON results are kept in build/bench/. Only Python's standard library is used.
+tokens per second, with the fraction reached, and its peak resident memory against the
+checkpoint's size. The JSON results are kept in build/bench/. Only Python's standard library is used.
 """
 import argparse
 import json
@@ -43,6 +44,7 @@ def main():
             return 1
         medians = {}  # family -> {size: (ms, tokens per second, runs)}
         limits = {}  # (family, size) -> (copy GB/s, tokens per second that bandwidth allows)
+        memory = {}  # (family, size) -> (peak resident MB, the same before loading, file MB)
         for b in json.loads(out.read_text())["benchmarks"]:
             # The median of the repetitions; a benchmark repeated once has its one run.
             if b.get("aggregate_name") != "median" and b.get("repetitions", 1) > 1:
@@ -52,6 +54,8 @@ def main():
             medians.setdefault(family, {})[size] = (ms, b.get("tokens_per_second"), b.get("repetitions", 1))
             if "bandwidth_limit_tokens_per_second" in b:
                 limits[(family, size)] = (b["copy_GB_per_second"], b["bandwidth_limit_tokens_per_second"])
+            if "peak_resident_MB" in b:
+                memory[(family, size)] = (b["peak_resident_MB"], b["peak_resident_before_loading_MB"], b["file_MB"])
         # A Python script beside the program (PyTorch's side) adds its own families.
         source_dir = pathlib.Path(__file__).resolve().parent.parent / "chapters" / program.parent.name
         for script in sorted(source_dir.glob(f"{program.name}_*.py")):
@@ -70,6 +74,10 @@ def main():
                     copy, limit = limits[(family, size)]
                     print(f"            memcpy moves {copy:.1f} GB/s (read + written), {limit:.0f} tokens/s at"
                           f" the model's bytes per token; ratio {rate / limit:.2f}")
+                if (family, size) in memory:
+                    peak, before, file = memory[(family, size)]
+                    print(f"            peak resident memory {peak:.1f} MB for a {file:.1f} MB checkpoint:"
+                          f" {peak / file:.2f}x its size ({before:.1f} MB before loading it)")
         torch = [f for f in families if f.startswith("torch_")]
         if torch:
             print("  ratio to PyTorch (medians of the same run; below 1 is faster)")

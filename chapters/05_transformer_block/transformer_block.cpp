@@ -99,10 +99,16 @@ Matrix swiglu(const Matrix& x, const SwiGLUWeights& f) {
                 {exactly("d_model", d_model), exactly("d_ff", f.w_gate.shape(1))});
     check_shape(fn, "w_down", f.w_down,
                 {exactly("d_ff", f.w_gate.shape(1)), exactly("d_model", d_model)});
-    const Matrix gate = project(x, f.w_gate);
-    const Matrix up = project(x, f.w_up);
-    const Matrix silu = gate / (1.0f + xt::exp(-gate));
-    return project(Matrix(silu * up), f.w_down);
+    return project(silu_gate(project(x, f.w_gate), project(x, f.w_up)), f.w_down);
+}
+
+Matrix silu_gate(const Matrix& gate, const Matrix& up) {
+    if (gate.shape() != up.shape()) {
+        invalid_argument("attn::silu_gate", "'gate' has shape " + shape_of(gate) +
+                                                ", 'up' has shape " + shape_of(up) +
+                                                "; they must be equal");
+    }
+    return gate / (1.0f + xt::exp(-gate)) * up;
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {

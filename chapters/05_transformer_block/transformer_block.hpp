@@ -73,6 +73,11 @@ struct SwiGLUWeights {
 /// \return `[T, d_model]`
 Matrix swiglu(const Matrix& x, const SwiGLUWeights& f);
 
+/// SwiGLU's middle: \f$\mathrm{SiLU}(g) \odot u\f$, elementwise, for the two branches
+/// g = x W_gate and u = x W_up (chapter 08 computes them from weights stored `[out, in]`).
+/// \param gate `[T, d_ff]` \param up `[T, d_ff]` \return `[T, d_ff]`
+Matrix silu_gate(const Matrix& gate, const Matrix& up);
+
 /// The weights of one block: two layer norms, the attention layer, the feed-forward network.
 struct BlockWeights {
     Vector ln1_gain;             ///< `[d_model]`

@@ -12,7 +12,12 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace attn {
 
@@ -47,7 +52,10 @@ std::size_t count(const std::vector<std::size_t>& shape) {
 
 }  // namespace
 
-BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
+namespace {
+
+// The checks of open_binary() and MappedFile::map(); returns the file's size.
+std::size_t check_readable(const std::filesystem::path& path, const char* caller) {
     std::error_code error;
     if (std::filesystem::is_directory(path, error))
         invalid_argument(caller, path.string() + " is a directory, not a file");
@@ -55,9 +63,34 @@ BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
         invalid_argument(caller, path.string() + ": no such file");
     if (!std::filesystem::is_regular_file(path, error))
         invalid_argument(caller, path.string() + " is not a regular file");
-    BinaryFile file{std::ifstream(path, std::ios::binary), std::filesystem::file_size(path, error)};
-    if (error || !file.in) invalid_argument(caller, path.string() + ": cannot open it");
+    const std::size_t size = std::filesystem::file_size(path, error);
+    if (error) invalid_argument(caller, path.string() + ": cannot open it");
+    return size;
+}
+
+}  // namespace
+
+BinaryFile open_binary(const std::filesystem::path& path, const char* caller) {
+    BinaryFile file{std::ifstream(path, std::ios::binary), check_readable(path, caller)};
+    if (!file.in) invalid_argument(caller, path.string() + ": cannot open it");
     return file;
+}
+
+std::shared_ptr<const MappedFile> MappedFile::map(const std::filesystem::path& path,
+                                                  const char* caller) {
+    const std::size_t size = check_readable(path, caller);
+    if (size == 0) return std::shared_ptr<const MappedFile>(new MappedFile(nullptr, 0));
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) invalid_argument(caller, path.string() + ": cannot open it");
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);  // the mapping keeps the file
+    if (p == MAP_FAILED) invalid_argument(caller, path.string() + ": cannot map it into memory");
+    return std::shared_ptr<const MappedFile>(
+        new MappedFile(static_cast<const unsigned char*>(p), size));
+}
+
+MappedFile::~MappedFile() {
+    if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
 }
 
 std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
@@ -90,15 +123,16 @@ std::vector<CheckpointPart> checkpoint_layout(const LlamaConfig& c) {
 Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     constexpr const char* fn = "attn::read_checkpoint";
     const std::string name = path.string();
-    BinaryFile file = open_binary(path, fn);
-    std::ifstream& in = file.in;
-    const std::size_t size = file.size;
+    // The file is mapped, not read: every weight below points at its place in it (llama2.c
+    // does the same), so the model costs no memory beyond the file's own pages.
+    const std::shared_ptr<const MappedFile> file = MappedFile::map(path, fn);
+    const std::size_t size = file->size();
     if (size < header_bytes) {
         invalid_argument(fn, name + ": the file has " + std::to_string(size) +
                                  " bytes, shorter than the header of 7 int32 (28 bytes)");
     }
     std::int32_t h[7];
-    in.read(reinterpret_cast<char*>(h), header_bytes);
+    std::memcpy(h, file->data(), header_bytes);
     if (h[0] == versioned_magic) {
         invalid_argument(fn, name +
                                  ": this is llama2.c's versioned export (it starts with the "
@@ -181,49 +215,40 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     const std::size_t expected = parts.back().offset + parts.back().bytes;
     if (size != expected) wrong_size(expected, "");
 
-    std::vector<float> data((size - header_bytes) / sizeof(float));
-    in.read(reinterpret_cast<char*>(data.data()),
-            static_cast<std::streamsize>(size - header_bytes));
-    if (!in) invalid_argument(fn, name + ": reading it failed");
-    // Where each array starts in `data`.
+    // Where each array starts. Every offset is 28 plus a multiple of 4, so each float is
+    // aligned; the mapping itself starts on a page.
     const auto at = [&](std::size_t i) {
-        return data.data() + (parts[i].offset - header_bytes) / sizeof(float);
+        return reinterpret_cast<const float*>(file->data() + parts[i].offset);
     };
     const std::size_t d = c.dim, d_kv = c.n_kv_heads * (d / c.n_heads), f = c.hidden_dim;
-    const auto matrix = [&](std::size_t i, std::size_t layer, std::size_t out, std::size_t in_) {
-        // Stored [out, in] (nn.Linear's weight); the book's y = x W needs [in, out].
-        const float* p = at(i) + layer * out * in_;
-        Matrix m = xt::zeros<float>({in_, out});
-        for (std::size_t o = 0; o < out; ++o)
-            for (std::size_t j = 0; j < in_; ++j) m(j, o) = p[o * in_ + j];
-        return m;
+    // A matrix as stored, [out, in] (nn.Linear's weight), in place: no copy, no transpose.
+    const auto matrix = [&](std::size_t i, std::size_t layer, std::size_t out, std::size_t in) {
+        return LinearWeight(at(i) + layer * out * in, out, in, file);
     };
-    const auto vector = [&](std::size_t i, std::size_t layer) {
+    const auto vector = [&](std::size_t i, std::size_t layer) {  // a norm's gain, copied
         Vector v = xt::zeros<float>({d});
         std::copy_n(at(i) + layer * d, d, v.data());
         return v;
     };
     LlamaWeights w;
-    w.token_embedding = xt::zeros<float>({c.vocab_size, d});
-    std::copy_n(at(0), c.vocab_size * d, w.token_embedding.data());
+    w.token_embedding = matrix(0, 0, c.vocab_size, d);
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         LlamaLayer layer;
         layer.attention_norm = vector(1, l);
-        layer.attention.w_q = matrix(2, l, d, d);
-        layer.attention.w_k = matrix(3, l, d_kv, d);
-        layer.attention.w_v = matrix(4, l, d_kv, d);
-        layer.attention.w_o = matrix(5, l, d, d);
-        layer.attention.n_heads = c.n_heads;
-        layer.attention.n_kv_heads = c.n_kv_heads;
+        layer.w_q = matrix(2, l, d, d);
+        layer.w_k = matrix(3, l, d_kv, d);
+        layer.w_v = matrix(4, l, d_kv, d);
+        layer.w_o = matrix(5, l, d, d);
         layer.ffn_norm = vector(6, l);
-        layer.ffn.w_gate = matrix(7, l, f, d);  // w1: the gate, through SiLU
-        layer.ffn.w_down = matrix(8, l, d, f);  // w2: back to dim
-        layer.ffn.w_up = matrix(9, l, f, d);    // w3: the gated branch
+        layer.w_gate = matrix(7, l, f, d);  // w1: the gate, through SiLU
+        layer.w_down = matrix(8, l, d, f);  // w2: back to dim
+        layer.w_up = matrix(9, l, f, d);    // w3: the gated branch
         w.layers.push_back(std::move(layer));
     }
     w.final_norm = vector(10, 0);
-    // The embedding, [vocab, dim], is the shared classifier stored as [out, in].
-    w.classifier = matrix(c.shared_classifier ? 0 : 13, 0, c.vocab_size, d);
+    // The embedding, [vocab_size, dim], is also the shared classifier's [out, in]: the same
+    // numbers, not a copy.
+    w.classifier = c.shared_classifier ? w.token_embedding : matrix(13, 0, c.vocab_size, d);
     if (info) {
         info->file_bytes = size;
         info->rope_table_difference = 0.0f;
@@ -262,33 +287,49 @@ void write_checkpoint(const std::filesystem::path& path, const Llama& model) {
                                int32(c.n_kv_heads, "n_kv_heads"),
                                vocab,
                                int32(c.seq_len, "seq_len")};
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    // Written beside the file and renamed over it at the end: a failure leaves no half-written
+    // checkpoint, and a model mapped from `path` itself keeps reading its old file.
+    std::filesystem::path partial = path;
+    partial += ".partial";
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
     if (!out) invalid_argument(fn, path.string() + ": cannot create it");
     out.write(reinterpret_cast<const char*>(h), sizeof h);
-    const auto put = [&](const auto& e) {
-        const auto values = xt::eval(e);  // row-major, contiguous
-        out.write(reinterpret_cast<const char*>(values.data()),
-                  static_cast<std::streamsize>(values.size() * sizeof(float)));
+    const auto put = [&](const float* p, std::size_t n) {
+        out.write(reinterpret_cast<const char*>(p),
+                  static_cast<std::streamsize>(n * sizeof(float)));
     };
+    const auto put_weight = [&](const LinearWeight& m) { put(m.data(), m.out() * m.in()); };
+    const auto put_vector = [&](const Vector& v) { put(v.data(), v.size()); };
     const auto each = [&](const auto& get) {
-        for (const LlamaLayer& l : w.layers) put(get(l));
+        for (const LlamaLayer& l : w.layers) get(l);
     };
-    put(w.token_embedding);
-    each([](const LlamaLayer& l) { return l.attention_norm; });
-    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_q); });
-    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_k); });
-    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_v); });
-    each([](const LlamaLayer& l) { return xt::transpose(l.attention.w_o); });
-    each([](const LlamaLayer& l) { return l.ffn_norm; });
-    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_gate); });
-    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_down); });
-    each([](const LlamaLayer& l) { return xt::transpose(l.ffn.w_up); });
-    put(w.final_norm);
+    // The weights are kept as the file stores them, [out, in]: written as they are.
+    put_weight(w.token_embedding);
+    each([&](const LlamaLayer& l) { put_vector(l.attention_norm); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_q); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_k); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_v); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_o); });
+    each([&](const LlamaLayer& l) { put_vector(l.ffn_norm); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_gate); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_down); });
+    each([&](const LlamaLayer& l) { put_weight(l.w_up); });
+    put_vector(w.final_norm);
     const RopeTables rope = rope_tables(0, c.seq_len, c.dim / c.n_heads, c.rope_theta);
-    put(rope.cos);
-    put(rope.sin);
-    if (!c.shared_classifier) put(xt::transpose(w.classifier));
-    if (!out.flush()) invalid_argument(fn, path.string() + ": writing it failed");
+    put(rope.cos.data(), rope.cos.size());
+    put(rope.sin.data(), rope.sin.size());
+    if (!c.shared_classifier) put_weight(w.classifier);
+    out.close();
+    std::error_code error;
+    if (!out) {
+        std::filesystem::remove(partial, error);
+        invalid_argument(fn, path.string() + ": writing it failed");
+    }
+    std::filesystem::rename(partial, path, error);
+    if (error) {
+        std::filesystem::remove(partial, error);
+        invalid_argument(fn, path.string() + ": cannot replace it");
+    }
 }
 
 }  // namespace attn

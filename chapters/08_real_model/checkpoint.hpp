@@ -34,13 +34,16 @@ struct CheckpointInfo {
     float rope_table_difference = 0.0f;
 };
 
-/// Reads a version-0 checkpoint. Every matrix is transposed to the book's `[in, out]`.
+/// Reads a version-0 checkpoint. The file is memory-mapped and every matrix is a
+/// LinearWeight pointing into it, `[out, in]` as stored: nothing is copied or transposed
+/// (the norms' gains excepted). The model keeps the mapping alive.
 /// Throws std::invalid_argument naming the file when it is missing, when it is shorter or
 /// longer than its header implies, when a header size is 0, negative or inconsistent, and
 /// when it is llama2.c's newer versioned export.
 Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info = nullptr);
 
-/// Writes a model in the same format (the RoPE tables computed with its theta).
+/// Writes a model in the same format (the RoPE tables computed with its theta). The file
+/// appears whole or not at all: it is written under another name and renamed.
 void write_checkpoint(const std::filesystem::path& path, const Llama& model);
 
 }  // namespace attn

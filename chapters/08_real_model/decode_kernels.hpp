@@ -8,10 +8,16 @@
 
 namespace attn {
 
-/// \f$y = x W\f$ for one row: x `[in]`, W `[in, out]` row-major, y `[out]`. y accumulates
-/// \f$x_i\f$ times row i of W, twelve rows per pass, so W is read once, from its first
-/// number to its last: at the speed of memory, which is what bounds a decode step.
-void matvec(const float* x, const float* w, std::size_t in, std::size_t out, float* y);
+/// \f$y = x W\f$ for one row, W as stored, `[out, in]` row-major: \f$y_o\f$ is the dot
+/// product of row o with x. Eight rows are taken at once, so each number of x is loaded once
+/// for eight rows, and W is read once, from its first number to its last: at the speed of
+/// memory, which is what bounds a decode step.
+/// \param w `[out, in]`
+/// \param x `[in]`
+/// \param out rows of w
+/// \param in columns of w
+/// \param y `[out]`, the result
+void matvec(const float* w, const float* x, std::size_t out, std::size_t in, float* y);
 
 /// Attention of one query over the first n rows of a cached key/value head, read in place:
 /// scores \f$K q / \sqrt{d}\f$, their softmax, and \f$\sum_t p_t v_t\f$.

@@ -46,27 +46,45 @@ void check_config(const LlamaConfig& c, const char* caller) {
 LlamaWeights llama_random(const LlamaConfig& c, Rng& rng) {
     check_config(c, "attn::llama_random");
     const std::size_t d = c.dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
+    // Each matrix drawn as the book's W [in, out], then stored [out, in].
+    const auto weight = [&](std::size_t in, std::size_t out) {
+        return LinearWeight::from_in_out(random_normal(in, out, rng, 0.02f));
+    };
     LlamaWeights w;
-    w.token_embedding = random_normal(c.vocab_size, d, rng, 0.02f);
+    w.token_embedding = LinearWeight::from_out_in(random_normal(c.vocab_size, d, rng, 0.02f));
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         LlamaLayer layer;
         layer.attention_norm = xt::ones<float>({d});
-        layer.attention.w_q = random_normal(d, d, rng, 0.02f);
-        layer.attention.w_k = random_normal(d, d_kv, rng, 0.02f);
-        layer.attention.w_v = random_normal(d, d_kv, rng, 0.02f);
-        layer.attention.w_o = random_normal(d, d, rng, 0.02f);
-        layer.attention.n_heads = c.n_heads;
-        layer.attention.n_kv_heads = c.n_kv_heads;
+        layer.w_q = weight(d, d);
+        layer.w_k = weight(d, d_kv);
+        layer.w_v = weight(d, d_kv);
+        layer.w_o = weight(d, d);
         layer.ffn_norm = xt::ones<float>({d});
-        layer.ffn.w_gate = random_normal(d, c.hidden_dim, rng, 0.02f);
-        layer.ffn.w_up = random_normal(d, c.hidden_dim, rng, 0.02f);
-        layer.ffn.w_down = random_normal(c.hidden_dim, d, rng, 0.02f);
+        layer.w_gate = weight(d, c.hidden_dim);
+        layer.w_up = weight(d, c.hidden_dim);
+        layer.w_down = weight(c.hidden_dim, d);
         w.layers.push_back(std::move(layer));
     }
     w.final_norm = xt::ones<float>({d});
-    w.classifier = c.shared_classifier ? Matrix(xt::transpose(w.token_embedding))
-                                       : random_normal(d, c.vocab_size, rng, 0.02f);
+    w.classifier = c.shared_classifier ? w.token_embedding : weight(d, c.vocab_size);
     return w;
+}
+
+LlamaLayer llama_layer(const Vector& attention_norm, const MultiHeadWeights& attention,
+                       const Vector& ffn_norm, const SwiGLUWeights& ffn) {
+    if (attention.b_q.size() || attention.b_k.size() || attention.b_v.size() ||
+        attention.b_o.size()) {
+        invalid_argument("attn::llama_layer", "a Llama block has no biases; 'attention' has some");
+    }
+    return {attention_norm,
+            LinearWeight::from_in_out(attention.w_q),
+            LinearWeight::from_in_out(attention.w_k),
+            LinearWeight::from_in_out(attention.w_v),
+            LinearWeight::from_in_out(attention.w_o),
+            ffn_norm,
+            LinearWeight::from_in_out(ffn.w_gate),
+            LinearWeight::from_in_out(ffn.w_up),
+            LinearWeight::from_in_out(ffn.w_down)};
 }
 
 namespace {
@@ -134,13 +152,13 @@ struct Projected {
     Tensor3 q, k, v;  // [n_heads, T, d_head], [n_kv_heads, T, d_head] twice
 };
 
-Projected project_rotated(const Matrix& z, const MultiHeadWeights& w, std::size_t first_position,
-                          float theta, const char* fn) {
-    Projected p{split_heads(project(z, w.w_q), w.n_heads, fn),
-                split_heads(project(z, w.w_k), w.n_kv_heads, fn),
-                split_heads(project(z, w.w_v), w.n_kv_heads, fn)};
-    rope_heads(p.q, first_position, theta);
-    rope_heads(p.k, first_position, theta);
+Projected project_rotated(const Matrix& z, const LlamaLayer& w, std::size_t first_position,
+                          const LlamaConfig& c, const char* fn) {
+    Projected p{split_heads(linear(z, w.w_q, fn, "w_q"), c.n_heads, fn),
+                split_heads(linear(z, w.w_k, fn, "w_k"), c.n_kv_heads, fn),
+                split_heads(linear(z, w.w_v, fn, "w_v"), c.n_kv_heads, fn)};
+    rope_heads(p.q, first_position, c.rope_theta);
+    rope_heads(p.k, first_position, c.rope_theta);
     return p;
 }
 
@@ -149,13 +167,16 @@ Projected project_rotated(const Matrix& z, const MultiHeadWeights& w, std::size_
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
                    const LlamaConfig& c, const KeyValueSource& source, const char* caller) {
     check_shape(caller, "x", x, {any("T"), exactly("dim", c.dim)});
-    Projected p = project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w.attention,
-                                  first_position, c.rope_theta, caller);
+    Projected p =
+        project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w, first_position, c, caller);
     if (source) std::tie(p.k, p.v) = source(std::move(p.k), std::move(p.v));  // rotated keys
     const Mask allowed = causal_mask(x.shape(0), p.k.shape(1));
     const HeadsResult heads = attend_heads(p.q, p.k, p.v, allowed, caller);  // chapter 04
-    Matrix h = x + project(merge_heads(heads.outputs), w.attention.w_o);
-    h += swiglu(rms_norm(h, w.ffn_norm, c.norm_eps), w.ffn);
+    Matrix h = x + linear(merge_heads(heads.outputs), w.w_o, caller, "w_o");
+    // SwiGLU (chapter 05) with the weights as stored.
+    const Matrix z = rms_norm(h, w.ffn_norm, c.norm_eps);
+    h += linear(silu_gate(linear(z, w.w_gate, caller, "w_gate"), linear(z, w.w_up, caller, "w_up")),
+                w.w_down, caller, "w_down");
     return h;
 }
 
@@ -165,49 +186,47 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
     check_config(config_, fn);
     const std::size_t d = config_.dim;
     const std::size_t f = config_.hidden_dim;
+    const std::size_t d_head = d / config_.n_heads, d_kv = config_.n_kv_heads * d_head;
     check_shape(fn, "token_embedding", weights_.token_embedding,
                 {exactly("vocab_size", config_.vocab_size), exactly("dim", d)});
     check_shape(fn, "final_norm", weights_.final_norm, {exactly("dim", d)});
     check_shape(fn, "classifier", weights_.classifier,
-                {exactly("dim", d), exactly("vocab_size", config_.vocab_size)});
+                {exactly("vocab_size", config_.vocab_size), exactly("dim", d)});
     if (weights_.layers.size() != config_.n_layers) {
         invalid_argument(fn, "the weights hold " + std::to_string(weights_.layers.size()) +
                                  " layers, the configuration asks for n_layers = " +
                                  std::to_string(config_.n_layers));
     }
+    // Every matrix [out, in], as stored.
     for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
         const LlamaLayer& l = weights_.layers[i];
         const std::string layer = "layers[" + std::to_string(i) + "].";
-        if (l.attention.n_heads != config_.n_heads ||
-            l.attention.n_kv_heads != config_.n_kv_heads) {
-            invalid_argument(
-                fn, layer + "attention has n_heads = " + std::to_string(l.attention.n_heads) +
-                        " and n_kv_heads = " + std::to_string(l.attention.n_kv_heads) +
-                        ", the configuration " + std::to_string(config_.n_heads) + " and " +
-                        std::to_string(config_.n_kv_heads));
-        }
         check_shape(fn, layer + "attention_norm", l.attention_norm, {exactly("dim", d)});
+        check_shape(fn, layer + "w_q", l.w_q, {exactly("dim", d), exactly("dim", d)});
+        check_shape(fn, layer + "w_k", l.w_k,
+                    {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
+        check_shape(fn, layer + "w_v", l.w_v,
+                    {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
+        check_shape(fn, layer + "w_o", l.w_o, {exactly("dim", d), exactly("dim", d)});
         check_shape(fn, layer + "ffn_norm", l.ffn_norm, {exactly("dim", d)});
-        check_attention_weights(fn, d, l.attention, layer + "attention.", Biases::none);
-        check_shape(fn, layer + "ffn.w_gate", l.ffn.w_gate,
-                    {exactly("dim", d), exactly("hidden_dim", f)});
-        check_shape(fn, layer + "ffn.w_up", l.ffn.w_up,
-                    {exactly("dim", d), exactly("hidden_dim", f)});
-        check_shape(fn, layer + "ffn.w_down", l.ffn.w_down,
-                    {exactly("hidden_dim", f), exactly("dim", d)});
+        check_shape(fn, layer + "w_gate", l.w_gate, {exactly("hidden_dim", f), exactly("dim", d)});
+        check_shape(fn, layer + "w_up", l.w_up, {exactly("hidden_dim", f), exactly("dim", d)});
+        check_shape(fn, layer + "w_down", l.w_down, {exactly("dim", d), exactly("hidden_dim", f)});
     }
 }
 
 Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) const {
     check_tokens(tokens, config_.vocab_size, caller);
     Matrix x = xt::zeros<float>({tokens.size(), config_.dim});
+    const std::size_t d = config_.dim;
     for (std::size_t t = 0; t < tokens.size(); ++t)
-        xt::row(x, t) = xt::row(weights_.token_embedding, tokens[t]);
+        std::copy_n(weights_.token_embedding.data() + tokens[t] * d, d, &x(t, 0));
     return x;
 }
 
 Matrix Llama::output_logits(const Matrix& h) const {
-    return project(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier);
+    return linear(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier,
+                  "attn::Llama::output_logits", "classifier");
 }
 
 Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
@@ -269,8 +288,8 @@ Vector CachedLlama::decode(std::size_t token) {
         invalid_argument(fn, "the context is full: the cache holds all " +
                                  std::to_string(cache_.capacity()) + " positions (seq_len)");
     }
-    // forward() with one token, written with plain arrays: every weight matrix meets a
-    // single row, the step is bound by reading the weights (decode_kernels.hpp). Chapter
+    // forward() with one token, written with plain arrays: every weight matrix, read as
+    // stored, meets a single row; the step is bound by reading the weights (decode_kernels.hpp). Chapter
     // 08's program measures what this second path gains over forward({token}).
     const LlamaConfig& c = model_.config();
     const LlamaWeights& w = model_.weights();
@@ -290,9 +309,9 @@ Vector CachedLlama::decode(std::size_t token) {
         const LlamaLayer& layer = w.layers[l];
         norm(layer.attention_norm);
         // One token's heads are contiguous blocks of its row: [n_heads, 1, d_head] in memory.
-        matvec(z.data(), layer.attention.w_q.data(), d, d, q.data());
-        matvec(z.data(), layer.attention.w_k.data(), d, d_kv, k.data());
-        matvec(z.data(), layer.attention.w_v.data(), d, d_kv, v.data());
+        matvec(layer.w_q.data(), z.data(), d, d, q.data());
+        matvec(layer.w_k.data(), z.data(), d_kv, d, k.data());
+        matvec(layer.w_v.data(), z.data(), d_kv, d, v.data());
         for (std::size_t h = 0; h < c.n_heads; ++h)
             rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         for (std::size_t h = 0; h < c.n_kv_heads; ++h)
@@ -303,18 +322,18 @@ Vector CachedLlama::decode(std::size_t token) {
             attend_one(&q[h * d_head], cache_.key_rows(l, kv), cache_.value_rows(l, kv), pos + 1,
                        d_head, &attended[h * d_head], scores.data());
         }
-        matvec(attended.data(), layer.attention.w_o.data(), d, d, out.data());
+        matvec(layer.w_o.data(), attended.data(), d, d, out.data());
         for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
         norm(layer.ffn_norm);
-        matvec(z.data(), layer.ffn.w_gate.data(), d, f, gate.data());
-        matvec(z.data(), layer.ffn.w_up.data(), d, f, up.data());
+        matvec(layer.w_gate.data(), z.data(), f, d, gate.data());
+        matvec(layer.w_up.data(), z.data(), f, d, up.data());
         for (std::size_t i = 0; i < f; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-        matvec(gate.data(), layer.ffn.w_down.data(), f, d, out.data());
+        matvec(layer.w_down.data(), gate.data(), d, f, out.data());
         for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
     }
     norm(w.final_norm);
     Vector logits = Vector::from_shape({c.vocab_size});
-    matvec(z.data(), w.classifier.data(), d, c.vocab_size, logits.data());
+    matvec(w.classifier.data(), z.data(), c.vocab_size, d, logits.data());
     return logits;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "chapters/06_kv_cache/kv_cache.hpp"
+#include "chapters/08_real_model/linear_weight.hpp"
 #include "common/random.hpp"
 #include "common/tensor.hpp"
 
@@ -39,22 +40,33 @@ LlamaConfig stories15m_config();
 /// pairs).
 void check_config(const LlamaConfig& c, const char* caller);
 
-/// The weights of one Llama block. Every matrix is `[in, out]`, as in the rest of the book
-/// (the checkpoint stores them `[out, in]`; read_checkpoint() transposes).
+/// The weights of one Llama block. Every matrix is a LinearWeight, kept as the checkpoint
+/// stores it, `[out, in]` (the transpose of the book's W `[in, out]`); a model read from a
+/// file points into the mapped file. No biases: Llama has none.
 struct LlamaLayer {
-    Vector attention_norm;       ///< `[dim]`, RMSNorm gain before attention
-    MultiHeadWeights attention;  ///< W_q, W_k, W_v, W_o, no biases
-    Vector ffn_norm;             ///< `[dim]`, RMSNorm gain before the feed-forward network
-    SwiGLUWeights ffn;           ///< W_gate (llama2.c's w1), W_up (w3), W_down (w2)
+    Vector attention_norm;  ///< `[dim]`, RMSNorm gain before attention
+    LinearWeight w_q;       ///< `[n_heads * d_head, dim]`
+    LinearWeight w_k;       ///< `[n_kv_heads * d_head, dim]`
+    LinearWeight w_v;       ///< `[n_kv_heads * d_head, dim]`
+    LinearWeight w_o;       ///< `[dim, n_heads * d_head]`
+    Vector ffn_norm;        ///< `[dim]`, RMSNorm gain before the feed-forward network
+    LinearWeight w_gate;    ///< `[hidden_dim, dim]`, llama2.c's w1, through SiLU
+    LinearWeight w_up;      ///< `[hidden_dim, dim]`, llama2.c's w3
+    LinearWeight w_down;    ///< `[dim, hidden_dim]`, llama2.c's w2
 };
+
+/// The block of chapter 04's and 05's weight types (`[in, out]`, as exercise 8.2 takes
+/// them), stored as LlamaLayer keeps it. \p attention must have no biases.
+LlamaLayer llama_layer(const Vector& attention_norm, const MultiHeadWeights& attention,
+                       const Vector& ffn_norm, const SwiGLUWeights& ffn);
 
 /// Every weight of a Llama.
 struct LlamaWeights {
-    Matrix token_embedding;          ///< `[vocab_size, dim]`
+    LinearWeight token_embedding;    ///< `[vocab_size, dim]`: row t is token t's vector
     std::vector<LlamaLayer> layers;  ///< n_layers blocks
     Vector final_norm;               ///< `[dim]`
-    /// `[dim, vocab_size]`, the output layer; a copy of the embedding, transposed, when shared.
-    Matrix classifier;
+    /// `[vocab_size, dim]` (`[out, in]`), the output layer; when shared, the embedding itself.
+    LinearWeight classifier;
 };
 
 /// Seeded random weights: matrices \f$N(0, 0.02)\f$, norm gains 1. Writes text no one can
@@ -108,7 +120,7 @@ Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_posit
 class Llama {
 public:
     /// Checks every weight's shape against the configuration; throws std::invalid_argument
-    /// naming the weight otherwise.
+    /// naming the weight (e.g. `layers[1].w_k`) otherwise.
     Llama(LlamaConfig config, LlamaWeights weights);
 
     /// The model's shape.
@@ -152,8 +164,8 @@ public:
     /// \return `[tokens.size(), vocab_size]`
     Matrix forward(const std::vector<std::size_t>& tokens);
 
-    /// Runs one token at position position(): every weight matrix in a matrix-vector
-    /// product, attention over the cache read in place (decode_kernels.hpp). Throws
+    /// Runs one token at position position(): every weight matrix, as stored, in a
+    /// matrix-vector product, attention over the cache read in place (decode_kernels.hpp). Throws
     /// std::invalid_argument before prefill() and when the cache is full.
     /// \return `[vocab_size]`
     Vector decode(std::size_t token);

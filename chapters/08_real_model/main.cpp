@@ -152,8 +152,20 @@ void show_rope(const std::filesystem::path& figures) {
 /// all feed-forward RMSNorm gains, all W1 (SwiGLU's gate), all W2 (down), all W3 (up), the
 /// final RMSNorm gain, two RoPE tables (cos and sin, seq_len × d_head/2 each), and the
 /// classifier only when vocab_size is negative. Each matrix is stored as PyTorch's
-/// `nn.Linear` keeps it, `[out, in]`: y = W x. This book writes y = x W with W `[in, out]`,
-/// so attn::read_checkpoint() transposes every matrix once, when it reads.
+/// `nn.Linear` keeps it, `[out, in]`: row o holds the weights of output o, the transpose of
+/// the book's W `[in, out]`.
+///
+/// The reader does not copy the weights into tensors of its own: like llama2.c, it maps the
+/// file into memory (POSIX `mmap`). The operating system then reads each page of the file
+/// when it is first touched, and a model costs about its file's size in memory, once. A
+/// copy would cost twice that while loading (the bytes read, then the tensors), and a
+/// transposed copy of a shared classifier a third time for the embedding. Each matrix is an
+/// attn::LinearWeight, a pointer to its place in the file and its stored shape, and the
+/// classifier of a tied model *is* the embedding. Multiplying by a weight as stored needs
+/// no transpose either: \f$y = x W = x\,(W^{\mathrm{stored}})^\top\f$ is one BLAS call with the
+/// "transposed" flag, PyTorch's `F.linear`:
+///
+/// \show linear_weight.cpp linear
 ///
 /// The header is the only description of the file, so the reader trusts nothing: the
 /// sizes must be positive, the heads must divide dim and the key/value heads the heads,
@@ -185,7 +197,11 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
     std::cout << "read back: the same logits: max difference "
               << xt::amax(xt::abs(back.logits(tokens) - model.logits(tokens)))()
               << "\nthe RoPE tables in the file against rope(): max difference "
-              << info.rope_table_difference << '\n';
+              << info.rope_table_difference
+              << "\nthe classifier is the embedding itself, in the mapped file: "
+              << (back.weights().classifier.data() == back.weights().token_embedding.data() ? "yes"
+                                                                                            : "no")
+              << '\n';
 
     // What a reader sees for a wrong file: a truncated download and the newer format.
     const auto damaged = [&](const std::string& name, std::size_t keep, std::int32_t first) {
@@ -289,7 +305,8 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// prompt of one, and the program checks that it gives the same logits. But one row
 /// wastes the matrix products' machinery, so decoding keeps a second path, timed against
 /// the first below. Each new token, attn::CachedLlama::decode(), is a single
-/// row: every weight matrix is used in a matrix-vector product, attn::matvec(), and each
+/// row: every weight matrix, as stored, is used in a matrix-vector product, attn::matvec(),
+/// whose output o is the dot product of row o with the token's vector, and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
 /// token is chosen as in chapter 05, greedily, or by sampling with a temperature;
 /// llama2.c adds *top-p* (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p().
@@ -379,14 +396,16 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 /// How fast is it? A token reads every weight once: 60.8 MB for stories15M, and only about
 /// 15 million multiply-adds, so memory bandwidth sets the limit, not arithmetic (chapter
 /// 07's arithmetic intensity, here one multiply-add per 4 bytes). attn::matvec() is written
-/// for that: it walks W from its first number to its last, adding twelve rows into y per
-/// pass. `make bench` measures tokens per second for 255 greedy steps with stories15M's
-/// dimensions, next to the memcpy bandwidth of the same run: on this book's machine, one
-/// thread, 382 to 416 tokens per second over four runs, 0.92 to 0.99 of what memcpy's
-/// 25 GB/s would allow (reading alone can go a little faster than copying). For scale,
-/// llama2.c's `run.c` reaches about 330 tokens per second here. Four rows per pass instead
-/// of twelve read only 20 GB/s, and OpenBLAS's sgemv about 21 GB/s (310 to 325 tokens
-/// per second).
+/// for that: it reads each matrix once, from its first number to its last, eight rows side
+/// by side. `make bench` measures tokens per second for 255 greedy steps with stories15M's
+/// dimensions, next to the memcpy bandwidth of the same run, and the peak resident memory
+/// of loading the model and generating against the file's size. On the machine this page
+/// was written on (an AMD EPYC, one thread, medians of six runs taken in turns): 492 tokens
+/// per second, where llama2.c's `run.c`, compiled with `-Ofast -march=native`, made 281
+/// from the same file; and 68 MB resident at the peak for the 61 MB file, 1.12 times its
+/// size. Copying the weights into tensors of the book's `[in, out]` instead, as this chapter
+/// once did, ran at 508 tokens per second there, but this program then peaked at 162 MB for
+/// the same file and 255 tokens, against 74 MB now.
 void run_model(const std::vector<attn::ChapterOption>& options) {
     const auto option = [&](const std::string& name) -> const attn::ChapterOption& {
         for (const attn::ChapterOption& o : options)

@@ -108,17 +108,16 @@ TEST_CASE("rope refuses an odd width and a theta that is not above 1") {
 }
 
 TEST_CASE("a Llama block equals PyTorch's, and shifting every position changes nothing") {
-    attn::LlamaLayer layer;
-    layer.attention_norm = ref().vector("block.attention_norm");
-    layer.attention.w_q = ref().matrix("block.w_q");
-    layer.attention.w_k = ref().matrix("block.w_k");
-    layer.attention.w_v = ref().matrix("block.w_v");
-    layer.attention.w_o = ref().matrix("block.w_o");
-    layer.attention.n_heads = 4;
-    layer.attention.n_kv_heads = 2;
-    layer.ffn_norm = ref().vector("block.ffn_norm");
-    layer.ffn = {ref().matrix("block.w_gate"), ref().matrix("block.w_up"),
-                 ref().matrix("block.w_down")};
+    attn::MultiHeadWeights attention;
+    attention.w_q = ref().matrix("block.w_q");
+    attention.w_k = ref().matrix("block.w_k");
+    attention.w_v = ref().matrix("block.w_v");
+    attention.w_o = ref().matrix("block.w_o");
+    const attn::LlamaLayer layer = attn::llama_layer(
+        ref().vector("block.attention_norm"), attention, ref().vector("block.ffn_norm"),
+        {ref().matrix("block.w_gate"), ref().matrix("block.w_up"), ref().matrix("block.w_down")});
+    // Stored [out, in]: the transpose of the book's W.
+    CHECK_THAT(layer.w_k.stored(), IsClose(Matrix(xt::transpose(attention.w_k)), 0.0f));
     attn::LlamaConfig c;
     c.dim = 16;
     c.n_heads = 4;
@@ -215,21 +214,63 @@ TEST_CASE("the Llama constructor names the layer and the weight that do not fit"
     };
     refused(
         [](attn::LlamaLayer& l) {
-            l.attention.w_k = Matrix::from_shape({test_model().config().dim, 3});
+            l.w_k = attn::LinearWeight::from_out_in(xt::zeros<float>({3, 64}));
         },
-        "layers[1].attention.w_k");
-    refused([](attn::LlamaLayer& l) { l.attention.b_q = Vector::from_shape({4}); },
-            "layers[1].attention.b_q");
+        "layers[1].w_k");
     refused([](attn::LlamaLayer& l) { l.ffn_norm = Vector::from_shape({3}); },
             "layers[1].ffn_norm");
     refused(
         [](attn::LlamaLayer& l) {
-            l.ffn.w_up = Matrix::from_shape({2, 2});
+            l.w_up = attn::LinearWeight::from_out_in(xt::zeros<float>({2, 2}));
         },
-        "layers[1].ffn.w_up");
-    attn::LlamaWeights heads = test_model().weights();
-    heads.layers[1].attention.n_kv_heads = 3;
-    CHECK_THROWS_WITH(attn::Llama(c, heads), Contains("layers[1].attention has n_heads"));
+        "layers[1].w_up");
+    // The stored shape is checked, not only the count: a W_down given [in, out].
+    refused(
+        [](attn::LlamaLayer& l) {
+            l.w_down = attn::LinearWeight::from_out_in(xt::zeros<float>({96, 64}));
+        },
+        "layers[1].w_down");
+    attn::LlamaWeights fewer = test_model().weights();
+    fewer.layers.pop_back();
+    CHECK_THROWS_WITH(attn::Llama(c, fewer), Contains("1 layers") && Contains("n_layers = 2"));
+}
+
+TEST_CASE("llama_layer refuses biases, which a Llama block has not") {
+    attn::MultiHeadWeights attention;
+    attention.w_q = attention.w_k = attention.w_v = attention.w_o = xt::zeros<float>({4, 4});
+    attention.b_q = xt::zeros<float>({4});
+    CHECK_THROWS_WITH(attn::llama_layer(xt::ones<float>({4}), attention, xt::ones<float>({4}),
+                                        {xt::zeros<float>({4, 8}), xt::zeros<float>({4, 8}),
+                                         xt::zeros<float>({8, 4})}),
+                      Contains("attn::llama_layer") && Contains("no biases"));
+}
+
+TEST_CASE("a read checkpoint points into the file: the classifier is the embedding, not a copy") {
+    const attn::LlamaWeights& w = test_model().weights();
+    CHECK(w.classifier.data() == w.token_embedding.data());
+    // The embedding's rows are the file's bytes at the embedding's offset.
+    std::ifstream in(Reference::file("ch08_model.bin"), std::ios::binary);
+    std::vector<float> first(w.token_embedding.in());
+    in.seekg(static_cast<std::streamoff>(attn::checkpoint_layout(test_model().config())[0].offset) +
+             static_cast<std::streamoff>(5 * first.size() * sizeof(float)));
+    in.read(reinterpret_cast<char*>(first.data()),
+            static_cast<std::streamsize>(first.size() * sizeof(float)));
+    for (std::size_t i = 0; i < first.size(); ++i)
+        CHECK(w.token_embedding.data()[5 * first.size() + i] == first[i]);
+}
+
+TEST_CASE("linear multiplies by a weight stored [out, in] and names a mismatch") {
+    const Matrix x = {{1.0f, 2.0f, 3.0f}, {0.5f, -1.0f, 2.0f}};
+    const Matrix w_in_out = {{1.0f, 0.0f}, {2.0f, -1.0f}, {0.5f, 4.0f}};
+    const attn::LinearWeight w = attn::LinearWeight::from_in_out(w_in_out);
+    CHECK(w.out() == 2);
+    CHECK(w.in() == 3);
+    CHECK_THAT(attn::linear(x, w), IsClose(Matrix{{6.5f, 10.0f}, {-0.5f, 9.0f}}, 1e-6f));
+    // One row goes through the matrix-vector product.
+    CHECK_THAT(attn::linear(Matrix{{1.0f, 2.0f, 3.0f}}, w), IsClose(Matrix{{6.5f, 10.0f}}, 1e-6f));
+    CHECK_THROWS_WITH(
+        attn::linear(Matrix(xt::ones<float>({2, 2})), w, "attn::caller", "w_up"),
+        Contains("attn::caller") && Contains("'w_up'") && Contains("[2, 3]") && Contains("in = 3"));
 }
 
 TEST_CASE("a prompt longer than seq_len is refused, naming both lengths") {
@@ -310,9 +351,17 @@ TEST_CASE("a written checkpoint reads back the same model, with a stored classif
         CHECK(info.rope_table_difference == 0.0f);
         const std::vector<std::size_t> tokens{1, 5, 9, 29};
         CHECK_THAT(back.logits(tokens), IsClose(model.logits(tokens), 0.0f));
-        CHECK_THAT(back.weights().classifier, IsClose(model.weights().classifier, 0.0f));
-        CHECK_THAT(back.weights().layers[1].ffn.w_up,
-                   IsClose(model.weights().layers[1].ffn.w_up, 0.0f));
+        CHECK_THAT(back.weights().classifier.stored(),
+                   IsClose(model.weights().classifier.stored(), 0.0f));
+        CHECK_THAT(back.weights().layers[1].w_up.stored(),
+                   IsClose(model.weights().layers[1].w_up.stored(), 0.0f));
+        CHECK((back.weights().classifier.data() == back.weights().token_embedding.data()) ==
+              shared);
+        // Written over the very file it is mapped from: the model keeps reading its old copy.
+        attn::write_checkpoint(path, back);
+        CHECK_THAT(attn::read_checkpoint(path).logits(tokens), IsClose(back.logits(tokens), 0.0f));
+        CHECK_THAT(back.logits(tokens), IsClose(model.logits(tokens), 0.0f));
+        CHECK_FALSE(std::filesystem::exists(scratch.dir / "model.bin.partial"));
     }
 }
 
@@ -441,11 +490,11 @@ TEST_CASE("llama_parameters and the bytes per token count what the model holds")
     CHECK(attn::llama_parameters(c) == 15191712);
     CHECK(attn::weight_bytes_per_token(c) == 4 * (15191712 + 288));
     const attn::Llama& m = test_model();
-    std::size_t held = m.weights().token_embedding.size() + m.weights().final_norm.size();
+    const auto count = [](const attn::LinearWeight& w) { return w.out() * w.in(); };
+    std::size_t held = count(m.weights().token_embedding) + m.weights().final_norm.size();
     for (const auto& l : m.weights().layers) {
-        held += l.attention_norm.size() + l.ffn_norm.size() + l.attention.w_q.size() +
-                l.attention.w_k.size() + l.attention.w_v.size() + l.attention.w_o.size() +
-                l.ffn.w_gate.size() + l.ffn.w_up.size() + l.ffn.w_down.size();
+        held += l.attention_norm.size() + l.ffn_norm.size() + count(l.w_q) + count(l.w_k) +
+                count(l.w_v) + count(l.w_o) + count(l.w_gate) + count(l.w_up) + count(l.w_down);
     }
     CHECK(attn::llama_parameters(m.config()) == held);
 }

@@ -439,7 +439,7 @@ Matrix library_block(const Matrix& x, const Layer& l) {
     c.n_kv_heads = l.attention.n_kv_heads;
     c.vocab_size = 1;
     c.seq_len = x.shape(0);
-    return attn::llama_block(x, attn::LlamaLayer{l.attention_norm, l.attention, l.ffn_norm, l.ffn},
+    return attn::llama_block(x, attn::llama_layer(l.attention_norm, l.attention, l.ffn_norm, l.ffn),
                              0, c);
 }
 }  // namespace
