@@ -21,7 +21,9 @@ BinaryFile open_binary(const std::filesystem::path& path, const char* caller);
 
 /// A file mapped into memory, read-only (POSIX mmap, as llama2.c maps its checkpoints): its
 /// bytes are read from the disk, or the page cache, the first time they are touched, and are
-/// never copied. Unmapped when the last shared_ptr to it goes.
+/// never copied. Unmapped when the last shared_ptr to it goes. A file cut short by another
+/// program while it is mapped ends this one (SIGBUS), as it ends llama2.c; a file replaced
+/// by renaming, as write_checkpoint() does, is safe.
 class MappedFile {
 public:
     /// Maps `path`, with open_binary()'s checks and messages.
