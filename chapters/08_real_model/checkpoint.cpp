@@ -190,7 +190,8 @@ Llama read_checkpoint(const std::filesystem::path& path, CheckpointInfo* info) {
     } catch (const std::invalid_argument&) {
         not_a_checkpoint("a model of these sizes would take more than 2^64 bytes");
     }
-    if (least > size) wrong_size(least, " for the embedding, W_q, W_o and the feed-forward alone");
+    if (least > size)
+        wrong_size(least, " for the embedding, W_q, W_o, the feed-forward and the norms alone");
     const auto inconsistent = [&](const std::string& why) {
         not_a_checkpoint("the sizes are inconsistent: " + why);
     };

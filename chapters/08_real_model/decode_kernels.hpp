@@ -10,7 +10,7 @@ namespace attn {
 
 /// \f$y = x W\f$ for one row, W as stored, `[out, in]` row-major: \f$y_o\f$ is the dot
 /// product of row o with x. Eight rows are taken at once, so each number of x is loaded once
-/// for eight rows, and W is read once, from its first number to its last: at the speed of
+/// for eight rows, and every number of W is read once, block after block: at the speed of
 /// memory, which is what bounds a decode step.
 /// \param w `[out, in]`
 /// \param x `[in]`

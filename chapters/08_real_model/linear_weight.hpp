@@ -1,7 +1,8 @@
 /// \file
 /// \brief Chapter 08: a weight matrix as PyTorch's `nn.Linear` and llama2.c's checkpoint
 /// store it, `[out, in]`, and the product with it. The numbers are either owned or read in
-/// place from a memory-mapped checkpoint: the model is never copied or transposed.
+/// place from a memory-mapped checkpoint: a model read from a checkpoint is never copied or
+/// transposed.
 #pragma once
 
 #include "common/tensor.hpp"
@@ -27,7 +28,8 @@ public:
     /// Takes a matrix that is already `[out, in]`, e.g. an embedding `[vocab_size, dim]`.
     static LinearWeight from_out_in(Matrix w);
 
-    /// The book's W `[in, out]`, stored transposed: y = x W becomes linear(x, W).
+    /// The book's W `[in, out]`, stored transposed (a copy): x W equals
+    /// linear(x, LinearWeight::from_in_out(W)).
     static LinearWeight from_in_out(const Matrix& w);
 
     /// `{out, in}`.

@@ -158,12 +158,13 @@ void show_rope(const std::filesystem::path& figures) {
 /// The reader does not copy the weights into tensors of its own: like llama2.c, it maps the
 /// file into memory (POSIX `mmap`). The operating system then reads each page of the file
 /// when it is first touched, and a model costs about its file's size in memory, once. A
-/// copy would cost twice that while loading (the bytes read, then the tensors), and a
-/// transposed copy of a shared classifier a third time for the embedding. Each matrix is an
-/// attn::LinearWeight, a pointer to its place in the file and its stored shape, and the
-/// classifier of a tied model *is* the embedding. Multiplying by a weight as stored needs
-/// no transpose either: \f$y = x W = x\,(W^{\mathrm{stored}})^\top\f$ is one BLAS call with the
-/// "transposed" flag, PyTorch's `F.linear`:
+/// copy would cost twice that while loading (the bytes read, then the tensors), and a tied
+/// model, whose classifier would need its own transposed copy, would hold the embedding a
+/// third time. Each matrix is an attn::LinearWeight, a pointer to its place in the file and
+/// its stored shape, and the classifier of a tied model *is* the embedding. Multiplying by
+/// a weight as stored needs no transpose either: \f$y = x W = x\,(W^{\mathrm{stored}})^\top\f$
+/// is one BLAS call, PyTorch's `F.linear`: the matrix product with W's "transposed" flag,
+/// or, for a single row, the matrix-vector product of W as stored:
 ///
 /// \show linear_weight.cpp linear
 ///
@@ -305,8 +306,9 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// prompt of one, and the program checks that it gives the same logits. But one row
 /// wastes the matrix products' machinery, so decoding keeps a second path, timed against
 /// the first below. Each new token, attn::CachedLlama::decode(), is a single
-/// row: every weight matrix, as stored, is used in a matrix-vector product, attn::matvec(),
-/// whose output o is the dot product of row o with the token's vector, and each
+/// row: every weight matrix, as stored, is used in a matrix-vector product, attn::matvec()
+/// (its loop is `matvec_rows()`, below), whose output o is the dot product of row o with the
+/// token's vector, and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
 /// token is chosen as in chapter 05, greedily, or by sampling with a temperature;
 /// llama2.c adds *top-p* (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p().
@@ -396,16 +398,18 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 /// How fast is it? A token reads every weight once: 60.8 MB for stories15M, and only about
 /// 15 million multiply-adds, so memory bandwidth sets the limit, not arithmetic (chapter
 /// 07's arithmetic intensity, here one multiply-add per 4 bytes). attn::matvec() is written
-/// for that: it reads each matrix once, from its first number to its last, eight rows side
-/// by side. `make bench` measures tokens per second for 255 greedy steps with stories15M's
-/// dimensions, next to the memcpy bandwidth of the same run, and the peak resident memory
-/// of loading the model and generating against the file's size. On the machine this page
-/// was written on (an AMD EPYC, one thread, medians of six runs taken in turns): 492 tokens
-/// per second, where llama2.c's `run.c`, compiled with `-Ofast -march=native`, made 281
-/// from the same file; and 68 MB resident at the peak for the 61 MB file, 1.12 times its
-/// size. Copying the weights into tensors of the book's `[in, out]` instead, as this chapter
-/// once did, ran at 508 tokens per second there, but this program then peaked at 162 MB for
-/// the same file and 255 tokens, against 74 MB now.
+/// for that: it reads every number of a matrix once, block after block of eight rows, each
+/// block as eight streams side by side. `make bench` measures tokens per second for 255
+/// greedy steps with stories15M's dimensions, next to the memcpy bandwidth of the same run,
+/// and the peak resident memory of loading the model and generating against the file's
+/// size. On the machine this page
+/// was written on (an AMD EPYC, one thread, two sets of runs taken in turns, medians of six
+/// and five): 492 and 522 tokens per second, where llama2.c's `run.c`, compiled with
+/// `-Ofast -march=native`, made 281 and 265 from the same file; and `make bench` measured
+/// 68 MB resident at the peak for the 61 MB file, 1.12 times its size. Copying the weights
+/// into `[in, out]` tensors instead ran at 508 and 484 tokens per second there, but this
+/// chapter's program, generating 255 tokens from the same file, then peaked at 162 MB
+/// resident, against 74 MB with the mapped file.
 void run_model(const std::vector<attn::ChapterOption>& options) {
     const auto option = [&](const std::string& name) -> const attn::ChapterOption& {
         for (const attn::ChapterOption& o : options)
