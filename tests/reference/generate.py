@@ -609,10 +609,102 @@ def chapter08():
     w.close()
 
 
+def chapter09():
+    """The backward pass of each piece, by PyTorch's autograd in float64."""
+    F = torch.nn.functional
+    w = Writer("ch09", "Chapter 09: gradients of each piece by autograd (float64, rounded once)")
+    gen = torch.Generator().manual_seed(909)
+
+    def leaf(key, *shape, scale=1.0):
+        return w.put(key, randn(gen, *shape, scale=scale)).double().requires_grad_()
+
+    def upstream(key, shape):  # the gradient arriving from above, dL/dy
+        return w.put(key, randn(gen, *shape)).double()
+
+    # Linear: y = x W + b.
+    x, W, b = leaf("linear.x", 5, 4), leaf("linear.w", 4, 3, scale=0.5), leaf("linear.b", 3)
+    dy = upstream("linear.dy", (5, 3))
+    (x @ W + b).backward(dy)
+    w.put("linear.dx", x.grad), w.put("linear.dw", W.grad), w.put("linear.db", b.grad)
+
+    # Row softmax.
+    s = leaf("softmax.s", 4, 6, scale=2.0)
+    p = torch.softmax(s, dim=1)
+    w.put("softmax.p", p)
+    dp = upstream("softmax.dp", (4, 6))
+    p.backward(dp)
+    w.put("softmax.ds", s.grad)
+
+    # One head of causal attention, scale 1/sqrt(d).
+    T, d = 6, 4
+    q, k, v = leaf("attn.q", T, d), leaf("attn.k", T, d), leaf("attn.v", T, d)
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    scores = (q @ k.T / math.sqrt(d)).masked_fill(~causal, float("-inf"))
+    out = torch.softmax(scores, dim=1) @ v
+    w.put("attn.out", out)
+    dout = upstream("attn.dout", (T, d))
+    out.backward(dout)
+    w.put("attn.dq", q.grad), w.put("attn.dk", k.grad), w.put("attn.dv", v.grad)
+
+    # Chapter 04's layer with biases and grouped-query heads: d_model 8, 4 heads, 2 KV heads.
+    T, dm, H, KV = 5, 8, 4, 2
+    dh = dm // H
+    x = leaf("mha.x", T, dm)
+    wq, wk, wv, wo = (leaf(f"mha.w_{n}", dm, c, scale=0.4) for n, c in
+                      (("q", dm), ("k", KV * dh), ("v", KV * dh), ("o", dm)))
+    bq, bk, bv, bo = (leaf(f"mha.b_{n}", c, scale=0.2) for n, c in
+                      (("q", dm), ("k", KV * dh), ("v", KV * dh), ("o", dm)))
+    Q = (x @ wq + bq).view(T, H, dh).transpose(0, 1)
+    K = (x @ wk + bk).view(T, KV, dh).transpose(0, 1).repeat_interleave(H // KV, dim=0)
+    V = (x @ wv + bv).view(T, KV, dh).transpose(0, 1).repeat_interleave(H // KV, dim=0)
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    att = torch.softmax((Q @ K.transpose(1, 2) / math.sqrt(dh)).masked_fill(~causal, float("-inf")), dim=-1)
+    y = (att @ V).transpose(0, 1).reshape(T, dm) @ wo + bo
+    w.put("mha.y", y)
+    dy = upstream("mha.dy", (T, dm))
+    y.backward(dy)
+    for name, t in (("x", x), ("w_q", wq), ("w_k", wk), ("w_v", wv), ("w_o", wo),
+                    ("b_q", bq), ("b_k", bk), ("b_v", bv), ("b_o", bo)):
+        w.put(f"mha.d{name}", t.grad)
+
+    # Layer norm (biased variance, eps inside the root).
+    # (a mean far from 0, so that a forgotten mean term shows; gains around 1)
+    x = w.put("ln.x", 3.0 + randn(gen, 4, 8, scale=2.0)).double().requires_grad_()
+    gain = w.put("ln.gain", 1.0 + randn(gen, 8, scale=0.3)).double().requires_grad_()
+    bias = w.put("ln.bias", randn(gen, 8, scale=0.3)).double().requires_grad_()
+    dy = upstream("ln.dy", (4, 8))
+    F.layer_norm(x, (8,), gain, bias, eps=1e-5).backward(dy)
+    w.put("ln.dx", x.grad), w.put("ln.dgain", gain.grad), w.put("ln.dbias", bias.grad)
+
+    # GELU, tanh approximation.
+    g = leaf("gelu.x", 3, 7, scale=2.0)
+    dy = upstream("gelu.dy", (3, 7))
+    F.gelu(g, approximate="tanh").backward(dy)
+    w.put("gelu.dx", g.grad)
+
+    # Embedding lookup: a scatter-add; token 2 appears twice.
+    E = leaf("emb.table", 6, 3)
+    tokens = torch.tensor([2, 0, 5, 2])
+    w.put("emb.tokens", tokens.to(torch.float32))
+    dy = upstream("emb.dy", (4, 3))
+    E[tokens].backward(dy)
+    w.put("emb.dtable", E.grad)
+
+    # Cross-entropy over 5 positions and a vocabulary of 7, mean over the positions.
+    z = leaf("ce.logits", 5, 7, scale=3.0)
+    targets = torch.tensor([3, 0, 6, 3, 1])
+    w.put("ce.targets", targets.to(torch.float32))
+    loss = F.cross_entropy(z, targets)
+    w.put("ce.loss", loss.reshape(1))
+    loss.backward()
+    w.put("ce.dlogits", z.grad)
+    w.close()
+
+
 if __name__ == "__main__":
-    chapter01()
-    chapter02()
-    chapter03()
-    chapter04()
-    chapter05()
-    chapter08()
+    import sys
+    # `generate.py 09` writes only ch09.txt; no argument writes every file.
+    chapters = {"01": chapter01, "02": chapter02, "03": chapter03, "04": chapter04,
+                "05": chapter05, "08": chapter08, "09": chapter09}
+    for number in sys.argv[1:] or chapters:
+        chapters[number]()

@@ -1,0 +1,203 @@
+#include "chapters/09_learning/backward.hpp"
+
+#include "chapters/03_causal_masking/causal_masking.hpp"
+#include "chapters/05_transformer_block/gpt.hpp"
+#include "common/shape.hpp"
+
+#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmanipulation.hpp>
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+namespace attn {
+
+namespace {
+
+// A product that keeps its shape when a dimension is 0 (xt::linalg::dot needs sizes >= 1).
+Matrix product(const Matrix& a, const Matrix& b) {
+    if (a.size() == 0 || b.size() == 0) return xt::zeros<float>({a.shape(0), b.shape(1)});
+    return xt::linalg::dot(a, b);
+}
+
+Matrix transposed(const Matrix& a) {
+    return Matrix(xt::transpose(a));
+}
+
+}  // namespace
+
+LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& dy) {
+    constexpr const char* fn = "attn::linear_backward";
+    check_shape(fn, "x", x, {any("T"), any("in")});
+    check_shape(fn, "w", w, {exactly("in", x.shape(1)), any("out")});
+    check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("out", w.shape(1))});
+    // Each y[t, o] = sum_i x[t, i] W[i, o] + b[o]: x meets W's columns, W meets every token.
+    return {product(dy, transposed(w)), product(transposed(x), dy), xt::sum(dy, {0})};
+}
+
+Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
+    constexpr const char* fn = "attn::softmax_backward";
+    check_shape(fn, "p", p, {any("T_q"), any("T_k")});
+    check_shape(fn, "dp", dp, {exactly("T_q", p.shape(0)), exactly("T_k", p.shape(1))});
+    Matrix ds = xt::zeros<float>(p.shape());
+    for (std::size_t i = 0; i < p.shape(0); ++i) {
+        // dS_ij = P_ij (dP_ij - sum_k dP_ik P_ik): raising one score raises its weight and
+        // lowers all the others of its row, which share the same sum.
+        double dot = 0.0;
+        for (std::size_t j = 0; j < p.shape(1); ++j) dot += static_cast<double>(dp(i, j)) * p(i, j);
+        for (std::size_t j = 0; j < p.shape(1); ++j)
+            ds(i, j) = static_cast<float>(p(i, j) * (dp(i, j) - dot));
+    }
+    return ds;
+}
+
+AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
+                                             const Matrix& d_out) {
+    constexpr const char* fn = "attn::causal_attention_backward";
+    check_shape(fn, "q", q, {any("T"), any("d")});
+    const std::size_t T = q.shape(0), d = q.shape(1);
+    check_shape(fn, "k", k, {exactly("T", T), exactly("d", d)});
+    check_shape(fn, "v", v, {exactly("T", T), any("d_v")});
+    check_shape(fn, "d_out", d_out, {exactly("T", T), exactly("d_v", v.shape(1))});
+    // The forward pass's weights, recomputed: cheaper to keep Q and K than the T x T matrix.
+    const Matrix p = masked_attention(q, k, v, causal_mask(T)).weights;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+    const Matrix dp = product(d_out, transposed(v));  // O = P V
+    const Matrix ds = softmax_backward(p, dp);        // masked keys: P = 0, so dS = 0
+    return {Matrix(product(ds, k) * scale), Matrix(product(transposed(ds), q) * scale),
+            product(transposed(p), d_out)};
+}
+
+MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHeadWeights& w,
+                                                 const Matrix& dy) {
+    constexpr const char* fn = "attn::multi_head_attention_backward";
+    check_attention_weights(fn, x.shape(1), w, "", Biases::optional);
+    check_shape(fn, "x", x, {any("T"), any("d_model")});
+    check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("d_model", x.shape(1))});
+    // The forward pass again, keeping what the backward pass needs.
+    const Tensor3 q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
+    const Tensor3 k = split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn);
+    const Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn);
+    const HeadsResult heads = attend_heads(q, k, v, causal_mask(x.shape(0)), fn);
+    const Matrix merged = merge_heads(heads.outputs);
+
+    MultiHeadGradients g;
+    const LinearGradients out = linear_backward(merged, w.w_o, dy);
+    g.d_w.w_o = out.dw;
+    g.d_w.b_o = out.db;
+    // merge_heads put head h in columns h*d_head..: its gradient is those columns (a split).
+    const Tensor3 d_heads = split_heads(out.dx, w.n_heads, fn);
+    Tensor3 dq = xt::zeros<float>(q.shape()), dk = xt::zeros<float>(k.shape()),
+            dv = xt::zeros<float>(v.shape());
+    for (std::size_t h = 0; h < w.n_heads; ++h) {
+        const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
+        const AttentionGradients a = causal_attention_backward(
+            xt::view(q, h), xt::view(k, kv), xt::view(v, kv), xt::view(d_heads, h));
+        xt::view(dq, h) = a.dq;
+        xt::view(dk, kv) += a.dk;  // query heads that share a key/value head add up
+        xt::view(dv, kv) += a.dv;
+    }
+    // split_heads took column blocks: its gradient puts them back (a merge).
+    const LinearGradients gq = linear_backward(x, w.w_q, merge_heads(dq));
+    const LinearGradients gk = linear_backward(x, w.w_k, merge_heads(dk));
+    const LinearGradients gv = linear_backward(x, w.w_v, merge_heads(dv));
+    g.dx = gq.dx + gk.dx + gv.dx;  // x fed all three projections
+    g.d_w.w_q = gq.dw;
+    g.d_w.w_k = gk.dw;
+    g.d_w.w_v = gv.dw;
+    g.d_w.b_q = gq.db;
+    g.d_w.b_k = gk.db;
+    g.d_w.b_v = gv.db;
+    g.d_w.n_heads = w.n_heads;
+    g.d_w.n_kv_heads = w.n_kv_heads;
+    return g;
+}
+
+LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
+                                       float eps) {
+    constexpr const char* fn = "attn::layer_norm_backward";
+    check_shape(fn, "x", x, {any("T"), any("d")});
+    const std::size_t T = x.shape(0), d = x.shape(1);
+    check_shape(fn, "gain", gain, {exactly("d", d)});
+    check_shape(fn, "dy", dy, {exactly("T", T), exactly("d", d)});
+    LayerNormGradients g{xt::zeros<float>({T, d}), xt::zeros<float>({d}), xt::zeros<float>({d})};
+    std::vector<double> x_hat(d), u(d);
+    for (std::size_t t = 0; t < T; ++t) {
+        // In double, as the forward pass (chapter 05).
+        double mean = 0.0, variance = 0.0;
+        for (std::size_t i = 0; i < d; ++i) mean += x(t, i);
+        mean /= static_cast<double>(d);
+        for (std::size_t i = 0; i < d; ++i) variance += (x(t, i) - mean) * (x(t, i) - mean);
+        variance /= static_cast<double>(d);
+        const double sigma = std::sqrt(variance + eps);
+        double mean_u = 0.0, mean_u_x_hat = 0.0;
+        for (std::size_t i = 0; i < d; ++i) {
+            x_hat[i] = (x(t, i) - mean) / sigma;
+            u[i] = static_cast<double>(dy(t, i)) * gain(i);
+            mean_u += u[i];
+            mean_u_x_hat += u[i] * x_hat[i];
+            g.dgain(i) += static_cast<float>(dy(t, i) * x_hat[i]);
+            g.dbias(i) += dy(t, i);
+        }
+        mean_u /= static_cast<double>(d);
+        mean_u_x_hat /= static_cast<double>(d);
+        for (std::size_t i = 0; i < d; ++i)
+            g.dx(t, i) = static_cast<float>((u[i] - mean_u - x_hat[i] * mean_u_x_hat) / sigma);
+    }
+    return g;
+}
+
+Matrix gelu_backward(const Matrix& x, const Matrix& dy) {
+    constexpr const char* fn = "attn::gelu_backward";
+    check_shape(fn, "x", x, {any("T"), any("d")});
+    check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("d", x.shape(1))});
+    const double c = std::sqrt(2.0 / std::numbers::pi);
+    Matrix dx = xt::zeros<float>(x.shape());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        const double a = x.data()[i];
+        const double th = std::tanh(c * (a + 0.044715 * a * a * a));
+        const double slope =
+            0.5 * (1.0 + th) + 0.5 * a * (1.0 - th * th) * c * (1.0 + 3.0 * 0.044715 * a * a);
+        dx.data()[i] = static_cast<float>(slope * dy.data()[i]);
+    }
+    return dx;
+}
+
+Matrix embedding_backward(const std::vector<std::size_t>& tokens, const Matrix& dy,
+                          std::size_t vocab_size) {
+    constexpr const char* fn = "attn::embedding_backward";
+    check_shape(fn, "dy", dy, {exactly("T", tokens.size()), any("d")});
+    check_tokens(tokens, vocab_size, fn);
+    Matrix de = xt::zeros<float>({vocab_size, dy.shape(1)});
+    for (std::size_t t = 0; t < tokens.size(); ++t) xt::row(de, tokens[t]) += xt::row(dy, t);
+    return de;
+}
+
+CrossEntropy cross_entropy(const Matrix& logits, const std::vector<std::size_t>& targets) {
+    constexpr const char* fn = "attn::cross_entropy";
+    check_shape(fn, "logits", logits, {exactly("N", targets.size()), any("vocab_size")});
+    if (targets.empty()) invalid_argument(fn, "no targets: the mean of nothing is undefined");
+    check_tokens(targets, logits.shape(1), fn);
+    const std::size_t N = logits.shape(0), V = logits.shape(1);
+    CrossEntropy ce{0.0, xt::zeros<float>({N, V})};
+    for (std::size_t t = 0; t < N; ++t) {
+        // log softmax(z)_j = z_j - (max + log sum exp(z - max)): no exp overflows.
+        double top = logits(t, 0);
+        for (std::size_t j = 1; j < V; ++j) top = std::max(top, static_cast<double>(logits(t, j)));
+        double sum = 0.0;
+        for (std::size_t j = 0; j < V; ++j) sum += std::exp(logits(t, j) - top);
+        const double log_sum = top + std::log(sum);
+        ce.loss -= logits(t, targets[t]) - log_sum;
+        for (std::size_t j = 0; j < V; ++j) {
+            const double p = std::exp(logits(t, j) - log_sum);
+            ce.dlogits(t, j) = static_cast<float>((p - (j == targets[t] ? 1.0 : 0.0)) / N);
+        }
+    }
+    ce.loss /= static_cast<double>(N);
+    return ce;
+}
+
+}  // namespace attn

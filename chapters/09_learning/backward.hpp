@@ -1,0 +1,110 @@
+/// \file
+/// \brief Chapter 09: the backward pass of every piece of the chapter-05 GPT. Each function
+/// takes what its forward pass saw and the gradient of the loss with respect to its output
+/// (`dy`, the same shape as the output) and returns the gradients with respect to its
+/// inputs and parameters: the chain rule, one piece at a time.
+#pragma once
+
+#include "chapters/05_transformer_block/transformer_block.hpp"
+#include "common/tensor.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace attn {
+
+/// The gradients of \f$y = x W + b\f$.
+struct LinearGradients {
+    Matrix dx;  ///< `[T, in]`:  \f$dy\,W^\top\f$
+    Matrix dw;  ///< `[in, out]`: \f$x^\top dy\f$, a sum over the tokens
+    Vector db;  ///< `[out]`:     the column sums of dy
+};
+
+/// Backward of a linear layer \f$y = x W + b\f$ (the bias's gradient is returned whether or
+/// not the layer has one).
+/// \param x `[T, in]`, the layer's input
+/// \param w `[in, out]`
+/// \param dy `[T, out]`
+LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& dy);
+
+/// Backward of a row softmax \f$P = \mathrm{softmax}(S)\f$, given P itself:
+/// \f$dS = P \circ (dP - \mathrm{rowsum}(dP \circ P))\f$. A weight of 0 (a masked key) gets
+/// a gradient of 0.
+/// \param p `[T_q, T_k]`, the softmax's output
+/// \param dp `[T_q, T_k]`
+/// \return `[T_q, T_k]`
+Matrix softmax_backward(const Matrix& p, const Matrix& dp);
+
+/// The gradients of one head's attention.
+struct AttentionGradients {
+    Matrix dq;  ///< `[T, d]`
+    Matrix dk;  ///< `[T, d]`
+    Matrix dv;  ///< `[T, d]`
+};
+
+/// Backward of causal scaled dot-product attention for one head,
+/// \f$O = P V\f$, \f$P = \mathrm{softmax}(\mathrm{mask}(Q K^\top / \sqrt{d}))\f$:
+/// \f$dV = P^\top dO\f$, \f$dP = dO\,V^\top\f$, \f$dS = \f$ softmax_backward(P, dP), then
+/// \f$dQ = dS\,K / \sqrt{d}\f$ and \f$dK = dS^\top Q / \sqrt{d}\f$. P is recomputed from
+/// Q and K (chapter 03's masked attention), as FlashAttention's backward pass does.
+/// \param q `[T, d]` \param k `[T, d]` \param v `[T, d]` \param d_out `[T, d]`
+AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
+                                             const Matrix& d_out);
+
+/// The gradients of chapter 04's multi-head attention layer (with biases, GPT-2's).
+struct MultiHeadGradients {
+    Matrix dx;             ///< `[T, d_model]`
+    MultiHeadWeights d_w;  ///< the same shapes as the weights, biases included
+};
+
+/// Backward of chapter 04's causal multi-head attention \f$Y = \mathrm{merge}(\mathrm{heads})
+/// W_o + b_o\f$: the output projection's backward, then the merge's (a split: each head gets
+/// its columns of the gradient), each head's attention backward, the split's (a merge), and
+/// the three projections' backward; x gets the sum of the three. Grouped-query heads add
+/// their gradients into the key/value head they share.
+/// \param x `[T, d_model]` \param w the layer, with biases \param dy `[T, d_model]`
+MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHeadWeights& w,
+                                                 const Matrix& dy);
+
+/// The gradients of layer norm.
+struct LayerNormGradients {
+    Matrix dx;     ///< `[T, d]`
+    Vector dgain;  ///< `[d]`: \f$\sum_t dy_t \circ \hat{x}_t\f$
+    Vector dbias;  ///< `[d]`: \f$\sum_t dy_t\f$
+};
+
+/// Backward of chapter 05's layer norm \f$y = g \circ \hat{x} + b\f$,
+/// \f$\hat{x} = (x - \mu) / \sigma\f$, \f$\sigma = \sqrt{\mathrm{var}(x) + \epsilon}\f$,
+/// row by row: with \f$u = dy \circ g\f$,
+/// \f$dx = \frac{1}{\sigma}\left(u - \mathrm{mean}(u) - \hat{x}\,\mathrm{mean}(u \circ \hat{x})\right)\f$.
+/// The two mean terms are the gradient flowing through \f$\mu\f$ and \f$\sigma\f$.
+/// \param x `[T, d]` \param gain `[d]` \param dy `[T, d]` \param eps as in the forward pass
+LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
+                                       float eps = 1e-5f);
+
+/// Backward of chapter 05's tanh GELU, elementwise: with
+/// \f$u = \sqrt{2/\pi}\,(x + 0.044715 x^3)\f$,
+/// \f$\frac{d}{dx}\mathrm{GELU}(x) = \frac{1}{2}(1 + \tanh u) + \frac{x}{2}(1 - \tanh^2 u)\,
+/// \sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 x^2)\f$.
+/// \param x `[T, d]`, the input \param dy `[T, d]` \return `[T, d]`
+Matrix gelu_backward(const Matrix& x, const Matrix& dy);
+
+/// Backward of an embedding lookup \f$x_t = E_{token_t}\f$: a scatter-add, row t of dy into
+/// row token_t of the result; a token used twice gets both rows' gradients.
+/// \param tokens T ids below vocab_size \param dy `[T, d]` \param vocab_size rows of E
+/// \return `[vocab_size, d]`
+Matrix embedding_backward(const std::vector<std::size_t>& tokens, const Matrix& dy,
+                          std::size_t vocab_size);
+
+/// The mean cross-entropy of next-token logits and its gradient.
+struct CrossEntropy {
+    double loss = 0.0;  ///< \f$-\frac{1}{N}\sum_t \log \mathrm{softmax}(z_t)_{target_t}\f$
+    Matrix dlogits;     ///< `[N, vocab_size]`: \f$(\mathrm{softmax}(z) - \mathrm{onehot}) / N\f$
+};
+
+/// Cross-entropy of logits `[N, vocab_size]` against N target ids, averaged over the N rows
+/// (PyTorch's `F.cross_entropy`), computed through the log-sum-exp so that large logits do
+/// not overflow.
+CrossEntropy cross_entropy(const Matrix& logits, const std::vector<std::size_t>& targets);
+
+}  // namespace attn
