@@ -3,15 +3,19 @@
 // the properties a gradient must have.
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/04_multi_head_attention/multi_head_attention.hpp"
+#include "chapters/09_learning/adamw.hpp"
 #include "chapters/09_learning/backward.hpp"
+#include "chapters/09_learning/gpt_gradients.hpp"
 
 #include "matchers.hpp"
 #include "reference.hpp"
 
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string>
 #include <vector>
 
 using attn::Matrix;
@@ -195,4 +199,195 @@ TEST_CASE("the backward functions name themselves and the shapes for bad input")
     CHECK_THROWS_WITH(attn::multi_head_attention_backward(Matrix(xt::ones<float>({5, 8})), w,
                                                           Matrix(xt::ones<float>({4, 8}))),
                       Contains("attn::multi_head_attention_backward") && Contains("'dy'"));
+}
+
+namespace {
+
+// The reference GPT of ch09.txt: vocabulary 11, context 8, d_model 8, 2 layers, 2 heads
+// sharing 1 key/value head, d_ff 16, biases. `prefix` "gpt." gives the weights, "gpt.d." the
+// gradients PyTorch computed, in the same shapes.
+attn::GptWeights reference_gpt_tensors(const std::string& prefix) {
+    const Reference& r = ref();
+    attn::GptWeights w{r.matrix(prefix + "token_embedding"),
+                       r.matrix(prefix + "position_embedding"),
+                       {},
+                       r.vector(prefix + "ln_f_gain"),
+                       r.vector(prefix + "ln_f_bias")};
+    for (int l = 0; l < 2; ++l) {
+        const std::string b = prefix + "blocks" + std::to_string(l) + ".";
+        w.blocks.push_back(
+            {r.vector(b + "ln1_gain"),
+             r.vector(b + "ln1_bias"),
+             {r.matrix(b + "w_q"), r.matrix(b + "w_k"), r.matrix(b + "w_v"), r.matrix(b + "w_o"), 2,
+              1, r.vector(b + "b_q"), r.vector(b + "b_k"), r.vector(b + "b_v"),
+              r.vector(b + "b_o")},
+             r.vector(b + "ln2_gain"),
+             r.vector(b + "ln2_bias"),
+             {r.matrix(b + "w1"), r.vector(b + "b1"), r.matrix(b + "w2"), r.vector(b + "b2")}});
+    }
+    return w;
+}
+
+const attn::Gpt& reference_gpt() {
+    static const attn::Gpt model = [] {
+        attn::GptConfig c;
+        c.vocab_size = 11;
+        c.context = 8;
+        c.d_model = 8;
+        c.n_layers = 2;
+        c.n_heads = 2;
+        c.n_kv_heads = 1;
+        c.d_ff = 16;
+        return attn::Gpt(c, reference_gpt_tensors("gpt."));
+    }();
+    return model;
+}
+
+std::vector<attn::Sequence> reference_batch() {
+    return {{ids(ref().vector("gpt.inputs0")), ids(ref().vector("gpt.targets0"))},
+            {ids(ref().vector("gpt.inputs1")), ids(ref().vector("gpt.targets1"))}};
+}
+
+}  // namespace
+
+TEST_CASE("gpt_gradients: the loss and the gradient of every weight tensor equal PyTorch's") {
+    const attn::Gpt& model = reference_gpt();
+    CHECK_THAT(model.logits(ids(ref().vector("gpt.inputs0"))),
+               IsClose(ref().matrix("gpt.logits0"), 1e-5f));
+    const attn::GptGradients g = attn::gpt_gradients(model, reference_batch());
+    CHECK(std::abs(g.loss - ref().vector("gpt.loss")(0)) < 1e-5);
+    const attn::GptWeights expected = reference_gpt_tensors("gpt.d.");
+    // The embedding's gradient holds both of its uses: input rows and the tied classifier.
+    CHECK_THAT(g.d.token_embedding, IsClose(expected.token_embedding, 1e-5f));
+    CHECK_THAT(g.d.position_embedding, IsClose(expected.position_embedding, 1e-5f));
+    CHECK_THAT(g.d.ln_f_gain, IsClose(expected.ln_f_gain, 1e-5f));
+    CHECK_THAT(g.d.ln_f_bias, IsClose(expected.ln_f_bias, 1e-5f));
+    for (std::size_t l = 0; l < 2; ++l) {
+        INFO("block " << l);
+        const attn::BlockWeights &got = g.d.blocks[l], &want = expected.blocks[l];
+        CHECK_THAT(got.ln1_gain, IsClose(want.ln1_gain, 1e-5f));
+        CHECK_THAT(got.ln1_bias, IsClose(want.ln1_bias, 1e-5f));
+        CHECK_THAT(got.attention.w_q, IsClose(want.attention.w_q, 1e-5f));
+        CHECK_THAT(got.attention.w_k, IsClose(want.attention.w_k, 1e-5f));
+        CHECK_THAT(got.attention.w_v, IsClose(want.attention.w_v, 1e-5f));
+        CHECK_THAT(got.attention.w_o, IsClose(want.attention.w_o, 1e-5f));
+        CHECK_THAT(got.attention.b_q, IsClose(want.attention.b_q, 1e-5f));
+        CHECK_THAT(got.attention.b_k, IsClose(want.attention.b_k, 1e-5f));
+        CHECK_THAT(got.attention.b_v, IsClose(want.attention.b_v, 1e-5f));
+        CHECK_THAT(got.attention.b_o, IsClose(want.attention.b_o, 1e-5f));
+        CHECK_THAT(got.ln2_gain, IsClose(want.ln2_gain, 1e-5f));
+        CHECK_THAT(got.ln2_bias, IsClose(want.ln2_bias, 1e-5f));
+        CHECK_THAT(got.ffn.w1, IsClose(want.ffn.w1, 1e-5f));
+        CHECK_THAT(got.ffn.b1, IsClose(want.ffn.b1, 1e-5f));
+        CHECK_THAT(got.ffn.w2, IsClose(want.ffn.w2, 1e-5f));
+        CHECK_THAT(got.ffn.b2, IsClose(want.ffn.b2, 1e-5f));
+    }
+    // Positions 6 and 7 of the context were never used: no gradient reaches them.
+    CHECK(xt::amax(xt::abs(xt::view(g.d.position_embedding, xt::range(6, 8), xt::all())))() ==
+          0.0f);
+}
+
+TEST_CASE("gpt_gradients refuses a batch it cannot compute, naming what is wrong") {
+    const attn::Gpt& model = reference_gpt();
+    CHECK_THROWS_WITH(attn::gpt_gradients(model, {}),
+                      Contains("attn::gpt_gradients") && Contains("no sequence"));
+    CHECK_THROWS_WITH(attn::gpt_gradients(model, {{{1, 2, 3}, {2, 3}}}),
+                      Contains("3 inputs but 2 targets"));
+    CHECK_THROWS_WITH(attn::gpt_gradients(model, {{{1, 2}, {2, 11}}}),
+                      Contains("attn::gpt_gradients") && Contains("11"));
+    const std::vector<std::size_t> nine(9, 1);
+    CHECK_THROWS_WITH(attn::gpt_gradients(model, {{nine, nine}}),
+                      Contains("attn::gpt_gradients") && Contains("context"));
+}
+
+namespace {
+
+// Every tensor of two models, compared in parameters() order, names included.
+void check_all_close(attn::GptWeights got, attn::GptWeights want, float tolerance) {
+    const auto a = attn::parameters(got), b = attn::parameters(want);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO(a[i].name);
+        REQUIRE(a[i].name == b[i].name);
+        REQUIRE(a[i].size == b[i].size);
+        float worst = 0.0f;
+        for (std::size_t j = 0; j < a[i].size; ++j)
+            worst = std::max(worst, std::abs(a[i].data[j] - b[i].data[j]));
+        CHECK(worst <= tolerance);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("three AdamW steps equal PyTorch's torch.optim.AdamW, decay on the matrices only") {
+    attn::GptWeights w = reference_gpt_tensors("gpt.");
+    attn::GptWeights g = reference_gpt_tensors("gpt.d.");
+    attn::AdamW adam(w, {0.9f, 0.99f, 1e-8f, 0.1f});
+    for (int i = 0; i < 3; ++i) adam.step(w, g, 1e-2f);
+    CHECK(adam.steps() == 3);
+    check_all_close(w, reference_gpt_tensors("adamw3."), 2e-6f);
+}
+
+TEST_CASE(
+    "AdamW's first step moves each number by the learning rate (bias correction), and "
+    "decay shrinks the matrices alone") {
+    const attn::GptWeights start = reference_gpt_tensors("gpt.");
+    attn::GptWeights w = start, g = reference_gpt_tensors("gpt.d.");
+    attn::AdamW adam(w, {0.9f, 0.99f, 1e-8f, 0.0f});
+    adam.step(w, g, 1e-3f);
+    // m_hat / sqrt(v_hat) = g / |g| on the first step: every number moves by lr, against g.
+    attn::GptWeights before = start;
+    const auto p = attn::parameters(w), q = attn::parameters(before), d = attn::parameters(g);
+    for (std::size_t i = 0; i < p.size(); ++i)
+        for (std::size_t j = 0; j < p[i].size; ++j)
+            if (std::abs(d[i].data[j]) > 1e-6f)
+                CHECK(std::abs(q[i].data[j] - p[i].data[j] - 1e-3f * (d[i].data[j] > 0 ? 1 : -1)) <
+                      1e-5f);
+    // With a gradient of zero, only weight decay moves anything.
+    attn::GptWeights decayed = start, zero = start;
+    for (const attn::ParameterView& z : attn::parameters(zero))
+        std::fill(z.data, z.data + z.size, 0.0f);
+    attn::AdamW with_decay(decayed, {0.9f, 0.99f, 1e-8f, 0.5f});
+    with_decay.step(decayed, zero, 0.1f);
+    CHECK_THAT(decayed.blocks[1].attention.w_k,
+               IsClose(Matrix(start.blocks[1].attention.w_k * 0.95f), 1e-6f));
+    CHECK_THAT(decayed.blocks[0].ffn.w2, IsClose(Matrix(start.blocks[0].ffn.w2 * 0.95f), 1e-6f));
+    CHECK_THAT(decayed.blocks[0].ln1_gain, IsClose(start.blocks[0].ln1_gain, 0.0f));
+    CHECK_THAT(decayed.blocks[0].attention.b_q, IsClose(start.blocks[0].attention.b_q, 0.0f));
+    CHECK_THAT(decayed.token_embedding, IsClose(start.token_embedding, 0.0f));
+}
+
+TEST_CASE("AdamW refuses a learning rate that is not above 0 and gradients of another model") {
+    attn::GptWeights w = reference_gpt_tensors("gpt."), g = reference_gpt_tensors("gpt.d.");
+    attn::AdamW adam(w);
+    CHECK_THROWS_WITH(adam.step(w, g, 0.0f), Contains("attn::AdamW::step") && Contains("above 0"));
+    CHECK_THROWS_WITH(adam.step(w, g, std::nanf("")), Contains("learning rate"));
+    g.blocks[1].ffn.w1 = xt::zeros<float>({3, 3});
+    CHECK_THROWS_WITH(adam.step(w, g, 1e-3f), Contains("'blocks[1].ffn.w1'"));
+    CHECK(adam.steps() == 0);
+}
+
+TEST_CASE("clip_gradients scales to the global norm as torch.nn.utils.clip_grad_norm_ does") {
+    attn::GptWeights g = reference_gpt_tensors("gpt.d.");
+    const double norm = ref().vector("clip.norm")(0);
+    CHECK(std::abs(attn::clip_gradients(g, norm / 2) - norm) < 1e-5 * norm);
+    check_all_close(g, reference_gpt_tensors("clip.g."), 1e-6f);
+    // Below the limit nothing changes.
+    attn::GptWeights same = reference_gpt_tensors("gpt.d.");
+    attn::clip_gradients(same, norm * 2);
+    check_all_close(same, reference_gpt_tensors("gpt.d."), 0.0f);
+}
+
+TEST_CASE("the learning rate warms up linearly, then follows a cosine down to its floor") {
+    CHECK(attn::learning_rate_at(0, 1e-3f, 10, 100) == Approx(1e-4f));
+    CHECK(attn::learning_rate_at(9, 1e-3f, 10, 100) == Approx(1e-3f));
+    CHECK(attn::learning_rate_at(10, 1e-3f, 10, 100) == Approx(1e-3f));
+    CHECK(attn::learning_rate_at(55, 1e-3f, 10, 100) == Approx(0.55e-3f));  // half-way: the mean
+    CHECK(attn::learning_rate_at(100, 1e-3f, 10, 100) == Approx(1e-4f));
+    CHECK(attn::learning_rate_at(500, 1e-3f, 10, 100) == Approx(1e-4f));
+    for (std::size_t s = 10; s < 100; ++s)
+        CHECK(attn::learning_rate_at(s + 1, 1e-3f, 10, 100) <=
+              attn::learning_rate_at(s, 1e-3f, 10, 100));
+    CHECK_THROWS_WITH(attn::learning_rate_at(0, 1e-3f, 200, 100), Contains("warmup"));
+    CHECK_THROWS_WITH(attn::learning_rate_at(0, 0.0f, 0, 100), Contains("above 0"));
 }

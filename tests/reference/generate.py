@@ -698,6 +698,87 @@ def chapter09():
     w.put("ce.loss", loss.reshape(1))
     loss.backward()
     w.put("ce.dlogits", z.grad)
+
+    # The chapter-05 GPT, whole: vocabulary 11, context 8, d_model 8, 2 layers, 2 heads
+    # sharing 1 key/value head, d_ff 16, biases; a batch of two sequences of 6 and 4 tokens.
+    V, C, dm, L, H, KV, dff = 11, 8, 8, 2, 2, 1, 16
+    dh = dm // H
+    params = {}
+
+    def param(key, *shape, scale=0.3, shift=0.0):
+        t = w.put("gpt." + key, shift + randn(gen, *shape, scale=scale)).double().requires_grad_()
+        params[key] = t
+        return t
+
+    E, P = param("token_embedding", V, dm), param("position_embedding", C, dm)
+    blocks = []
+    for l in range(L):
+        b = {}
+        for name, shape in (("ln1_gain", (dm,)), ("ln1_bias", (dm,)), ("w_q", (dm, dm)),
+                            ("w_k", (dm, KV * dh)), ("w_v", (dm, KV * dh)), ("w_o", (dm, dm)),
+                            ("b_q", (dm,)), ("b_k", (KV * dh,)), ("b_v", (KV * dh,)),
+                            ("b_o", (dm,)), ("ln2_gain", (dm,)), ("ln2_bias", (dm,)),
+                            ("w1", (dm, dff)), ("b1", (dff,)), ("w2", (dff, dm)), ("b2", (dm,))):
+            gain = name.endswith("gain")
+            b[name] = param(f"blocks{l}.{name}", *shape, scale=0.2 if gain else 0.3,
+                            shift=1.0 if gain else 0.0)
+        blocks.append(b)
+    ln_f_gain = param("ln_f_gain", dm, scale=0.2, shift=1.0)
+    ln_f_bias = param("ln_f_bias", dm, scale=0.2)
+
+    def forward(tokens):
+        T = len(tokens)
+        x = E[tokens] + P[:T]
+        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        for b in blocks:
+            a = F.layer_norm(x, (dm,), b["ln1_gain"], b["ln1_bias"], eps=1e-5)
+            Q = (a @ b["w_q"] + b["b_q"]).view(T, H, dh).transpose(0, 1)
+            K = (a @ b["w_k"] + b["b_k"]).view(T, KV, dh).transpose(0, 1).repeat_interleave(H // KV, dim=0)
+            Vv = (a @ b["w_v"] + b["b_v"]).view(T, KV, dh).transpose(0, 1).repeat_interleave(H // KV, dim=0)
+            att = torch.softmax((Q @ K.transpose(1, 2) / math.sqrt(dh)).masked_fill(~causal, float("-inf")), dim=-1)
+            h = x + (att @ Vv).transpose(0, 1).reshape(T, dm) @ b["w_o"] + b["b_o"]
+            n = F.layer_norm(h, (dm,), b["ln2_gain"], b["ln2_bias"], eps=1e-5)
+            x = h + F.gelu(n @ b["w1"] + b["b1"], approximate="tanh") @ b["w2"] + b["b2"]
+        return F.layer_norm(x, (dm,), ln_f_gain, ln_f_bias, eps=1e-5) @ E.T
+
+    batch = [([1, 4, 2, 9, 4, 7], [4, 2, 9, 4, 7, 3]), ([10, 0, 5, 5], [0, 5, 5, 8])]
+    for i, (inputs, targets) in enumerate(batch):
+        w.put(f"gpt.inputs{i}", torch.tensor(inputs, dtype=torch.float32))
+        w.put(f"gpt.targets{i}", torch.tensor(targets, dtype=torch.float32))
+    w.put("gpt.logits0", forward(batch[0][0]))
+    # The mean over all 10 positions of the batch.
+    logits = torch.cat([forward(i) for i, _ in batch])
+    loss = F.cross_entropy(logits, torch.tensor([t for _, ts in batch for t in ts]))
+    w.put("gpt.loss", loss.reshape(1))
+    loss.backward()
+    for key, t in params.items():
+        w.put("gpt.d." + key, t.grad)
+
+    # Clipping by the global norm, to half of it.
+    grads = {k: t.grad.detach().clone() for k, t in params.items()}
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads.values()))
+    w.put("clip.norm", norm.reshape(1))
+    copies = {k: t.detach().clone().requires_grad_() for k, t in params.items()}
+    for k, c in copies.items():
+        c.grad = grads[k].clone()
+    torch.nn.utils.clip_grad_norm_(list(copies.values()), max_norm=float(norm) / 2)
+    for k, c in copies.items():
+        w.put("clip.g." + k, c.grad)
+
+    # Three AdamW steps with that gradient each time: weight decay on the blocks' six
+    # matrices only, lr 1e-2, betas (0.9, 0.99), eps 1e-8, decay 0.1.
+    matrices = ("w_q", "w_k", "w_v", "w_o", "w1", "w2")
+    copies = {k: t.detach().clone().requires_grad_() for k, t in params.items()}
+    decay = [c for k, c in copies.items() if k.split(".")[-1] in matrices and k.startswith("blocks")]
+    rest = [c for k, c in copies.items() if not (k.split(".")[-1] in matrices and k.startswith("blocks"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                            lr=1e-2, betas=(0.9, 0.99), eps=1e-8)
+    for _ in range(3):
+        for k, c in copies.items():
+            c.grad = grads[k].clone()
+        opt.step()
+    for k, c in copies.items():
+        w.put("adamw3." + k, c)
     w.close()
 
 

@@ -1,0 +1,74 @@
+/// \file
+/// \brief Chapter 09: the optimiser. AdamW (Loshchilov and Hutter 2019) with bias
+/// correction and decoupled weight decay on the matrices, gradient clipping by the global
+/// norm, and a learning rate that warms up and then decays along a cosine.
+#pragma once
+
+#include "chapters/05_transformer_block/gpt.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace attn {
+
+/// One weight tensor of a GPT seen as numbers: its name, where they are, and whether weight
+/// decay applies to it.
+struct ParameterView {
+    std::string name;  ///< e.g. "blocks[1].attention.w_k"
+    float* data;       ///< the first number
+    std::size_t size;  ///< how many
+    bool decays;       ///< a matrix that mixes features: W_q, W_k, W_v, W_o, W_1, W_2
+};
+
+/// Every non-empty weight tensor of `w`, in a fixed order (the embeddings, each block's
+/// tensors in the order of BlockWeights, the final norm). Weight decay applies to the six
+/// matrices of each block only: shrinking a gain or a bias towards 0 has no reason (they
+/// do not grow with the width of the model), and an embedding row is only trained when its
+/// token appears, so decay would pull rare tokens to 0 between their appearances.
+std::vector<ParameterView> parameters(GptWeights& w);
+
+/// The settings of AdamW.
+struct AdamWSettings {
+    float beta1 = 0.9f;         ///< the first moment's decay
+    float beta2 = 0.99f;        ///< the second moment's decay
+    float epsilon = 1e-8f;      ///< added to the root of the second moment
+    float weight_decay = 0.1f;  ///< decoupled: \f$w \leftarrow w - \eta\lambda w\f$
+};
+
+/// AdamW's state for one model: a first and second moment per number, and the step count.
+class AdamW {
+public:
+    /// Moments of zero in the shapes of `w`.
+    AdamW(const GptWeights& w, AdamWSettings settings = {});
+
+    /// One step with learning rate \f$\eta\f$: for each number, with gradient g,
+    /// \f$m \leftarrow \beta_1 m + (1 - \beta_1) g\f$, \f$v \leftarrow \beta_2 v + (1 - \beta_2)
+    /// g^2\f$, \f$\hat{m} = m / (1 - \beta_1^t)\f$, \f$\hat{v} = v / (1 - \beta_2^t)\f$, then
+    /// \f$w \leftarrow w - \eta \lambda w - \eta\,\hat{m} / (\sqrt{\hat{v}} + \epsilon)\f$
+    /// (\f$\lambda\f$ for the decaying matrices only). Without the bias correction the
+    /// first steps would be about \f$1 - \beta_1 = 0.1\f$ of their size: m and v start at 0.
+    /// Throws std::invalid_argument for a learning rate that is not above 0 or finite, or
+    /// gradients of other shapes than the weights.
+    void step(GptWeights& w, GptWeights& gradients, float learning_rate);
+
+    /// Steps taken.
+    std::size_t steps() const { return steps_; }
+
+private:
+    AdamWSettings settings_;
+    std::vector<std::vector<float>> m_, v_;
+    std::size_t steps_ = 0;
+};
+
+/// The global norm \f$\sqrt{\sum g^2}\f$ over every gradient tensor; when it is above
+/// max_norm, every gradient is scaled by max_norm / norm, so the step keeps its direction
+/// but one unlucky batch cannot make it huge. \return the norm before clipping
+double clip_gradients(GptWeights& gradients, double max_norm);
+
+/// The learning rate at `step` (0, 1, ...): a linear warm-up from peak / warmup to peak over
+/// the first `warmup` steps, then a cosine from peak down to min_ratio * peak at `total`.
+float learning_rate_at(std::size_t step, float peak, std::size_t warmup, std::size_t total,
+                       float min_ratio = 0.1f);
+
+}  // namespace attn
