@@ -6,6 +6,7 @@
 #include "chapters/09_learning/adamw.hpp"
 #include "chapters/09_learning/backward.hpp"
 #include "chapters/09_learning/gpt_gradients.hpp"
+#include "chapters/09_learning/language.hpp"
 
 #include "matchers.hpp"
 #include "reference.hpp"
@@ -15,7 +16,9 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using attn::Matrix;
@@ -390,4 +393,47 @@ TEST_CASE("the learning rate warms up linearly, then follows a cosine down to it
               attn::learning_rate_at(s, 1e-3f, 10, 100));
     CHECK_THROWS_WITH(attn::learning_rate_at(0, 1e-3f, 200, 100), Contains("warmup"));
     CHECK_THROWS_WITH(attn::learning_rate_at(0, 0.0f, 0, 100), Contains("above 0"));
+}
+
+TEST_CASE("the language: every sentence's verb agrees with its subject, attractors marked") {
+    const attn::Language lang;
+    // 10 subjects x (1 + 4 verbs x 10 nouns + 3 prepositions x 10 nouns) x 4 adjectives.
+    CHECK(lang.sentences().size() == 2840);
+    std::size_t attractors = 0;
+    for (const attn::Sentence& s : lang.sentences()) {
+        const std::string verb = lang.words()[s.tokens[s.verb_position]];
+        CHECK(verb == (s.plural_subject ? "were" : "was"));
+        CHECK(lang.words()[s.tokens.back()] == ".");
+        CHECK(lang.accepts(s.tokens));
+        attractors += s.attractor;
+    }
+    CHECK(attractors == 10 * 35 * 4);  // half of the 70 middles hold a noun of the other number
+    const attn::Sentence& first_clause = lang.sentences()[4 * 1];  // after the 4 of "the dog was"
+    CHECK(lang.text(first_clause.tokens) == "the dog that chased the dog was tired .");
+    // A verb that does not agree, a missing word, a sentence twice: not the grammar's.
+    CHECK_FALSE(lang.accepts(
+        {lang.id("the"), lang.id("dog"), lang.id("were"), lang.id("tired"), lang.id(".")}));
+    CHECK_FALSE(lang.accepts({lang.id("the"), lang.id("dog"), lang.id("was"), lang.id(".")}));
+    CHECK_THROWS_WITH(lang.id("unicorn"), Contains("'unicorn'"));
+}
+
+TEST_CASE("the held-out sentences are never trained on and hold every kind of sentence") {
+    const attn::Language lang;
+    attn::Rng rng(4);
+    const attn::LanguageSplit split = attn::split_sentences(lang, 0.2, rng);
+    CHECK(split.train.size() + split.held_out.size() == lang.sentences().size());
+    std::set<std::vector<std::size_t>> trained;
+    for (const attn::Sentence& s : split.train) trained.insert(s.tokens);
+    std::set<std::tuple<bool, bool, std::size_t>> kinds;
+    for (const attn::Sentence& s : split.held_out) {
+        CHECK(trained.count(s.tokens) == 0);
+        kinds.insert({s.plural_subject, s.attractor, s.verb_position});
+    }
+    // Singular and plural subjects; no middle (no attractor), a phrase or a clause, each
+    // with and without an attractor: 2 x (1 + 2 + 2).
+    CHECK(kinds.size() == 10);
+    const std::vector<std::size_t> stream = attn::token_stream(split.train, 1000, rng);
+    CHECK(stream.size() == 1000);
+    CHECK_THROWS_WITH(attn::split_sentences(lang, 1.0, rng), Contains("held_out_share"));
+    CHECK_THROWS_WITH(attn::token_stream({}, 10, rng), Contains("no sentences"));
 }
