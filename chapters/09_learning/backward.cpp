@@ -54,6 +54,21 @@ Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
     return ds;
 }
 
+AttentionGradients attention_backward(const Matrix& p, const Matrix& q, const Matrix& k,
+                                      const Matrix& v, const Matrix& d_out) {
+    constexpr const char* fn = "attn::attention_backward";
+    check_shape(fn, "q", q, {any("T_q"), any("d")});
+    check_shape(fn, "k", k, {any("T_k"), exactly("d", q.shape(1))});
+    check_shape(fn, "v", v, {exactly("T_k", k.shape(0)), any("d_v")});
+    check_shape(fn, "p", p, {exactly("T_q", q.shape(0)), exactly("T_k", k.shape(0))});
+    check_shape(fn, "d_out", d_out, {exactly("T_q", q.shape(0)), exactly("d_v", v.shape(1))});
+    const float scale = 1.0f / std::sqrt(static_cast<float>(q.shape(1)));
+    const Matrix dp = product(d_out, transposed(v));  // O = P V
+    const Matrix ds = softmax_backward(p, dp);        // masked keys: P = 0, so dS = 0
+    return {Matrix(product(ds, k) * scale), Matrix(product(transposed(ds), q) * scale),
+            product(transposed(p), d_out)};
+}
+
 AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
                                              const Matrix& d_out) {
     constexpr const char* fn = "attn::causal_attention_backward";
@@ -64,28 +79,37 @@ AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, c
     check_shape(fn, "d_out", d_out, {exactly("T", T), exactly("d_v", v.shape(1))});
     // The forward pass's weights, recomputed: cheaper to keep Q and K than the T x T matrix.
     const Matrix p = masked_attention(q, k, v, causal_mask(T)).weights;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-    const Matrix dp = product(d_out, transposed(v));  // O = P V
-    const Matrix ds = softmax_backward(p, dp);        // masked keys: P = 0, so dS = 0
-    return {Matrix(product(ds, k) * scale), Matrix(product(transposed(ds), q) * scale),
-            product(transposed(p), d_out)};
+    return attention_backward(p, q, k, v, d_out);
+}
+
+MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w) {
+    constexpr const char* fn = "attn::multi_head_attention_forward";
+    check_shape(fn, "x", x, {any("T"), any("d_model")});
+    check_attention_weights(fn, x.shape(1), w, "", Biases::optional);
+    MultiHeadForward f;
+    f.q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
+    f.k = split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn);
+    f.v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn);
+    HeadsResult heads = attend_heads(f.q, f.k, f.v, causal_mask(x.shape(0)), fn);  // chapter 04
+    f.weights = std::move(heads.weights);
+    f.merged = merge_heads(heads.outputs);
+    f.output = affine(f.merged, w.w_o, w.b_o);
+    return f;
 }
 
 MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHeadWeights& w,
+                                                 const MultiHeadForward& forward,
                                                  const Matrix& dy) {
     constexpr const char* fn = "attn::multi_head_attention_backward";
     check_attention_weights(fn, x.shape(1), w, "", Biases::optional);
     check_shape(fn, "x", x, {any("T"), any("d_model")});
     check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("d_model", x.shape(1))});
-    // The forward pass again, keeping what the backward pass needs.
-    const Tensor3 q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
-    const Tensor3 k = split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn);
-    const Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn);
-    const HeadsResult heads = attend_heads(q, k, v, causal_mask(x.shape(0)), fn);
-    const Matrix merged = merge_heads(heads.outputs);
+    check_shape(fn, "forward.merged", forward.merged,
+                {exactly("T", x.shape(0)), exactly("d_model", x.shape(1))});
+    const Tensor3 &q = forward.q, &k = forward.k, &v = forward.v;
 
     MultiHeadGradients g;
-    const LinearGradients out = linear_backward(merged, w.w_o, dy);
+    const LinearGradients out = linear_backward(forward.merged, w.w_o, dy);
     g.d_w.w_o = out.dw;
     g.d_w.b_o = out.db;
     // merge_heads put head h in columns h*d_head..: its gradient is those columns (a split).
@@ -94,8 +118,9 @@ MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHea
             dv = xt::zeros<float>(v.shape());
     for (std::size_t h = 0; h < w.n_heads; ++h) {
         const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
-        const AttentionGradients a = causal_attention_backward(
-            xt::view(q, h), xt::view(k, kv), xt::view(v, kv), xt::view(d_heads, h));
+        const AttentionGradients a =
+            attention_backward(xt::view(forward.weights, h), xt::view(q, h), xt::view(k, kv),
+                               xt::view(v, kv), xt::view(d_heads, h));
         xt::view(dq, h) = a.dq;
         xt::view(dk, kv) += a.dk;  // query heads that share a key/value head add up
         xt::view(dv, kv) += a.dv;

@@ -42,14 +42,35 @@ struct AttentionGradients {
     Matrix dv;  ///< `[T, d]`
 };
 
-/// Backward of causal scaled dot-product attention for one head,
-/// \f$O = P V\f$, \f$P = \mathrm{softmax}(\mathrm{mask}(Q K^\top / \sqrt{d}))\f$:
+/// Backward of scaled dot-product attention for one head, given its weights P:
+/// \f$O = P V\f$, \f$P = \mathrm{softmax}(\mathrm{mask}(Q K^\top / \sqrt{d}))\f$ give
 /// \f$dV = P^\top dO\f$, \f$dP = dO\,V^\top\f$, \f$dS = \f$ softmax_backward(P, dP), then
-/// \f$dQ = dS\,K / \sqrt{d}\f$ and \f$dK = dS^\top Q / \sqrt{d}\f$. P is recomputed from
-/// Q and K (chapter 03's masked attention), as FlashAttention's backward pass does.
+/// \f$dQ = dS\,K / \sqrt{d}\f$ and \f$dK = dS^\top Q / \sqrt{d}\f$. Any mask: a masked
+/// key has weight 0, so its gradient is 0.
+/// \param p `[T_q, T_k]`, the forward pass's weights
+/// \param q `[T_q, d]` \param k `[T_k, d]` \param v `[T_k, d_v]` \param d_out `[T_q, d_v]`
+AttentionGradients attention_backward(const Matrix& p, const Matrix& q, const Matrix& k,
+                                      const Matrix& v, const Matrix& d_out);
+
+/// attention_backward() for causal attention, with P recomputed from Q and K (chapter 03's
+/// masked attention), as FlashAttention's backward pass does.
 /// \param q `[T, d]` \param k `[T, d]` \param v `[T, d]` \param d_out `[T, d]`
 AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
                                              const Matrix& d_out);
+
+/// Chapter 04's causal multi-head attention, keeping what its backward pass needs.
+struct MultiHeadForward {
+    Tensor3 q;        ///< `[n_heads, T, d_head]`
+    Tensor3 k;        ///< `[n_kv_heads, T, d_head]`
+    Tensor3 v;        ///< `[n_kv_heads, T, d_head]`
+    Tensor3 weights;  ///< `[n_heads, T, T]`, each head's P
+    Matrix merged;    ///< `[T, d_model]`, the heads side by side, W_o's input
+    Matrix output;    ///< `[T, d_model]`, the layer's output
+};
+
+/// The forward pass of chapter 04's causal layer (with its biases), its activations kept.
+/// \param x `[T, d_model]` \param w the layer
+MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w);
 
 /// The gradients of chapter 04's multi-head attention layer (with biases, GPT-2's).
 struct MultiHeadGradients {
@@ -62,9 +83,10 @@ struct MultiHeadGradients {
 /// its columns of the gradient), each head's attention backward, the split's (a merge), and
 /// the three projections' backward; x gets the sum of the three. Grouped-query heads add
 /// their gradients into the key/value head they share.
-/// \param x `[T, d_model]` \param w the layer, with biases \param dy `[T, d_model]`
+/// \param x `[T, d_model]` \param w the layer, with biases
+/// \param forward multi_head_attention_forward(x, w) \param dy `[T, d_model]`
 MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHeadWeights& w,
-                                                 const Matrix& dy);
+                                                 const MultiHeadForward& forward, const Matrix& dy);
 
 /// The gradients of layer norm.
 struct LayerNormGradients {

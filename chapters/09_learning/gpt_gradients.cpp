@@ -42,12 +42,13 @@ void add(T& into, const T& g) {
 
 // What one block's backward pass needs from its forward pass.
 struct BlockActivations {
-    Matrix x;       // [T, d_model], the block's input
-    Matrix a;       // LN1(x), the attention's input
-    Matrix h;       // x + attention
-    Matrix b;       // LN2(h), the feed-forward's input
-    Matrix hidden;  // b W1 + b1, GELU's input
-    Matrix gelu;    // GELU(hidden), W2's input
+    Matrix x;                    // [T, d_model], the block's input
+    Matrix a;                    // LN1(x), the attention's input
+    MultiHeadForward attention;  // its activations
+    Matrix h;                    // x + attention
+    Matrix b;                    // LN2(h), the feed-forward's input
+    Matrix hidden;               // b W1 + b1, GELU's input
+    Matrix gelu;                 // GELU(hidden), W2's input
 };
 
 }  // namespace
@@ -75,7 +76,8 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
             BlockActivations k;
             k.x = x;
             k.a = layer_norm(x, b.ln1_gain, b.ln1_bias);
-            k.h = x + multi_head_attention(k.a, b.attention, true, fn).output;
+            k.attention = multi_head_attention_forward(k.a, b.attention);
+            k.h = x + k.attention.output;
             k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
             k.hidden = affine(k.b, b.ffn.w1, b.ffn.b1);
             k.gelu = gelu(k.hidden);
@@ -117,7 +119,8 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
             d.ln2_bias += ln2.dbias;
             const Matrix dh = dx + ln2.dx;
             // h = x + MHA(LN1(x)): the same again.
-            const MultiHeadGradients att = multi_head_attention_backward(k.a, b.attention, dh);
+            const MultiHeadGradients att =
+                multi_head_attention_backward(k.a, b.attention, k.attention, dh);
             const LayerNormGradients ln1 = layer_norm_backward(k.x, b.ln1_gain, att.dx);
             d.attention.w_q += att.d_w.w_q;
             d.attention.w_k += att.d_w.w_k;
