@@ -40,18 +40,30 @@ void add(T& into, const T& g) {
     if (into.size() != 0) into += g;
 }
 
-// What one block's backward pass needs from its forward pass.
-struct BlockActivations {
-    Matrix x;                    // [T, d_model], the block's input
-    Matrix a;                    // LN1(x), the attention's input
-    MultiHeadForward attention;  // its activations
-    Matrix h;                    // x + attention
-    Matrix b;                    // LN2(h), the feed-forward's input
-    Matrix hidden;               // b W1 + b1, GELU's input
-    Matrix gelu;                 // GELU(hidden), W2's input
-};
-
 }  // namespace
+
+GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
+                           const char* caller) {
+    const GptWeights& w = model.weights();
+    GptActivations f;
+    Matrix x = model.embed(tokens, 0, caller);
+    for (const BlockWeights& b : w.blocks) {
+        BlockActivations k;
+        k.x = x;
+        k.a = layer_norm(x, b.ln1_gain, b.ln1_bias);
+        k.attention = multi_head_attention_forward(k.a, b.attention);
+        k.h = x + k.attention.output;
+        k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
+        k.hidden = affine(k.b, b.ffn.w1, b.ffn.b1);
+        k.gelu = gelu(k.hidden);
+        x = k.h + affine(k.gelu, b.ffn.w2, b.ffn.b2);
+        f.blocks.push_back(std::move(k));
+    }
+    f.final_norm = layer_norm(x, w.ln_f_gain, w.ln_f_bias);
+    f.logits = project(f.final_norm, Matrix(xt::transpose(w.token_embedding)));
+    f.x = std::move(x);
+    return f;
+}
 
 GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch) {
     constexpr const char* fn = "attn::gpt_gradients";
@@ -69,23 +81,10 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
     const GptWeights& w = model.weights();
     GptGradients g{0.0, zeros_like(w)};
     for (const Sequence& seq : batch) {
-        // Forward, keeping each block's activations.
-        Matrix x = model.embed(seq.inputs, 0, fn);
-        std::vector<BlockActivations> kept;
-        for (const BlockWeights& b : w.blocks) {
-            BlockActivations k;
-            k.x = x;
-            k.a = layer_norm(x, b.ln1_gain, b.ln1_bias);
-            k.attention = multi_head_attention_forward(k.a, b.attention);
-            k.h = x + k.attention.output;
-            k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
-            k.hidden = affine(k.b, b.ffn.w1, b.ffn.b1);
-            k.gelu = gelu(k.hidden);
-            x = k.h + affine(k.gelu, b.ffn.w2, b.ffn.b2);
-            kept.push_back(std::move(k));
-        }
-        const Matrix final_norm = layer_norm(x, w.ln_f_gain, w.ln_f_bias);
-        const Matrix logits = project(final_norm, Matrix(xt::transpose(w.token_embedding)));
+        const GptActivations f = gpt_forward(model, seq.inputs, fn);
+        const Matrix& final_norm = f.final_norm;
+        const Matrix& logits = f.logits;
+        const std::vector<BlockActivations>& kept = f.blocks;
 
         // The loss: this sequence's mean, weighed by its share of the batch's positions.
         CrossEntropy ce = cross_entropy(logits, seq.targets);
@@ -97,7 +96,7 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
         // Backward. logits = n E^T: n gets dlogits E, E gets dlogits^T n (the tied use).
         g.d.token_embedding += project(Matrix(xt::transpose(ce.dlogits)), final_norm);
         const LayerNormGradients lf =
-            layer_norm_backward(x, w.ln_f_gain, project(ce.dlogits, w.token_embedding));
+            layer_norm_backward(f.x, w.ln_f_gain, project(ce.dlogits, w.token_embedding));
         g.d.ln_f_gain += lf.dgain;
         g.d.ln_f_bias += lf.dbias;
         Matrix dx = lf.dx;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "chapters/05_transformer_block/gpt.hpp"
+#include "chapters/09_learning/backward.hpp"
 
 #include <cstddef>
 #include <vector>
@@ -16,6 +17,32 @@ struct Sequence {
     std::vector<std::size_t> inputs;   ///< T token ids
     std::vector<std::size_t> targets;  ///< T token ids: targets[t] follows inputs[0..t]
 };
+
+/// What one block's backward pass needs from its forward pass: every intermediate result
+/// that a backward function takes. Inference throws each away as soon as the next is made.
+struct BlockActivations {
+    Matrix x;                    ///< `[T, d_model]`, the block's input
+    Matrix a;                    ///< LN1(x), the attention's input
+    MultiHeadForward attention;  ///< its Q, K, V, weights and merged heads
+    Matrix h;                    ///< `[T, d_model]`, x + attention
+    Matrix b;                    ///< LN2(h), the feed-forward's input
+    Matrix hidden;               ///< `[T, d_ff]`, b W1 + b1, GELU's input
+    Matrix gelu;                 ///< `[T, d_ff]`, GELU(hidden), W2's input
+};
+
+/// The forward pass of a whole GPT with everything the backward pass needs.
+struct GptActivations {
+    std::vector<BlockActivations> blocks;  ///< one per block
+    Matrix x;                              ///< `[T, d_model]`, the last block's output
+    Matrix final_norm;                     ///< `[T, d_model]`, the final layer norm's output
+    Matrix logits;                         ///< `[T, vocab_size]`
+};
+
+/// Chapter 05's Gpt::logits(), keeping the activations: the same logits.
+/// \param model the GPT \param tokens 1..context ids below vocab_size
+/// \param caller the function named in an error (a token outside the vocabulary, too many)
+GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
+                           const char* caller = "attn::gpt_forward");
 
 /// The loss of a batch and its gradient.
 struct GptGradients {

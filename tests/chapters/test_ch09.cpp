@@ -7,6 +7,8 @@
 #include "chapters/09_learning/backward.hpp"
 #include "chapters/09_learning/gpt_gradients.hpp"
 #include "chapters/09_learning/language.hpp"
+#include "chapters/09_learning/training.hpp"
+#include "chapters/09_learning/weights_file.hpp"
 
 #include "matchers.hpp"
 #include "reference.hpp"
@@ -15,7 +17,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <limits>
 #include <set>
 #include <string>
 #include <tuple>
@@ -440,4 +445,126 @@ TEST_CASE("the held-out sentences are never trained on and hold every kind of se
     CHECK(stream.size() == 1000);
     CHECK_THROWS_WITH(attn::split_sentences(lang, 1.0, rng), Contains("held_out_share"));
     CHECK_THROWS_WITH(attn::token_stream({}, 10, rng), Contains("no sentences"));
+}
+
+TEST_CASE("gpt_forward: the logits of chapter 05's Gpt::logits, and the activations it keeps") {
+    const attn::Gpt& model = reference_gpt();
+    const std::vector<std::size_t> tokens = {1, 4, 2, 9, 3};
+    const attn::GptActivations f = attn::gpt_forward(model, tokens);
+    CHECK_THAT(f.logits, IsClose(model.logits(tokens), 1e-6f));
+    REQUIRE(f.blocks.size() == 2);
+    CHECK(f.blocks[1].attention.weights.shape(0) == 2);
+    CHECK(f.blocks[1].hidden.shape(1) == 16);
+    CHECK_THROWS_WITH(attn::gpt_forward(model, {1, 12}, "caller_name"),
+                      Contains("caller_name") && Contains("12"));
+}
+
+namespace {
+
+std::filesystem::path temporary(const std::string& name) {
+    return std::filesystem::temp_directory_path() / ("attn_test_ch09_" + name);
+}
+
+std::vector<char> bytes_of(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const std::filesystem::path& p, const std::vector<char>& b) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out.write(b.data(), static_cast<std::streamsize>(b.size()));
+}
+
+}  // namespace
+
+TEST_CASE("save_gpt and load_gpt: the same model back; a damaged or foreign file is refused") {
+    const attn::Gpt& model = reference_gpt();
+    const auto path = temporary("model.bin");
+    attn::save_gpt(model, path);
+    CHECK_FALSE(std::filesystem::exists(path.string() + ".partial"));
+    const attn::Gpt back = attn::load_gpt(path);
+    CHECK(back.config().n_kv_heads == 1);
+    CHECK(back.config().d_ff == 16);
+    CHECK_THAT(back.logits({1, 2, 3}), IsClose(model.logits({1, 2, 3}), 0.0f));
+    const std::vector<char> good = bytes_of(path);
+    const std::size_t floats = attn::total_parameters(model.config());
+    CHECK(good.size() == 8 + 8 * 8 + 4 * floats + 8);
+
+    std::vector<char> b = good;
+    b[good.size() / 2] ^= 1;  // one bit of one weight
+    write_bytes(path, b);
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("attn::load_gpt") && Contains("checksum"));
+    b = good;
+    b.resize(good.size() - 5);
+    write_bytes(path, b);
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains(std::to_string(good.size() - 5) + " bytes") &&
+                                                Contains(std::to_string(good.size())));
+    b = good;
+    b[8] = 0;  // vocab_size 11 -> 0 (its low byte)
+    write_bytes(path, b);
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("damaged"));
+    b = good;
+    b[8 + 8 * 4] = 3;  // 3 heads do not divide d_model 8
+    write_bytes(path, b);
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("attn::load_gpt"));
+    write_bytes(path, {'h', 'e', 'l', 'l', 'o'});
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("ATTNGPT1"));
+    std::filesystem::remove(path);
+    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("no such file"));
+    CHECK_THROWS_WITH(attn::save_gpt(model, temporary("no_such_dir") / "model.bin"),
+                      Contains("attn::save_gpt"));
+}
+
+TEST_CASE("sentence_sequence: '.' then the sentence, the row of the verb's position predicts it") {
+    const attn::Language lang;
+    const attn::Sentence& s = lang.sentences()[205];
+    const attn::Sequence q = attn::sentence_sequence(lang, s);
+    REQUIRE(q.inputs.size() == s.tokens.size());
+    CHECK(q.inputs[0] == lang.id("."));
+    CHECK(q.targets == s.tokens);
+    CHECK(q.targets[s.verb_position] == lang.id(s.plural_subject ? "were" : "was"));
+    CHECK(q.inputs[s.verb_position] == s.tokens[s.verb_position - 1]);
+}
+
+TEST_CASE(
+    "training_step lowers the loss; stops on a non-finite gradient naming the step and the "
+    "tensor") {
+    const attn::Language lang;
+    attn::Rng rng(3);
+    const attn::GptConfig c{lang.words().size(), 12, 16, 1, 2, 2, 32, true};
+    attn::GptWeights w = attn::gpt2_init(c, rng);
+    attn::AdamW opt(w);
+    std::vector<attn::Sequence> batch;
+    for (std::size_t i = 0; i < 8; ++i)
+        batch.push_back(attn::sentence_sequence(lang, lang.sentences()[i * 300]));
+    const double first = attn::training_step(c, w, opt, batch, 3e-3f).loss;
+    for (int i = 0; i < 30; ++i) attn::training_step(c, w, opt, batch, 3e-3f);
+    CHECK(attn::training_step(c, w, opt, batch, 3e-3f).loss < first - 0.5);
+    CHECK(opt.steps() == 32);
+
+    const attn::GptWeights before = w;
+    w.blocks[0].ffn.w1(0, 0) = std::numeric_limits<float>::infinity();
+    CHECK_THROWS_WITH(attn::training_step(c, w, opt, batch, 3e-3f),
+                      Contains("step 33") && (Contains("not finite") || Contains("loss is")));
+    w = before;
+    w.blocks[0].ln2_gain(0) = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH(attn::training_step(c, w, opt, batch, 3e-3f), Contains("step 33"));
+    CHECK(opt.steps() == 32);  // nothing stepped
+    w = before;
+    CHECK_THROWS_WITH(attn::training_step(c, w, opt, batch, 0.0f), Contains("learning"));
+}
+
+TEST_CASE("evaluate: a model that always says 'was' gets half of the balanced sentences") {
+    const attn::Language lang;
+    attn::Rng rng(4);
+    const attn::GptConfig c{lang.words().size(), 12, 16, 1, 2, 2, 32, true};
+    attn::GptWeights w = attn::gpt2_init(c, rng);
+    // "was" wins everywhere: the final norm's bias points every hidden state along its
+    // (tied) embedding row.
+    w.ln_f_bias = xt::row(w.token_embedding, lang.id("was")) * 1000.0f;
+    const attn::Agreement a = attn::evaluate(attn::Gpt(c, w), lang, lang.sentences());
+    CHECK(a.sentences == lang.sentences().size());
+    CHECK(a.correct * 2 == a.sentences);
+    CHECK(a.attractors_correct * 2 == a.attractors);
+    CHECK(a.loss > 0.0);
 }

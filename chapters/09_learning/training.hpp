@@ -1,0 +1,57 @@
+/// \file
+/// \brief Chapter 09: training. A sentence as a training example, one step of training
+/// (gradients, a check that they are finite, clipping, AdamW), and the measures of what the
+/// model learned: its loss and its agreement on sentences it never saw.
+#pragma once
+
+#include "chapters/09_learning/adamw.hpp"
+#include "chapters/09_learning/gpt_gradients.hpp"
+#include "chapters/09_learning/language.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace attn {
+
+/// A sentence as one training sequence: the inputs are "." (the end of the sentence before,
+/// which starts every sequence) and the sentence without its last word, the targets the
+/// sentence itself. So the row of inputs[p] predicts tokens[p]: the row that chooses the
+/// verb is verb_position, whose input is the word before the verb.
+Sequence sentence_sequence(const Language& language, const Sentence& sentence);
+
+/// What one training step did.
+struct StepReport {
+    double loss = 0.0;           ///< the batch's mean cross-entropy before the step
+    double gradient_norm = 0.0;  ///< the global norm before clipping
+};
+
+/// One step: the gradients of `batch` (gpt_gradients), a check that the loss and every
+/// gradient are finite, clipping to `max_norm`, then `optimiser.step` with `learning_rate`.
+/// Throws std::runtime_error naming the step (the optimiser's count + 1) and the first
+/// tensor that is not finite (or the loss), before any weight changes; std::invalid_argument
+/// for a learning rate that is not above 0, as AdamW::step does.
+StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
+                         const std::vector<Sequence>& batch, float learning_rate,
+                         double max_norm = 1.0);
+
+/// How a model does on a set of sentences.
+struct Agreement {
+    double loss = 0.0;                   ///< the mean cross-entropy per token
+    std::size_t sentences = 0;           ///< how many were scored
+    std::size_t correct = 0;             ///< the right verb scored above the wrong one
+    std::size_t attractors = 0;          ///< sentences with an attractor
+    std::size_t attractors_correct = 0;  ///< of which the verb was right
+    /// The share of sentences whose verb was right.
+    double accuracy() const { return sentences ? double(correct) / double(sentences) : 0.0; }
+    /// The share of attractor sentences whose verb was right.
+    double attractor_accuracy() const {
+        return attractors ? double(attractors_correct) / double(attractors) : 0.0;
+    }
+};
+
+/// The loss of `model` on `sentences`, and at each verb whether "was" or "were" scores
+/// higher: right when it agrees with the subject.
+Agreement evaluate(const Gpt& model, const Language& language,
+                   const std::vector<Sentence>& sentences);
+
+}  // namespace attn
