@@ -215,8 +215,11 @@ void show_gradient_check(const attn::Language& language) {
 /// (Kingma and Ba 2015) divides each number's step by a running root mean square of its
 /// gradients, so every weight moves at about the learning rate \f$\eta\f$, and keeps a
 /// running mean of the gradient (momentum) for its direction. Both running averages start
-/// at 0, so the first steps divide by \f$1 - \beta^t\f$ (the *bias correction*), without
-/// which the first steps would be a tenth of their size. AdamW (Loshchilov and Hutter 2019)
+/// at 0, so at first they are too small, m by the factor \f$1 - \beta_1^t\f$ and v by
+/// \f$1 - \beta_2^t\f$ at step t; dividing by these is the *bias correction*. Without it the
+/// early steps are off by \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$: with the betas used
+/// here (0.9, 0.95) up to 1.1 times too large, and with PyTorch's default \f$\beta_2\f$ =
+/// 0.999 three times too large at the first step. AdamW (Loshchilov and Hutter 2019)
 /// takes weight decay out of the gradient: each step also shrinks the weight itself by
 /// \f$\eta\lambda w\f$.
 ///

@@ -1,0 +1,152 @@
+/// \file
+/// \brief Chapter 09 exercises: the backward pass of the softmax, of layer norm and of the
+/// loss, and one AdamW step, written by you.
+///
+/// Each function below is one exercise; its comment is the task. Your answer goes in the
+/// `.cpp` file named after the exercise in this folder. Check with `make check CH=09`.
+///
+/// You may use chapters 01 to 08: attn::softmax_rows() (chapter 01), attn::layer_norm()
+/// (chapter 05), check_shape() and invalid_argument() (`common/shape.hpp`). Chapter 09's
+/// own functions are what you are writing: the tests compare your answers with PyTorch's.
+#pragma once
+
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "common/errors.hpp"
+#include "common/shape.hpp"
+#include "common/tensor.hpp"
+
+#include <cstddef>
+#include <vector>
+
+/// Chapter 09 exercises.
+namespace attn::ex09 {
+
+/// \brief Exercise 9.1: the softmax's backward pass.
+///
+/// P is the row softmax of scores S; dP is the gradient of the loss with respect to P.
+/// Return the gradient with respect to S, row by row:
+/// \f$dS_{ij} = P_{ij}\,(dP_{ij} - \sum_k dP_{ik} P_{ik})\f$.
+///
+/// \param p `[T_q, T_k]`, each row a softmax (positive, summing to 1)
+/// \param dp `[T_q, T_k]`
+/// \return `[T_q, T_k]`
+///
+/// Throws std::invalid_argument naming softmax_backward and both shapes when dp's shape is
+/// not p's (check_shape() with `exactly("T_q", ...)` and `exactly("T_k", ...)` does it).
+///
+/// Example: P = `{{0.5, 0.5}}`, dP = `{{1, 0}}`: the row sum is 0.5, so
+/// dS = `{{0.5 * (1 - 0.5), 0.5 * (0 - 0.5)}}` = `{{0.25, -0.25}}`. A row's dS always sums to 0:
+/// adding one number to every score of a row does not change its softmax.
+///
+/// Hint: for each row i, `double s = 0; for (k...) s += dp(i, k) * p(i, k);` then
+/// `out(i, j) = p(i, j) * (dp(i, j) - s)`. The sum is over the row (the keys k), not over a
+/// column.
+Matrix softmax_backward(const Matrix& p, const Matrix& dp);
+
+/// The gradients of layer norm (exercise 9.2).
+struct LayerNormGradients {
+    Matrix dx;     ///< `[T, d]`
+    Vector dgain;  ///< `[d]`
+    Vector dbias;  ///< `[d]`
+};
+
+/// \brief Exercise 9.2: layer norm's backward pass.
+///
+/// Chapter 05's layer norm is, row by row, \f$y = g \circ \hat{x} + b\f$ with
+/// \f$\hat{x} = (x - \mu)/\sigma\f$, \f$\mu\f$ the row's mean and \f$\sigma = \sqrt{\mathrm{var}
+/// + \epsilon}\f$ (the variance divides by d, not d - 1). Given dy, return with
+/// \f$u = dy \circ g\f$:
+/// \f$dx = \frac{1}{\sigma}\left(u - \mathrm{mean}(u) - \hat{x}\,\mathrm{mean}(u \circ
+/// \hat{x})\right)\f$ (means over the row's d features),
+/// \f$dg = \sum_t dy_t \circ \hat{x}_t\f$ and \f$db = \sum_t dy_t\f$ (sums over the T rows).
+///
+/// \param x `[T, d]`, the forward pass's input
+/// \param gain `[d]`
+/// \param dy `[T, d]`
+/// \param eps added to the variance, 1e-5 in chapter 05
+///
+/// Throws std::invalid_argument naming layer_norm_backward and the shapes when gain is not
+/// `[d]` or dy is not x's shape.
+///
+/// Example: with dy equal in every feature of a row (dy = c), dx is 0: adding c to every
+/// feature of y is what the bias does, and \f$\hat{x}\f$ ignores a shift of x.
+///
+/// Hint: per row t: `mu`, `var` (divide by d), `sigma = std::sqrt(var + eps)`,
+/// `xhat[j] = (x(t, j) - mu) / sigma`, `u[j] = dy(t, j) * gain(j)`; the two means
+/// `mean(u)` and `mean(u * xhat)`; then `dx(t, j) = (u[j] - mean_u - xhat[j] * mean_uxhat) /
+/// sigma`, and add `dy(t, j) * xhat[j]` to dgain(j), `dy(t, j)` to dbias(j).
+LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
+                                       float eps);
+
+/// \brief Exercise 9.3: the gradient of the cross-entropy loss.
+///
+/// The loss is the mean over N positions of \f$-\log \mathrm{softmax}(z_t)_{target_t}\f$.
+/// Return its gradient with respect to the logits:
+/// \f$dz = (\mathrm{softmax}(z) - \mathrm{onehot}(target)) / N\f$.
+///
+/// \param logits `[N, vocab_size]`
+/// \param targets N ids, each below vocab_size
+/// \return `[N, vocab_size]`
+///
+/// Throws std::invalid_argument naming cross_entropy_backward when the number of targets is
+/// not N (naming both numbers) or a target is not below vocab_size (naming its position and
+/// value).
+///
+/// Example: logits `{{0, 0}}`, target `{1}`: softmax `{0.5, 0.5}`, minus the one-hot
+/// `{0, 1}`, divided by N = 1: `{{0.5, -0.5}}`. Every row sums to 0.
+///
+/// Hint: `Matrix out = attn::softmax_rows(logits);`, then `out(t, targets[t]) -= 1` for every
+/// row, then `out /= static_cast<float>(N)`. Without the division by N, the gradient grows
+/// with the batch, and so does every step.
+Matrix cross_entropy_backward(const Matrix& logits, const std::vector<std::size_t>& targets);
+
+/// AdamW's settings (exercise 9.4): the values of chapter 09's training.
+struct AdamSettings {
+    float beta1 = 0.9f;         ///< the first moment's decay
+    float beta2 = 0.99f;        ///< the second moment's decay
+    float epsilon = 1e-8f;      ///< added to the root of the second moment
+    float weight_decay = 0.1f;  ///< decoupled, and only when `decays`
+};
+
+/// AdamW's state for one tensor (exercise 9.4).
+struct AdamState {
+    std::vector<float> m;  ///< the first moment; empty before the first step
+    std::vector<float> v;  ///< the second moment; empty before the first step
+    std::size_t step = 0;  ///< the steps taken
+};
+
+/// \brief Exercise 9.4: one AdamW step for one tensor.
+///
+/// Count the step (t = state.step + 1), then for each number i, with g = grads[i]:
+/// \f$m \leftarrow \beta_1 m + (1 - \beta_1) g\f$, \f$v \leftarrow \beta_2 v + (1 - \beta_2) g^2\f$,
+/// \f$\hat{m} = m / (1 - \beta_1^t)\f$, \f$\hat{v} = v / (1 - \beta_2^t)\f$ (the bias
+/// correction), then \f$w \leftarrow w - \eta\lambda w\f$ when `decays` (and not otherwise:
+/// gains, biases and embeddings do not decay), and \f$w \leftarrow w - \eta\,\hat{m} /
+/// (\sqrt{\hat{v}} + \epsilon)\f$. Before the first step m and v are empty: start them at 0.
+///
+/// \param weights the tensor's numbers, changed in place
+/// \param grads as many gradients
+/// \param state the moments and the step count, changed in place
+/// \param learning_rate \f$\eta\f$, above 0
+/// \param decays whether weight decay applies to this tensor
+/// \param settings \f$\beta_1, \beta_2, \epsilon, \lambda\f$
+///
+/// Throws std::invalid_argument naming adamw_step, before changing anything, when grads or
+/// a non-empty m or v is not the size of weights (naming both sizes), or the learning rate is
+/// not above 0 or not finite.
+///
+/// Example: one step from w = 1 with g = 0.5 and lr 0.01, no decay: m = 0.05, v = 0.0025,
+/// \f$\hat{m}\f$ = 0.5, \f$\hat{v}\f$ = 0.25, so w = 1 - 0.01 * 0.5 / 0.5 = 0.99. With decay
+/// 0.1, w = 1 - 0.001 - 0.01 = 0.989. The first step moves every weight by lr, whatever the
+/// size of its gradient (\f$\hat{m}/\sqrt{\hat{v}} = g/|g|\f$). Without the correction the
+/// early steps are off by \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$: the same at t = 1 with
+/// these betas, twice too large near t = 13; the three-step test sees it.
+///
+/// Hint: `if (state.m.empty()) state.m.assign(n, 0.0f);` (and v), `++state.step`, `double
+/// c1 = 1 - std::pow(beta1, state.step)` (and c2); in the loop, update m[i] and v[i], then
+/// `if (decays) weights[i] -= lr * weight_decay * weights[i];` and
+/// `weights[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + epsilon);`.
+void adamw_step(std::vector<float>& weights, const std::vector<float>& grads, AdamState& state,
+                float learning_rate, bool decays, const AdamSettings& settings = {});
+
+}  // namespace attn::ex09
