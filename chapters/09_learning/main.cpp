@@ -90,7 +90,7 @@ using attn::Vector;
 ///
 /// \show backward.cpp multi_head_attention_backward
 ///
-/// **Layer norm**, \f$y = g \circ \hat{x} + b\f$ with \f$\hat{x} = (x - \mu)/\sigma\f$ for each
+/// The normalisation of chapter 05, \f$y = g \circ \hat{x} + b\f$ with \f$\hat{x} = (x - \mu)/\sigma\f$ for each
 /// row. The mean \f$\mu\f$ and the deviation \f$\sigma\f$ depend on every feature of the row,
 /// so each feature's gradient has two more terms than a plain division by
 /// \f$\sigma\f$ would give; with \f$u = dy \circ g\f$,
@@ -101,7 +101,8 @@ using attn::Vector;
 ///
 /// \show backward.cpp layer_norm_backward
 ///
-/// **GELU** (the tanh form of chapter 05) is elementwise: dx is dy times its derivative.
+/// The activation of the feed-forward network (the tanh form of chapter 05) is elementwise:
+/// dx is dy times its derivative.
 /// **The residual add** \f$h = x + f(x)\f$ passes dy to x unchanged and adds f's path: that
 /// is why a deep residual network trains at all, the gradient reaches the first block
 /// undiminished. **The embeddings** are a lookup, \f$x_t = E_{token_t} + P_t\f$: the
