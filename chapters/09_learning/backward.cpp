@@ -4,7 +4,7 @@
 #include "chapters/05_transformer_block/gpt.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>
+#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xview.hpp>
@@ -15,19 +15,26 @@
 
 namespace attn {
 
-namespace {
-
-// A product that keeps its shape when a dimension is 0 (xt::linalg::dot needs sizes >= 1).
-Matrix product(const Matrix& a, const Matrix& b) {
-    if (a.size() == 0 || b.size() == 0) return xt::zeros<float>({a.shape(0), b.shape(1)});
-    return xt::linalg::dot(a, b);
+// a b, a^T b, a b^T or a^T b^T (the flags say which) in one BLAS call: the transpose is
+// BLAS's way of reading the matrix, never a copy. A dimension of 0 gives zeros of the shape.
+Matrix product(const Matrix& a, const Matrix& b, bool transpose_a, bool transpose_b) {
+    const std::size_t m = transpose_a ? a.shape(1) : a.shape(0);
+    const std::size_t inner = transpose_a ? a.shape(0) : a.shape(1);
+    const std::size_t n = transpose_b ? b.shape(0) : b.shape(1);
+    if ((transpose_b ? b.shape(1) : b.shape(0)) != inner) {
+        invalid_argument("attn::product", std::string("a") + (transpose_a ? "^T" : "") + " is " +
+                                              std::to_string(m) + " x " + std::to_string(inner) +
+                                              " but b" + (transpose_b ? "^T" : "") + " is " +
+                                              shape_of(b) + (transpose_b ? " transposed" : ""));
+    }
+    Matrix out = xt::zeros<float>({m, n});
+    if (m == 0 || n == 0 || inner == 0) return out;
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(inner), 1.0f, a.data(), static_cast<int>(a.shape(1)), b.data(),
+                static_cast<int>(b.shape(1)), 0.0f, out.data(), static_cast<int>(n));
+    return out;
 }
-
-Matrix transposed(const Matrix& a) {
-    return Matrix(xt::transpose(a));
-}
-
-}  // namespace
 
 LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& dy) {
     constexpr const char* fn = "attn::linear_backward";
@@ -35,7 +42,7 @@ LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& 
     check_shape(fn, "w", w, {exactly("in", x.shape(1)), any("out")});
     check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("out", w.shape(1))});
     // Each y[t, o] = sum_i x[t, i] W[i, o] + b[o]: x meets W's columns, W meets every token.
-    return {product(dy, transposed(w)), product(transposed(x), dy), xt::sum(dy, {0})};
+    return {product(dy, w, false, true), product(x, dy, true, false), xt::sum(dy, {0})};
 }
 
 Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
@@ -63,10 +70,10 @@ AttentionGradients attention_backward(const Matrix& p, const Matrix& q, const Ma
     check_shape(fn, "p", p, {exactly("T_q", q.shape(0)), exactly("T_k", k.shape(0))});
     check_shape(fn, "d_out", d_out, {exactly("T_q", q.shape(0)), exactly("d_v", v.shape(1))});
     const float scale = 1.0f / std::sqrt(static_cast<float>(q.shape(1)));
-    const Matrix dp = product(d_out, transposed(v));  // O = P V
-    const Matrix ds = softmax_backward(p, dp);        // masked keys: P = 0, so dS = 0
-    return {Matrix(product(ds, k) * scale), Matrix(product(transposed(ds), q) * scale),
-            product(transposed(p), d_out)};
+    const Matrix dp = product(d_out, v, false, true);  // O = P V
+    const Matrix ds = softmax_backward(p, dp);         // masked keys: P = 0, so dS = 0
+    return {Matrix(product(ds, k) * scale), Matrix(product(ds, q, true, false) * scale),
+            product(p, d_out, true, false)};
 }
 
 AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,

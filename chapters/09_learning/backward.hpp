@@ -13,6 +13,13 @@
 
 namespace attn {
 
+/// The matrix product of a and b, either of them read transposed (\f$a^\top b\f$, \f$a
+/// b^\top\f$ ...): one BLAS call, which reads a matrix by columns instead of copying its
+/// transpose. Backward passes are full of transposes. \return `[m, n]`; zeros when a
+/// dimension is 0
+Matrix product(const Matrix& a, const Matrix& b, bool transpose_a = false,
+               bool transpose_b = false);
+
 /// The gradients of \f$y = x W + b\f$.
 struct LinearGradients {
     Matrix dx;  ///< `[T, in]`:  \f$dy\,W^\top\f$

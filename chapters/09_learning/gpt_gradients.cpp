@@ -60,7 +60,7 @@ GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tok
         f.blocks.push_back(std::move(k));
     }
     f.final_norm = layer_norm(x, w.ln_f_gain, w.ln_f_bias);
-    f.logits = project(f.final_norm, Matrix(xt::transpose(w.token_embedding)));
+    f.logits = product(f.final_norm, w.token_embedding, false, true);
     f.x = std::move(x);
     return f;
 }
@@ -94,9 +94,9 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
         ce.dlogits *= static_cast<float>(share);
 
         // Backward. logits = n E^T: n gets dlogits E, E gets dlogits^T n (the tied use).
-        g.d.token_embedding += project(Matrix(xt::transpose(ce.dlogits)), final_norm);
+        g.d.token_embedding += product(ce.dlogits, final_norm, true, false);
         const LayerNormGradients lf =
-            layer_norm_backward(f.x, w.ln_f_gain, project(ce.dlogits, w.token_embedding));
+            layer_norm_backward(f.x, w.ln_f_gain, product(ce.dlogits, w.token_embedding));
         g.d.ln_f_gain += lf.dgain;
         g.d.ln_f_bias += lf.dbias;
         Matrix dx = lf.dx;

@@ -54,7 +54,7 @@ using attn::Vector;
 /// shapes of the forward pass: a gradient always has the shape of what it is the gradient
 /// of.
 ///
-/// **A linear layer**, \f$y = x W + b\f$ with x `[T, in]` and W `[in, out]`. Each
+/// First, a linear layer, \f$y = x W + b\f$ with x `[T, in]` and W `[in, out]`. Each
 /// \f$y_{tj} = \sum_i x_{ti} W_{ij} + b_j\f$, so
 ///
 /// \f[ dx = dy\, W^\top, \qquad dW = x^\top dy, \qquad db = \textstyle\sum_t dy_t \f]
@@ -64,7 +64,7 @@ using attn::Vector;
 ///
 /// \show backward.cpp linear_backward
 ///
-/// **The row softmax** \f$P = \mathrm{softmax}(S)\f$. Every weight of a row depends on every
+/// The row softmax, \f$P = \mathrm{softmax}(S)\f$. Every weight of a row depends on every
 /// score of the row, \f$\partial P_j / \partial S_k = P_j(\delta_{jk} - P_k)\f$; summed
 /// against dP that is
 ///
@@ -75,11 +75,12 @@ using attn::Vector;
 ///
 /// \show backward.cpp softmax_backward
 ///
-/// **Attention** for one head, \f$O = P V\f$ with \f$P = \mathrm{softmax}(\mathrm{mask}(Q
-/// K^\top / \sqrt{d}))\f$: the product's backward twice and the softmax's between,
+/// Attention for one head, \f$O = P V\f$ with \f$P = \mathrm{softmax}(Q K^\top / \sqrt{d_{head}}
+/// + M)\f$, M being \f$-\infty\f$ where a key is hidden: the product's backward twice and
+/// the softmax's (attn::softmax_backward()) between,
 ///
-/// \f[ dV = P^\top dO, \quad dP = dO\, V^\top, \quad dS = \mathrm{softmax}'(dP), \quad
-///     dQ = dS\, K / \sqrt{d}, \quad dK = dS^\top Q / \sqrt{d} \f]
+/// \f[ dV = P^\top dO, \quad dP = dO\, V^\top, \quad dS = P \circ (dP - \mathrm{rowsum}(dP \circ P)), \quad
+///     dQ = dS\, K / \sqrt{d_{head}}, \quad dK = dS^\top Q / \sqrt{d_{head}} \f]
 ///
 /// \show backward.cpp attention_backward
 ///
@@ -109,12 +110,14 @@ using attn::Vector;
 /// backward is a scatter-add of each row of dx into the row of its token (a token used
 /// twice gets both), and into the row of its position.
 ///
+///
 /// \show backward.cpp gelu_backward embedding_backward
 ///
-/// **The loss.** Cross-entropy of the logits z of N positions against their targets,
+/// Last, the loss: cross-entropy of the logits z of N positions against their targets,
 /// averaged over the N: \f$L = -\frac{1}{N}\sum_t \log \mathrm{softmax}(z_t)_{target_t}\f$.
 /// Its gradient is the simplest of all, and the one most often written wrong (without the
-/// 1/N, every learning rate is off by the batch size):
+/// 1/N, plain gradient descent's step grows with the batch; AdamW's does not, but clipping
+/// at a fixed norm then cuts in at another size):
 ///
 /// \f[ dz = (\mathrm{softmax}(z) - \mathrm{onehot}(target)) / N \f]
 ///
@@ -219,8 +222,8 @@ void show_gradient_check(const attn::Language& language) {
 /// at 0, so at first they are too small, m by the factor \f$1 - \beta_1^t\f$ and v by
 /// \f$1 - \beta_2^t\f$ at step t; dividing by these is the *bias correction*. Without it the
 /// early steps are off by \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$: with the betas used
-/// here (0.9, 0.95) up to 1.1 times too large, and with PyTorch's default \f$\beta_2\f$ =
-/// 0.999 three times too large at the first step. AdamW (Loshchilov and Hutter 2019)
+/// here (0.9, 0.95) 0.45 times their size at the first step, rising to 1.1 times near step
+/// 20; with PyTorch's default \f$\beta_2\f$ = 0.999, three times too large at the first. AdamW (Loshchilov and Hutter 2019)
 /// takes weight decay out of the gradient: each step also shrinks the weight itself by
 /// \f$\eta\lambda w\f$.
 ///
@@ -260,8 +263,8 @@ void show_schedule(std::size_t steps, float peak, std::size_t warmup) {
 /// the cat"), then "was" or "were" and an adjective: 26 words, 2,840 sentences. The verb must
 /// agree with the subject, and between them may stand an *attractor*, a noun of the other
 /// number (Linzen et al. 2016). A model that only looks at the nearest noun gets every
-/// attractor sentence wrong; one that guesses the more common verb gets half right. To get
-/// them right it must look back across the middle to the subject.
+/// attractor sentence wrong; the two verbs are equally common, so one that always guesses
+/// the same verb gets half right. To get them right it must look back across the middle to the subject.
 ///
 /// \show language.cpp Language::Language
 ///
@@ -536,14 +539,14 @@ void show_saved_and_used(const attn::Gpt& trained, const attn::Language& languag
     attn::section(std::cout, "The trained model, saved and used");
     attn::save_gpt(trained, model_file);
     const attn::Gpt model = attn::load_gpt(model_file);
-    std::cout << "saved and read back: " << std::filesystem::file_size(model_file) << " bytes, "
-              << "every weight equal: "
-              << (model.weights().token_embedding == trained.weights().token_embedding &&
-                          model.weights().blocks.back().ffn.w2 ==
-                              trained.weights().blocks.back().ffn.w2
-                      ? "yes"
-                      : "NO")
-              << '\n';
+    attn::GptWeights a = trained.weights(), b = model.weights();
+    const std::vector<attn::ParameterView> before = attn::parameters(a),
+                                           after = attn::parameters(b);
+    std::size_t equal = 0;
+    for (std::size_t t = 0; t < before.size(); ++t)
+        equal += std::equal(before[t].data, before[t].data + before[t].size, after[t].data);
+    std::cout << "saved and read back: " << std::filesystem::file_size(model_file) << " bytes; "
+              << equal << " of " << before.size() << " weight tensors equal, every number\n";
     std::set<std::vector<std::size_t>> held_out;
     for (const attn::Sentence& s : split.held_out) held_out.insert(s.tokens);
     attn::Rng rng(7);
@@ -712,5 +715,5 @@ int main(int argc, char** argv) {
 ///
 /// The model trained here is small and its language tiny, but nothing in the code is
 /// small: the same backward pass, optimiser and loop train GPT-2 when the matrices are
-/// larger and the data is text. Chapter 10 returns to inference, for many readers at once:
-/// the KV cache, paged like virtual memory, and batched decoding.
+/// larger and the data is text. What remains is inference for many readers at once: the KV
+/// cache paged like virtual memory, and batched decoding.

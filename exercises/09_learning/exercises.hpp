@@ -5,8 +5,8 @@
 /// Each function below is one exercise; its comment is the task. Your answer goes in the
 /// `.cpp` file named after the exercise in this folder. Check with `make check CH=09`.
 ///
-/// You may use chapters 01 to 08: attn::softmax_rows() (chapter 01), attn::layer_norm()
-/// (chapter 05), check_shape() and invalid_argument() (`common/shape.hpp`). Chapter 09's
+/// You may use chapters 01 to 08: attn::softmax_rows() (chapter 01, included here),
+/// check_shape() and invalid_argument() (`common/shape.hpp`). Chapter 09's
 /// own functions are what you are writing: the tests compare your answers with PyTorch's.
 #pragma once
 
@@ -27,7 +27,7 @@ namespace attn::ex09 {
 /// Return the gradient with respect to S, row by row:
 /// \f$dS_{ij} = P_{ij}\,(dP_{ij} - \sum_k dP_{ik} P_{ik})\f$.
 ///
-/// \param p `[T_q, T_k]`, each row a softmax (positive, summing to 1)
+/// \param p `[T_q, T_k]`, each row a softmax (non-negative, summing to 1; 0 for a masked key)
 /// \param dp `[T_q, T_k]`
 /// \return `[T_q, T_k]`
 ///
@@ -68,8 +68,8 @@ struct LayerNormGradients {
 /// Throws std::invalid_argument naming layer_norm_backward and the shapes when gain is not
 /// `[d]` or dy is not x's shape.
 ///
-/// Example: with dy equal in every feature of a row (dy = c), dx is 0: adding c to every
-/// feature of y is what the bias does, and \f$\hat{x}\f$ ignores a shift of x.
+/// Example: with gain 1 and dy equal in every feature of a row (dy = c), dx is 0: adding c
+/// to every feature of y is what the bias does, and \f$\hat{x}\f$ ignores a shift of x.
 ///
 /// Hint: per row t: `mu`, `var` (divide by d), `sigma = std::sqrt(var + eps)`,
 /// `xhat[j] = (x(t, j) - mu) / sigma`, `u[j] = dy(t, j) * gain(j)`; the two means
@@ -96,11 +96,13 @@ LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, cons
 /// `{0, 1}`, divided by N = 1: `{{0.5, -0.5}}`. Every row sums to 0.
 ///
 /// Hint: `Matrix out = attn::softmax_rows(logits);`, then `out(t, targets[t]) -= 1` for every
-/// row, then `out /= static_cast<float>(N)`. Without the division by N, the gradient grows
-/// with the batch, and so does every step.
+/// row, then `out /= static_cast<float>(N)`. Without the division by N the gradient grows
+/// with the batch: plain gradient descent's steps grow with it, and with AdamW clipping at a
+/// fixed norm cuts in at another size.
 Matrix cross_entropy_backward(const Matrix& logits, const std::vector<std::size_t>& targets);
 
-/// AdamW's settings (exercise 9.4): the values of chapter 09's training.
+/// AdamW's settings (exercise 9.4): the library's defaults (chapter 09's training sets
+/// beta2 = 0.95).
 struct AdamSettings {
     float beta1 = 0.9f;         ///< the first moment's decay
     float beta2 = 0.99f;        ///< the second moment's decay

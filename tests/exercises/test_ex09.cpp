@@ -108,6 +108,9 @@ TEST_CASE("9.1 softmax_backward: dP of another shape is refused", "[9.1]") {
     CHECK_SHAPE_ERROR(ex::softmax_backward(Matrix(xt::ones<float>({2, 3})) / 3.0f,
                                            Matrix(xt::ones<float>({3, 2}))),
                       "softmax_backward", "[3, 2]", "dP must have P's shape");
+    CHECK_SHAPE_ERROR(ex::softmax_backward(Matrix(xt::ones<float>({2, 3})) / 3.0f,
+                                           Matrix(xt::ones<float>({2, 2}))),
+                      "softmax_backward", "[2, 2]", "dP has P's rows but not its 3 columns");
 }
 
 // ---------------------------------------------------------------- 9.2 layer_norm_backward
@@ -199,6 +202,9 @@ TEST_CASE("9.3 cross_entropy_backward: targets that do not fit are refused", "[9
     INFO("2 targets for 5 rows: the message names both numbers");
     CHECK_THROWS_MATCHES(ex::cross_entropy_backward(z, {1, 2}), std::invalid_argument,
                          Refused(std::vector<std::string>{"2", "5"}));
+    INFO("6 targets for 5 rows are as wrong as 2");
+    CHECK_THROWS_MATCHES(ex::cross_entropy_backward(z, {1, 2, 3, 4, 5, 6}), std::invalid_argument,
+                         Refused(std::vector<std::string>{"6", "5"}));
     INFO("target 2 is 7, outside a vocabulary of 7: the message names the value");
     CHECK_THROWS_MATCHES(ex::cross_entropy_backward(z, {1, 2, 7, 0, 0}), std::invalid_argument,
                          Refused(std::vector<std::string>{"cross_entropy_backward", "7"}));
@@ -287,6 +293,9 @@ TEST_CASE("9.4 adamw_step: bad sizes or learning rates are refused, nothing chan
                          Refused("adamw_step"));
     CHECK_THROWS_MATCHES(
         ex::adamw_step(w, {0.5f, 0.5f}, state, std::numeric_limits<float>::quiet_NaN(), true),
+        std::invalid_argument, Refused("adamw_step"));
+    CHECK_THROWS_MATCHES(
+        ex::adamw_step(w, {0.5f, 0.5f}, state, std::numeric_limits<float>::infinity(), true),
         std::invalid_argument, Refused("adamw_step"));
     state.m = {0.0f, 0.0f, 0.0f};
     CHECK_THROWS_MATCHES(ex::adamw_step(w, {0.5f, 0.5f}, state, 0.01f, true), std::invalid_argument,

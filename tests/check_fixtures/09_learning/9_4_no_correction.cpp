@@ -28,8 +28,6 @@ void adamw_step(std::vector<float>& weights, const std::vector<float>& grads, Ad
     if (state.m.empty()) state.m.assign(n, 0.0f);
     if (state.v.empty()) state.v.assign(n, 0.0f);
     ++state.step;
-    const double c1 = 1.0 - std::pow(double(settings.beta1), double(state.step));
-    const double c2 = 1.0 - std::pow(double(settings.beta2), double(state.step));
     for (std::size_t i = 0; i < n; ++i) {
         const float g = grads[i];
         state.m[i] = settings.beta1 * state.m[i] + (1.0f - settings.beta1) * g;

@@ -1,0 +1,24 @@
+// answers: 9.1
+// expect 9.1: failing
+// mistake: the row sum is declared once outside the row loop and never reset, so from the second row on each row subtracts the running total of all rows so far
+// part: row sum: accumulator not reset per row
+#include "exercises.hpp"
+
+namespace attn::ex09 {
+
+Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
+    constexpr const char* fn = "attn::ex09::softmax_backward";
+    check_shape(fn, "p", p, {any("T_q"), any("T_k")});
+    check_shape(fn, "dp", dp, {exactly("T_q", p.shape(0)), exactly("T_k", p.shape(1))});
+    const std::size_t rows = p.shape(0), cols = p.shape(1);
+    Matrix out = Matrix::from_shape({rows, cols});
+    double s = 0.0;
+    for (std::size_t i = 0; i < rows; ++i) {
+        for (std::size_t k = 0; k < cols; ++k) s += dp(i, k) * p(i, k);
+        for (std::size_t j = 0; j < cols; ++j)
+            out(i, j) = static_cast<float>(p(i, j) * (dp(i, j) - s));
+    }
+    return out;
+}
+
+}  // namespace attn::ex09
