@@ -2,6 +2,7 @@
 
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/05_transformer_block/gpt.hpp"
+#include "chapters/07_fast_attention/softmax_kernels.hpp"
 #include "common/shape.hpp"
 
 #include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
@@ -9,11 +10,29 @@
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <string>
 
 namespace attn {
+
+// a b, a^T b, a b^T or a^T b^T (the flags say which) in one BLAS call: the transpose is
+// BLAS's way of reading the matrix, never a copy. A dimension of 0 gives zeros of the shape.
+namespace {
+
+// out = a b (+ out, when accumulate), the transposes as BLAS's way of reading: no copy.
+void gemm(const Matrix& a, const Matrix& b, bool transpose_a, bool transpose_b, Matrix& out,
+          bool accumulate) {
+    const std::size_t inner = transpose_a ? a.shape(0) : a.shape(1);
+    if (out.size() == 0 || inner == 0) return;
+    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(out.shape(0)),
+                static_cast<int>(out.shape(1)), static_cast<int>(inner), 1.0f, a.data(),
+                static_cast<int>(a.shape(1)), b.data(), static_cast<int>(b.shape(1)),
+                accumulate ? 1.0f : 0.0f, out.data(), static_cast<int>(out.shape(1)));
+}
+
+}  // namespace
 
 // a b, a^T b, a b^T or a^T b^T (the flags say which) in one BLAS call: the transpose is
 // BLAS's way of reading the matrix, never a copy. A dimension of 0 gives zeros of the shape.
@@ -27,13 +46,24 @@ Matrix product(const Matrix& a, const Matrix& b, bool transpose_a, bool transpos
                                               " but b" + (transpose_b ? "^T" : "") + " is " +
                                               shape_of(b) + (transpose_b ? " transposed" : ""));
     }
-    Matrix out = xt::zeros<float>({m, n});
-    if (m == 0 || n == 0 || inner == 0) return out;
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                static_cast<int>(inner), 1.0f, a.data(), static_cast<int>(a.shape(1)), b.data(),
-                static_cast<int>(b.shape(1)), 0.0f, out.data(), static_cast<int>(n));
+    if (inner == 0) return xt::zeros<float>({m, n});
+    Matrix out = Matrix::from_shape({m, n});  // every entry is written by BLAS
+    gemm(a, b, transpose_a, transpose_b, out, false);
     return out;
+}
+
+Matrix linear(const Matrix& x, const Matrix& w, const Vector& b) {
+    constexpr const char* fn = "attn::linear";
+    check_shape(fn, "x", x, {any("T"), any("in")});
+    check_shape(fn, "w", w, {exactly("in", x.shape(1)), any("out")});
+    if (b.size() == 0) return product(x, w);
+    check_shape(fn, "b", b, {exactly("out", w.shape(1))});
+    // Every row starts as b, and BLAS adds x W to it: the bias costs no pass of its own.
+    Matrix y = Matrix::from_shape({x.shape(0), w.shape(1)});
+    for (std::size_t t = 0; t < y.shape(0); ++t)
+        std::copy(b.begin(), b.end(), y.data() + t * y.shape(1));
+    gemm(x, w, false, false, y, true);
+    return y;
 }
 
 LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& dy) {
@@ -42,7 +72,10 @@ LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& 
     check_shape(fn, "w", w, {exactly("in", x.shape(1)), any("out")});
     check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("out", w.shape(1))});
     // Each y[t, o] = sum_i x[t, i] W[i, o] + b[o]: x meets W's columns, W meets every token.
-    return {product(dy, w, false, true), product(x, dy, true, false), xt::sum(dy, {0})};
+    Vector db = xt::zeros<float>({dy.shape(1)});
+    for (std::size_t t = 0; t < dy.shape(0); ++t)
+        for (std::size_t o = 0; o < dy.shape(1); ++o) db(o) += dy(t, o);
+    return {product(dy, w, false, true), product(x, dy, true, false), db};
 }
 
 Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
@@ -89,18 +122,55 @@ AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, c
     return attention_backward(p, q, k, v, d_out);
 }
 
-MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w) {
+namespace {
+
+// The rows of x from `first` to `last` (exclusive), as a matrix of their own.
+Matrix rows(const Matrix& x, std::size_t first, std::size_t last) {
+    return xt::view(x, xt::range(first, last), xt::all());
+}
+
+// `starts` checked (0 first, increasing, x's rows last), or {0, rows} when it is empty.
+std::vector<std::size_t> sequence_starts(const char* fn, const std::vector<std::size_t>& starts,
+                                         std::size_t rows) {
+    if (starts.empty()) return {0, rows};
+    bool increasing = starts.size() >= 2 && starts.front() == 0 && starts.back() == rows;
+    for (std::size_t s = 1; increasing && s < starts.size(); ++s)
+        increasing = starts[s] > starts[s - 1];
+    if (!increasing) {
+        std::string list;
+        for (std::size_t s : starts) list += (list.empty() ? "" : ", ") + std::to_string(s);
+        invalid_argument(fn, "starts {" + list + "} must begin at 0, increase and end at the " +
+                                 std::to_string(rows) + " rows of x");
+    }
+    return starts;
+}
+
+}  // namespace
+
+MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w,
+                                              const std::vector<std::size_t>& starts) {
     constexpr const char* fn = "attn::multi_head_attention_forward";
-    check_shape(fn, "x", x, {any("T"), any("d_model")});
+    check_shape(fn, "x", x, {any("N"), any("d_model")});
     check_attention_weights(fn, x.shape(1), w, "", Biases::optional);
     MultiHeadForward f;
-    f.q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
-    f.k = split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn);
-    f.v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn);
-    HeadsResult heads = attend_heads(f.q, f.k, f.v, causal_mask(x.shape(0)), fn);  // chapter 04
-    f.weights = std::move(heads.weights);
-    f.merged = merge_heads(heads.outputs);
-    f.output = affine(f.merged, w.w_o, w.b_o);
+    f.starts = sequence_starts(fn, starts, x.shape(0));
+    // The projections of every row of every sequence at once.
+    const Matrix q = linear(x, w.w_q, w.b_q), k = linear(x, w.w_k, w.b_k),
+                 v = linear(x, w.w_v, w.b_v);
+    f.merged = xt::zeros<float>({x.shape(0), q.shape(1)});
+    for (std::size_t s = 0; s + 1 < f.starts.size(); ++s) {
+        // Chapter 04's heads, on this sequence's rows only.
+        const std::size_t first = f.starts[s], last = f.starts[s + 1];
+        SequenceHeads heads{split_heads(rows(q, first, last), w.n_heads, fn),
+                            split_heads(rows(k, first, last), w.n_kv_heads, fn),
+                            split_heads(rows(v, first, last), w.n_kv_heads, fn),
+                            {}};
+        HeadsResult r = attend_heads(heads.q, heads.k, heads.v, causal_mask(last - first), fn);
+        heads.weights = std::move(r.weights);
+        xt::view(f.merged, xt::range(first, last), xt::all()) = merge_heads(r.outputs);
+        f.sequences.push_back(std::move(heads));
+    }
+    f.output = linear(f.merged, w.w_o, w.b_o);
     return f;
 }
 
@@ -109,33 +179,42 @@ MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHea
                                                  const Matrix& dy) {
     constexpr const char* fn = "attn::multi_head_attention_backward";
     check_attention_weights(fn, x.shape(1), w, "", Biases::optional);
-    check_shape(fn, "x", x, {any("T"), any("d_model")});
-    check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("d_model", x.shape(1))});
+    check_shape(fn, "x", x, {any("N"), any("d_model")});
+    check_shape(fn, "dy", dy, {exactly("N", x.shape(0)), exactly("d_model", x.shape(1))});
     check_shape(fn, "forward.merged", forward.merged,
-                {exactly("T", x.shape(0)), exactly("d_model", x.shape(1))});
-    const Tensor3 &q = forward.q, &k = forward.k, &v = forward.v;
+                {exactly("N", x.shape(0)), exactly("d_model", x.shape(1))});
 
     MultiHeadGradients g;
     const LinearGradients out = linear_backward(forward.merged, w.w_o, dy);
     g.d_w.w_o = out.dw;
     g.d_w.b_o = out.db;
-    // merge_heads put head h in columns h*d_head..: its gradient is those columns (a split).
-    const Tensor3 d_heads = split_heads(out.dx, w.n_heads, fn);
-    Tensor3 dq = xt::zeros<float>(q.shape()), dk = xt::zeros<float>(k.shape()),
-            dv = xt::zeros<float>(v.shape());
-    for (std::size_t h = 0; h < w.n_heads; ++h) {
-        const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
-        const AttentionGradients a =
-            attention_backward(xt::view(forward.weights, h), xt::view(q, h), xt::view(k, kv),
-                               xt::view(v, kv), xt::view(d_heads, h));
-        xt::view(dq, h) = a.dq;
-        xt::view(dk, kv) += a.dk;  // query heads that share a key/value head add up
-        xt::view(dv, kv) += a.dv;
+    Matrix dq = xt::zeros<float>({x.shape(0), w.w_q.shape(1)}),
+           dk = xt::zeros<float>({x.shape(0), w.w_k.shape(1)}),
+           dv = xt::zeros<float>({x.shape(0), w.w_v.shape(1)});
+    for (std::size_t s = 0; s < forward.sequences.size(); ++s) {
+        const SequenceHeads& f = forward.sequences[s];
+        const std::size_t first = forward.starts[s], last = forward.starts[s + 1];
+        // merge_heads put head h in columns h*d_head..: its gradient is those columns (a split).
+        const Tensor3 d_heads = split_heads(rows(out.dx, first, last), w.n_heads, fn);
+        Tensor3 dq_s = xt::zeros<float>(f.q.shape()), dk_s = xt::zeros<float>(f.k.shape()),
+                dv_s = xt::zeros<float>(f.v.shape());
+        for (std::size_t h = 0; h < w.n_heads; ++h) {
+            const std::size_t kv = kv_head_for(h, w.n_heads, w.n_kv_heads);
+            const AttentionGradients a =
+                attention_backward(xt::view(f.weights, h), xt::view(f.q, h), xt::view(f.k, kv),
+                                   xt::view(f.v, kv), xt::view(d_heads, h));
+            xt::view(dq_s, h) = a.dq;
+            xt::view(dk_s, kv) += a.dk;  // query heads that share a key/value head add up
+            xt::view(dv_s, kv) += a.dv;
+        }
+        // split_heads took column blocks: its gradient puts them back (a merge).
+        xt::view(dq, xt::range(first, last), xt::all()) = merge_heads(dq_s);
+        xt::view(dk, xt::range(first, last), xt::all()) = merge_heads(dk_s);
+        xt::view(dv, xt::range(first, last), xt::all()) = merge_heads(dv_s);
     }
-    // split_heads took column blocks: its gradient puts them back (a merge).
-    const LinearGradients gq = linear_backward(x, w.w_q, merge_heads(dq));
-    const LinearGradients gk = linear_backward(x, w.w_k, merge_heads(dk));
-    const LinearGradients gv = linear_backward(x, w.w_v, merge_heads(dv));
+    const LinearGradients gq = linear_backward(x, w.w_q, dq);
+    const LinearGradients gk = linear_backward(x, w.w_k, dk);
+    const LinearGradients gv = linear_backward(x, w.w_v, dv);
     g.dx = gq.dx + gk.dx + gv.dx;  // x fed all three projections
     g.d_w.w_q = gq.dw;
     g.d_w.w_k = gk.dw;
@@ -182,20 +261,41 @@ LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, cons
     return g;
 }
 
+namespace {
+
+// tanh of n values in place: e^{2u} for all of them in one vectorised loop (chapter 07's
+// exp_row, with no maximum to subtract), then tanh u = 1 - 2 / (e^{2u} + 1). Beyond |u| = 44
+// the exponential is clamped, and the result is -1 or 1, as tanh's is in float.
+void tanh_in_place(float* u, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) u[i] *= 2.0f;
+    exp_row(u, n, 0.0f);
+    for (std::size_t i = 0; i < n; ++i) u[i] = 1.0f - 2.0f / (u[i] + 1.0f);
+}
+
+constexpr float gelu_c = 0.7978845608f;  // sqrt(2 / pi)
+
+// tanh(sqrt(2/pi) (x + 0.044715 x^3)) for every element of x.
+Matrix gelu_tanh(const Matrix& x) {
+    Matrix th = gelu_c * (x + 0.044715f * x * x * x);
+    tanh_in_place(th.data(), th.size());
+    return th;
+}
+
+}  // namespace
+
+Matrix fast_gelu(const Matrix& x) {
+    check_shape("attn::fast_gelu", "x", x, {any("T"), any("d")});
+    return 0.5f * x * (1.0f + gelu_tanh(x));
+}
+
 Matrix gelu_backward(const Matrix& x, const Matrix& dy) {
     constexpr const char* fn = "attn::gelu_backward";
     check_shape(fn, "x", x, {any("T"), any("d")});
     check_shape(fn, "dy", dy, {exactly("T", x.shape(0)), exactly("d", x.shape(1))});
-    const double c = std::sqrt(2.0 / std::numbers::pi);
-    Matrix dx = xt::zeros<float>(x.shape());
-    for (std::size_t i = 0; i < x.size(); ++i) {
-        const double a = x.data()[i];
-        const double th = std::tanh(c * (a + 0.044715 * a * a * a));
-        const double slope =
-            0.5 * (1.0 + th) + 0.5 * a * (1.0 - th * th) * c * (1.0 + 3.0 * 0.044715 * a * a);
-        dx.data()[i] = static_cast<float>(slope * dy.data()[i]);
-    }
-    return dx;
+    const Matrix th = gelu_tanh(x);
+    // The product rule on x/2 (1 + tanh u), and the chain rule through tanh and u.
+    return dy * (0.5f * (1.0f + th) +
+                 0.5f * x * (1.0f - th * th) * gelu_c * (1.0f + 3.0f * 0.044715f * x * x));
 }
 
 Matrix embedding_backward(const std::vector<std::size_t>& tokens, const Matrix& dy,

@@ -20,6 +20,11 @@ namespace attn {
 Matrix product(const Matrix& a, const Matrix& b, bool transpose_a = false,
                bool transpose_b = false);
 
+/// Chapter 04's affine(), \f$y = x W + b\f$, in one BLAS call: each row of y starts as b
+/// and the product is added to it. No bias (b empty): \f$x W\f$.
+/// \param x `[T, in]` \param w `[in, out]` \param b `[out]` or empty \return `[T, out]`
+Matrix linear(const Matrix& x, const Matrix& w, const Vector& b);
+
 /// The gradients of \f$y = x W + b\f$.
 struct LinearGradients {
     Matrix dx;  ///< `[T, in]`:  \f$dy\,W^\top\f$
@@ -65,23 +70,36 @@ AttentionGradients attention_backward(const Matrix& p, const Matrix& q, const Ma
 AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
                                              const Matrix& d_out);
 
-/// Chapter 04's causal multi-head attention, keeping what its backward pass needs.
-struct MultiHeadForward {
+/// One sequence's heads in multi_head_attention_forward(): what its backward pass needs.
+struct SequenceHeads {
     Tensor3 q;        ///< `[n_heads, T, d_head]`
     Tensor3 k;        ///< `[n_kv_heads, T, d_head]`
     Tensor3 v;        ///< `[n_kv_heads, T, d_head]`
     Tensor3 weights;  ///< `[n_heads, T, T]`, each head's P
-    Matrix merged;    ///< `[T, d_model]`, the heads side by side, W_o's input
-    Matrix output;    ///< `[T, d_model]`, the layer's output
+};
+
+/// Chapter 04's causal multi-head attention over a batch of sequences packed into the rows
+/// of one matrix, keeping what its backward pass needs.
+struct MultiHeadForward {
+    std::vector<std::size_t> starts;       ///< sequence s is rows starts[s] .. starts[s+1] - 1
+    std::vector<SequenceHeads> sequences;  ///< one per sequence
+    Matrix merged;                         ///< `[N, d_model]`, the heads side by side, W_o's input
+    Matrix output;                         ///< `[N, d_model]`, the layer's output
 };
 
 /// The forward pass of chapter 04's causal layer (with its biases), its activations kept.
-/// \param x `[T, d_model]` \param w the layer
-MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w);
+/// The projections see all N rows at once (one matrix product each, whatever the number of
+/// sequences); the attention itself runs per sequence, so that no token sees another
+/// sequence's tokens: the same as a block-diagonal causal mask, without its N x N scores.
+/// \param x `[N, d_model]`, the sequences' rows one after another \param w the layer
+/// \param starts where each sequence begins, then N (for example {0, 7, 15} for two of 7 and
+/// 8 tokens); empty: x is one sequence
+MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWeights& w,
+                                              const std::vector<std::size_t>& starts = {});
 
 /// The gradients of chapter 04's multi-head attention layer (with biases, GPT-2's).
 struct MultiHeadGradients {
-    Matrix dx;             ///< `[T, d_model]`
+    Matrix dx;             ///< `[N, d_model]`
     MultiHeadWeights d_w;  ///< the same shapes as the weights, biases included
 };
 
@@ -90,8 +108,8 @@ struct MultiHeadGradients {
 /// its columns of the gradient), each head's attention backward, the split's (a merge), and
 /// the three projections' backward; x gets the sum of the three. Grouped-query heads add
 /// their gradients into the key/value head they share.
-/// \param x `[T, d_model]` \param w the layer, with biases
-/// \param forward multi_head_attention_forward(x, w) \param dy `[T, d_model]`
+/// \param x `[N, d_model]` \param w the layer, with biases
+/// \param forward multi_head_attention_forward(x, w, starts) \param dy `[N, d_model]`
 MultiHeadGradients multi_head_attention_backward(const Matrix& x, const MultiHeadWeights& w,
                                                  const MultiHeadForward& forward, const Matrix& dy);
 
@@ -110,6 +128,12 @@ struct LayerNormGradients {
 /// \param x `[T, d]` \param gain `[d]` \param dy `[T, d]` \param eps as in the forward pass
 LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
                                        float eps = 1e-5f);
+
+/// Chapter 05's gelu() with its tanh from chapter 07's vectorised exponential,
+/// \f$\tanh u = 1 - 2 / (e^{2u} + 1)\f$: the same values to float rounding, without one
+/// library call per element (training computes a GELU for every hidden feature of every
+/// token, forward and backward). \param x `[T, d]` \return `[T, d]`
+Matrix fast_gelu(const Matrix& x);
 
 /// Backward of chapter 05's tanh GELU, elementwise: with
 /// \f$u = \sqrt{2/\pi}\,(x + 0.044715 x^3)\f$,

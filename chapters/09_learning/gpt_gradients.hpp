@@ -20,27 +20,38 @@ struct Sequence {
 
 /// What one block's backward pass needs from its forward pass: every intermediate result
 /// that a backward function takes. Inference throws each away as soon as the next is made.
+/// The rows are the batch's N tokens, sequence after sequence.
 struct BlockActivations {
-    Matrix x;                    ///< `[T, d_model]`, the block's input
+    Matrix x;                    ///< `[N, d_model]`, the block's input
     Matrix a;                    ///< LN1(x), the attention's input
-    MultiHeadForward attention;  ///< its Q, K, V, weights and merged heads
-    Matrix h;                    ///< `[T, d_model]`, x + attention
+    MultiHeadForward attention;  ///< its heads (per sequence) and merged heads
+    Matrix h;                    ///< `[N, d_model]`, x + attention
     Matrix b;                    ///< LN2(h), the feed-forward's input
-    Matrix hidden;               ///< `[T, d_ff]`, b W1 + b1, GELU's input
-    Matrix gelu;                 ///< `[T, d_ff]`, GELU(hidden), W2's input
+    Matrix hidden;               ///< `[N, d_ff]`, b W1 + b1, GELU's input
+    Matrix gelu;                 ///< `[N, d_ff]`, GELU(hidden), W2's input
 };
 
-/// The forward pass of a whole GPT with everything the backward pass needs.
+/// The forward pass of a whole GPT over a batch with everything the backward pass needs.
 struct GptActivations {
+    std::vector<std::size_t> starts;       ///< sequence s is rows starts[s] .. starts[s+1] - 1
+    std::vector<std::size_t> tokens;       ///< the N input tokens, sequence after sequence
     std::vector<BlockActivations> blocks;  ///< one per block
-    Matrix x;                              ///< `[T, d_model]`, the last block's output
-    Matrix final_norm;                     ///< `[T, d_model]`, the final layer norm's output
-    Matrix logits;                         ///< `[T, vocab_size]`
+    Matrix x;                              ///< `[N, d_model]`, the last block's output
+    Matrix final_norm;                     ///< `[N, d_model]`, the final layer norm's output
+    Matrix logits;                         ///< `[N, vocab_size]`
 };
 
-/// Chapter 05's Gpt::logits(), keeping the activations: the same logits.
-/// \param model the GPT \param tokens 1..context ids below vocab_size
+/// Chapter 05's Gpt::logits() for a batch of sequences at once, keeping the activations: the
+/// same logits as each sequence alone. Their rows are packed into one matrix, so that every
+/// layer but attention is one matrix product for the whole batch; attention runs per
+/// sequence (multi_head_attention_forward()).
+/// \param model the GPT \param sequences each 1..context ids below vocab_size
 /// \param caller the function named in an error (a token outside the vocabulary, too many)
+GptActivations gpt_forward(const Gpt& model, const std::vector<std::vector<std::size_t>>& sequences,
+                           const char* caller = "attn::gpt_forward");
+
+/// gpt_forward() of one sequence. \param model the GPT \param tokens 1..context ids
+/// \param caller the function named in an error
 GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
                            const char* caller = "attn::gpt_forward");
 
@@ -53,11 +64,12 @@ struct GptGradients {
     GptWeights d;
 };
 
-/// The mean next-token cross-entropy of `batch` under `model`, and its gradient: each
-/// sequence runs forward keeping every block's inputs, then backward from the logits to the
-/// embeddings. Every position of the batch weighs the same (the mean is over all of them).
-/// Throws std::invalid_argument for an empty batch, a sequence longer than the context,
-/// inputs and targets of different lengths, or an id outside the vocabulary.
+/// The mean next-token cross-entropy of `batch` under `model`, and its gradient: the whole
+/// batch runs forward keeping every block's inputs (gpt_forward()), then backward from the
+/// logits to the embeddings. Every position of the batch weighs the same (the mean is over
+/// all of them). Throws std::invalid_argument for an empty batch or sequence, a sequence
+/// longer than the context, inputs and targets of different lengths, or an id outside the
+/// vocabulary.
 GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch);
 
 }  // namespace attn

@@ -87,7 +87,8 @@ using attn::Vector;
 /// The heads of chapter 04 add two steps: the merge puts the heads' outputs side by side,
 /// so its backward splits the gradient by the same column blocks; the split of Q, K and V
 /// into heads is undone by a merge. A key/value head shared by several query heads
-/// (grouped-query attention) receives the sum of their gradients.
+/// (grouped-query attention) receives the sum of their gradients. For a batch, the heads
+/// work on each sequence's rows, the projections on all rows at once.
 ///
 /// \show backward.cpp multi_head_attention_backward
 ///
@@ -103,7 +104,10 @@ using attn::Vector;
 /// \show backward.cpp layer_norm_backward
 ///
 /// The activation of the feed-forward network (the tanh form of chapter 05) is elementwise:
-/// dx is dy times its derivative.
+/// dx is dy times its derivative. Training computes it for every hidden feature of every
+/// token twice a step, so its tanh comes from chapter 07's vectorised exponential,
+/// \f$\tanh u = 1 - 2/(e^{2u} + 1)\f$, 8 values an instruction (attn::fast_gelu() is the
+/// forward pass the same way); one library tanh per value took a quarter of a step.
 /// **The residual add** \f$h = x + f(x)\f$ passes dy to x unchanged and adds f's path: that
 /// is why a deep residual network trains at all, the gradient reaches the first block
 /// undiminished. **The embeddings** are a lookup, \f$x_t = E_{token_t} + P_t\f$: the
@@ -126,7 +130,14 @@ using attn::Vector;
 /// Chapter 05's GPT ties its output layer to the token embedding, logits
 /// \f$= h\,E^\top\f$: E is used twice, at the input and at the output, and its gradient is
 /// the sum of both uses. attn::gpt_gradients() runs the forward pass keeping each block's
-/// inputs (attn::gpt_forward()), then the functions above in reverse order:
+/// inputs (attn::gpt_forward()), then the functions above in reverse order. It packs the
+/// batch's sequences into the rows of one matrix, one below the other: a linear layer, layer
+/// norm or GELU treats each row alone, so they compute all of the batch in one call (one
+/// large matrix product instead of 64 small ones); only attention must keep the sequences
+/// apart, and multi_head_attention_forward() runs chapter 04's heads on each sequence's rows:
+///
+/// \show backward.cpp multi_head_attention_forward
+///
 ///
 /// \show gpt_gradients.cpp gpt_forward gpt_gradients
 ///
@@ -351,6 +362,7 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
     attn::AdamWSettings settings;
     settings.beta2 = 0.95f;
     attn::AdamW optimiser(weights, settings);
+    attn::keep_freed_memory();  // each step reuses the last one's memory (training.hpp)
     const float peak = 3e-3f;
     const std::size_t warmup = std::max<std::size_t>(1, steps / 20), batch_size = 64, every = 20;
     std::cout << "GPT: " << attn::total_parameters(config) << " parameters; " << steps
@@ -486,7 +498,8 @@ void show_heads(const attn::Gpt& model, const attn::Language& language,
         const attn::GptActivations f = attn::gpt_forward(model, seq.inputs);
         for (std::size_t l = 0; l < c.n_layers; ++l) {
             for (std::size_t h = 0; h < c.n_heads; ++h) {
-                const Matrix p = xt::view(f.blocks[l].attention.weights, h, xt::all(), xt::all());
+                const Matrix p =
+                    xt::view(f.blocks[l].attention.sequences[0].weights, h, xt::all(), xt::all());
                 to_subject[l * c.n_heads + h] += p(verb, subject + 1) / 2.0;
                 panels[s].push_back(p);
             }
@@ -587,33 +600,34 @@ void show_saved_and_used(const attn::Gpt& trained, const attn::Language& languag
 /// saw, so every block's intermediate results stay in memory until the backward pass has
 /// used them (the struct BlockActivations). The program lists them for one sentence of 8
 /// tokens, measured from the tensors attn::gpt_forward() returns, and then measures the
-/// memory a whole training step allocates beyond what it starts with (64 sentences). The
-/// activations are a small part of it here because attn::gpt_gradients() runs the sentences
-/// one after another: one sentence's activations are alive at a time, while the gradients
-/// (as large as the weights) and the copies the step makes are alive throughout. A batched
-/// implementation, as PyTorch's, keeps the activations of all 64 at once, and for a large
-/// model with long sequences they are most of the memory of training.
+/// memory a whole training step allocates beyond what it starts with (64 sentences).
+/// attn::gpt_gradients() runs the whole batch at once, its sentences' rows packed into one
+/// matrix, so the activations of all 64 are alive together until the backward pass has
+/// passed them: they, the gradients (as large as the weights) and the temporaries of the
+/// backward pass make the step's peak. For a large model with long sequences the
+/// activations are most of the memory of training; recomputing them in the backward pass
+/// instead of keeping them (activation checkpointing) trades time for that memory.
 void show_cost(const attn::Gpt& model, const attn::Language& language) {
     attn::section(std::cout, "The cost of training");
     const attn::Sequence seq = attn::sentence_sequence(language, language.sentences()[205]);
     const attn::GptActivations f = attn::gpt_forward(model, seq.inputs);
     const auto kib = [](std::size_t floats) { return static_cast<double>(floats) * 4.0 / 1024.0; };
     const attn::BlockActivations& b = f.blocks[0];
+    const attn::SequenceHeads& heads = b.attention.sequences[0];
     struct Row {
         const char* name;
         std::size_t floats;
     };
-    const std::vector<Row> rows = {
-        {"x, the block's input", b.x.size()},
-        {"LN1(x)", b.a.size()},
-        {"Q, K, V", b.attention.q.size() + b.attention.k.size() + b.attention.v.size()},
-        {"attention weights P", b.attention.weights.size()},
-        {"merged heads", b.attention.merged.size()},
-        {"attention output", b.attention.output.size()},
-        {"h = x + attention", b.h.size()},
-        {"LN2(h)", b.b.size()},
-        {"W1's output, GELU's input", b.hidden.size()},
-        {"GELU's output", b.gelu.size()}};
+    const std::vector<Row> rows = {{"x, the block's input", b.x.size()},
+                                   {"LN1(x)", b.a.size()},
+                                   {"Q, K, V", heads.q.size() + heads.k.size() + heads.v.size()},
+                                   {"attention weights P", heads.weights.size()},
+                                   {"merged heads", b.attention.merged.size()},
+                                   {"attention output", b.attention.output.size()},
+                                   {"h = x + attention", b.h.size()},
+                                   {"LN2(h)", b.b.size()},
+                                   {"W1's output, GELU's input", b.hidden.size()},
+                                   {"GELU's output", b.gelu.size()}};
     std::size_t per_block = 0;
     std::cout << "kept for the backward pass, per block, T = " << seq.inputs.size() << ":\n";
     for (const Row& r : rows) {
@@ -624,7 +638,7 @@ void show_cost(const attn::Gpt& model, const attn::Language& language) {
     const std::size_t blocks = f.blocks.size();
     const std::size_t training =
         per_block * blocks + f.x.size() + f.final_norm.size() + f.logits.size();
-    const std::size_t inference = 2 * b.attention.k.size() * blocks;  // the KV cache
+    const std::size_t inference = 2 * heads.k.size() * blocks;  // the KV cache
     std::cout << std::fixed << std::setprecision(2) << "\nall of it, " << blocks
               << " blocks and the output: " << training << " floats (" << kib(training)
               << " KiB)\nwhat inference keeps (the KV cache): " << inference << " floats ("
@@ -644,7 +658,10 @@ void show_cost(const attn::Gpt& model, const attn::Language& language) {
               << seq.inputs.size() << " tokens allocated at most "
               << static_cast<double>(attn::peak_bytes() - base) / 1024.0
               << " KiB beyond the weights and AdamW's moments (the weights: " << model_kib
-              << " KiB, the moments: " << 2 * model_kib << " KiB)\n"
+              << " KiB, the moments: " << 2 * model_kib << " KiB), of which the 64 sentences'"
+              << " activations, kept together, are " << 64.0 * kib(training)
+              << " KiB\n(the batch is one sentence 64 times over: its cost is that of 64 different"
+              << " sentences of the same length)\n"
               << std::defaultfloat;
 }
 

@@ -2,6 +2,8 @@
 
 #include "common/shape.hpp"
 
+#include <malloc.h>  // mallopt, glibc
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,14 @@ bool all_finite(const float* data, std::size_t size) {
 }
 
 }  // namespace
+
+void keep_freed_memory() {
+    constexpr int pad = 64 << 20;
+    mallopt(M_TOP_PAD, pad);              // grow the heap 64 MiB beyond each request,
+    mallopt(M_TRIM_THRESHOLD, 2 * pad);   // give back only a free top above 128 MiB,
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // and take blocks below 32 MiB from the heap
+                                          // (not from mmap, returned at each free)
+}
 
 StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
                          const std::vector<Sequence>& batch, float learning_rate, double max_norm) {

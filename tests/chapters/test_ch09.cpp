@@ -453,7 +453,7 @@ TEST_CASE("gpt_forward: the logits of chapter 05's Gpt::logits, and the activati
     const attn::GptActivations f = attn::gpt_forward(model, tokens);
     CHECK_THAT(f.logits, IsClose(model.logits(tokens), 1e-6f));
     REQUIRE(f.blocks.size() == 2);
-    CHECK(f.blocks[1].attention.weights.shape(0) == 2);
+    CHECK(f.blocks[1].attention.sequences[0].weights.shape(0) == 2);
     CHECK(f.blocks[1].hidden.shape(1) == 16);
     CHECK_THROWS_WITH(attn::gpt_forward(model, {1, 12}, "caller_name"),
                       Contains("caller_name") && Contains("12"));
