@@ -41,8 +41,9 @@ void set(Vector& into, const Vector& g) {
 
 }  // namespace
 
-GptActivations gpt_forward(const Gpt& model, const std::vector<std::vector<std::size_t>>& sequences,
-                           const char* caller) {
+GptActivations gpt_forward_batch(const Gpt& model,
+                                 const std::vector<std::vector<std::size_t>>& sequences,
+                                 const char* caller) {
     const GptWeights& w = model.weights();
     GptActivations f;
     f.starts.push_back(0);
@@ -76,7 +77,7 @@ GptActivations gpt_forward(const Gpt& model, const std::vector<std::vector<std::
 
 GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
                            const char* caller) {
-    return gpt_forward(model, std::vector<std::vector<std::size_t>>{tokens}, caller);
+    return gpt_forward_batch(model, {tokens}, caller);
 }
 
 GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch) {
@@ -98,7 +99,7 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch)
     }
     const GptWeights& w = model.weights();
     GptGradients g{0.0, zeros_like(w)};
-    const GptActivations f = gpt_forward(model, inputs, fn);
+    const GptActivations f = gpt_forward_batch(model, inputs, fn);
 
     // The loss: the mean over all N positions of the batch, so dlogits carries 1/N.
     const CrossEntropy ce = cross_entropy(f.logits, targets);

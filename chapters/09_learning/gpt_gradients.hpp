@@ -47,10 +47,11 @@ struct GptActivations {
 /// sequence (multi_head_attention_forward()).
 /// \param model the GPT \param sequences each 1..context ids below vocab_size
 /// \param caller the function named in an error (a token outside the vocabulary, too many)
-GptActivations gpt_forward(const Gpt& model, const std::vector<std::vector<std::size_t>>& sequences,
-                           const char* caller = "attn::gpt_forward");
+GptActivations gpt_forward_batch(const Gpt& model,
+                                 const std::vector<std::vector<std::size_t>>& sequences,
+                                 const char* caller = "attn::gpt_forward_batch");
 
-/// gpt_forward() of one sequence. \param model the GPT \param tokens 1..context ids
+/// gpt_forward_batch() of one sequence. \param model the GPT \param tokens 1..context ids
 /// \param caller the function named in an error
 GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
                            const char* caller = "attn::gpt_forward");
@@ -65,7 +66,7 @@ struct GptGradients {
 };
 
 /// The mean next-token cross-entropy of `batch` under `model`, and its gradient: the whole
-/// batch runs forward keeping every block's inputs (gpt_forward()), then backward from the
+/// batch runs forward keeping every block's inputs (gpt_forward_batch()), then backward from the
 /// logits to the embeddings. Every position of the batch weighs the same (the mean is over
 /// all of them). Throws std::invalid_argument for an empty batch or sequence, a sequence
 /// longer than the context, inputs and targets of different lengths, or an id outside the

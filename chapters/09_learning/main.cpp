@@ -130,7 +130,7 @@ using attn::Vector;
 /// Chapter 05's GPT ties its output layer to the token embedding, logits
 /// \f$= h\,E^\top\f$: E is used twice, at the input and at the output, and its gradient is
 /// the sum of both uses. attn::gpt_gradients() runs the forward pass keeping each block's
-/// inputs (attn::gpt_forward()), then the functions above in reverse order. It packs the
+/// inputs (attn::gpt_forward_batch()), then the functions above in reverse order. It packs the
 /// batch's sequences into the rows of one matrix, one below the other: a linear layer, layer
 /// norm or GELU treats each row alone, so they compute all of the batch in one call (one
 /// large matrix product instead of 64 small ones); only attention must keep the sequences
@@ -139,7 +139,7 @@ using attn::Vector;
 /// \show backward.cpp multi_head_attention_forward
 ///
 ///
-/// \show gpt_gradients.cpp gpt_forward gpt_gradients
+/// \show gpt_gradients.cpp gpt_forward_batch gpt_gradients
 ///
 /// The tests (tests/chapters/test_ch09.cpp) compare every one of these functions, and the
 /// whole model's gradient for every one of its tensors, with PyTorch's autograd on the same

@@ -568,3 +568,51 @@ TEST_CASE("evaluate: a model that always says 'was' gets half of the balanced se
     CHECK(a.attractors_correct * 2 == a.attractors);
     CHECK(a.loss > 0.0);
 }
+
+TEST_CASE("gpt_forward of a packed batch: each sequence's logits and weights as if it were alone") {
+    const attn::Gpt& model = reference_gpt();
+    const std::vector<std::vector<std::size_t>> sequences = {{1, 4, 2}, {9, 3, 3, 0, 7, 10}, {5}};
+    const attn::GptActivations f = attn::gpt_forward_batch(model, sequences);
+    REQUIRE(f.starts == std::vector<std::size_t>{0, 3, 9, 10});
+    REQUIRE(f.logits.shape(0) == 10);
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+        INFO("sequence " << s);
+        const Matrix rows = xt::view(f.logits, xt::range(f.starts[s], f.starts[s + 1]), xt::all());
+        CHECK_THAT(rows, IsClose(model.logits(sequences[s]), 1e-5f));
+        const attn::GptActivations alone = attn::gpt_forward(model, sequences[s]);
+        for (std::size_t l = 0; l < 2; ++l) {
+            CHECK_THAT(attn::Tensor3(f.blocks[l].attention.sequences[s].weights),
+                       IsClose(alone.blocks[l].attention.sequences[0].weights, 1e-6f));
+        }
+    }
+    CHECK_THROWS_WITH(attn::gpt_forward_batch(model, {{1, 2}, {}}, "caller_name"),
+                      Contains("caller_name") && Contains("no token"));
+}
+
+TEST_CASE("multi_head_attention_forward refuses starts that do not cut x's rows into sequences") {
+    attn::Rng rng(3);
+    const attn::MultiHeadWeights w = attn::random_multi_head_weights(8, 2, 1, rng);
+    const Matrix x = xt::ones<float>({5, 8});
+    for (const std::vector<std::size_t>& starts :
+         {std::vector<std::size_t>{0, 5, 5}, {1, 5}, {0, 3}, {0, 3, 2, 5}, {5}}) {
+        CHECK_THROWS_WITH(attn::multi_head_attention_forward(x, w, starts),
+                          Contains("attn::multi_head_attention_forward") && Contains("starts") &&
+                              Contains("5 rows"));
+    }
+    CHECK(attn::multi_head_attention_forward(x, w, {0, 2, 5}).sequences.size() == 2);
+}
+
+TEST_CASE("linear and fast_gelu: chapter 04's affine and chapter 05's gelu, faster") {
+    attn::Rng rng(5);
+    const Matrix x = attn::random_normal(7, 6, rng), w = attn::random_normal(6, 4, rng);
+    const Vector b = attn::random_normal(4, rng);
+    CHECK_THAT(attn::linear(x, w, b), IsClose(attn::affine(x, w, b), 1e-6f));
+    CHECK_THAT(attn::linear(x, w, Vector{}), IsClose(attn::affine(x, w, Vector{}), 1e-6f));
+    CHECK_THROWS_WITH(attn::linear(x, w, Vector(xt::ones<float>({3}))),
+                      Contains("attn::linear") && Contains("'b'"));
+    Matrix grid = xt::zeros<float>({1, 4001});
+    for (std::size_t i = 0; i < grid.size(); ++i) grid(0, i) = -20.0f + 0.01f * i;
+    CHECK_THAT(attn::fast_gelu(grid), IsClose(attn::gelu(grid), 1e-6f));
+    const Matrix far = {{-1e4f, -60.0f, 60.0f, 1e4f}};
+    CHECK_THAT(attn::fast_gelu(far), IsClose(Matrix{{0.0f, 0.0f, 60.0f, 1e4f}}, 1e-6f));
+}
