@@ -55,6 +55,14 @@ Language::Language() {
     }
 }
 
+std::optional<bool> Language::plural_noun(std::size_t token) const {
+    if (token >= words_.size()) return std::nullopt;
+    const std::string& w = words_[token];
+    if (std::find(plural.begin(), plural.end(), w) != plural.end()) return true;
+    if (std::find(singular.begin(), singular.end(), w) != singular.end()) return false;
+    return std::nullopt;
+}
+
 std::size_t Language::id(const std::string& word) const {
     const auto at = std::find(words_.begin(), words_.end(), word);
     if (at == words_.end())

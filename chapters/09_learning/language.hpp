@@ -8,6 +8,7 @@
 #include "common/random.hpp"
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ public:
 
     /// Every sentence the grammar makes, in a fixed order.
     const std::vector<Sentence>& sentences() const { return sentences_; }
+
+    /// A noun's number: true for a plural noun ("dogs"), false for a singular one, empty for
+    /// a word that is not a noun or an id outside the vocabulary.
+    std::optional<bool> plural_noun(std::size_t token) const;
 
     /// Whether `tokens` is one sentence of the grammar (a verb that agrees included).
     bool accepts(const std::vector<std::size_t>& tokens) const;
