@@ -87,16 +87,15 @@ LlamaLayer llama_layer(const Vector& attention_norm, const MultiHeadWeights& att
             LinearWeight::from_in_out(ffn.w_down)};
 }
 
-namespace {
-
-// Rotates the d/2 pairs at x by the angles whose cos and sin are given.
-void rotate(float* x, std::size_t d, const float* cos, const float* sin) {
+void rope_rotate(float* x, std::size_t d, const float* cos, const float* sin) {
     for (std::size_t i = 0; i < d / 2; ++i) {
         const float a = x[2 * i], b = x[2 * i + 1];
         x[2 * i] = a * cos[i] - b * sin[i];
         x[2 * i + 1] = a * sin[i] + b * cos[i];
     }
 }
+
+namespace {
 
 void check_rope(const char* fn, std::size_t d, float theta) {
     if (d % 2 != 0)
@@ -132,7 +131,7 @@ Matrix rope(const Matrix& x, std::size_t first_position, float theta) {
     const RopeTables t = rope_tables(first_position, x.shape(0), x.shape(1), theta);
     Matrix out = x;
     for (std::size_t p = 0; p < out.shape(0); ++p)
-        rotate(&out(p, 0), out.shape(1), &t.cos(p, 0), &t.sin(p, 0));
+        rope_rotate(&out(p, 0), out.shape(1), &t.cos(p, 0), &t.sin(p, 0));
     return out;
 }
 
@@ -141,7 +140,7 @@ void rope_heads(Tensor3& heads, std::size_t first_position, float theta) {
     const RopeTables t = rope_tables(first_position, heads.shape(1), heads.shape(2), theta);
     for (std::size_t h = 0; h < heads.shape(0); ++h)
         for (std::size_t p = 0; p < heads.shape(1); ++p)
-            rotate(&heads(h, p, 0), heads.shape(2), &t.cos(p, 0), &t.sin(p, 0));
+            rope_rotate(&heads(h, p, 0), heads.shape(2), &t.cos(p, 0), &t.sin(p, 0));
 }
 
 namespace {
@@ -313,9 +312,9 @@ Vector CachedLlama::decode(std::size_t token) {
         matvec(layer.w_k.data(), z.data(), d_kv, d, k.data());
         matvec(layer.w_v.data(), z.data(), d_kv, d, v.data());
         for (std::size_t h = 0; h < c.n_heads; ++h)
-            rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
+            rope_rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         for (std::size_t h = 0; h < c.n_kv_heads; ++h)
-            rotate(&k(h, 0, 0), d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
+            rope_rotate(&k(h, 0, 0), d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         cache_.append(l, k, v);
         for (std::size_t h = 0; h < c.n_heads; ++h) {
             const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);

@@ -96,6 +96,10 @@ struct RopeTables {
 RopeTables rope_tables(std::size_t first_position, std::size_t positions, std::size_t d,
                        float theta);
 
+/// Rotates the d/2 pairs of one vector in place by the angles whose cos and sin are given
+/// (a row of RopeTables): the rotation rope() applies to one row.
+void rope_rotate(float* x, std::size_t d, const float* cos, const float* sin);
+
 /// rope() applied to every head of `[n_heads, T, d_head]`, in place.
 void rope_heads(Tensor3& heads, std::size_t first_position, float theta);
 

@@ -96,7 +96,7 @@ void show_shape() {
 /// takes. attn::rope() rotates one head's vectors, pair by pair, with the tables of cosines
 /// and sines computed once for the positions it needs:
 ///
-/// \show llama.cpp rope_tables rotate rope
+/// \show llama.cpp rope_tables rope_rotate rope
 ///
 /// Here are the scores of one random query and key placed at several positions:
 void show_rope(const std::filesystem::path& figures) {

@@ -1,0 +1,81 @@
+/// \file
+/// \brief Chapter 10: a Llama that runs many sequences in one step over a paged KV cache.
+/// Each weight matrix is read once per step for all the sequences' new tokens; each token
+/// attends over its own sequence's blocks.
+#pragma once
+
+#include "chapters/08_real_model/llama.hpp"
+#include "chapters/10_serving/paged_cache.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace attn {
+
+/// \brief Chapter 08's Llama, run as a server runs it: a step takes any number of sequences,
+/// each with its new tokens (a whole prompt, or the one token it decodes), packed as the rows
+/// of one matrix.
+///
+/// Every projection is one matrix product `[N, in] x [in, out]` for the N new tokens of the
+/// step, so the weights are read from memory once however many sequences there are. Only
+/// attention is per sequence: each row's query meets its own sequence's keys and values,
+/// read through the block table, up to its own position.
+class BatchedLlama {
+public:
+    /// The model and the cache must outlive this object. Throws std::invalid_argument when
+    /// the cache's layers, key/value heads or head size are not the model's.
+    BatchedLlama(const Llama& model, PagedKVCache& cache);
+
+    /// Appends each sequence's new tokens to its cache and runs them through the model.
+    /// \param ids distinct sequences of the cache
+    /// \param tokens one list per sequence, at least one token each
+    /// \return `[ids.size(), vocab_size]`: the next-token logits after each sequence's last
+    ///         new token
+    ///
+    /// Everything is checked before any cache changes: an unknown or repeated id, an empty
+    /// list, a token outside the vocabulary or a sequence that would pass seq_len throw
+    /// std::invalid_argument; too few free blocks for the whole step throws out_of_blocks.
+    Matrix step(const std::vector<PagedKVCache::SequenceId>& ids,
+                const std::vector<std::vector<std::size_t>>& tokens);
+
+    /// The model.
+    const Llama& model() const { return model_; }
+
+private:
+    const Llama& model_;
+    PagedKVCache& cache_;
+    RopeTables rope_;  // every position's angles, computed once
+};
+
+/// What one decode step costs a Llama at batch size B, each sequence holding `context`
+/// positions: the bytes it must read (every weight once, each sequence's cached keys and
+/// values) and the floating-point operations it must do (2 per weight per token, and
+/// attention's two products).
+struct StepCost {
+    double bytes = 0;  ///< weights + KV cache read
+    double flops = 0;  ///< multiply-adds counted as 2
+};
+
+/// The step's cost for `batch` sequences of `context` cached positions, float32 weights and
+/// `kv_bytes_per_position` bytes of cache per position (all layers, keys and values).
+StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
+                          std::size_t kv_bytes_per_position);
+
+/// The roofline (Williams, Waterman and Patterson 2009): a step takes at least
+/// max(bytes / bandwidth, flops / peak) seconds, so at most `batch` over that many tokens
+/// per second.
+double roofline_tokens_per_second(const StepCost& cost, std::size_t batch, double bytes_per_second,
+                                  double flops_per_second);
+
+/// This machine's two limits, measured on one thread: bytes per second that memcpy moves
+/// (each byte read and written counted, the best of 5 copies of 128 MiB), and floating-point
+/// operations per second of one large sgemm (1024 x 1024 x 1024, the best of 3).
+struct MachineLimits {
+    double bytes_per_second = 0;  ///< memory bandwidth
+    double flops_per_second = 0;  ///< compute
+};
+
+/// Measures MachineLimits (about a second).
+MachineLimits measure_machine();
+
+}  // namespace attn

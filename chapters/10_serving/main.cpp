@@ -1,0 +1,661 @@
+/// # Chapter 10: Serving many readers
+///
+/// Chapter 06 measured the KV cache of one sequence: it is the main memory cost of
+/// generating text, and it grows with every token. A server holds the caches of many
+/// sequences at once, and it does not know how long any of them will become. Reserving the
+/// longest possible cache for each wastes most of the memory: Kwon et al. (2023, the vLLM
+/// paper) measured 60-80% of the KV memory wasted in the serving systems before theirs, and
+/// under 4% with their PagedAttention. And chapter 08's decoder reads every weight of the
+/// model for every token, at nearly the speed of memory: decoding many sequences together
+/// reads the weights once for all of them.
+///
+/// This chapter builds both ideas on chapter 08's Llama: a paged KV cache
+/// (paged_cache.hpp), a server's memory simulated on a trace of requests
+/// (serving_trace.hpp), shared prefixes, batched decoding with its roofline
+/// (batched_llama.hpp), and keys and values stored in 8 bits.
+#include "chapters/10_serving/batched_llama.hpp"
+#include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/serving_trace.hpp"
+
+#include "chapters/08_real_model/checkpoint.hpp"
+#include "chapters/09_learning/training.hpp"
+#include "common/blas_threads.hpp"
+#include "common/chapter_program.hpp"
+#include "common/plot.hpp"
+#include "common/print.hpp"
+#include "common/random.hpp"
+
+#include <xtensor/xsort.hpp>
+#include <xtensor/xview.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+using attn::Matrix;
+using attn::PagedKVCache;
+using attn::Vector;
+
+/// ## A paged KV cache
+///
+/// Chapter 06's cache gives each sequence one array of seq_len positions. The paged cache
+/// cuts the memory into blocks of a few positions (16 is usual) in one pool, and gives a
+/// sequence a block only when it needs one. A sequence keeps its block table, the list of
+/// its blocks in order: position p is row p mod block_size of block table[p / block_size].
+/// The blocks of one sequence can be anywhere in the pool, as the pages of a process can be
+/// anywhere in physical memory; the block table is its page table.
+///
+/// \show paged_cache.cpp block_slot
+///
+/// A pool keeps the free blocks on a stack and counts each block's owners, because two
+/// sequences may share a block (see below). Growing a sequence by one position takes a new
+/// block only when its last block is full:
+///
+/// \show paged_cache.cpp BlockAllocator::allocate BlockAllocator::release PagedKVCache::append_position
+///
+/// Attention reads keys and values through the table: the scores block after block, their
+/// softmax, and the weighted values block after block. Within a block, the rows of one head
+/// are contiguous, so the inner loops are chapter 08's, with one indirection per block:
+///
+/// \show paged_kernels.cpp attend_paged
+///
+/// A decode step of many sequences (BatchedLlama::step, below) runs its projections on all
+/// the sequences' new tokens at once and calls this attention per token. The program runs a
+/// small Llama (2 layers, 4 heads, 2 key/value heads, seeded random weights) on a prompt of
+/// 21 tokens and 12 decoded ones, through the paged cache with several block sizes, and
+/// compares every step's logits with chapter 08's CachedLlama, whose cache is chapter 06's
+/// contiguous one. Block size 1 is a table entry per position; 64 is one block larger than
+/// the whole sequence:
+namespace {
+
+// Seeded random tokens of a vocabulary.
+std::vector<std::size_t> random_tokens(std::size_t n, std::size_t vocab, attn::Rng& rng) {
+    std::vector<std::size_t> t(n);
+    for (std::size_t& x : t)
+        x = std::min(vocab - 1,
+                     static_cast<std::size_t>(rng.uniform() * static_cast<float>(vocab)));
+    return t;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A small Llama for the sections that compare numbers: 2 layers, 4 heads, 2 key/value heads.
+attn::Llama small_llama(std::size_t seq_len) {
+    attn::LlamaConfig c;
+    c.dim = 64;
+    c.hidden_dim = 128;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = 256;
+    c.seq_len = seq_len;
+    attn::Rng rng(10);
+    return attn::Llama(c, attn::llama_random(c, rng));
+}
+
+// A cache that fits a model.
+attn::PagedCacheConfig cache_for(const attn::LlamaConfig& c, std::size_t block_size,
+                                 std::size_t n_blocks,
+                                 attn::KVPrecision precision = attn::KVPrecision::float32) {
+    return {c.n_layers, c.n_kv_heads, c.dim / c.n_heads, block_size, n_blocks, precision};
+}
+
+}  // namespace
+
+void show_paged_cache() {
+    attn::section(std::cout, "A paged KV cache");
+    const attn::Llama model = small_llama(64);
+    attn::Rng rng(11);
+    const std::vector<std::size_t> prompt = random_tokens(21, 256, rng);
+    attn::CachedLlama reference(model);
+    std::vector<Matrix> expected{reference.prefill(prompt)};
+    std::vector<std::size_t> next;
+    for (int i = 0; i < 12; ++i) {
+        next.push_back(attn::greedy_token(xt::row(expected.back(), expected.back().shape(0) - 1)));
+        expected.push_back(reference.forward({next.back()}));
+    }
+    std::cout << "  block size   blocks used   max |paged - contiguous| over 13 steps\n";
+    for (std::size_t block : {1, 3, 16, 64}) {
+        PagedKVCache cache(cache_for(model.config(), block, 64));
+        attn::BatchedLlama runner(model, cache);
+        const PagedKVCache::SequenceId id = cache.add_sequence();
+        float worst = 0.0f;
+        for (std::size_t s = 0; s <= next.size(); ++s) {
+            const Matrix got = runner.step({id}, {s == 0 ? prompt : std::vector{next[s - 1]}});
+            const Matrix& want = expected[s];
+            const auto last = xt::row(want, want.shape(0) - 1);
+            worst =
+                std::max(worst, static_cast<float>(xt::amax(xt::abs(xt::row(got, 0) - last))()));
+        }
+        std::cout << std::setw(12) << block << std::setw(14) << cache.block_table(id).size()
+                  << std::setw(27) << std::setprecision(2) << worst << std::defaultfloat << '\n';
+    }
+    PagedKVCache cache(cache_for(model.config(), 4, 16));
+    attn::BatchedLlama runner(model, cache);
+    const PagedKVCache::SequenceId a = cache.add_sequence(), b = cache.add_sequence();
+    runner.step({a, b}, {random_tokens(6, 256, rng), random_tokens(9, 256, rng)});
+    runner.step({a, b}, {random_tokens(5, 256, rng), {7}});
+    std::cout
+        << "\ntwo sequences of 11 and 10 tokens in a pool of 16 blocks of 4, grown in turn:\n";
+    for (PagedKVCache::SequenceId id : {a, b}) {
+        std::cout << "  sequence " << id << ": block table";
+        for (std::size_t blk : cache.block_table(id)) std::cout << ' ' << blk;
+        const attn::BlockSlot slot = attn::block_slot(9, 4, cache.block_table(id));
+        std::cout << "; position 9 is row " << slot.offset << " of block " << slot.block << '\n';
+    }
+    std::cout << "  free blocks: " << cache.allocator().free_blocks() << " of 16\n";
+}
+
+/// The logits agree to float rounding for every block size: the paged cache changes where
+/// the numbers are kept, never which numbers attention sees. (The small differences come
+/// from the batched step's matrix products, which sum in another order than chapter 08's.)
+/// Interleaved growth gives interleaved tables: sequence 0's blocks are not contiguous, and
+/// nothing needs them to be.
+///
+/// ## A serving trace
+///
+/// How much memory does each way of caching waste? A server sees requests arrive, each with
+/// a prompt and an output whose length nobody knows until the model writes its end token.
+/// The program draws a seeded trace of 1000 requests: Poisson arrivals (one per decode step
+/// on average, more than the server can finish, so that memory is what limits it), prompt
+/// lengths log-normal around a median of 80 tokens and outputs around 120 (chat logs are like
+/// this: most requests short, a few very long), and a `max_tokens` per request of 256, 512 or
+/// 1024, as clients set it. The model's context is 2048 positions and the KV memory holds
+/// 16384 positions (about 226 MB at stories15M's shape).
+///
+/// The simulated server admits requests first come, first served, while memory allows, and
+/// decodes all admitted ones one token per step (continuous batching, Yu et al. 2022). Three
+/// ways to give a request memory:
+///
+/// - max length: a contiguous reservation of the whole context, as a server must that
+///   knows nothing about the request;
+/// - max tokens: a contiguous reservation of prompt + max_tokens, placed first fit;
+/// - paged: blocks of 16 positions as the sequence grows. When a sequence needs a block
+///   and none is free, the sequence admitted last is evicted and later recomputed, as vLLM
+///   does.
+///
+/// Where the memory goes, averaged over the steps: "tokens" holds keys and values;
+/// "reserved" is held for tokens the sequence will write later; internal fragmentation is
+/// held and never written (beyond the request's final length, or the end of its last
+/// block); external fragmentation is free but split into gaps too small for the request
+/// that waits. Wasted is everything held that holds no token:
+///
+/// \show serving_trace.cpp MemoryShares::wasted
+void show_trace(const std::filesystem::path& figures) {
+    attn::section(std::cout, "A serving trace");
+    attn::TraceSpec spec;
+    attn::Rng rng(2023);
+    const std::vector<attn::Request> trace = attn::serving_trace(spec, rng);
+    double prompt = 0, output = 0;
+    for (const attn::Request& r : trace) {
+        prompt += static_cast<double>(r.prompt);
+        output += static_cast<double>(r.output);
+    }
+    std::cout << trace.size() << " requests; mean prompt " << std::fixed << std::setprecision(0)
+              << prompt / static_cast<double>(trace.size()) << " tokens, mean output "
+              << output / static_cast<double>(trace.size())
+              << " tokens; KV memory of 16384 positions\n\n";
+    std::cout << "  allocation          tokens reserved internal external   free   wasted   "
+                 "running   tokens/step   steps   evicted\n";
+    struct Row {
+        const char* name;
+        attn::Allocation a;
+        std::size_t block;
+    };
+    std::vector<attn::TraceResult> results;
+    for (const Row& row : {Row{"max length", attn::Allocation::max_length, 16},
+                           Row{"max tokens", attn::Allocation::max_tokens, 16},
+                           Row{"paged, block 1", attn::Allocation::paged, 1},
+                           Row{"paged, block 16", attn::Allocation::paged, 16},
+                           Row{"paged, block 64", attn::Allocation::paged, 64}}) {
+        const attn::TraceResult r = attn::simulate_serving(trace, 16384, row.a, row.block);
+        const attn::MemoryShares& m = r.shares;
+        std::cout << "  " << std::left << std::setw(18) << row.name << std::right
+                  << std::setprecision(1) << std::setw(7) << 100 * m.tokens << '%' << std::setw(8)
+                  << 100 * m.reserved << '%' << std::setw(8) << 100 * m.internal << '%'
+                  << std::setw(8) << 100 * m.external << '%' << std::setw(6) << 100 * m.free << '%'
+                  << std::setw(8) << 100 * m.wasted() << '%' << std::setw(10) << r.mean_running
+                  << std::setw(14)
+                  << static_cast<double>(r.generated) / static_cast<double>(r.steps) << std::setw(8)
+                  << r.steps << std::setw(10) << r.preemptions << '\n';
+        if (row.block == 16) results.push_back(r);
+    }
+    std::cout << std::defaultfloat;
+    // The figure: the first 1500 steps of the three block-16 rows.
+    const std::size_t n = std::min<std::size_t>(1500, results[0].running.size());
+    std::vector<double> steps(n);
+    for (std::size_t i = 0; i < n; ++i) steps[i] = static_cast<double>(i);
+    const auto head = [&](const std::vector<double>& v) {
+        std::vector<double> out(n, 0.0);
+        std::copy_n(v.begin(), std::min(n, v.size()), out.begin());
+        return out;
+    };
+    attn::write_svg_line_plot(figures / "ch10_running.svg", steps,
+                              {{"max length", head(results[0].running)},
+                               {"max tokens", head(results[1].running)},
+                               {"paged, block 16", head(results[2].running)}},
+                              "Sequences decoding at once, same trace and memory", "decode step",
+                              "sequences");
+    std::cout << "Figure written to " << (figures / "ch10_running.svg").string() << '\n';
+}
+
+/// \image html ch10_running.svg "Sequences decoding at once, against the steps"
+///
+/// The contiguous reservations are mostly air. Reserving the whole context holds 8
+/// sequences in 16384 positions, each using a few hundred; reserving prompt + max_tokens
+/// fits more, but most of each reservation is still never written (internal
+/// fragmentation: the request stopped long before its max_tokens) or not yet written
+/// (reserved), and the first-fit gaps left between reservations of different sizes add
+/// external fragmentation. The paged cache wastes only the unfilled end of each sequence's
+/// last block, on average half a block per sequence, so the same memory holds many more
+/// sequences, and since a decode step costs about the same for 8 sequences as for 40
+/// (the next sections measure it), the tokens per step follow the sequences held. Block
+/// size 1 wastes nothing but makes the table as long as the sequence; large blocks bring the
+/// waste back. The price of paging is the evictions: a sequence that grows when memory is
+/// full must push another one out, and that one's tokens are computed again later.
+///
+/// ## Shared prefixes
+///
+/// Many requests begin alike: the same system prompt, the same few-shot examples, or one
+/// prompt sampled several times. Their keys and values for the common prefix are the same
+/// numbers, so a paged cache stores them once: PagedKVCache::fork() makes a new sequence
+/// whose block table is a copy of the parent's, each block gaining an owner, and nothing
+/// is copied. A sequence that writes into a block it shares first copies it (copy on
+/// write, in append_position() above); full shared blocks are never written again, so
+/// only a partly filled last block is ever copied.
+///
+/// The program prefills a 100-token prefix once, forks it for 8 requests, appends each
+/// request's own 12 tokens and decodes 20 more for each, all 8 in one batch; then does the
+/// same with 8 separate sequences that each prefill the prefix themselves:
+void show_shared_prefix() {
+    attn::section(std::cout, "Shared prefixes");
+    const attn::Llama model = small_llama(256);
+    attn::Rng rng(12);
+    const std::vector<std::size_t> prefix = random_tokens(100, 256, rng);
+    std::vector<std::vector<std::size_t>> own(8);
+    for (auto& t : own) t = random_tokens(12, 256, rng);
+    const std::size_t block = 16;
+
+    const auto run = [&](bool share, std::size_t* peak_blocks) {
+        PagedKVCache cache(cache_for(model.config(), block, 256));
+        attn::BatchedLlama runner(model, cache);
+        std::vector<PagedKVCache::SequenceId> ids;
+        std::vector<std::vector<std::size_t>> first;
+        if (share) {
+            const PagedKVCache::SequenceId root = cache.add_sequence();
+            runner.step({root}, {prefix});
+            for (std::size_t i = 0; i < own.size(); ++i) ids.push_back(cache.fork(root));
+            cache.remove(root);  // the forks keep its blocks
+            first = own;
+        } else {
+            for (const auto& t : own) {
+                ids.push_back(cache.add_sequence());
+                std::vector<std::size_t> whole = prefix;
+                whole.insert(whole.end(), t.begin(), t.end());
+                first.push_back(whole);
+            }
+        }
+        Matrix logits = runner.step(ids, first);
+        std::vector<Matrix> all{logits};
+        for (int s = 0; s < 20; ++s) {
+            std::vector<std::vector<std::size_t>> next;
+            for (std::size_t i = 0; i < ids.size(); ++i)
+                next.push_back({attn::greedy_token(xt::row(logits, i))});
+            logits = runner.step(ids, next);
+            all.push_back(logits);
+        }
+        *peak_blocks = 256 - cache.allocator().free_blocks();
+        return all;
+    };
+    std::size_t shared_blocks = 0, separate_blocks = 0;
+    const std::vector<Matrix> shared = run(true, &shared_blocks);
+    const std::vector<Matrix> separate = run(false, &separate_blocks);
+    float worst = 0.0f;
+    for (std::size_t s = 0; s < shared.size(); ++s)
+        worst = std::max(worst, static_cast<float>(xt::amax(xt::abs(shared[s] - separate[s]))()));
+    std::cout << "8 requests of a 100-token prefix + 12 tokens of their own + 20 generated, blocks "
+                 "of 16\n"
+              << "  blocks in use, separate sequences: " << separate_blocks << '\n'
+              << "  blocks in use, prefix shared:      " << shared_blocks << " ("
+              << std::setprecision(0) << std::fixed
+              << 100.0 * (1.0 -
+                          static_cast<double>(shared_blocks) / static_cast<double>(separate_blocks))
+              << "% less)\n"
+              << std::defaultfloat
+              << "  max |shared - separate| of every step's logits: " << std::setprecision(2)
+              << worst << std::defaultfloat << '\n';
+}
+
+/// The prefix's 100 positions fill 6 full blocks and 4 rows of a seventh. The 6 full blocks
+/// are stored once for the 8 requests; the seventh is copied by each request when it writes
+/// its first own token (8 copies of 4 rows), and everything after is each request's own.
+/// The logits are the same as without sharing: the forked sequences read the very numbers
+/// the separate ones computed.
+///
+/// ## Batched decoding
+///
+/// A decode step of one sequence multiplies a row vector by every weight matrix: each
+/// weight is read from memory for two floating-point operations, and memory is what bounds
+/// it (chapter 08 ran at about 0.9 of the copy bandwidth). With B sequences, each matrix
+/// meets a `[B, in]` matrix instead: the weights are read once for all B rows and give 2B
+/// operations per number read. BatchedLlama::step packs the sequences' new tokens into the
+/// rows of one matrix, one product per weight matrix, and attends per row over its own
+/// sequence's blocks:
+///
+/// \show batched_llama.cpp BatchedLlama::step
+///
+/// The roofline model (Williams, Waterman and Patterson 2009) says how fast that can be. A
+/// step must read its bytes (the weights, plus each sequence's cached keys and values) and
+/// do its operations (2 per weight per token, plus attention), so it takes at least the
+/// larger of bytes / bandwidth and flops / peak. At B = 1 the first is several times the
+/// second; as B grows the weights' bytes stay the same and the work grows, until the
+/// compute side takes over:
+///
+/// \show batched_llama.cpp decode_step_cost roofline_tokens_per_second
+///
+/// The program measures the two limits of this machine on one thread (memcpy's bandwidth
+/// and a large sgemm's speed), then decodes B sequences of stories15M's shape (seeded random
+/// weights, prompts of 32 to 95 tokens) for 8 steps and reports the tokens per second:
+void show_batched(const std::filesystem::path& figures, bool quick) {
+    attn::section(std::cout, "Batched decoding");
+    attn::LlamaConfig c = attn::stories15m_config();
+    attn::Rng rng(15);
+    const attn::Llama model(c, attn::llama_random(c, rng));
+
+    // First: the same tokens as chapter 08's decoder, one sequence at a time.
+    const std::size_t B_check = quick ? 3 : 8, steps_check = quick ? 4 : 16;
+    std::vector<std::vector<std::size_t>> prompts;
+    for (std::size_t b = 0; b < B_check; ++b)
+        prompts.push_back(random_tokens(5 + 7 * b, c.vocab_size, rng));
+    std::vector<std::vector<std::size_t>> alone(B_check), together(B_check);
+    for (std::size_t b = 0; b < B_check; ++b) {
+        attn::CachedLlama one(model);
+        Vector logits = xt::row(one.prefill(prompts[b]), prompts[b].size() - 1);
+        for (std::size_t s = 0; s < steps_check; ++s) {
+            alone[b].push_back(attn::greedy_token(logits));
+            if (s + 1 < steps_check) logits = one.decode(alone[b].back());
+        }
+    }
+    {
+        PagedKVCache cache(cache_for(c, 16, 64));
+        attn::BatchedLlama runner(model, cache);
+        std::vector<PagedKVCache::SequenceId> ids;
+        for (std::size_t b = 0; b < B_check; ++b) ids.push_back(cache.add_sequence());
+        Matrix logits = runner.step(ids, prompts);
+        for (std::size_t s = 0; s < steps_check; ++s) {
+            std::vector<std::vector<std::size_t>> next;
+            for (std::size_t b = 0; b < B_check; ++b) {
+                together[b].push_back(attn::greedy_token(xt::row(logits, b)));
+                next.push_back({together[b].back()});
+            }
+            if (s + 1 < steps_check) logits = runner.step(ids, next);
+        }
+    }
+    std::cout << B_check << " sequences (prompts of 5 to " << 5 + 7 * (B_check - 1) << " tokens), "
+              << steps_check << " greedy tokens each: batched = one at a time: "
+              << (alone == together ? "yes" : "NO") << "\n\n";
+
+    attn::use_one_blas_thread();
+    attn::keep_freed_memory();  // chapter 09: a step reuses the last step's memory
+    const attn::MachineLimits limits = attn::measure_machine();
+    std::cout << "this machine, one thread: copy bandwidth " << std::fixed << std::setprecision(1)
+              << limits.bytes_per_second / 1e9 << " GB/s, sgemm " << limits.flops_per_second / 1e9
+              << " GFLOP/s\n\n";
+    // Where the roofline bends: the first B whose step is bound by compute.
+    std::size_t bend = 1;
+    while (bend < 1000) {
+        const attn::StepCost cost = attn::decode_step_cost(c, bend, 64, 13824);
+        if (cost.flops / limits.flops_per_second >= cost.bytes / limits.bytes_per_second) break;
+        ++bend;
+    }
+    std::cout << "the roofline bends at B = " << bend << " (" << std::setprecision(1)
+              << limits.flops_per_second / limits.bytes_per_second
+              << " FLOP per byte: 2B operations per 4 bytes of weight)\n";
+    {
+        // Chapter 08's decoder of one sequence, for comparison with B = 1.
+        attn::CachedLlama one(model);
+        one.prefill(random_tokens(64, c.vocab_size, rng));
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t s = 0; s < 8; ++s) one.decode(1);
+        std::cout << "chapter 08's one-sequence decoder: " << std::setprecision(0)
+                  << 8.0 / seconds_since(t0) << " tokens/s\n\n";
+    }
+    std::cout << "   B   ms/step   tokens/s   x B=1   roofline tokens/s   measured/roofline\n";
+    const std::vector<std::size_t> sizes =
+        quick ? std::vector<std::size_t>{1, 4}
+              : std::vector<std::size_t>{1, 2, 4, 8, 12, 16, 24, 32};
+    const std::size_t steps = quick ? 2 : 8;
+    std::vector<double> xs, measured, bound;
+    double base = 0;
+    for (std::size_t B : sizes) {
+        PagedKVCache cache(cache_for(c, 16, B * 8));
+        attn::BatchedLlama runner(model, cache);
+        std::vector<PagedKVCache::SequenceId> ids;
+        std::vector<std::vector<std::size_t>> first, next;
+        std::size_t context = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+            ids.push_back(cache.add_sequence());
+            first.push_back(random_tokens(32 + (b * 37) % 64, c.vocab_size, rng));
+            next.push_back({1});
+            context += first.back().size();
+        }
+        runner.step(ids, first);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t s = 0; s < steps; ++s) runner.step(ids, next);
+        const double per_step = seconds_since(t0) / static_cast<double>(steps);
+        const double tokens = static_cast<double>(B) / per_step;
+        if (B == 1) base = tokens;
+        const attn::StepCost cost =
+            attn::decode_step_cost(c, B, context / B + steps / 2, cache.bytes_per_position());
+        const double roof = attn::roofline_tokens_per_second(cost, B, limits.bytes_per_second,
+                                                             limits.flops_per_second);
+        std::cout << std::setw(4) << B << std::setw(10) << std::setprecision(2) << 1e3 * per_step
+                  << std::setw(11) << std::setprecision(0) << tokens << std::setw(8)
+                  << std::setprecision(1) << tokens / base << std::setw(20) << std::setprecision(0)
+                  << roof << std::setw(20) << std::setprecision(2) << tokens / roof << '\n';
+        xs.push_back(static_cast<double>(B));
+        measured.push_back(tokens);
+        bound.push_back(roof);
+    }
+    std::cout << std::defaultfloat;
+    attn::write_svg_line_plot(figures / "ch10_batched.svg", xs,
+                              {{"measured", measured}, {"roofline bound", bound}},
+                              "Tokens per second against the batch, stories15M's shape, one thread",
+                              "sequences decoded together (B)", "tokens per second", true);
+    std::cout << "Figure written to " << (figures / "ch10_batched.svg").string() << '\n';
+}
+
+/// \image html ch10_batched.svg "Tokens per second against the batch size, with the roofline"
+///
+/// The batched tokens are chapter 08's tokens, and the step is many times faster per token
+/// at large B. The curve follows the roofline's shape: steep while the step is bound by
+/// reading the weights (each extra sequence nearly free), flatter once the products become
+/// compute-bound, where the roofline bends (when 2B operations per 4 bytes of weight meet
+/// the machine's ratio of peak to bandwidth, printed above). The measured curve stays under the
+/// bound: attention and the small per-token loops (RMSNorm, RoPE, SiLU) do not reach either
+/// limit, and OpenBLAS is slower on thin `[B, in]` matrices than on the large square one
+/// that measured the peak. `make bench` measures the same steps with Google Benchmark
+/// (bench_serving), and the cost of reading through a block table against chapter 08's
+/// contiguous attention.
+///
+/// ## 8-bit keys and values
+///
+/// The cache can also be made smaller number by number. Symmetric int8 quantisation keeps
+/// each row of d_head numbers as integers in [-127, 127] and one float, its scale
+/// \f$s = \max_i |x_i| / 127\f$: \f$x_i \approx s\,q_i\f$, within s/2. The scale here is per
+/// position and head, not per block and head: a row is written once, when its token is
+/// decoded, and never again, so its scale is known when it is stored; a scale per block
+/// would have to be fixed before the block's later tokens arrive, or the earlier rows be
+/// quantised again (and rounded twice) when a larger number comes. It costs 4 bytes per 48
+/// numbers at stories15M's head size. Attention multiplies the query by the integers and
+/// the score by the scale once:
+///
+/// \show paged_cache.cpp quantize_row
+///
+/// The program decodes 256 greedy tokens with stories15M's shape (seeded random weights,
+/// context 512) with a float32 cache and an int8 cache, feeding both the float run's tokens,
+/// and counts the steps whose greedy token is the same; then lets the int8 run choose its own
+/// tokens and finds where it first departs:
+void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
+    attn::section(std::cout, "8-bit keys and values");
+    attn::LlamaConfig c = attn::stories15m_config();
+    c.seq_len = 512;
+    attn::Rng rng(16);
+    const attn::Llama random_model(c, attn::llama_random(c, rng));
+    const attn::Llama& model = checkpoint ? *checkpoint : random_model;
+    const attn::LlamaConfig& mc = model.config();
+    const std::size_t prompt_length = std::min<std::size_t>(8, mc.seq_len / 2);
+    const std::size_t steps = std::min<std::size_t>(quick ? 32 : 256, mc.seq_len - prompt_length);
+    std::cout << (checkpoint ? "the checkpoint's model" : "stories15M's shape, random weights")
+              << ", " << steps << " greedy steps after an " << prompt_length << "-token prompt\n";
+    for (attn::KVPrecision p : {attn::KVPrecision::float32, attn::KVPrecision::int8}) {
+        const PagedKVCache sized(cache_for(mc, 16, 1, p));
+        std::cout << "  bytes per position, "
+                  << (p == attn::KVPrecision::float32 ? "float32" : "int8   ") << ": "
+                  << sized.bytes_per_position() << '\n';
+    }
+    const std::size_t numbers = mc.n_layers * mc.n_kv_heads * (mc.dim / mc.n_heads) * 2;
+    std::cout << "  bytes per position, fp16   : " << 2 * numbers << " (for comparison)\n";
+
+    const std::vector<std::size_t> prompt = random_tokens(prompt_length, mc.vocab_size, rng);
+    PagedKVCache f32(cache_for(mc, 16, attn::blocks_for(mc.seq_len, 16)));
+    PagedKVCache i8(cache_for(mc, 16, attn::blocks_for(mc.seq_len, 16), attn::KVPrecision::int8));
+    attn::BatchedLlama run_f32(model, f32), run_i8(model, i8);
+    const auto a = f32.add_sequence(), b = i8.add_sequence();
+    Matrix lf = run_f32.step({a}, {prompt}), li = run_i8.step({b}, {prompt});
+    std::size_t same = 0;
+    double worst = 0, sum = 0, range = 0;
+    std::vector<std::size_t> tokens;
+    for (std::size_t s = 0; s < steps; ++s) {
+        const Vector vf = xt::row(lf, 0), vi = xt::row(li, 0);
+        const std::size_t tf = attn::greedy_token(vf), ti = attn::greedy_token(vi);
+        same += tf == ti;
+        const double err = xt::amax(xt::abs(vf - vi))();
+        worst = std::max(worst, err);
+        sum += err;
+        range = std::max(range, static_cast<double>(xt::amax(xt::abs(vf))()));
+        tokens.push_back(tf);
+        if (s + 1 < steps) {
+            lf = run_f32.step({a}, {{tf}});
+            li = run_i8.step({b}, {{tf}});  // the float run's token: the same context
+        }
+    }
+    // Free running: the int8 cache chooses its own tokens.
+    PagedKVCache free_cache(
+        cache_for(mc, 16, attn::blocks_for(mc.seq_len, 16), attn::KVPrecision::int8));
+    attn::BatchedLlama run_free(model, free_cache);
+    const auto f = free_cache.add_sequence();
+    Matrix l = run_free.step({f}, {prompt});
+    std::size_t departs = steps;
+    for (std::size_t s = 0; s < steps; ++s) {
+        const std::size_t t = attn::greedy_token(xt::row(l, 0));
+        if (t != tokens[s]) {
+            departs = s;
+            break;
+        }
+        if (s + 1 < steps) l = run_free.step({f}, {{t}});
+    }
+    std::cout << "  same greedy token as the float32 cache: " << same << " of " << steps
+              << " steps\n  logit error: max " << std::setprecision(2) << worst << ", mean "
+              << sum / static_cast<double>(steps) << " (the largest logit's size: " << range
+              << ")\n  free-running int8 tokens: "
+              << (departs == steps ? "all the same as float32's"
+                                   : "first differ at step " + std::to_string(departs))
+              << std::defaultfloat << '\n';
+}
+
+/// The int8 cache is 3.7 times smaller than float32 (1.8 times smaller than fp16), and its
+/// logits move by a small fraction of their size. A greedy token changes only where the two
+/// best logits were nearly tied, and once one token differs the two texts go their own ways,
+/// which is why the free-running comparison is the harsher one. Random weights give flat
+/// distributions with many near-ties; run `--checkpoint stories15M.bin` (chapter 08 says where
+/// to get it) for a trained model's figures.
+///
+/// ## Bad input
+///
+/// A server runs for days with thousands of sequences: a mistake about one of them must be
+/// an error that names it, and must leave the others alone. The program tries each
+/// mistake, prints the message, and checks that another sequence's cache is unchanged:
+void show_bad_input() {
+    attn::section(std::cout, "Bad input");
+    const attn::Llama model = small_llama(64);
+    PagedKVCache cache(cache_for(model.config(), 4, 8));
+    attn::BatchedLlama runner(model, cache);
+    const PagedKVCache::SequenceId kept = cache.add_sequence(), other = cache.add_sequence();
+    attn::Rng rng(17);
+    runner.step({kept, other}, {random_tokens(10, 256, rng), random_tokens(3, 256, rng)});
+    const std::vector<float> before = cache.key(1, kept, 1, 9);
+    const std::vector<std::size_t> table = cache.block_table(kept);
+    const auto attempt = [&](const char* what, const std::function<void()>& f) {
+        try {
+            f();
+            std::cout << "  " << what << ": accepted (a bug)\n";
+        } catch (const std::exception& e) {
+            std::cout << "  " << what << ":\n    " << e.what() << '\n';
+        }
+    };
+    attempt("a request longer than the memory can ever hold",
+            [&] { runner.step({other}, {random_tokens(40, 256, rng)}); });
+    attempt("a block size of 0", [&] { PagedKVCache bad(cache_for(model.config(), 0, 8)); });
+    attempt("a block freed twice", [&] {
+        attn::BlockAllocator pool(4);
+        const std::size_t blk = pool.allocate();
+        pool.release(blk);
+        pool.release(blk);
+    });
+    attempt("a sequence that does not exist", [&] { runner.step({kept, 7}, {{1}, {2}}); });
+    attempt("a simulated request that can never fit", [&] {
+        attn::simulate_serving({{0, 1500, 10, 500}}, 1024, attn::Allocation::max_tokens);
+    });
+    const bool same = cache.key(1, kept, 1, 9) == before && cache.block_table(kept) == table &&
+                      cache.length(kept) == 10 && cache.length(other) == 3;
+    std::cout << "  sequence " << kept
+              << "'s cache after all this: " << (same ? "unchanged" : "CHANGED") << '\n';
+}
+
+/// The step checks everything before it appends a position, so a refused step leaves
+/// every sequence as it was, even the ones named in the same call.
+///
+/// ## The program
+///
+/// The entry point runs the sections above; `--quick` runs fewer sizes and steps (the test
+/// suite and the sanitizers use it), `--checkpoint FILE` runs the int8 comparison on a
+/// llama2.c checkpoint.
+constexpr const char* description =
+    "Serving many sequences: a paged KV cache, a simulated serving trace, shared prefixes,\n"
+    "batched decoding against the roofline, and 8-bit keys and values.";
+
+int main(int argc, char** argv) {
+    std::vector<attn::ChapterOption> options = {
+        {"quick", "yes|no", "fewer batch sizes and steps (for tests)", "no", false},
+        {"checkpoint", "FILE", "a llama2.c checkpoint for the int8 comparison", "", false}};
+    return attn::run_chapter(argc, argv, description, options,
+                             [&](const std::filesystem::path& figures) {
+                                 const bool quick = options[0].value == "yes";
+                                 std::optional<attn::Llama> checkpoint;
+                                 if (options[1].given)
+                                     checkpoint.emplace(attn::read_checkpoint(options[1].value));
+                                 show_paged_cache();
+                                 show_trace(figures);
+                                 show_shared_prefix();
+                                 show_batched(figures, quick);
+                                 show_int8(checkpoint, quick);
+                                 show_bad_input();
+                             });
+}
+
+/// ## What comes next
+///
+/// The pieces of a real server are now all in the book: attention (chapters 01-04), the
+/// model (05, 08), its cache (06), fast kernels (07), training (09) and serving many readers
+/// at once (10). What production systems add are more of the same ideas: prefill split into
+/// chunks that share steps with decoding, speculative decoding, and kernels that read int8
+/// and fp8 caches on GPUs.

@@ -1,0 +1,85 @@
+/// \file
+/// \brief Chapter 10: a serving trace, simulated. Requests arrive over time with prompt and
+/// output lengths nobody knows in advance; a server with a fixed KV memory admits them first
+/// come, first served and decodes every admitted sequence one token per step. Two ways to
+/// give them memory are compared on the same trace: a contiguous reservation per request
+/// and blocks taken as a sequence grows (the paged cache).
+#pragma once
+
+#include "common/random.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace attn {
+
+/// One request of the trace.
+struct Request {
+    std::size_t arrival = 0;     ///< the step it arrives at
+    std::size_t prompt = 0;      ///< tokens of its prompt
+    std::size_t output = 0;      ///< tokens it will generate (unknown to the server)
+    std::size_t max_tokens = 0;  ///< the most it may generate, as the client asked
+};
+
+/// How a trace is drawn. Lengths are log-normal: most requests are short and a few are very
+/// long, as in logs of chat services; each is rounded and clipped to its range.
+struct TraceSpec {
+    std::size_t requests = 1000;     ///< how many
+    double arrivals_per_step = 1.0;  ///< Poisson arrivals: the mean per decode step
+    double prompt_median = 80;       ///< tokens
+    double prompt_sigma = 1.0;       ///< of the length's logarithm
+    double output_median = 120;      ///< tokens
+    double output_sigma = 0.9;       ///< of the length's logarithm
+    std::vector<std::size_t> max_tokens = {256, 512, 1024};  ///< drawn uniformly per request
+    std::size_t context = 2048;                              ///< the model's longest sequence
+};
+
+/// A seeded trace: arrivals in order, prompt in [1, context / 2], output in [1, max_tokens]
+/// and prompt + max_tokens within context.
+std::vector<Request> serving_trace(const TraceSpec& spec, Rng& rng);
+
+/// How the server gives a request KV memory.
+enum class Allocation {
+    max_length,  ///< contiguous: the model's whole context, reserved at admission
+    max_tokens,  ///< contiguous: prompt + max_tokens, reserved at admission, first fit
+    paged,       ///< blocks of block_size positions, one more when the last is full
+};
+
+/// Where the KV memory goes, as shares of the budget averaged over the trace's steps.
+struct MemoryShares {
+    double tokens = 0;    ///< holding a key and value of a token
+    double reserved = 0;  ///< reserved for tokens the sequence will generate later
+    double internal = 0;  ///< reserved, never to be used: beyond the sequence's final length,
+                          ///< or the empty end of its last block
+    double external = 0;  ///< free, but in gaps too small for the request that waits
+    double free = 0;      ///< free, and nobody waits for it
+    /// The share of the memory held (everything but `free`) that holds no token.
+    double wasted() const;
+};
+
+/// What the simulation measured.
+struct TraceResult {
+    std::size_t steps = 0;         ///< decode steps until the last request finished
+    std::size_t generated = 0;     ///< tokens generated (recomputed ones not counted twice)
+    double mean_running = 0;       ///< sequences decoding at once, averaged over the steps
+    std::size_t most_running = 0;  ///< the most at once
+    std::size_t preemptions = 0;   ///< sequences evicted to make room (paged only)
+    MemoryShares shares;           ///< where the memory went
+    std::vector<double> running;   ///< sequences decoding, per step
+    std::vector<double> waste;     ///< wasted() of that step alone, per step
+};
+
+/// Runs the trace through a server with `budget` positions of KV memory.
+///
+/// Each step: arrived requests join the queue; the queue's head is admitted while its memory
+/// is available (contiguous: a free gap as large as its reservation, first fit; paged: blocks
+/// for its prompt and first token), with its prompt stored at once; then every admitted
+/// sequence stores one more token, and those done leave. A paged sequence that needs a block
+/// when none is free evicts the sequence admitted last, which goes back to the head of the
+/// queue and later recomputes its tokens (as vLLM does).
+/// Throws std::invalid_argument for a request that can never fit in the budget.
+TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budget,
+                             Allocation allocation, std::size_t block_size = 16,
+                             std::size_t context = 2048);
+
+}  // namespace attn

@@ -1,0 +1,250 @@
+// Chapter 10's own code: the paged cache gives chapter 08's logits for every block size, a
+// batch gives each sequence the logits it has alone, forks share blocks and copy on write,
+// int8 rows stay within half a scale, the serving simulation accounts for all its memory,
+// and bad input is refused without touching any other sequence.
+#include "chapters/10_serving/batched_llama.hpp"
+#include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/paged_kernels.hpp"
+#include "chapters/10_serving/serving_trace.hpp"
+
+#include "common/random.hpp"
+#include "matchers.hpp"
+
+#include <xtensor/xview.hpp>
+
+#include <cmath>
+
+using attn::Matrix;
+using attn::PagedKVCache;
+using attn::test::IsClose;
+using Catch::Matchers::Contains;
+
+namespace {
+
+attn::Llama small_llama(std::size_t n_kv_heads) {
+    attn::LlamaConfig c;
+    c.dim = 32;
+    c.hidden_dim = 48;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = n_kv_heads;
+    c.vocab_size = 50;
+    c.seq_len = 40;
+    attn::Rng rng(3);
+    return attn::Llama(c, attn::llama_random(c, rng));
+}
+
+attn::PagedCacheConfig cache_for(const attn::Llama& m, std::size_t block, std::size_t blocks,
+                                 attn::KVPrecision p = attn::KVPrecision::float32) {
+    const attn::LlamaConfig& c = m.config();
+    return {c.n_layers, c.n_kv_heads, c.dim / c.n_heads, block, blocks, p};
+}
+
+std::vector<std::size_t> tokens(std::size_t n, std::size_t seed) {
+    std::vector<std::size_t> t(n);
+    for (std::size_t i = 0; i < n; ++i) t[i] = (i * 7 + seed * 13 + 1) % 50;
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("the paged cache gives the logits of recomputing, for every block size") {
+    for (std::size_t kv : {4, 2}) {
+        const attn::Llama model = small_llama(kv);
+        const std::vector<std::size_t> all = tokens(17, 1);
+        const Matrix full = model.logits(all);  // chapter 08, no cache at all
+        for (std::size_t block : {1, 2, 5, 16, 64}) {
+            INFO("n_kv_heads " << kv << ", block size " << block);
+            PagedKVCache cache(cache_for(model, block, 40));
+            attn::BatchedLlama runner(model, cache);
+            const auto id = cache.add_sequence();
+            // A prompt of 9, then one token at a time.
+            const std::vector<std::size_t> prompt(all.begin(), all.begin() + 9);
+            Matrix got = runner.step({id}, {prompt});
+            CHECK_THAT(Matrix(xt::view(got, 0, xt::newaxis(), xt::all())),
+                       IsClose(Matrix(xt::view(full, 8, xt::newaxis(), xt::all())), 1e-5f));
+            for (std::size_t t = 9; t < all.size(); ++t) {
+                got = runner.step({id}, {{all[t]}});
+                CHECK_THAT(Matrix(xt::view(got, 0, xt::newaxis(), xt::all())),
+                           IsClose(Matrix(xt::view(full, t, xt::newaxis(), xt::all())), 1e-5f));
+            }
+            CHECK(cache.length(id) == 17);
+            CHECK(cache.block_table(id).size() == attn::blocks_for(17, block));
+        }
+    }
+}
+
+TEST_CASE("a batch gives each sequence the logits it has alone, in one step or in turns") {
+    const attn::Llama model = small_llama(2);
+    PagedKVCache together(cache_for(model, 3, 60));
+    attn::BatchedLlama runner(model, together);
+    std::vector<PagedKVCache::SequenceId> ids;
+    std::vector<std::vector<std::size_t>> prompts;
+    for (std::size_t s = 0; s < 5; ++s) {  // 1 to 5 rows each: both the thin and the BLAS path
+        ids.push_back(together.add_sequence());
+        prompts.push_back(tokens(1 + s * 2, s));
+    }
+    const Matrix first = runner.step(ids, prompts);
+    const Matrix second = runner.step(ids, {{1}, {2}, {3}, {4}, {5}});
+    for (std::size_t s = 0; s < 5; ++s) {
+        std::vector<std::size_t> all = prompts[s];
+        const Matrix a = model.logits(all);
+        all.push_back(s + 1);
+        const Matrix b = model.logits(all);
+        INFO("sequence " << s);
+        CHECK_THAT(Matrix(xt::view(first, s, xt::newaxis(), xt::all())),
+                   IsClose(Matrix(xt::view(a, a.shape(0) - 1, xt::newaxis(), xt::all())), 1e-5f));
+        CHECK_THAT(Matrix(xt::view(second, s, xt::newaxis(), xt::all())),
+                   IsClose(Matrix(xt::view(b, b.shape(0) - 1, xt::newaxis(), xt::all())), 1e-5f));
+    }
+}
+
+TEST_CASE("matmul_thin equals the plain sum for every batch and odd sizes") {
+    attn::Rng rng(5);
+    for (std::size_t batch : {1, 2, 3, 4, 7}) {
+        for (auto [out, in] : {std::pair<std::size_t, std::size_t>{5, 3}, {9, 17}, {16, 40}}) {
+            const Matrix w = attn::random_normal(out, in, rng),
+                         x = attn::random_normal(batch, in, rng);
+            Matrix y = xt::zeros<float>({batch, out}), want = xt::zeros<float>({batch, out});
+            attn::matmul_thin(w.data(), x.data(), batch, out, in, y.data());
+            for (std::size_t b = 0; b < batch; ++b)
+                for (std::size_t o = 0; o < out; ++o)
+                    for (std::size_t i = 0; i < in; ++i) want(b, o) += x(b, i) * w(o, i);
+            INFO("batch " << batch << ", out " << out << ", in " << in);
+            CHECK_THAT(y, IsClose(want, 1e-5f));
+        }
+    }
+}
+
+TEST_CASE("a fork shares every block and copies only the partly filled one it writes") {
+    const attn::Llama model = small_llama(2);
+    PagedKVCache cache(cache_for(model, 4, 20));
+    attn::BatchedLlama runner(model, cache);
+    const auto parent = cache.add_sequence();
+    runner.step({parent}, {tokens(10, 2)});  // blocks of 4, 4 and 2 positions
+    const std::vector<std::size_t> before = cache.block_table(parent);
+    const std::vector<float> key9 = cache.key(1, parent, 1, 9);
+    const auto child = cache.fork(parent);
+    CHECK(cache.block_table(child) == before);
+    for (std::size_t b : before) CHECK(cache.allocator().owners(b) == 2);
+    CHECK(cache.blocks_needed(child, 1) == 1);  // the copy of the last block
+    const Matrix a = runner.step({child}, {{7}});
+    // The child has its own third block holding a copy of rows 0-1; the parent is untouched.
+    CHECK(cache.block_table(child)[0] == before[0]);
+    CHECK(cache.block_table(child)[1] == before[1]);
+    CHECK(cache.block_table(child)[2] != before[2]);
+    CHECK(cache.allocator().owners(before[2]) == 1);
+    CHECK(cache.block_table(parent) == before);
+    CHECK(cache.length(parent) == 10);
+    CHECK(cache.key(1, parent, 1, 9) == key9);
+    CHECK(cache.key(1, child, 1, 9) == key9);
+    // The child's logits are those of the whole sequence, recomputed.
+    std::vector<std::size_t> all = tokens(10, 2);
+    all.push_back(7);
+    const Matrix full = model.logits(all);
+    CHECK_THAT(a, IsClose(Matrix(xt::view(full, 10, xt::newaxis(), xt::all())), 1e-5f));
+    // Removing both frees everything.
+    cache.remove(parent);
+    cache.remove(child);
+    CHECK(cache.allocator().free_blocks() == 20);
+}
+
+TEST_CASE("int8 rows are within half a scale, and an int8 cache stays close to float32") {
+    attn::Rng rng(8);
+    const attn::Vector x = attn::random_normal(48, rng, 3.0f);
+    std::vector<std::int8_t> q(48);
+    const float scale = attn::quantize_row(x.data(), 48, q.data());
+    float largest = 0;
+    for (std::size_t i = 0; i < 48; ++i) largest = std::max(largest, std::abs(x(i)));
+    CHECK(scale == Approx(largest / 127.0f));
+    for (std::size_t i = 0; i < 48; ++i) {
+        CHECK(std::abs(static_cast<float>(q[i]) * scale - x(i)) <= scale / 2 * 1.0001f);
+        CHECK(std::abs(int{q[i]}) <= 127);
+    }
+    const std::vector<float> zeros(5, 0.0f);
+    std::vector<std::int8_t> qz(5, 9);
+    CHECK(attn::quantize_row(zeros.data(), 5, qz.data()) == 0.0f);
+    CHECK(qz == std::vector<std::int8_t>(5, 0));
+
+    const attn::Llama model = small_llama(2);
+    PagedKVCache f(cache_for(model, 4, 10)), i(cache_for(model, 4, 10, attn::KVPrecision::int8));
+    attn::BatchedLlama rf(model, f), ri(model, i);
+    const auto a = f.add_sequence(), b = i.add_sequence();
+    const Matrix lf = rf.step({a}, {tokens(12, 4)}), li = ri.step({b}, {tokens(12, 4)});
+    CHECK_THAT(li, IsClose(lf, 2e-2f));
+    // 2 layers, 2 key/value heads, keys and values: 8 numbers of 4 bytes, or 8 of 1 + a scale.
+    CHECK(f.bytes_per_position() == 2 * 2 * 2 * 8 * 4);
+    CHECK(i.bytes_per_position() == 2 * 2 * 2 * (8 + 4));
+}
+
+TEST_CASE("the serving simulation accounts for all its memory and pages waste little") {
+    attn::TraceSpec spec;
+    spec.requests = 200;
+    attn::Rng rng(1);
+    const std::vector<attn::Request> trace = attn::serving_trace(spec, rng);
+    for (const attn::Request& r : trace) {
+        CHECK(r.output >= 1);
+        CHECK(r.output <= r.max_tokens);
+        CHECK(r.prompt + r.max_tokens <= spec.context);
+    }
+    std::size_t outputs = 0;
+    for (const attn::Request& r : trace) outputs += r.output;
+    for (attn::Allocation a :
+         {attn::Allocation::max_length, attn::Allocation::max_tokens, attn::Allocation::paged}) {
+        const attn::TraceResult r = attn::simulate_serving(trace, 8192, a, 16);
+        const attn::MemoryShares& m = r.shares;
+        CHECK(m.tokens + m.reserved + m.internal + m.external + m.free == Approx(1.0));
+        CHECK(r.generated == outputs);
+        if (a == attn::Allocation::paged) {
+            CHECK(m.wasted() < 0.04);
+            CHECK(m.reserved == 0);
+            CHECK(m.external == 0);
+        } else {
+            CHECK(m.wasted() > 0.3);
+            CHECK(r.preemptions == 0);
+        }
+    }
+    // With room for only one whole-context reservation, one sequence runs at a time.
+    const attn::TraceResult one = attn::simulate_serving(trace, 2048, attn::Allocation::max_length);
+    CHECK(one.most_running == 1);
+}
+
+TEST_CASE("bad input is refused, naming it, and no other sequence changes") {
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(PagedKVCache({1, 1, 4, 0, 4}), Contains("block_size must be at least 1"));
+    CHECK_THROWS_WITH(attn::block_slot(8, 4, {3, 1}), Contains("position 8"));
+    attn::BlockAllocator pool(2);
+    const std::size_t b = pool.allocate();
+    pool.release(b);
+    CHECK_THROWS_WITH(pool.release(b), Contains("already free"));
+    CHECK_THROWS_WITH(pool.release(5), Contains("block 5 does not exist"));
+    pool.allocate();
+    pool.allocate();
+    CHECK_THROWS_AS(pool.allocate(), attn::out_of_blocks);
+
+    const attn::Llama model = small_llama(2);
+    PagedKVCache cache(cache_for(model, 4, 6));
+    attn::BatchedLlama runner(model, cache);
+    const auto a = cache.add_sequence(), c = cache.add_sequence();
+    runner.step({a, c}, {tokens(9, 1), tokens(5, 2)});  // 3 + 2 blocks of 6
+    const auto key = cache.key(0, a, 1, 8);
+    const auto table = cache.block_table(a);
+    CHECK_THROWS_WITH(runner.step({a, 9}, {{1}, {2}}), Contains("no sequence has id 9"));
+    CHECK_THROWS_WITH(runner.step({a, a}, {{1}, {2}}), Contains("given twice"));
+    CHECK_THROWS_WITH(runner.step({a, c}, {{1}, {}}), Contains("no new token"));
+    CHECK_THROWS_WITH(runner.step({a, c}, {{1}, {60}}), Contains("60"));
+    CHECK_THROWS_WITH(runner.step({c}, {tokens(30, 3)}), Contains("more than the whole pool"));
+    CHECK_THROWS_AS(runner.step({a, c}, {tokens(4, 3), tokens(4, 4)}), attn::out_of_blocks);
+    CHECK_THROWS_WITH(runner.step({a}, {tokens(35, 3)}), Contains("seq_len"));
+    CHECK_THROWS_WITH(cache.remove(4), Contains("no sequence has id 4"));
+    CHECK(cache.key(0, a, 1, 8) == key);
+    CHECK(cache.block_table(a) == table);
+    CHECK(cache.length(a) == 9);
+    CHECK(cache.length(c) == 5);
+    CHECK(cache.allocator().free_blocks() == 1);
+    CHECK_THROWS_WITH(
+        attn::simulate_serving({{0, 1500, 10, 500}}, 1024, attn::Allocation::max_tokens),
+        Contains("can never fit"));
+    PagedKVCache other(cache_for(small_llama(4), 4, 6));
+    CHECK_THROWS_WITH(attn::BatchedLlama(model, other), Contains("the model needs"));
+}
