@@ -3,7 +3,8 @@
 OpenBLAS thread, three repetitions each, and prints the median time of every benchmark. A
 Python script beside a benchmark's source (chapters/NN/bench_x_*.py) adds PyTorch's times,
 and every family is then compared with PyTorch's; otherwise, for two families measured at
-the same sizes, the ratio of their medians (the first over the second). One run.
+the same sizes, the ratio of their medians (the first over the second); a family with tokens
+per second at size 1 (a batch of one), each size's rate against it. One run.
 
 A benchmark that reports the memory-bandwidth limit (chapter 08) gets it printed beside its
 tokens per second, with the fraction reached, and its peak resident memory against the
@@ -69,7 +70,12 @@ def main():
             print(f"  {family}")
             for size, (ms, rate, runs) in medians[family].items():
                 extra = f"   {rate:10.1f} tokens/s" if rate else ""
-                print(f"    {size:>6}  {ms:12.2f} ms{extra}" + ("   (one run)" if runs == 1 else ""))
+                # Against the same family's size 1 (a batch of one), in the same run.
+                first = medians[family].get("1", (None, None, None))[1]
+                if rate and first and size != "1":
+                    extra += f"   {rate / first:5.1f}x size 1"
+                shown = f"{ms:12.2f} ms" if ms >= 0.1 else f"{ms * 1e3:12.2f} us"
+                print(f"    {size:>6}  {shown}{extra}" + ("   (one run)" if runs == 1 else ""))
                 if (family, size) in limits and rate:
                     copy, limit = limits[(family, size)]
                     print(f"            memcpy moves {copy:.1f} GB/s (read + written), {limit:.0f} tokens/s at"
@@ -88,12 +94,16 @@ def main():
                 ratios = [f"{size}: {medians[family][size][0] / medians[reference][size][0]:.2f}x"
                           for size in medians[family] if size in medians[reference]]
                 print(f"    {family:<16} " + "   ".join(ratios))
-        elif len(families) == 2:
-            a, b = families
-            print(f"  ratio {a} / {b} (medians of the same run)")
-            for size in medians[a]:
-                if size in medians[b]:
-                    print(f"    {size:>6}  {medians[a][size][0] / medians[b][size][0]:8.1f}x")
+        else:
+            # Every two families measured at the same sizes, the first over the second.
+            for i, a in enumerate(families):
+                for b in families[i + 1:]:
+                    common = [size for size in medians[a] if size in medians[b]]
+                    if not common:
+                        continue
+                    print(f"  ratio {a} / {b} (medians of the same run)")
+                    for size in common:
+                        print(f"    {size:>6}  {medians[a][size][0] / medians[b][size][0]:8.2f}x")
     return 0
 
 

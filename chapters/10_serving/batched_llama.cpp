@@ -9,11 +9,29 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <set>
 #include <string>
 
 namespace attn {
+
+namespace {
+
+// x W for the step's rows, W as stored. A decode step's few rows go through matmul_packed
+// and the copy of W packed once; a prefill's many rows through BLAS (chapter 08's linear),
+// whose blocking is made for large products.
+Matrix project(const Matrix& x, const LinearWeight& w, const PackedWeight& packed, const char* fn,
+               const char* name) {
+    if (x.shape(0) > 64 || w.in() != x.shape(1)) return linear(x, w, fn, name);
+    Matrix y = Matrix::from_shape({x.shape(0), w.out()});
+    matmul_packed(packed, x.data(), x.shape(0), y.data());
+    return y;
+}
+
+PackedWeight packed(const LinearWeight& w) {
+    return pack_weight(w.data(), w.out(), w.in());
+}
+
+}  // namespace
 
 BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
     : model_(model),
@@ -21,6 +39,11 @@ BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
       rope_(rope_tables(0, model.config().seq_len, model.config().dim / model.config().n_heads,
                         model.config().rope_theta)) {
     const LlamaConfig& c = model.config();
+    for (const LlamaLayer& l : model.weights().layers) {
+        packed_.push_back({packed(l.w_q), packed(l.w_k), packed(l.w_v), packed(l.w_o),
+                           packed(l.w_gate), packed(l.w_up), packed(l.w_down)});
+    }
+    classifier_ = packed(model.weights().classifier);
     const PagedCacheConfig& k = cache.config();
     const std::size_t d_head = c.dim / c.n_heads;
     if (k.n_layers != c.n_layers || k.n_kv_heads != c.n_kv_heads || k.d_head != d_head) {
@@ -32,22 +55,6 @@ BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
                              " of " + std::to_string(d_head));
     }
 }
-
-namespace {
-
-// x W for the step's rows, W as stored. One to three rows go through matmul_thin, which
-// reads each weight once and copies nothing; more rows through BLAS (chapter 08's linear),
-// whose packed kernel then does the work faster. (Measured on this book's machine at
-// stories15M's classifier, 32000 x 288: 1 row 1.8 ms against sgemv's 4.0; 16 rows 7.9 ms
-// against sgemm's 5.8.)
-Matrix project(const Matrix& x, const LinearWeight& w, const char* fn, const char* name) {
-    if (x.shape(0) > 3 || w.in() != x.shape(1)) return linear(x, w, fn, name);
-    Matrix y = Matrix::from_shape({x.shape(0), w.out()});
-    matmul_thin(w.data(), x.data(), x.shape(0), w.out(), w.in(), y.data());
-    return y;
-}
-
-}  // namespace
 
 Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
                           const std::vector<std::vector<std::size_t>>& tokens) {
@@ -112,11 +119,12 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
     std::vector<float> scores(c.seq_len);
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         const LlamaLayer& w = model_.weights().layers[l];
+        const PackedLlamaLayer& pw = packed_[l];
         const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
         // One product per weight matrix for all the step's tokens.
-        Matrix q = project(z, w.w_q, fn, "w_q");
-        Matrix k = project(z, w.w_k, fn, "w_k");
-        const Matrix v = project(z, w.w_v, fn, "w_v");
+        Matrix q = project(z, w.w_q, pw.w_q, fn, "w_q");
+        Matrix k = project(z, w.w_k, pw.w_k, fn, "w_k");
+        const Matrix v = project(z, w.w_v, pw.w_v, fn, "w_v");
         for (std::size_t r = 0; r < rows; ++r) {
             const float* cos = &rope_.cos(position[r], 0);
             const float* sin = &rope_.sin(position[r], 0);
@@ -135,18 +143,19 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
                               scores.data());
             }
         }
-        x += project(attended, w.w_o, fn, "w_o");
+        x += project(attended, w.w_o, pw.w_o, fn, "w_o");
         const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
-        x +=
-            project(silu_gate(project(z2, w.w_gate, fn, "w_gate"), project(z2, w.w_up, fn, "w_up")),
-                    w.w_down, fn, "w_down");
+        x += project(silu_gate(project(z2, w.w_gate, pw.w_gate, fn, "w_gate"),
+                               project(z2, w.w_up, pw.w_up, fn, "w_up")),
+                     w.w_down, pw.w_down, fn, "w_down");
     }
     // Only the last token of each sequence needs its logits: the classifier, the largest
     // matrix, runs on B rows, not N.
     Matrix last = xt::zeros<float>({ids.size(), d});
     for (std::size_t s = 0; s < ids.size(); ++s) xt::row(last, s) = xt::row(x, last_row[s]);
     const Vector& gain = model_.weights().final_norm;
-    return project(rms_norm(last, gain, c.norm_eps), model_.weights().classifier, fn, "classifier");
+    return project(rms_norm(last, gain, c.norm_eps), model_.weights().classifier, classifier_, fn,
+                   "classifier");
 }
 
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
@@ -170,22 +179,22 @@ double roofline_tokens_per_second(const StepCost& cost, std::size_t batch, doubl
     return static_cast<double>(batch) / seconds;
 }
 
-MachineLimits measure_machine() {
+MachineLimits measure_machine(std::size_t bytes) {
     using clock = std::chrono::steady_clock;
     const auto seconds = [](clock::time_point a, clock::time_point b) {
         return std::chrono::duration<double>(b - a).count();
     };
     MachineLimits m;
-    const std::size_t n = std::size_t{128} << 20;
-    std::vector<char> a(n, 1), b(n, 2);
+    std::vector<float> a(std::max<std::size_t>(bytes / sizeof(float), 1024), 1.0f);
     double best = 1e30;
+    float total = 0.0f;
     for (int i = 0; i < 5; ++i) {
         const auto t0 = clock::now();
-        std::memcpy(b.data(), a.data(), n);
+        total += sum_floats(a.data(), a.size());
         best = std::min(best, seconds(t0, clock::now()));
-        a[static_cast<std::size_t>(i)] = b[n - 1];  // so the copies are not optimised away
     }
-    m.bytes_per_second = 2.0 * static_cast<double>(n) / best;
+    if (total < 0) m.bytes_per_second = -1;  // uses the sum, so that it is computed
+    m.bytes_per_second = static_cast<double>(a.size() * sizeof(float)) / best;
     const int k = 1024;
     std::vector<float> x(static_cast<std::size_t>(k) * k, 0.5f), y(x.size(), 0.25f), z(x.size());
     best = 1e30;

@@ -6,23 +6,37 @@
 
 #include "chapters/08_real_model/llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/paged_kernels.hpp"
 
 #include <cstddef>
 #include <vector>
 
 namespace attn {
 
+/// The seven matrices of a LlamaLayer, packed for matmul_packed().
+struct PackedLlamaLayer {
+    PackedWeight w_q;     ///< LlamaLayer::w_q
+    PackedWeight w_k;     ///< LlamaLayer::w_k
+    PackedWeight w_v;     ///< LlamaLayer::w_v
+    PackedWeight w_o;     ///< LlamaLayer::w_o
+    PackedWeight w_gate;  ///< LlamaLayer::w_gate
+    PackedWeight w_up;    ///< LlamaLayer::w_up
+    PackedWeight w_down;  ///< LlamaLayer::w_down
+};
+
 /// \brief Chapter 08's Llama, run as a server runs it: a step takes any number of sequences,
 /// each with its new tokens (a whole prompt, or the one token it decodes), packed as the rows
 /// of one matrix.
 ///
 /// Every projection is one matrix product `[N, in] x [in, out]` for the N new tokens of the
-/// step, so the weights are read from memory once however many sequences there are. Only
+/// step, so the weights are read from memory once however many sequences there are (for a
+/// decode step's few rows, matmul_packed() on weights packed once at construction). Only
 /// attention is per sequence: each row's query meets its own sequence's keys and values,
 /// read through the block table, up to its own position.
 class BatchedLlama {
 public:
-    /// The model and the cache must outlive this object. Throws std::invalid_argument when
+    /// The model and the cache must outlive this object. Packs a copy of every weight matrix
+    /// for matmul_packed() (as much memory again as the weights). Throws std::invalid_argument when
     /// the cache's layers, key/value heads or head size are not the model's.
     BatchedLlama(const Llama& model, PagedKVCache& cache);
 
@@ -44,6 +58,8 @@ public:
 private:
     const Llama& model_;
     PagedKVCache& cache_;
+    std::vector<PackedLlamaLayer> packed_;  // per layer
+    PackedWeight classifier_;
     RopeTables rope_;  // every position's angles, computed once
 };
 
@@ -67,15 +83,17 @@ StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t c
 double roofline_tokens_per_second(const StepCost& cost, std::size_t batch, double bytes_per_second,
                                   double flops_per_second);
 
-/// This machine's two limits, measured on one thread: bytes per second that memcpy moves
-/// (each byte read and written counted, the best of 5 copies of 128 MiB), and floating-point
-/// operations per second of one large sgemm (1024 x 1024 x 1024, the best of 3).
+/// This machine's two limits, measured on one thread: bytes per second of reading `bytes`
+/// bytes from first to last (the best of 5 passes; give it the weights' size, so that it
+/// is read from wherever weights of that size live: memory, or a cache that holds them), and
+/// floating-point operations per second of one large sgemm (1024 x 1024 x 1024, the best
+/// of 3).
 struct MachineLimits {
-    double bytes_per_second = 0;  ///< memory bandwidth
+    double bytes_per_second = 0;  ///< reading bandwidth
     double flops_per_second = 0;  ///< compute
 };
 
 /// Measures MachineLimits (about a second).
-MachineLimits measure_machine();
+MachineLimits measure_machine(std::size_t bytes);
 
 }  // namespace attn

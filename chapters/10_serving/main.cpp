@@ -204,7 +204,7 @@ void show_trace(const std::filesystem::path& figures) {
               << output / static_cast<double>(trace.size())
               << " tokens; KV memory of 16384 positions\n\n";
     std::cout << "  allocation          tokens reserved internal external   free   wasted   "
-                 "running   tokens/step   steps   evicted\n";
+                 "running   steps   evicted\n";
     struct Row {
         const char* name;
         attn::Allocation a;
@@ -223,9 +223,7 @@ void show_trace(const std::filesystem::path& figures) {
                   << 100 * m.reserved << '%' << std::setw(8) << 100 * m.internal << '%'
                   << std::setw(8) << 100 * m.external << '%' << std::setw(6) << 100 * m.free << '%'
                   << std::setw(8) << 100 * m.wasted() << '%' << std::setw(10) << r.mean_running
-                  << std::setw(14)
-                  << static_cast<double>(r.generated) / static_cast<double>(r.steps) << std::setw(8)
-                  << r.steps << std::setw(10) << r.preemptions << '\n';
+                  << std::setw(8) << r.steps << std::setw(10) << r.preemptions << '\n';
         if (row.block == 16) results.push_back(r);
     }
     std::cout << std::defaultfloat;
@@ -255,12 +253,16 @@ void show_trace(const std::filesystem::path& figures) {
 /// fragmentation: the request stopped long before its max_tokens) or not yet written
 /// (reserved), and the first-fit gaps left between reservations of different sizes add
 /// external fragmentation. The paged cache wastes only the unfilled end of each sequence's
-/// last block, on average half a block per sequence, so the same memory holds many more
-/// sequences, and since a decode step costs about the same for 8 sequences as for 40
-/// (the next sections measure it), the tokens per step follow the sequences held. Block
-/// size 1 wastes nothing but makes the table as long as the sequence; large blocks bring the
-/// waste back. The price of paging is the evictions: a sequence that grows when memory is
-/// full must push another one out, and that one's tokens are computed again later.
+/// last block, on average half a block per sequence, so the same memory holds about six
+/// times the sequences of the whole-context reservation. Each running sequence writes one
+/// token per step, so "running" is also the tokens per step, and the trace is done in a
+/// sixth of the steps; a step of 50 sequences costs far less than 50 steps of one (Batched
+/// decoding, below, measures it). Block size 1 wastes nothing but makes the table as long as
+/// the sequence; large blocks bring the waste back. The price of paging is the evictions: a
+/// sequence that grows when memory is full must push another one out, whose tokens are then
+/// computed again. The server admits a request only while a block per running sequence
+/// stays free for their growth, which keeps evictions rare with blocks of 16 (with blocks of
+/// 1, one position per sequence is too thin a margin); that margin is the "free" column.
 ///
 /// ## Shared prefixes
 ///
@@ -361,9 +363,12 @@ void show_shared_prefix() {
 ///
 /// \show batched_llama.cpp decode_step_cost roofline_tokens_per_second
 ///
-/// The program measures the two limits of this machine on one thread (memcpy's bandwidth
-/// and a large sgemm's speed), then decodes B sequences of stories15M's shape (seeded random
-/// weights, prompts of 32 to 95 tokens) for 8 steps and reports the tokens per second:
+/// The program measures the two limits of this machine on one thread: how fast it reads
+/// as many bytes as the weights hold (60.8 MB; from memory, or from a cache large enough to
+/// keep them: this book's machine reports a 508 MB level-3 cache, which holds the model
+/// whole), and a large sgemm's speed. Then it decodes B sequences of stories15M's shape
+/// (seeded random weights, prompts of 32 to 95 tokens) for 8 steps and reports the tokens
+/// per second:
 void show_batched(const std::filesystem::path& figures, bool quick) {
     attn::section(std::cout, "Batched decoding");
     attn::LlamaConfig c = attn::stories15m_config();
@@ -405,10 +410,11 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 
     attn::use_one_blas_thread();
     attn::keep_freed_memory();  // chapter 09: a step reuses the last step's memory
-    const attn::MachineLimits limits = attn::measure_machine();
-    std::cout << "this machine, one thread: copy bandwidth " << std::fixed << std::setprecision(1)
-              << limits.bytes_per_second / 1e9 << " GB/s, sgemm " << limits.flops_per_second / 1e9
-              << " GFLOP/s\n\n";
+    const attn::MachineLimits limits = attn::measure_machine(attn::weight_bytes_per_token(c));
+    std::cout << "this machine, one thread: reading " << std::fixed << std::setprecision(1)
+              << static_cast<double>(attn::weight_bytes_per_token(c)) / 1e6
+              << " MB (the weights' size) " << limits.bytes_per_second / 1e9 << " GB/s, sgemm "
+              << limits.flops_per_second / 1e9 << " GFLOP/s\n";
     // Where the roofline bends: the first B whose step is bound by compute.
     std::size_t bend = 1;
     while (bend < 1000) {
@@ -475,16 +481,26 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 
 /// \image html ch10_batched.svg "Tokens per second against the batch size, with the roofline"
 ///
-/// The batched tokens are chapter 08's tokens, and the step is many times faster per token
-/// at large B. The curve follows the roofline's shape: steep while the step is bound by
-/// reading the weights (each extra sequence nearly free), flatter once the products become
-/// compute-bound, where the roofline bends (when 2B operations per 4 bytes of weight meet
-/// the machine's ratio of peak to bandwidth, printed above). The measured curve stays under the
-/// bound: attention and the small per-token loops (RMSNorm, RoPE, SiLU) do not reach either
-/// limit, and OpenBLAS is slower on thin `[B, in]` matrices than on the large square one
-/// that measured the peak. `make bench` measures the same steps with Google Benchmark
-/// (bench_serving), and the cost of reading through a block table against chapter 08's
-/// contiguous attention.
+/// The batched tokens are chapter 08's tokens, and a step of many sequences costs far less
+/// than as many steps of one. The curve has the roofline's shape: steep while a step is
+/// bound by reading the weights (each extra sequence nearly free), then flatter once the
+/// products are bound by compute, past the bend the program prints (where 2B operations per
+/// 4 bytes of weight meet the machine's ratio of peak to bandwidth). The roofline is a model,
+/// not a law, and its two numbers come from separate loops: at B = 1 the decoder may read
+/// its weights faster than the measuring loop did (the weights' regular order suits the
+/// prefetchers, and on this book's machine they stay in the large level-3 cache between
+/// steps), so its ratio can pass 1. Past the bend the measured curve stays under the compute
+/// roof: attention and the small per-token loops (RMSNorm, RoPE, SiLU) reach neither limit.
+///
+/// One more idea made the decode step fast at every B. A BLAS sgemm copies ("packs") its
+/// operands into cache-sized panels inside every call, a second pass over all the weights
+/// that costs as much as the product when the batch is thin. The weights never change, so
+/// BatchedLlama packs them once, at construction, and multiplies with its own kernel:
+///
+/// \show paged_kernels.cpp pack_weight matmul_packed
+///
+/// `make bench` measures the same steps with Google Benchmark (bench_serving), and the cost
+/// of reading through a block table against chapter 08's contiguous attention.
 ///
 /// ## 8-bit keys and values
 ///

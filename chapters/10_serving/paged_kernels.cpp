@@ -77,49 +77,88 @@ v8 load(const float* p) {
     return v;
 }
 
-// R rows of W against C rows of x: R * C dot products of length `in`, eight products at a
-// time in R * C vector registers, added up at the end.
-template <std::size_t R, std::size_t C>
-void tile(const float* __restrict w, const float* __restrict x, std::size_t in, std::size_t out,
-          float* __restrict y) {
-    v8 sum[R][C] = {};
-    std::size_t i = 0;
-    for (; i + 8 <= in; i += 8) {
-        v8 wr[R];
-        for (std::size_t r = 0; r < R; ++r) wr[r] = load(w + r * in + i);
+// One panel (16 outputs) against C rows of x: 2 * C vector sums; `outputs` of the 16 are
+// real rows of W.
+template <std::size_t C>
+void panel_rows(const float* __restrict panel, const float* __restrict x, std::size_t in,
+                std::size_t outputs, float* __restrict y, std::size_t out) {
+    v8 low[C] = {}, high[C] = {};
+    for (std::size_t i = 0; i < in; ++i) {
+        // The next panel's numbers, 16 inputs ahead: asked of memory before they are needed.
+        __builtin_prefetch(panel + 16 * (in + i));
+        const v8 p0 = load(panel + 16 * i), p1 = load(panel + 16 * i + 8);
         for (std::size_t c = 0; c < C; ++c) {
-            const v8 xc = load(x + c * in + i);
-            for (std::size_t r = 0; r < R; ++r) sum[r][c] += wr[r] * xc;
+            const float xi = x[c * in + i];  // broadcast to all 16 outputs
+            low[c] += p0 * xi;
+            high[c] += p1 * xi;
         }
     }
-    for (std::size_t r = 0; r < R; ++r) {
-        for (std::size_t c = 0; c < C; ++c) {
-            float total = 0.0f;
-            for (std::size_t k = 0; k < 8; ++k) total += sum[r][c][k];
-            for (std::size_t j = i; j < in; ++j) total += w[r * in + j] * x[c * in + j];
-            y[c * out + r] = total;
-        }
+    for (std::size_t c = 0; c < C; ++c) {
+        float sums[16];
+        std::memcpy(sums, &low[c], sizeof low[c]);
+        std::memcpy(sums + 8, &high[c], sizeof high[c]);
+        std::memcpy(y + c * out, sums, outputs * sizeof(float));
     }
-}
-
-// Rows of W (R at a time) against every row of x, three rows of x at a time: 12 sums, as
-// many as the 16 vector registers hold beside the four rows of W and one of x.
-template <std::size_t R>
-void rows_of_w(const float* w, const float* x, std::size_t batch, std::size_t out, std::size_t in,
-               float* y) {
-    std::size_t b = 0;
-    for (; b + 3 <= batch; b += 3) tile<R, 3>(w, x + b * in, in, out, y + b * out);
-    if (batch - b == 2) tile<R, 2>(w, x + b * in, in, out, y + b * out);
-    if (batch - b == 1) tile<R, 1>(w, x + b * in, in, out, y + b * out);
 }
 
 }  // namespace
 
-void matmul_thin(const float* w, const float* x, std::size_t batch, std::size_t out, std::size_t in,
-                 float* y) {
-    std::size_t o = 0;
-    for (; o + 4 <= out; o += 4) rows_of_w<4>(w + o * in, x, batch, out, in, y + o);
-    for (; o < out; ++o) rows_of_w<1>(w + o * in, x, batch, out, in, y + o);
+float sum_floats(const float* x, std::size_t n) {
+    v8 a = {}, b = {}, c = {}, d = {};
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a += load(x + i);
+        b += load(x + i + 8);
+        c += load(x + i + 16);
+        d += load(x + i + 24);
+    }
+    const v8 all = a + b + c + d;
+    float total = 0.0f;
+    for (std::size_t k = 0; k < 8; ++k) total += all[k];
+    for (; i < n; ++i) total += x[i];
+    return total;
+}
+
+PackedWeight pack_weight(const float* w, std::size_t out, std::size_t in) {
+    PackedWeight p;
+    p.out = out;
+    p.in = in;
+    const std::size_t panels = (out + 15) / 16;
+    p.panels.assign(panels * in * 16, 0.0f);
+    for (std::size_t o = 0; o < out; ++o)
+        for (std::size_t i = 0; i < in; ++i)
+            p.panels[((o / 16) * in + i) * 16 + o % 16] = w[o * in + i];
+    return p;
+}
+
+void matmul_packed(const PackedWeight& w, const float* x, std::size_t batch, float* y) {
+    const std::size_t in = w.in, out = w.out;
+    for (std::size_t o = 0; o < out; o += 16) {
+        const float* panel = w.panels.data() + (o / 16) * in * 16;
+        const std::size_t outputs = std::min<std::size_t>(16, out - o);
+        std::size_t b = 0;
+        for (; b + 6 <= batch; b += 6)
+            panel_rows<6>(panel, x + b * in, in, outputs, y + b * out + o, out);
+        switch (batch - b) {  // the rows of x left over
+            case 5:
+                panel_rows<5>(panel, x + b * in, in, outputs, y + b * out + o, out);
+                break;
+            case 4:
+                panel_rows<4>(panel, x + b * in, in, outputs, y + b * out + o, out);
+                break;
+            case 3:
+                panel_rows<3>(panel, x + b * in, in, outputs, y + b * out + o, out);
+                break;
+            case 2:
+                panel_rows<2>(panel, x + b * in, in, outputs, y + b * out + o, out);
+                break;
+            case 1:
+                panel_rows<1>(panel, x + b * in, in, outputs, y + b * out + o, out);
+                break;
+            default:
+                break;
+        }
+    }
 }
 
 }  // namespace attn

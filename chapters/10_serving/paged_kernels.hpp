@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace attn {
 
@@ -31,19 +32,32 @@ struct PagedHead {
 void attend_paged(const float* q, const PagedHead& head, const std::size_t* table, std::size_t n,
                   float* out, float* scores);
 
+/// A weight matrix repacked once for matmul_packed(): panels of 16 rows of W `[out, in]`;
+/// panel p holds, for each input i, the 16 numbers \f$W_{16p..16p+15,\,i}\f$ side by side
+/// (zeros past the last row). A BLAS sgemm makes this copy inside every call; a decoder
+/// multiplies the same weights at every step, so it makes the copy once.
+struct PackedWeight {
+    std::vector<float> panels;  ///< `[ceil(out / 16), in, 16]`
+    std::size_t out = 0;        ///< rows of W
+    std::size_t in = 0;         ///< columns of W
+};
+
+/// Packs W as stored, `[out, in]` row-major.
+PackedWeight pack_weight(const float* w, std::size_t out, std::size_t in);
+
 /// \f$Y = X W^\top\f$ for a thin batch: y(b, o) is the dot product of row b of x with row o
-/// of w, W as stored `[out, in]`. Four rows of W meet four rows of x at a time (16 sums in
-/// vector registers), and the four rows of W then stay in the L1 cache while every other
-/// group of four rows of x meets them: each number of W comes from memory once per call,
-/// and nothing is copied first (a BLAS sgemm packs W into a buffer before multiplying, a
-/// second pass over the weights that costs as much as the product when the batch is thin).
-/// \param w `[out, in]`
-/// \param x `[batch, in]`
+/// of W. Each panel of W meets six rows of x at a time, 16 outputs by 6 rows summed in 12
+/// vector registers (each number of W loaded once for the six rows, each number of x
+/// broadcast to 16 outputs), and the panel then stays in cache for the next six rows: every
+/// number of W comes from memory once per call.
+/// \param w the packed weight
+/// \param x `[batch, w.in]`
 /// \param batch rows of x
-/// \param out rows of w
-/// \param in columns of w and x
-/// \param y `[batch, out]`, the result
-void matmul_thin(const float* w, const float* x, std::size_t batch, std::size_t out, std::size_t in,
-                 float* y);
+/// \param y `[batch, w.out]`, the result
+void matmul_packed(const PackedWeight& w, const float* x, std::size_t batch, float* y);
+
+/// The sum of n floats, read once from first to last with several sums in vector registers:
+/// how fast this machine reads memory (measure_machine()).
+float sum_floats(const float* x, std::size_t n);
 
 }  // namespace attn

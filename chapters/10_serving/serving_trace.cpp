@@ -118,7 +118,9 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
             Running s{index, r.prompt + generated, generated, 0, 0};
             if (paged) {
                 const std::size_t need = blocks_for(s.stored + 1, block_size);
-                if (need > free_blocks) {
+                // Admitted only with a block to spare for each running sequence, so that the
+                // next steps' growth rarely has to evict anyone (vLLM keeps such a watermark).
+                if (need + running.size() > free_blocks) {
                     waiting_need = need * block_size;
                     break;
                 }

@@ -80,9 +80,10 @@ TEST_CASE("a batch gives each sequence the logits it has alone, in one step or i
     attn::BatchedLlama runner(model, together);
     std::vector<PagedKVCache::SequenceId> ids;
     std::vector<std::vector<std::size_t>> prompts;
-    for (std::size_t s = 0; s < 5; ++s) {  // 1 to 5 rows each: both the thin and the BLAS path
+    // 85 rows in the first step (BLAS), 5 in the second (the packed weights).
+    for (std::size_t s = 0; s < 5; ++s) {
         ids.push_back(together.add_sequence());
-        prompts.push_back(tokens(1 + s * 2, s));
+        prompts.push_back(tokens(1 + s * 8, s));
     }
     const Matrix first = runner.step(ids, prompts);
     const Matrix second = runner.step(ids, {{1}, {2}, {3}, {4}, {5}});
@@ -99,14 +100,14 @@ TEST_CASE("a batch gives each sequence the logits it has alone, in one step or i
     }
 }
 
-TEST_CASE("matmul_thin equals the plain sum for every batch and odd sizes") {
+TEST_CASE("matmul_packed equals the plain sum for every batch and odd sizes") {
     attn::Rng rng(5);
-    for (std::size_t batch : {1, 2, 3, 4, 7}) {
-        for (auto [out, in] : {std::pair<std::size_t, std::size_t>{5, 3}, {9, 17}, {16, 40}}) {
+    for (std::size_t batch : {1, 2, 5, 6, 7, 13}) {
+        for (auto [out, in] : {std::pair<std::size_t, std::size_t>{5, 3}, {17, 9}, {32, 40}}) {
             const Matrix w = attn::random_normal(out, in, rng),
                          x = attn::random_normal(batch, in, rng);
             Matrix y = xt::zeros<float>({batch, out}), want = xt::zeros<float>({batch, out});
-            attn::matmul_thin(w.data(), x.data(), batch, out, in, y.data());
+            attn::matmul_packed(attn::pack_weight(w.data(), out, in), x.data(), batch, y.data());
             for (std::size_t b = 0; b < batch; ++b)
                 for (std::size_t o = 0; o < out; ++o)
                     for (std::size_t i = 0; i < in; ++i) want(b, o) += x(b, i) * w(o, i);
