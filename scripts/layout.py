@@ -25,6 +25,9 @@ class ExerciseSpec:
     declaration: str  # "Vector stable_softmax(const Vector& logits)", as exercises.hpp declares it
     answer_file: str  # "exercises/01_single_head_attention/1_2_stable_softmax.cpp", whether or not
                       # it exists (named like the solution's file)
+    # Every function the exercise declares, the first one above included: an exercise may ask
+    # for two (allocate and release); each as (qualified name, declaration).
+    functions: list = dataclasses.field(default_factory=list)
 
 
 def chapter_dirs():
@@ -59,23 +62,30 @@ def exercises(dir_name):
         m = re.search(r"\\brief Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", line)
         if not m:
             continue
-        hint_line, function, declaration = i + 1, "", ""
-        for j in range(i + 1, len(lines)):
-            if "\\brief Exercise" in lines[j]:
+        hint_line, function, declaration, functions = i + 1, "", "", []
+        j = i + 1
+        while j < len(lines):
+            if "\\brief Exercise" in lines[j] or lines[j].startswith("}  // namespace"):
                 break
             if "Hint:" in lines[j] and hint_line == i + 1:
                 hint_line = j + 1
-            d = re.match(r"^[\w:<>, ]+?\b(\w+)\s*\(", lines[j])
+            # The first declaration after the task, then any other at the start of a line
+            # before the next task (members of a struct are indented).
+            d = re.match(r"^[\w:<>, ]+?\b(\w+)\s*\(" if not functions else r"^\w[\w:<>, ]*?\b(\w+)\s*\(",
+                         lines[j])
             if d and not lines[j].startswith("///"):
-                function = d.group(1)
                 end = next(k for k in range(j, len(lines)) if lines[k].rstrip().endswith(";"))
-                declaration = " ".join(l.strip() for l in lines[j:end + 1]).rstrip(";")
-                break
+                functions.append((f"{namespace}::{d.group(1)}",
+                                  " ".join(l.strip() for l in lines[j:end + 1]).rstrip(";")))
+                j = end
+            j += 1
+        if functions:
+            function, declaration = functions[0][0].rsplit("::", 1)[1], functions[0][1]
         stem = m.group(1).replace(".", "_") + "_*.cpp"
         named = sorted((ROOT / "solutions" / dir_name).glob(stem)) or sorted(
             (ROOT / "exercises" / dir_name).glob(stem))
         found.append(ExerciseSpec(
             number=m.group(1), title=m.group(2), header=header.relative_to(ROOT).as_posix(), line=i + 1,
             hint_line=hint_line, function=f"{namespace}::{function}", declaration=declaration,
-            answer_file=f"exercises/{dir_name}/{named[0].name}" if named else ""))
+            answer_file=f"exercises/{dir_name}/{named[0].name}" if named else "", functions=functions))
     return found

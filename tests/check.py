@@ -148,8 +148,11 @@ def stub_text(exercise):
     namespace = exercise.spec.function.rsplit("::", 1)[0]
     return (f'// Stub for exercise {exercise.number}, put here by tests/check.py in place of an answer\n'
             f'// that is missing or does not compile.\n#include "exercises.hpp"\n\n'
-            f"namespace {namespace} {{\n\n{exercise.spec.declaration} {{\n"
-            f'    throw attn::not_implemented("{exercise.number}");\n}}\n\n}}  // namespace {namespace}\n')
+            f"namespace {namespace} {{\n\n"
+            + "".join(f"{declaration} {{\n"
+                      f'    throw attn::not_implemented("{exercise.number}");\n}}\n\n'
+                      for _, declaration in exercise.spec.functions)
+            + f"}}  // namespace {namespace}\n")
 
 
 def point_wrapper(build_dir, exercise, stub=False):
@@ -224,8 +227,7 @@ def link_errors(lines, exercises):
     found = {}
     for line in lines:
         for ex in exercises:
-            name = ex.spec.function + "("
-            if name not in line or ex in found:
+            if ex in found or not any(f + "(" in line for f, _ in ex.spec.functions):
                 continue
             if "undefined reference" in line:
                 found[ex] = (f"{ex.answer_file} defines no function with the declared signature "
@@ -291,7 +293,7 @@ def find_calls(build_dir, exercises):
         except OSError:
             return
         ex.calls = [other for other in exercises
-                    if other is not ex and other.spec.function + "(" in symbols]
+                    if other is not ex and any(f + "(" in symbols for f, _ in other.spec.functions)]
         # The chapter's own library holds its version of every exercise (the tests compare
         # with it); an answer must not call it in place of writing the exercise.
         ex.uses_library = sorted({f"attn::{other.short_function}" for other in exercises

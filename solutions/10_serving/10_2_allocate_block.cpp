@@ -1,0 +1,34 @@
+// Exercise 10.2, reference answer.
+#include "exercises.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace attn::ex10 {
+
+std::size_t allocate_block(BlockPool& pool) {
+    if (pool.free.empty()) {
+        throw std::runtime_error("attn::ex10::allocate_block: no block is free (all " +
+                                 std::to_string(pool.owners.size()) + " blocks are in use)");
+    }
+    const std::size_t block = pool.free.back();  // the block freed last is reused first
+    pool.free.pop_back();
+    pool.owners[block] = 1;
+    return block;
+}
+
+void release_block(BlockPool& pool, std::size_t block) {
+    constexpr const char* fn = "attn::ex10::release_block";
+    if (block >= pool.owners.size()) {
+        invalid_argument(fn, "block = " + std::to_string(block) + " does not exist: the pool has " +
+                                 std::to_string(pool.owners.size()) + " blocks");
+    }
+    if (pool.owners[block] == 0) {
+        invalid_argument(fn,
+                         "block = " + std::to_string(block) + " is already free (freed twice?)");
+    }
+    // Free again only when no sequence uses it: a fork may still read it.
+    if (--pool.owners[block] == 0) pool.free.push_back(block);
+}
+
+}  // namespace attn::ex10

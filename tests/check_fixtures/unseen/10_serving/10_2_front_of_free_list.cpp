@@ -1,0 +1,36 @@
+// answers: 10.2
+// expect 10.2: failing
+// mistake: allocate_block takes the block at the front of the free list instead of the back, so the list is used as a queue and the block freed last is not the one reused first (free {3, 2, 1, 0} gives 3, not 0)
+// part: allocate: take the back of the free list
+#include "exercises.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace attn::ex10 {
+
+std::size_t allocate_block(BlockPool& pool) {
+    if (pool.free.empty()) {
+        throw std::runtime_error("attn::ex10::allocate_block: no block is free (all " +
+                                 std::to_string(pool.owners.size()) + " blocks are in use)");
+    }
+    const std::size_t block = pool.free.front();
+    pool.free.erase(pool.free.begin());
+    pool.owners[block] = 1;
+    return block;
+}
+
+void release_block(BlockPool& pool, std::size_t block) {
+    constexpr const char* fn = "attn::ex10::release_block";
+    if (block >= pool.owners.size()) {
+        invalid_argument(fn, "block = " + std::to_string(block) + " does not exist: the pool has " +
+                                 std::to_string(pool.owners.size()) + " blocks");
+    }
+    if (pool.owners[block] == 0) {
+        invalid_argument(fn,
+                         "block = " + std::to_string(block) + " is already free (freed twice?)");
+    }
+    if (--pool.owners[block] == 0) pool.free.push_back(block);
+}
+
+}  // namespace attn::ex10
