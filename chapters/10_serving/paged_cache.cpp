@@ -278,38 +278,43 @@ void PagedKVCache::store(std::size_t layer, SequenceId id, std::size_t position,
     }
 }
 
-std::vector<float> PagedKVCache::key(std::size_t layer, SequenceId id, std::size_t kv_head,
-                                     std::size_t position) const {
-    constexpr const char* fn = "attn::PagedKVCache::key";
+void PagedKVCache::check_head(const char* fn, std::size_t kv_head) const {
+    if (kv_head >= config_.n_kv_heads) {
+        invalid_argument(fn, "kv_head " + std::to_string(kv_head) +
+                                 " does not exist: the cache has " +
+                                 std::to_string(config_.n_kv_heads) + " key/value heads");
+    }
+}
+
+std::size_t PagedKVCache::checked_row(const char* fn, std::size_t layer, SequenceId id,
+                                      std::size_t kv_head, std::size_t position) const {
     const Sequence& s = sequence(fn, id);
     check_position(fn, layer, config_.n_layers, position, s.length);
-    if (kv_head >= config_.n_kv_heads)
-        invalid_argument(fn, "kv_head " + std::to_string(kv_head) + " does not exist");
+    check_head(fn, kv_head);
     const BlockSlot slot = block_slot(position, config_.block_size, s.blocks, fn);
-    return read_row(row(layer, slot.block, kv_head, slot.offset), keys_, keys_q_, key_scales_);
+    return row(layer, slot.block, kv_head, slot.offset);
+}
+
+std::vector<float> PagedKVCache::key(std::size_t layer, SequenceId id, std::size_t kv_head,
+                                     std::size_t position) const {
+    const std::size_t r = checked_row("attn::PagedKVCache::key", layer, id, kv_head, position);
+    return read_row(r, keys_, keys_q_, key_scales_);
 }
 
 std::vector<float> PagedKVCache::value(std::size_t layer, SequenceId id, std::size_t kv_head,
                                        std::size_t position) const {
-    constexpr const char* fn = "attn::PagedKVCache::value";
-    const Sequence& s = sequence(fn, id);
-    check_position(fn, layer, config_.n_layers, position, s.length);
-    if (kv_head >= config_.n_kv_heads)
-        invalid_argument(fn, "kv_head " + std::to_string(kv_head) + " does not exist");
-    const BlockSlot slot = block_slot(position, config_.block_size, s.blocks, fn);
-    return read_row(row(layer, slot.block, kv_head, slot.offset), values_, values_q_,
-                    value_scales_);
+    const std::size_t r = checked_row("attn::PagedKVCache::value", layer, id, kv_head, position);
+    return read_row(r, values_, values_q_, value_scales_);
 }
 
 void PagedKVCache::attend(std::size_t layer, SequenceId id, std::size_t kv_head, const float* q,
                           std::size_t n, float* out, float* scores) const {
     constexpr const char* fn = "attn::PagedKVCache::attend";
-    const Sequence& s = sequence(fn, id);
     if (n == 0)
         invalid_argument(fn, "n must be at least 1: a query attends over its own key at least");
+    const Sequence& s = sequence(fn, id);
     check_position(fn, layer, config_.n_layers, n - 1, s.length);
-    if (kv_head >= config_.n_kv_heads)
-        invalid_argument(fn, "kv_head " + std::to_string(kv_head) + " does not exist");
+    check_head(fn, kv_head);
     PagedHead h;
     const std::size_t first = row(layer, 0, kv_head, 0), d = config_.d_head;
     h.block_stride = config_.n_kv_heads * config_.block_size * d;

@@ -184,6 +184,10 @@ private:
     using Sequence = PagedSequence;
     const Sequence& sequence(const char* fn, SequenceId id) const;
     Sequence& sequence(const char* fn, SequenceId id);
+    void check_head(const char* fn, std::size_t kv_head) const;
+    // The row of a stored position's layer and head, after checking all four.
+    std::size_t checked_row(const char* fn, std::size_t layer, SequenceId id, std::size_t kv_head,
+                            std::size_t position) const;
     // Index of row `offset` of a block's layer and head, in rows of d_head numbers.
     std::size_t row(std::size_t layer, std::size_t block, std::size_t head,
                     std::size_t offset) const;
