@@ -494,20 +494,24 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// not a law, and its two numbers come from separate loops: at B = 1 the decoder may read
 /// its weights faster than the measuring loop did (the weights' regular order suits the
 /// prefetchers, and on this book's machine they stay in the large level-3 cache between
-/// steps), so its ratio can pass 1. Past the bend the measured curve stays under the compute
-/// roof: attention and the small per-token loops (RMSNorm, RoPE, SiLU) reach neither limit.
+/// steps), so its ratio can pass 1. Past the bend the measured curve runs along the compute
+/// roof, a little under it or a little over: the roof is a large square sgemm's speed, and
+/// the packed kernel below, its weights packed once and all its sums in registers, comes
+/// as close to the processor's peak. What it loses is attention and the small per-token
+/// loops (RMSNorm, RoPE, SiLU), which reach neither limit.
 /// How much batching gains depends on where the weights live: here the level-3 cache holds
 /// the whole model, so one sequence already reads them at cache speed and B = 16 gains
-/// about 3 times its tokens per second; where they come from main memory, B = 1 is slower
-/// and the gain is larger. The kernel below also counts: it takes rows of x six at a time,
-/// so B = 16 costs three passes over the weights, as B = 18 does.
+/// about 4 to 5 times its tokens per second; where they come from main memory, B = 1 is
+/// slower and the gain is larger. The kernel below also counts: one pass over the weights
+/// holds at most 12 rows of x in registers (6 without AVX-512), so B = 16 costs two passes,
+/// as B = 24 does (B = 13 runs as passes of 7 and 6 rows).
 ///
 /// One more idea made the decode step fast at every B. A BLAS sgemm copies ("packs") its
 /// operands into cache-sized panels inside every call, a second pass over all the weights
 /// that costs as much as the product when the batch is thin. The weights never change, so
 /// BatchedLlama packs them once, at construction, and multiplies with its own kernel:
 ///
-/// \show paged_kernels.cpp pack_weight matmul_packed
+/// \show paged_kernels.cpp pack_weight pass matmul_packed
 ///
 /// `make bench` measures the same steps with Google Benchmark (bench_serving), and the cost
 /// of reading through a block table against chapter 08's contiguous attention.

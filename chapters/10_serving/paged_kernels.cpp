@@ -3,8 +3,10 @@
 #include "chapters/01_single_head_attention/softmax_in_place.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 // Compiled with -O3 -march=native and reassociation allowed (attn_fast_source): the dot
 // products below run in vector registers.
@@ -32,7 +34,23 @@ void attend_paged(const float* q, const PagedHead& h, const std::size_t* table, 
     if (h.keys) {
         for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
             const float* k = h.keys + b * h.block_stride;
-            for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t r = 0;
+            // Four rows at a time: four sums that do not wait for each other.
+            for (; r + 4 <= rows; r += 4) {
+                const float *k0 = k + r * d, *k1 = k0 + d, *k2 = k1 + d, *k3 = k2 + d;
+                float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+                for (std::size_t i = 0; i < d; ++i) {
+                    s0 += q[i] * k0[i];
+                    s1 += q[i] * k1[i];
+                    s2 += q[i] * k2[i];
+                    s3 += q[i] * k3[i];
+                }
+                scores[t + r] = s0 * scale;
+                scores[t + r + 1] = s1 * scale;
+                scores[t + r + 2] = s2 * scale;
+                scores[t + r + 3] = s3 * scale;
+            }
+            for (; r < rows; ++r) {
                 float s = 0.0f;
                 for (std::size_t i = 0; i < d; ++i) s += q[i] * k[r * d + i];
                 scores[t + r] = s * scale;
@@ -41,8 +59,16 @@ void attend_paged(const float* q, const PagedHead& h, const std::size_t* table, 
         softmax_in_place(scores, n);  // chapter 01's
         for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
             const float* v = h.values + b * h.block_stride;
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t i = 0; i < d; ++i) out[i] += scores[t + r] * v[r * d + i];
+            const float* p = scores + t;
+            std::size_t r = 0;
+            // Four rows into `out` at once: a quarter of the loads and stores of `out`.
+            for (; r + 4 <= rows; r += 4) {
+                const float *v0 = v + r * d, *v1 = v0 + d, *v2 = v1 + d, *v3 = v2 + d;
+                for (std::size_t i = 0; i < d; ++i)
+                    out[i] += p[r] * v0[i] + p[r + 1] * v1[i] + p[r + 2] * v2[i] + p[r + 3] * v3[i];
+            }
+            for (; r < rows; ++r)
+                for (std::size_t i = 0; i < d; ++i) out[i] += p[r] * v[r * d + i];
         });
         return;
     }
@@ -70,36 +96,62 @@ namespace {
 
 // Eight floats in one vector register (GCC's vector extension: AVX's ymm registers here).
 typedef float v8 __attribute__((vector_size(32)));
+// Sixteen floats, one panel row: one zmm register where the processor has AVX-512, two ymm
+// registers where it has AVX2 only (GCC splits the vector).
+typedef float v16 __attribute__((vector_size(64)));
 
-v8 load(const float* p) {
-    v8 v;
+template <typename V>
+V load(const float* p) {
+    V v;
     std::memcpy(&v, p, sizeof v);  // an unaligned load
     return v;
 }
 
-// One panel (16 outputs) against C rows of x: 2 * C vector sums; `outputs` of the 16 are
-// real rows of W.
-template <std::size_t C>
-void panel_rows(const float* __restrict panel, const float* __restrict x, std::size_t in,
-                std::size_t outputs, float* __restrict y, std::size_t out) {
-    v8 low[C] = {}, high[C] = {};
+// How much of W and x one pass keeps in registers: P panels (16 P outputs) by up to
+// max_rows rows of x, P * max_rows sums, with room left for P numbers of W and a broadcast.
+#ifdef __AVX512F__
+constexpr std::size_t panels_per_pass = 2, max_rows = 12;  // 24 of 32 zmm registers
+#else
+constexpr std::size_t panels_per_pass = 1, max_rows = 6;  // 12 of 16 ymm registers
+#endif
+
+// P panels (16 P outputs) against C rows of x: P * C vector sums, each number of W loaded
+// once for the C rows and each number of x broadcast to 16 outputs. `outputs` of the 16 P
+// are real rows of W.
+template <std::size_t P, std::size_t C>
+void pass(const float* __restrict panel, const float* __restrict x, std::size_t in,
+          std::size_t outputs, float* __restrict y, std::size_t out) {
+    v16 sum[P][C] = {};
     for (std::size_t i = 0; i < in; ++i) {
-        // The next panel's numbers, 16 inputs ahead: asked of memory before they are needed.
-        __builtin_prefetch(panel + 16 * (in + i));
-        const v8 p0 = load(panel + 16 * i), p1 = load(panel + 16 * i + 8);
+        v16 w[P];
+        for (std::size_t p = 0; p < P; ++p) {
+            // The next panels' numbers: asked of memory before they are needed.
+            __builtin_prefetch(panel + 16 * (p * in + P * in + i));
+            w[p] = load<v16>(panel + 16 * (p * in + i));
+        }
         for (std::size_t c = 0; c < C; ++c) {
-            const float xi = x[c * in + i];  // broadcast to all 16 outputs
-            low[c] += p0 * xi;
-            high[c] += p1 * xi;
+            const float xi = x[c * in + i];
+            for (std::size_t p = 0; p < P; ++p) sum[p][c] += w[p] * xi;
         }
     }
-    for (std::size_t c = 0; c < C; ++c) {
-        float sums[16];
-        std::memcpy(sums, &low[c], sizeof low[c]);
-        std::memcpy(sums + 8, &high[c], sizeof high[c]);
-        std::memcpy(y + c * out, sums, outputs * sizeof(float));
+    for (std::size_t p = 0; p < P; ++p) {
+        const std::size_t n = std::min<std::size_t>(16, outputs - std::min(outputs, 16 * p));
+        for (std::size_t c = 0; c < C; ++c) {
+            float sums[16];
+            std::memcpy(sums, &sum[p][c], sizeof sums);
+            std::memcpy(y + c * out + 16 * p, sums, n * sizeof(float));
+        }
     }
 }
+
+// pass<P, 1> ... pass<P, max_rows>, chosen by the number of rows at run time.
+using Pass = void (*)(const float*, const float*, std::size_t, std::size_t, float*, std::size_t);
+template <std::size_t P, std::size_t... C>
+constexpr std::array<Pass, sizeof...(C)> passes(std::index_sequence<C...>) {
+    return {&pass<P, C + 1>...};
+}
+constexpr auto wide = passes<panels_per_pass>(std::make_index_sequence<max_rows>{});
+constexpr auto narrow = passes<1>(std::make_index_sequence<max_rows>{});
 
 }  // namespace
 
@@ -107,10 +159,10 @@ float sum_floats(const float* x, std::size_t n) {
     v8 a = {}, b = {}, c = {}, d = {};
     std::size_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        a += load(x + i);
-        b += load(x + i + 8);
-        c += load(x + i + 16);
-        d += load(x + i + 24);
+        a += load<v8>(x + i);
+        b += load<v8>(x + i + 8);
+        c += load<v8>(x + i + 16);
+        d += load<v8>(x + i + 24);
     }
     const v8 all = a + b + c + d;
     float total = 0.0f;
@@ -132,32 +184,21 @@ PackedWeight pack_weight(const float* w, std::size_t out, std::size_t in) {
 }
 
 void matmul_packed(const PackedWeight& w, const float* x, std::size_t batch, float* y) {
+    if (batch == 0) return;
     const std::size_t in = w.in, out = w.out;
-    for (std::size_t o = 0; o < out; o += 16) {
+    // The rows in passes of equal size: 16 rows are 2 passes of 8, not 12 and a thin 4.
+    const std::size_t n_passes = (batch + max_rows - 1) / max_rows;
+    const std::size_t rows = (batch + n_passes - 1) / n_passes;
+    for (std::size_t o = 0; o < out;) {
         const float* panel = w.panels.data() + (o / 16) * in * 16;
-        const std::size_t outputs = std::min<std::size_t>(16, out - o);
-        std::size_t b = 0;
-        for (; b + 6 <= batch; b += 6)
-            panel_rows<6>(panel, x + b * in, in, outputs, y + b * out + o, out);
-        switch (batch - b) {  // the rows of x left over
-            case 5:
-                panel_rows<5>(panel, x + b * in, in, outputs, y + b * out + o, out);
-                break;
-            case 4:
-                panel_rows<4>(panel, x + b * in, in, outputs, y + b * out + o, out);
-                break;
-            case 3:
-                panel_rows<3>(panel, x + b * in, in, outputs, y + b * out + o, out);
-                break;
-            case 2:
-                panel_rows<2>(panel, x + b * in, in, outputs, y + b * out + o, out);
-                break;
-            case 1:
-                panel_rows<1>(panel, x + b * in, in, outputs, y + b * out + o, out);
-                break;
-            default:
-                break;
+        const bool whole = batch > 1 && o + 16 * panels_per_pass <= out;
+        const std::size_t outputs =
+            whole ? 16 * panels_per_pass : std::min<std::size_t>(16, out - o);
+        for (std::size_t b = 0; b < batch; b += rows) {
+            const std::size_t n = std::min(rows, batch - b);
+            (whole ? wide : narrow)[n - 1](panel, x + b * in, in, outputs, y + b * out + o, out);
         }
+        o += whole ? 16 * panels_per_pass : 16;
     }
 }
 

@@ -46,10 +46,14 @@ struct PackedWeight {
 PackedWeight pack_weight(const float* w, std::size_t out, std::size_t in);
 
 /// \f$Y = X W^\top\f$ for a thin batch: y(b, o) is the dot product of row b of x with row o
-/// of W. Each panel of W meets six rows of x at a time, 16 outputs by 6 rows summed in 12
-/// vector registers (each number of W loaded once for the six rows, each number of x
-/// broadcast to 16 outputs), and the panel then stays in cache for the next six rows: every
-/// number of W comes from memory once per call.
+/// of W. A pass holds a block of outputs against a block of rows of x in vector registers:
+/// with AVX-512, 32 outputs (two panels) by up to 12 rows, 24 of the 32 zmm registers; with
+/// AVX2 only, 16 outputs by up to 6 rows, 12 of the 16 ymm registers. Each number of W is
+/// loaded once for all the rows of the pass and each number of x is broadcast to 16
+/// outputs. The rows are split into passes of equal size (16 rows are two passes of 8, not
+/// 12 and a thin 4), and the panels stay in cache between the passes: every number of W
+/// comes from memory once per call. One row (B = 1) uses single panels, which measured
+/// faster for it.
 /// \param w the packed weight
 /// \param x `[batch, w.in]`
 /// \param batch rows of x
