@@ -327,6 +327,11 @@ void show_data(const attn::Language& language, const attn::LanguageSplit& split)
 ///
 /// \show training.cpp training_step
 ///
+/// The loop around it, attn::train_agreement_model(), draws the batches, follows the
+/// learning-rate schedule above and hands each step's report to the program:
+///
+/// \show training.cpp train_agreement_model
+///
 /// Every 20 steps the program measures the model on the held-out sentences: the loss per
 /// token, and for each sentence whether the right verb scores above the wrong one at the row
 /// that predicts it:
@@ -383,15 +388,9 @@ double language_entropy(const attn::Language& language) {
 attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split, std::size_t steps,
                 const std::filesystem::path& figures) {
     attn::section(std::cout, "Training");
-    const attn::GptConfig config{language.words().size(), 16, 32, 2, 4, 4, 128, true};
-    attn::Rng rng(2026);
-    attn::GptWeights weights = attn::gpt2_init(config, rng);
-    attn::AdamWSettings settings;
-    settings.beta2 = 0.95f;
-    attn::AdamW optimiser(weights, settings);
-    attn::keep_freed_memory();  // each step reuses the last one's memory (training.hpp)
-    const float peak = 3e-3f;
-    const std::size_t warmup = std::max<std::size_t>(1, steps / 20), batch_size = 64, every = 20;
+    const attn::GptConfig config = attn::agreement_config(language.words().size());
+    const float peak = 3e-3f;  // train_agreement_model's schedule, as printed
+    const std::size_t batch_size = 64, every = 20;
     std::cout << "GPT: " << attn::total_parameters(config) << " parameters; " << steps
               << " steps of " << batch_size << " sentences, peak learning rate " << peak
               << "\nlowest possible loss (the language's entropy): " << std::fixed
@@ -402,15 +401,9 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
     double recent = 0.0, recent_norm = 0.0;
     std::size_t in_recent = 0, jump = 0, clipped = 0;
     const auto start = std::chrono::steady_clock::now();
-    for (std::size_t step = 0; step < steps; ++step) {
-        std::vector<attn::Sequence> batch;
-        for (std::size_t i = 0; i < batch_size; ++i) {
-            const std::size_t pick =
-                static_cast<std::size_t>(rng.uniform() * split.train.size()) % split.train.size();
-            batch.push_back(attn::sentence_sequence(language, split.train[pick]));
-        }
-        const attn::StepReport r = attn::training_step(
-            config, weights, optimiser, batch, attn::learning_rate_at(step, peak, warmup, steps));
+    // After each step: the running means, and every 20 steps the held-out measures.
+    const auto measure = [&](std::size_t step, const attn::StepReport& r,
+                             const attn::GptWeights& weights) {
         recent += r.loss;
         recent_norm += r.gradient_norm;
         clipped += r.gradient_norm > 1.0;  // training_step's max_norm
@@ -436,7 +429,8 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
                           << std::setprecision(3) << '\n';
             }
         }
-    }
+    };
+    const attn::Gpt trained = attn::train_agreement_model(language, split.train, steps, measure);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << std::defaultfloat << "\ntrained in " << std::setprecision(3) << seconds
@@ -477,7 +471,7 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
           std::vector<double>(curves.steps.size(), nearest_noun_accuracy(language, attractors))}},
         "Chapter 09: subject-verb agreement", "training step", "% of verbs right");
     std::cout << "Figure written to " << (figures / "ch09_agreement.svg").string() << '\n';
-    return attn::Gpt(config, weights);
+    return trained;
 }
 
 /// The accuracy at the end of training beside the baselines a reader would guess, on the

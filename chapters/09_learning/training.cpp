@@ -4,6 +4,7 @@
 
 #include <malloc.h>  // mallopt, glibc
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -57,13 +58,22 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
 
 Agreement evaluate(const Gpt& model, const Language& language,
                    const std::vector<Sentence>& sentences) {
+    return evaluate([&](const std::vector<std::size_t>& inputs) { return model.logits(inputs); },
+                    language, sentences);
+}
+
+Agreement evaluate(const LogitsOf& logits_of, const Language& language,
+                   const std::vector<Sentence>& sentences) {
     const std::size_t was = language.id("was"), were = language.id("were");
     Agreement a;
     double total = 0.0;
     std::size_t tokens = 0;
     for (const Sentence& s : sentences) {
         const Sequence seq = sentence_sequence(language, s);
-        const Matrix logits = model.logits(seq.inputs);
+        const Matrix logits = logits_of(seq.inputs);
+        check_shape(
+            "attn::evaluate", "logits", logits,
+            {exactly("inputs", seq.inputs.size()), exactly("vocab_size", language.words().size())});
         const CrossEntropy ce = cross_entropy(logits, seq.targets);
         total += ce.loss * static_cast<double>(seq.targets.size());
         tokens += seq.targets.size();
@@ -79,6 +89,38 @@ Agreement evaluate(const Gpt& model, const Language& language,
     }
     a.loss = tokens ? total / static_cast<double>(tokens) : 0.0;
     return a;
+}
+
+GptConfig agreement_config(std::size_t vocab_size) {
+    return GptConfig{vocab_size, 16, 32, 2, 4, 4, 128, true};
+}
+
+Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
+                          std::size_t steps, const AfterStep& after_step) {
+    constexpr const char* fn = "attn::train_agreement_model";
+    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
+    if (train.empty()) invalid_argument(fn, "no sentence to train on");
+    const GptConfig config = agreement_config(language.words().size());
+    Rng rng(2026);
+    GptWeights weights = gpt2_init(config, rng);
+    AdamWSettings settings;
+    settings.beta2 = 0.95f;
+    AdamW optimiser(weights, settings);
+    keep_freed_memory();  // each step reuses the last one's memory
+    const float peak = 3e-3f;
+    const std::size_t warmup = std::max<std::size_t>(1, steps / 20), batch_size = 64;
+    for (std::size_t step = 0; step < steps; ++step) {
+        std::vector<Sequence> batch;
+        for (std::size_t i = 0; i < batch_size; ++i) {
+            const std::size_t pick =
+                static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
+            batch.push_back(sentence_sequence(language, train[pick]));
+        }
+        const StepReport r = training_step(config, weights, optimiser, batch,
+                                           learning_rate_at(step, peak, warmup, steps));
+        if (after_step) after_step(step, r, weights);
+    }
+    return Gpt(config, weights);
 }
 
 }  // namespace attn

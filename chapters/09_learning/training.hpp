@@ -9,6 +9,7 @@
 #include "chapters/09_learning/language.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace attn {
@@ -42,6 +43,24 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
                          const std::vector<Sequence>& batch, float learning_rate,
                          double max_norm = 1.0);
 
+/// The model this chapter trains: chapter 05's GPT for `vocab_size` words with 2 blocks,
+/// d_model 32, 4 heads of 8 (no grouping), a feed-forward width of 128, biases and a context
+/// of 16.
+GptConfig agreement_config(std::size_t vocab_size);
+
+/// What train_agreement_model() calls after every step: the step (0-based), what it did,
+/// and the weights after it.
+using AfterStep = std::function<void(std::size_t step, const StepReport&, const GptWeights&)>;
+
+/// Trains agreement_config()'s model from GPT-2's initialisation (seeded, 2026): `steps`
+/// steps, each of 64 sentences drawn from `train` (the same seeded generator), AdamW with
+/// \f$\beta_2\f$ = 0.95, learning_rate_at() with a peak of 0.003 and a warm-up of a
+/// twentieth of the steps (at least 1), clipping to norm 1. The same steps give the same
+/// model, so chapter 10 trains the model this chapter trained. Throws std::invalid_argument
+/// for 0 steps or no training sentence.
+Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
+                          std::size_t steps, const AfterStep& after_step = {});
+
 /// How a model does on a set of sentences.
 struct Agreement {
     double loss = 0.0;                   ///< the mean cross-entropy per token
@@ -60,6 +79,16 @@ struct Agreement {
 /// The loss of `model` on `sentences`, and at each verb whether "was" or "were" scores
 /// higher: right when it agrees with the subject.
 Agreement evaluate(const Gpt& model, const Language& language,
+                   const std::vector<Sentence>& sentences);
+
+/// The next-token logits of a sequence of inputs, `[T, vocab_size]`, computed some other way
+/// than Gpt::logits() (chapter 10 reads the keys and values back from an 8-bit cache).
+using LogitsOf = std::function<Matrix(const std::vector<std::size_t>& inputs)>;
+
+/// evaluate() with the logits from `logits` instead of a model's. Throws
+/// std::invalid_argument naming the shapes when `logits` returns a matrix that is not
+/// `[inputs, vocab_size]`.
+Agreement evaluate(const LogitsOf& logits, const Language& language,
                    const std::vector<Sentence>& sentences);
 
 }  // namespace attn

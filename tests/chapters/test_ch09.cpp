@@ -616,3 +616,33 @@ TEST_CASE("linear and fast_gelu: chapter 04's affine and chapter 05's gelu, fast
     const Matrix far = {{-1e4f, -60.0f, 60.0f, 1e4f}};
     CHECK_THAT(attn::fast_gelu(far), IsClose(Matrix{{0.0f, 0.0f, 60.0f, 1e4f}}, 1e-6f));
 }
+
+TEST_CASE("train_agreement_model is seeded, and evaluate takes logits from anywhere") {
+    using Catch::Matchers::Contains;
+    const attn::Language language;
+    attn::Rng rng(20);
+    const attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
+    std::size_t calls = 0;
+    const attn::Gpt a = attn::train_agreement_model(
+        language, split.train, 3,
+        [&](std::size_t step, const attn::StepReport& r, const attn::GptWeights&) {
+            CHECK(step == calls);
+            CHECK(std::isfinite(r.loss));
+            ++calls;
+        });
+    CHECK(calls == 3);
+    const attn::Gpt b = attn::train_agreement_model(language, split.train, 3);
+    CHECK(a.weights().token_embedding == b.weights().token_embedding);  // the same seeded run
+    CHECK(a.config().context == 16);
+    const std::vector<attn::Sentence> some(split.held_out.begin(), split.held_out.begin() + 20);
+    const attn::Agreement direct = attn::evaluate(a, language, some);
+    const attn::Agreement through = attn::evaluate(
+        [&](const std::vector<std::size_t>& inputs) { return a.logits(inputs); }, language, some);
+    CHECK(direct.loss == through.loss);
+    CHECK(direct.correct == through.correct);
+    CHECK_THROWS_WITH(attn::evaluate([](const std::vector<std::size_t>&) { return attn::Matrix(); },
+                                     language, some),
+                      Contains("attn::evaluate") && Contains("logits"));
+    CHECK_THROWS_WITH(attn::train_agreement_model(language, split.train, 0), Contains("steps"));
+    CHECK_THROWS_WITH(attn::train_agreement_model(language, {}, 2), Contains("no sentence"));
+}

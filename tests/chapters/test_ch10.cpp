@@ -4,12 +4,14 @@
 // and bad input is refused without touching any other sequence.
 #include "chapters/10_serving/batched_llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/paged_gpt.hpp"
 #include "chapters/10_serving/paged_kernels.hpp"
 #include "chapters/10_serving/serving_trace.hpp"
 
 #include "common/random.hpp"
 #include "matchers.hpp"
 
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
 #include <cmath>
@@ -248,4 +250,46 @@ TEST_CASE("bad input is refused, naming it, and no other sequence changes") {
         Contains("can never fit"));
     PagedKVCache other(cache_for(small_llama(4), 4, 6));
     CHECK_THROWS_WITH(attn::BatchedLlama(model, other), Contains("the model needs"));
+}
+
+TEST_CASE("chapter 05's GPT over the paged cache: its own logits in float32, close in int8") {
+    const attn::GptConfig c{30, 12, 16, 2, 4, 2, 32, true};  // grouped: 2 key/value heads
+    attn::Rng rng(9);
+    const attn::Gpt model(c, attn::gpt2_init(c, rng));
+    const std::vector<std::size_t> all = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    for (attn::KVPrecision p : {attn::KVPrecision::float32, attn::KVPrecision::int8}) {
+        PagedKVCache cache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4, p});
+        const auto id = cache.add_sequence();
+        // A prompt of 7, then one token at a time: the rows of one pass over all ten.
+        Matrix got = attn::paged_gpt_logits(model, cache, id, {all.begin(), all.begin() + 7});
+        for (std::size_t t = 7; t < all.size(); ++t) {
+            const Matrix row = attn::paged_gpt_logits(model, cache, id, {all[t]});
+            got = xt::concatenate(xt::xtuple(got, row), 0);
+        }
+        const Matrix want = model.logits(all);
+        REQUIRE(got.shape(0) == all.size());
+        CHECK(cache.length(id) == all.size());
+        const double err = xt::amax(xt::abs(got - want))();
+        if (p == attn::KVPrecision::float32)
+            CHECK(err < 1e-5);
+        else
+            CHECK((err > 0 && err < 0.05));  // rounded, and by little
+    }
+    PagedKVCache cache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4});
+    const auto id = cache.add_sequence();
+    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, {}), Contains("no token"));
+    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, std::vector<std::size_t>(13, 1)),
+                      Contains("context of 12"));
+    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, {31}), Contains("31"));
+    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, 5, {1}),
+                      Contains("no sequence has id 5"));
+    CHECK(cache.length(id) == 0);  // nothing appended by a refused call
+    PagedKVCache other({c.n_layers, 4, 4, 3, 4});
+    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, other, other.add_sequence(), {1}),
+                      Contains("the model needs 2 of 2 of 4"));
+    PagedKVCache small({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 2});
+    const auto s = small.add_sequence();
+    CHECK_THROWS_AS(attn::paged_gpt_logits(model, small, s, std::vector<std::size_t>(7, 1)),
+                    attn::out_of_blocks);
+    CHECK(small.length(s) == 0);
 }
