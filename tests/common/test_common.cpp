@@ -4,10 +4,13 @@
 #include "common/heatmap.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
+#include "common/quote.hpp"
 #include "common/random.hpp"
 #include "common/shape.hpp"
+#include "diagnosis.hpp"
 #include "matchers.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -244,4 +247,61 @@ TEST_CASE("wrap breaks a message at its spaces and indents the lines after the f
     CHECK(attn::wrap("") == "");
     // A word longer than a line gets a line of its own.
     CHECK(attn::wrap("a wordlongerthanaline b", 6) == "a\n  wordlongerthanaline\n  b");
+}
+
+TEST_CASE("quote returns its text and, for the book, appends name and text to ATTN_BOOK_VALUES") {
+    const auto file = std::filesystem::temp_directory_path() / "attn_quote_test.values";
+    std::filesystem::remove(file);
+    ::setenv("ATTN_BOOK_VALUES", file.c_str(), 1);
+    CHECK(attn::quote("b16_gain", 4.6789, 1) == "4.7");
+    CHECK(attn::quote("l3_phrase", "holds the model whole") == "holds the model whole");
+    ::unsetenv("ATTN_BOOK_VALUES");
+    CHECK(attn::quote("not_recorded", "1") == "1");
+    std::ifstream in(file);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text == "b16_gain\t4.7\nl3_phrase\tholds the model whole\n");
+    std::filesystem::remove(file);
+    CHECK_THROWS_WITH(attn::quote("B16", "1"),
+                      Catch::Contains("quote") && Catch::Contains("\"B16\""));
+    CHECK_THROWS_WITH(attn::quote("x", "a\tb"), Catch::Contains("tab or a line break"));
+}
+
+// The shape of an error says only what holds: each case below once gave a pattern line
+// that was a coincidence of its numbers.
+TEST_CASE("describe_difference names a pattern only when the numbers show it") {
+    using attn::test::describe_difference;
+    // one wrong element among equal neighbours is not a shift
+    const xt::xtensor<float, 1> one_wrong{1, 0, 0, 0}, one_wrong_expected{1, 1, 0, 0};
+    CHECK_THAT(describe_difference(one_wrong, one_wrong_expected, 1e-5f),
+               !Catch::Contains("shifted") && Catch::Contains("1 of 4 elements are wrong"));
+    // a real shift is named, with no guess at the cause
+    const xt::xtensor<float, 1> shifted{2, 3, 4, 5, 0}, expected{1, 2, 3, 4, 5};
+    CHECK_THAT(describe_difference(shifted, expected, 1e-5f),
+               Catch::Contains("shifted left by 1") && !Catch::Contains("?"));
+    // two rows swapped are not "reverse order"
+    const xt::xtensor<float, 2> swapped{{3, 4, 5}, {0, 1, 2}}, rows{{0, 1, 2}, {3, 4, 5}};
+    CHECK_THAT(describe_difference(swapped, rows, 1e-5f), !Catch::Contains("reverse"));
+    // rows of two always fit "plus a constant of its own": not a pattern
+    const xt::xtensor<float, 2> pairs{{1, 5}, {2, 9}}, pairs_expected{{0, 1}, {3, 2}};
+    CHECK_THAT(describe_difference(pairs, pairs_expected, 1e-5f),
+               !Catch::Contains("plus a constant") && !Catch::Contains("own multiple"));
+    // right rows are not listed among the wrong ones
+    const xt::xtensor<float, 2> offset{{0, 1, 2}, {4, 5, 6}, {8, 9, 10}},
+        offset_expected{{0, 1, 2}, {3, 4, 5}, {6, 7, 8}};
+    CHECK_THAT(describe_difference(offset, offset_expected, 1e-5f),
+               Catch::Contains("row 1: +1, row 2: +2") && !Catch::Contains("row 0"));
+    // all zeros: said, with no guess
+    const xt::xtensor<float, 1> zeros{0, 0, 0, 0, 0};
+    CHECK_THAT(describe_difference(zeros, expected, 1e-5f),
+               Catch::StartsWith("every element of your result is 0") && !Catch::Contains("?"));
+    CHECK(attn::test::describe_shape_difference({4, 3}, {4, 4}) == "it has one column too few");
+}
+
+TEST_CASE("simple_factor names square roots of small sizes only") {
+    using attn::test::simple_factor;
+    CHECK(simple_factor(1.0 / std::sqrt(8.0)) == "1/sqrt(8)");
+    CHECK(simple_factor(std::sqrt(96.0)) == "sqrt(96)");
+    CHECK(simple_factor(-std::sqrt(2917.0)) == "");  // a coincidence, not a size
+    CHECK(simple_factor(2.0) == "2");
+    CHECK(simple_factor(1.00978) == "");
 }
