@@ -28,6 +28,12 @@ class ExerciseSpec:
     # Every function the exercise declares, the first one above included: an exercise may ask
     # for two (allocate and release); each as (qualified name, declaration).
     functions: list = dataclasses.field(default_factory=list)
+    # The library code that computes what the exercise asks, as [(file, [name, ...])], from
+    # the task's "// answered in the library by: chapters/NN_name/file.cpp name ..." lines
+    # (names as a `\show` line gives them: `softmax`, `Type::member`, a struct). The book
+    # folds that code wherever a page shows it. None when the task declares nothing; [] when
+    # it declares "nothing (why)".
+    answered_by: list = None
 
 
 def chapter_dirs():
@@ -62,11 +68,17 @@ def exercises(dir_name):
         m = re.search(r"\\brief Exercise (\d+\.\d+):\s*(.*?)\.?\s*$", line)
         if not m:
             continue
-        hint_line, function, declaration, functions = i + 1, "", "", []
+        hint_line, function, declaration, functions, answered_by = i + 1, "", "", [], None
         j = i + 1
         while j < len(lines):
             if "\\brief Exercise" in lines[j] or lines[j].startswith("}  // namespace"):
                 break
+            answers = re.match(r"^// answered in the library by:\s*(.*?)\s*$", lines[j])
+            if answers:
+                answered_by = answered_by or []
+                words = answers.group(1).split()
+                if words and words[0] != "nothing":
+                    answered_by.append((words[0], words[1:]))
             if "Hint:" in lines[j] and hint_line == i + 1:
                 hint_line = j + 1
             # The first declaration after the task, then any other at the start of a line
@@ -87,5 +99,6 @@ def exercises(dir_name):
         found.append(ExerciseSpec(
             number=m.group(1), title=m.group(2), header=header.relative_to(ROOT).as_posix(), line=i + 1,
             hint_line=hint_line, function=f"{namespace}::{function}", declaration=declaration,
-            answer_file=f"exercises/{dir_name}/{named[0].name}" if named else "", functions=functions))
+            answer_file=f"exercises/{dir_name}/{named[0].name}" if named else "", functions=functions,
+            answered_by=answered_by))
     return found

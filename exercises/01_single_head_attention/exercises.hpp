@@ -36,8 +36,15 @@ namespace attn::ex01 {
 ///
 /// Example: query `{1, 0, 2}`, keys `{{1, 1, 1}, {0, 2, 0}, {3, 0, -1}}` give `{3, 0, 1}`.
 ///
-/// Hint: `xt::row(keys, j)` is key j; `xt::sum(a * b)()` is a dot product. Or write the
-/// two loops: they are just as fast here.
+/// Hint: a score is the dot product of the query with one row of keys: multiply them number by
+/// number and add the products up, once per key. Two plain loops are just as fast as xtensor here;
+/// with xtensor, `xt::row` is one key and `xt::sum` of an element-wise product is a lazy 0-d
+/// expression: read its number with an empty call, `()`. No scaling yet: 1.3 does it.
+///
+/// Second hint: \f$s_j = \sum_{i=0}^{d_k-1} q_i\,K_{j,i}\f$ for \f$j = 0 \ldots T-1\f$: one output
+/// per row of keys, an inner sum over the d_k columns, after `check_shape()` has checked both
+/// arguments.
+// answered in the library by: chapters/01_single_head_attention/single_head_attention.cpp dot_scores
 Vector dot_scores(const Vector& query, const Matrix& keys);
 
 /// \brief Exercise 1.2: stable softmax.
@@ -53,8 +60,14 @@ Vector dot_scores(const Vector& query, const Matrix& keys);
 ///
 /// Example: `{1, 2, 3}` gives `{0.090, 0.245, 0.665}`; so does `{1001, 1002, 1003}`.
 ///
-/// Hint: `xt::amax(logits)()` is the maximum, `xt::exp` works element-wise, and
-/// `xt::sum(e)()` is a plain float you can divide by.
+/// Hint: subtract the largest logit from every logit before exponentiating, then divide every
+/// exponential by their sum. Exponentiating the raw logits is the trap: e^x overflows to inf beyond
+/// x = 88, and inf / inf is NaN. `xt::exp` works element-wise; `xt::amax` and `xt::sum` are lazy
+/// reducers: read each as a plain float (an empty call, `()`) before you subtract or divide.
+///
+/// Second hint: \f$m = \max_j x_j\f$, \f$e_i = e^{x_i - m}\f$ (each at most 1),
+/// \f$S = \sum_j e_j\f$ (at least 1: the maximum contributes \f$e^0\f$), \f$w_i = e_i / S\f$.
+// answered in the library by: chapters/01_single_head_attention/single_head_attention.cpp softmax_in_place softmax
 Vector stable_softmax(const Vector& logits);
 
 /// \brief Exercise 1.3: one query attends.
@@ -74,9 +87,15 @@ Vector stable_softmax(const Vector& logits);
 /// `{{1, 0, 2}, {0, 3, 1}, {2, 1, 0}}`: scores `{1, 2, 3}`, scaled `{0.707, 1.414, 2.121}`,
 /// weights `{0.140, 0.284, 0.576}`, output `{1.292, 1.428, 0.564}`.
 ///
-/// Hint: check the shapes first, here, with check_shape("attn::ex01::attend", ...): the
-/// error must name the function the caller called. Then call your own dot_scores() and
-/// stable_softmax() from 1.1 and 1.2, and add up `weights(j) * xt::row(values, j)`.
+/// Hint: check the shapes first, here, with `check_shape()` and the name "attn::ex01::attend": the
+/// error must name the function the caller called, not the 1.1 or 1.2 that it calls. Then reuse
+/// your dot_scores() and stable_softmax(), and mix the rows of values with the weights. The scale
+/// \f$1/\sqrt{d_k}\f$ goes on the scores, before the softmax.
+///
+/// Second hint: \f$s = K q\f$ (1.1), \f$w = \mathrm{softmax}(s / \sqrt{d_k})\f$ (1.2), then
+/// \f$o = \sum_{j=0}^{T-1} w_j\, v_j\f$ with \f$v_j\f$ row j of values (`xt::row`): start from a
+/// vector of d_v zeros and add \f$w_j v_j\f$ for every j.
+// answered in the library by: chapters/01_single_head_attention/single_head_attention.cpp attend
 Vector attend(const Vector& query, const Matrix& keys, const Matrix& values);
 
 /// \brief Exercise 1.4: attention weights for every query.
@@ -93,12 +112,15 @@ Vector attend(const Vector& query, const Matrix& keys, const Matrix& values);
 /// Example: queries `{{1, 0}, {0, 2}}`, keys `{{1, 0}, {0, 1}, {1, 1}}` give
 /// `{{0.401, 0.198, 0.401}, {0.108, 0.446, 0.446}}`.
 ///
-/// Hint: `xt::linalg::dot(queries, xt::transpose(keys))` (from `<xtensor-blas/xlinalg.hpp>`)
-/// is \f$Q K^\top\f$; then run a softmax over each row, not each column: call your
-/// stable_softmax() on each `xt::row(scores, i)`, or divide by the row sums. A trap on the
-/// second path: store the sums first, `Matrix sums = xt::sum(e, {1}, xt::keep_dims);` then
-/// `e / sums`. Dividing by the lazy `xt::sum(e, {1}, xt::keep_dims)` expression itself gives
-/// wrong numbers in xtensor 0.24, and without keep_dims the shapes do not broadcast.
+/// Hint: \f$Q K^\top\f$ is one product (`xt::linalg::dot` and `xt::transpose`, from
+/// `<xtensor-blas/xlinalg.hpp>`); scale it, then softmax each row (a query), not each column. Call
+/// your stable_softmax() on each `xt::row`, or divide by the row sums; then store the sums
+/// (`xt::sum` over axis 1 with `xt::keep_dims`) in a Matrix first: dividing by the lazy `xt::sum`
+/// itself gives wrong numbers in xtensor 0.24, and without keep_dims the shapes do not broadcast.
+///
+/// Second hint: \f$S = Q K^\top / \sqrt{d_k}\f$, of shape `[T_q, T_k]`; then, for each row i,
+/// \f$W_{ij} = e^{S_{ij} - m_i} / \sum_k e^{S_{ik} - m_i}\f$ with \f$m_i = \max_k S_{ik}\f$.
+// answered in the library by: chapters/01_single_head_attention/single_head_attention.cpp scaled_scores softmax_rows scaled_dot_product_attention
 Matrix attention_weights(const Matrix& queries, const Matrix& keys);
 
 }  // namespace attn::ex01

@@ -34,9 +34,14 @@ namespace attn::ex03 {
 ///
 /// Example: T = 3 gives `{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}`.
 ///
-/// Hint: `Mask m = xt::zeros<bool>({T, T});` (every cell false), then two loops that set the
-/// allowed cells. Rows are queries. Not `Mask::from_shape({T, T})`: like every xtensor
-/// from_shape, it leaves the cells holding whatever the memory held before.
+/// Hint: rows are queries and columns keys: query i may see key j when j is not after i, its own
+/// diagonal cell included. Start from a mask that is false everywhere (`xt::zeros<bool>`), or set
+/// every cell yourself. Not `Mask::from_shape` followed by setting only the allowed cells: like
+/// every xtensor from_shape, it leaves the cells holding whatever the memory held before.
+///
+/// Second hint: \f$m_{ij} = [\,j \le i\,]\f$ for \f$0 \le i, j < T\f$: the lower triangle with its
+/// diagonal (PyTorch's tril). \f$j < i\f$ loses the diagonal; \f$j \ge i\f$ is the transposed mask.
+// answered in the library by: chapters/03_causal_masking/causal_masking.cpp causal_mask
 Mask causal_mask(std::size_t T);
 
 /// \brief Exercise 3.2: masked softmax.
@@ -54,11 +59,16 @@ Mask causal_mask(std::size_t T);
 /// Example: scores `{{1, 2, 3}, {1, 2, 3}}`, allowed `{{1, 1, 0}, {0, 0, 0}}` give
 /// `{{0.269, 0.731, 0}, {0, 0, 0}}`.
 ///
-/// Hint: `-std::numeric_limits<float>::infinity()` from `<limits>`; then, row by row, the
-/// stable softmax of chapter 01 (`xt::amax(row)()`, `xt::exp`, `xt::sum`). A fully masked
-/// row has exponentials that sum to 0: return zeros for it. Test that sum, not the maximum:
-/// in xtensor 0.24 `xt::amax` of an all -inf row returns -3.40282e+38 (the lowest float),
-/// not -inf.
+/// Hint: mask before the softmax: a disallowed score becomes \f$-\infty\f$ (from
+/// `std::numeric_limits<float>`, `<limits>`), whose weight is then exactly 0; masking after the
+/// softmax, or with 0, is wrong. Chapter 01's attn::softmax_rows() gives a row of only
+/// \f$-\infty\f$ all zeros. A softmax of your own must test the exponentials' sum for 0, not the
+/// maximum: in xtensor 0.24 `xt::amax` of an all -inf row is -3.40282e+38 (the lowest float).
+///
+/// Second hint: \f$s'_{ij} = s_{ij}\f$ where allowed, \f$-\infty\f$ elsewhere; then, per row,
+/// \f$w_{ij} = e^{s'_{ij} - m_i} / \sum_k e^{s'_{ik} - m_i}\f$ with \f$m_i\f$ the row's largest
+/// allowed score, and \f$w_{ij} = 0\f$ for every j of a row that allows nothing.
+// answered in the library by: chapters/03_causal_masking/causal_masking.cpp apply_mask masked_softmax
 Matrix masked_softmax(const Matrix& scores, const Mask& allowed);
 
 /// \brief Exercise 3.3: a sliding-window causal mask.
@@ -75,7 +85,15 @@ Matrix masked_softmax(const Matrix& scores, const Mask& allowed);
 /// Example: T = 4, window = 2 gives
 /// `{{1, 0, 0, 0}, {1, 1, 0, 0}, {0, 1, 1, 0}, {0, 0, 1, 1}}`.
 ///
-/// Hint: i and j are unsigned: compute i - j only when j <= i.
+/// Hint: two conditions at once: causal (key j not after query i) and near (fewer than `window`
+/// steps back), so a query sees itself and the window - 1 tokens before it. i and j are unsigned
+/// (std::size_t): i - j wraps round to a huge number when j is above i, so compute it only when j
+/// is at most i. Start from all false, or set every cell, as in 3.1.
+///
+/// Second hint: \f$m_{ij} = [\,j \le i \,\wedge\, i - j < w\,]\f$ with w the window: w = T gives
+/// the causal mask, w = 1 the diagonal. \f$i - j \le w\f$ lets one token too many in;
+/// \f$|i - j| < w\f$ forgets causality.
+// answered in the library by: chapters/03_causal_masking/causal_masking.cpp sliding_window_mask
 Mask sliding_window_mask(std::size_t T, std::size_t window);
 
 /// \brief Exercise 3.4: masks for a padded batch.
@@ -94,9 +112,15 @@ Mask sliding_window_mask(std::size_t T, std::size_t window);
 /// Example: lengths `{3, 1}`, T = 3 give
 /// `{{{1, 0, 0}, {1, 1, 0}, {1, 1, 1}}, {{1, 0, 0}, {1, 0, 0}, {1, 0, 0}}}`.
 ///
-/// Hint: `BatchMask masks = xt::zeros<bool>({B, T, T});` (not from_shape, whose cells are
-/// uninitialised; see 3.1), then set the allowed cells. Padding is a property of keys
-/// (columns): the padded queries still see the real tokens.
+/// Hint: one mask per sequence: 3.1's causal mask without the padded keys. Padding is a property of
+/// keys (columns): padded queries (rows) still see the real tokens, so do not blank their rows.
+/// Check every length first, then start from all false (`xt::zeros<bool>`, shape `[B, T, T]`), not
+/// from_shape, whose cells are uninitialised (see 3.1).
+///
+/// Second hint: \f$m_{b,i,j} = [\,j \le i \,\wedge\, j < \mathrm{len}_b\,]\f$ for every b, i and j,
+/// with \f$\mathrm{len}_b\f$ = lengths[b]. Requiring \f$i < \mathrm{len}_b\f$ as well is the
+/// query-padding mistake.
+// answered in the library by: chapters/03_causal_masking/causal_masking.cpp padded_causal_masks
 BatchMask padded_causal_masks(const std::vector<std::size_t>& lengths, std::size_t T);
 
 }  // namespace attn::ex03

@@ -39,9 +39,15 @@ namespace attn::ex04 {
 /// Example: x `{{0, 1, 2, 3, 4, 5}, {10, 11, 12, 13, 14, 15}}`, n_heads = 3 give head 0
 /// `{{0, 1}, {10, 11}}`, head 1 `{{2, 3}, {12, 13}}`, head 2 `{{4, 5}, {14, 15}}`.
 ///
-/// Hint: `Tensor3 heads = xt::zeros<float>({n_heads, T, d_head});` then
-/// `xt::view(heads, h, xt::all(), xt::all()) = xt::view(x, xt::all(), xt::range(h * d_head, (h + 1) * d_head));`
-/// (from `<xtensor/xview.hpp>`). Blocks, not every n_heads-th column.
+/// Hint: head h is one contiguous block of d_head columns of x, copied into slice h of a
+/// `[n_heads, T, d_head]` tensor: blocks, not every n_heads-th column (the strided split).
+/// `xt::view` with `xt::range` (from `<xtensor/xview.hpp>`) selects a block of columns, `xt::all()`
+/// a whole axis. Check first that n_heads is at least 1 and divides d_model.
+///
+/// Second hint: \f$d_{head} = d_{model} / n_{heads}\f$ and
+/// \f$\mathrm{heads}_{h,t,i} = x_{t,\; h\, d_{head} + i}\f$: head h gets the columns from
+/// \f$h\, d_{head}\f$ up to, not including, \f$(h+1)\, d_{head}\f$.
+// answered in the library by: chapters/04_multi_head_attention/multi_head_attention.cpp split_heads
 Tensor3 split_heads(const Matrix& x, std::size_t n_heads);
 
 /// \brief Exercise 4.2: merge the heads.
@@ -57,7 +63,14 @@ Tensor3 split_heads(const Matrix& x, std::size_t n_heads);
 /// Example: heads `{{{1, 2}}, {{3, 4}}, {{5, 6}}}` (3 heads, T = 1, d_head = 2) give
 /// `{{1, 2, 3, 4, 5, 6}}`.
 ///
-/// Hint: the assignment of 4.1 the other way round, into `xt::zeros<float>({T, n_heads * d_head})`.
+/// Hint: the inverse of 4.1: each head goes back into its own block of columns, head 0 on the left.
+/// Not interleaved (one column of each head in turn) and not in reverse order. Start from a matrix
+/// of zeros (`xt::zeros<float>`) of shape `[T, n_heads * d_head]` and assign each head's slice into
+/// its block, with `xt::view` and `xt::range` as in 4.1.
+///
+/// Second hint: \f$x_{t,\; h\, d_{head} + i} = \mathrm{heads}_{h,t,i}\f$ for every head h, row t
+/// and \f$0 \le i < d_{head}\f$.
+// answered in the library by: chapters/04_multi_head_attention/multi_head_attention.cpp merge_heads
 Matrix merge_heads(const Tensor3& heads);
 
 /// \brief Exercise 4.3: the key/value head of a query head.
@@ -77,8 +90,15 @@ Matrix merge_heads(const Tensor3& heads);
 ///
 /// Example: 8 query heads and 2 key/value heads: heads 0..3 use 0, heads 4..7 use 1.
 ///
-/// Hint: one division. Llama and PyTorch's `repeat_interleave` put the group's query heads
-/// next to each other; a modulo would deal them out round-robin instead.
+/// Hint: the query heads form n_kv_heads groups of equal size, neighbours together (as in Llama and
+/// PyTorch's `repeat_interleave`): one division answers it. A modulo would deal the heads out
+/// round-robin instead. Check first that n_kv_heads is not 0 and divides n_heads, and that head is
+/// below n_heads.
+///
+/// Second hint: with \f$H\f$ = n_heads and \f$H_{kv}\f$ = n_kv_heads, the group size is
+/// \f$g = H / H_{kv}\f$ and the answer \f$\lfloor \mathrm{head} / g \rfloor\f$, not
+/// \f$\mathrm{head} \bmod H_{kv}\f$.
+// answered in the library by: chapters/04_multi_head_attention/multi_head_attention.cpp kv_head_for
 std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_heads);
 
 /// \brief Exercise 4.4: multi-head attention.
@@ -104,12 +124,17 @@ std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_
 ///
 /// Example: with n_heads = 1 it is chapter 03's attention of X W_q, X W_k, X W_v, times W_o.
 ///
-/// Hint: check everything first, here, with check_shape("attn::ex04::multi_head_attention",
-/// ...), so the error names the function the caller called. Then attn::project() for Q, K,
-/// V, your split_heads(), for each head `Matrix q_h = xt::view(q, h, xt::all(), xt::all());`
-/// and attn::masked_attention(q_h, k_h, v_h, mask) (its scale is 1/sqrt of the head's
-/// width, as needed); with no causal mask, `Mask mask = xt::ones<bool>({T, T});`. Then your
-/// merge_heads() and `xt::linalg::dot(merged, w_o)`.
+/// Hint: check everything here first (`check_shape()`, name "attn::ex04::multi_head_attention"), so
+/// that the error names the function the caller called. Then attn::project(), your split_heads(),
+/// kv_head_for() and merge_heads(), and attn::masked_attention() per head: it scales by 1 over the
+/// root of the head's width, as needed (not of d_model). Not causal: an all-true mask
+/// (`xt::ones<bool>`). W_o once, after the merge.
+///
+/// Second hint: \f$Q = X W_q\f$, \f$K = X W_k\f$, \f$V = X W_v\f$, split into heads; for query head
+/// h with key/value head g (4.3),
+/// \f$O_h = \mathrm{softmax}(Q_h K_g^\top / \sqrt{d_{head}} + M)\, V_g\f$, M being 0 where allowed
+/// and \f$-\infty\f$ elsewhere; the answer is \f$[O_0 \cdots O_{n_{heads}-1}]\, W_o\f$.
+// answered in the library by: chapters/04_multi_head_attention/multi_head_attention.cpp attend_heads multi_head_attention
 Matrix multi_head_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_k,
                             const Matrix& w_v, const Matrix& w_o, std::size_t n_heads,
                             std::size_t n_kv_heads, bool causal);

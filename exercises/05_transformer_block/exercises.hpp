@@ -52,10 +52,16 @@ struct Block {
 /// Example: x `{{1, 2, 3, 4}}`, gain ones, bias zeros, eps 0 give
 /// `{{-1.342, -0.447, 0.447, 1.342}}` (mean 2.5, variance 1.25).
 ///
-/// Hint: row by row: `auto row = xt::row(x, t);`, `float mean = xt::mean(row)();`,
-/// `float var = xt::mean(xt::square(row - mean))();`, then
-/// `xt::row(out, t) = (row - mean) / std::sqrt(var + eps) * gain + bias;` into
-/// `Matrix out = xt::zeros<float>(x.shape());`.
+/// Hint: each row (token) on its own: the mean and variance of its features, then normalise, times
+/// the gain, plus the bias. Traps: the biased variance (divide by d_model, not d_model - 1); eps
+/// inside the square root; a row's features, not a column's tokens. `xt::mean` is lazy: read it as
+/// a float (an empty call, `()`) before using it; `xt::row` reads and assigns.
+///
+/// Second hint: for each row t: \f$\mu = \frac{1}{d}\sum_i x_{t,i}\f$,
+/// \f$\sigma^2 = \frac{1}{d}\sum_i (x_{t,i} - \mu)^2\f$, and
+/// \f$y_{t,i} = \gamma_i\, (x_{t,i} - \mu) / \sqrt{\sigma^2 + \epsilon} + \beta_i\f$, written into
+/// a matrix of zeros of x's shape.
+// answered in the library by: chapters/05_transformer_block/transformer_block.cpp layer_norm
 Matrix layer_norm(const Matrix& x, const Vector& gain, const Vector& bias, float eps);
 
 /// \brief Exercise 5.2: GELU, GPT-2's tanh form.
@@ -70,9 +76,14 @@ Matrix layer_norm(const Matrix& x, const Vector& gain, const Vector& bias, float
 ///
 /// Example: `{{-1, 0, 1, 2}}` gives `{{-0.1588, 0, 0.8412, 1.9546}}`.
 ///
-/// Hint: `xt::tanh` works element-wise; `std::sqrt(2.0f / std::numbers::pi_v<float>)`, with
-/// `#include <numbers>`. Not the erf form `x / 2 (1 + erf(x / sqrt 2))`: close, but not what
-/// GPT-2 computes.
+/// Hint: element-wise arithmetic on the whole matrix: `xt::tanh` works element by element, and the
+/// constant is the square root of 2 over `std::numbers::pi_v<float>` (from `<numbers>`). Not the
+/// erf form \f$\frac{x}{2}(1 + \mathrm{erf}(x / \sqrt{2}))\f$: close, but not what GPT-2 computes.
+///
+/// Second hint: \f$c = \sqrt{2/\pi} \approx 0.79788\f$, \f$u = c\,(x + 0.044715\, x^3)\f$ and
+/// \f$y = \frac{x}{2}\,(1 + \tanh u)\f$, every operation element by element (the cube as x times x
+/// times x).
+// answered in the library by: chapters/05_transformer_block/transformer_block.cpp gelu
 Matrix gelu_tanh(const Matrix& x);
 
 /// \brief Exercise 5.3: RMSNorm.
@@ -90,7 +101,13 @@ Matrix gelu_tanh(const Matrix& x);
 ///
 /// Example: x `{{3, 4}}`, gain ones, eps 0 give `{{0.849, 1.131}}` (root mean square 3.536).
 ///
-/// Hint: like 5.1 with `xt::mean(xt::square(row))()` and no mean subtracted.
+/// Hint: 5.1 made simpler: row by row, divide by the root mean square and multiply by the gain. No
+/// mean is subtracted (that would be layer norm) and there is no bias. As in 5.1, eps goes inside
+/// the square root, and the lazy `xt::mean` of the squared row is read as a float before use.
+///
+/// Second hint: for each row t: \f$r = \sqrt{\frac{1}{d}\sum_i x_{t,i}^2 + \epsilon}\f$ and
+/// \f$y_{t,i} = \gamma_i\, x_{t,i} / r\f$.
+// answered in the library by: chapters/05_transformer_block/transformer_block.cpp rms_norm
 Matrix rms_norm(const Matrix& x, const Vector& gain, float eps);
 
 /// \brief Exercise 5.4: the pre-LN transformer block.
@@ -109,12 +126,16 @@ Matrix rms_norm(const Matrix& x, const Vector& gain, float eps);
 ///
 /// Example: with every weight and bias 0 (gains 1), both sub-layers add 0, so y = x.
 ///
-/// Hint: check x, the four norm vectors, w1, b1, w2 and b2 first, here, with
-/// check_shape("attn::ex05::pre_ln_block", ...), so that the error names pre_ln_block and the
-/// weight (the attention's own weights may be left to multi_head_attention). Then your layer_norm() and
-/// gelu_tanh(), chapter 04's `attn::multi_head_attention(z, w.attention, true).output`, and
-/// `xt::linalg::dot` (from `<xtensor-blas/xlinalg.hpp>`) for the feed-forward network;
-/// `m += b1;` adds a bias to every row. The residuals add the *un*-normalised x and h.
+/// Hint: check x, the four norm vectors, w1, b1, w2 and b2 here first (`check_shape()`, name
+/// "attn::ex05::pre_ln_block"); the attention's weights may be left to multi_head_attention. Then
+/// your layer_norm() and gelu_tanh(), chapter 04's attn::multi_head_attention() (causal, its
+/// `.output`) and `xt::linalg::dot`; a bias Vector added to a Matrix goes to every row. The norm
+/// comes before each sub-layer; the residuals add the *un*-normalised x and h.
+///
+/// Second hint: \f$h = x + \mathrm{MHA}(\mathrm{LN}_1(x))\f$ (causal),
+/// \f$a = \mathrm{GELU}(\mathrm{LN}_2(h)\, W_1 + b_1)\f$ and \f$y = h + a\, W_2 + b_2\f$, both
+/// layer norms with \f$\epsilon = 10^{-5}\f$ and the tanh GELU of 5.2.
+// answered in the library by: chapters/05_transformer_block/transformer_block.cpp transformer_block feed_forward
 Matrix pre_ln_block(const Matrix& x, const Block& w);
 
 }  // namespace attn::ex05

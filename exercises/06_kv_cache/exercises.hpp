@@ -45,8 +45,15 @@ struct HeadCache {
 /// Example: an empty cache of capacity 3 and d_head 2, append key `{1, 2}` and value
 /// `{3, 4}`: row 0 of keys is `{1, 2}`, row 0 of values `{3, 4}`, length 1.
 ///
-/// Hint: `xt::row(cache.keys, cache.length) = key;` (from `<xtensor/xview.hpp>`), the same
-/// for the values, then `++cache.length;`. Once, not at row 0 every time.
+/// Hint: the new position goes in the first unused row, row `length`, of both keys and values, and
+/// then the cache holds one position more. Not row 0 every time (that overwrites), and count the
+/// position once. Check first: key and value must be `[d_head]`, and a full cache (length equal to
+/// the capacity, the number of rows) is refused, saying its capacity.
+///
+/// Second hint: with n = length before the call: \f$K_{n,:} \leftarrow k\f$,
+/// \f$V_{n,:} \leftarrow v\f$, then length becomes n + 1. `xt::row` of `cache.keys` can be assigned
+/// to.
+// answered in the library by: chapters/06_kv_cache/kv_cache.cpp KVCache::append
 void append(HeadCache& cache, const Vector& key, const Vector& value);
 
 /// \brief Exercise 6.2: one cached attention step.
@@ -65,8 +72,17 @@ void append(HeadCache& cache, const Vector& key, const Vector& value);
 /// Example: keys `{{1, 0}, {0, 1}}`, values `{{1, 2}, {3, 4}}` (length 2), query `{0, 2}`:
 /// weights softmax(`{0, 1.414}`) = `{0.196, 0.804}`, output `{2.609, 3.609}`.
 ///
-/// Hint: `Matrix k = xt::view(cache.keys, xt::range(0, cache.length), xt::all());` (rows
-/// 0..length-1, not the unused rest), then chapter 01's scores, softmax and weighted sum.
+/// Hint: the cache's matrices have room for more positions than it holds: only rows 0..length-1 are
+/// positions, the rest is unused memory, so attend over those rows only. Then it is chapter 01's
+/// attention of one query: scores scaled by \f$1/\sqrt{d_{head}}\f$, softmax, weighted sum of the
+/// values, with no mask (every cached position, the new token's own included, is in its past).
+/// `xt::view` with `xt::range` selects the rows; attn::attend() does the rest.
+///
+/// Second hint: with n = length, K and V the first n rows of keys and values:
+/// \f$w = \mathrm{softmax}(K q / \sqrt{d_{head}})\f$ over the n positions, and the output
+/// \f$\sum_{t<n} w_t\, V_{t,:}\f$.
+// answered in the library by: chapters/06_kv_cache/kv_cache.cpp KVCache::keys KVCache::values
+// answered in the library by: chapters/08_real_model/decode_kernels.cpp attend_one
 Vector attend_cached(const HeadCache& cache, const Vector& query);
 
 /// \brief Exercise 6.3: the ring buffer's slot.
@@ -82,7 +98,12 @@ Vector attend_cached(const HeadCache& cache, const Vector& query);
 ///
 /// Example: window 4: positions 0, 1, 2, 3, 4, 5 go to slots 0, 1, 2, 3, 0, 1.
 ///
-/// Hint: one `%`. Position 0 is slot 0.
+/// Hint: the positions go round the slots like hours round a clock face: after the last slot the
+/// next position starts again at slot 0. One remainder does it; position 0 is slot 0, and there are
+/// window slots, not window - 1. Refuse a window of 0 first: a remainder by 0 is undefined.
+///
+/// Second hint: \f$\mathrm{slot} = p \bmod w\f$ with p the position and w the window.
+// answered in the library by: chapters/06_kv_cache/kv_cache.hpp RingKVCache
 std::size_t ring_slot(std::size_t position, std::size_t window);
 
 /// \brief Exercise 6.4: the memory a KV cache needs.
@@ -104,8 +125,14 @@ std::size_t ring_slot(std::size_t position, std::size_t window);
 /// Example: 32 layers, 8 kv heads, d_head 128, 4096 tokens, fp16, batch 1: 536870912 bytes
 /// (512 MiB, Llama-3-8B at 4k tokens).
 ///
-/// Hint: std::size_t is 64 bits: the product fits (an int or a 32-bit unsigned does not,
-/// past 4 GiB). One message can show all six, `"layers = " + std::to_string(layers) + ...`.
+/// Hint: each token stores a key and a value (the factor 2) per layer and key/value head, each
+/// d_head numbers of bytes_per_number bytes, for every sequence of the batch: 2 times all six
+/// arguments. std::size_t is 64 bits: the product fits (an int or a 32-bit unsigned does not, past
+/// 4 GiB). One message can show all six values, with `std::to_string`.
+///
+/// Second hint: \f$\mathrm{bytes} = 2\, L\, H_{kv}\, d_{head}\, T\, b\, B\f$ with L = layers,
+/// \f$H_{kv}\f$ = kv_heads, T = tokens, b = bytes_per_number and B = batch.
+// answered in the library by: chapters/06_kv_cache/kv_cache.cpp kv_cache_bytes
 std::size_t kv_cache_bytes(std::size_t layers, std::size_t kv_heads, std::size_t d_head,
                            std::size_t tokens, std::size_t bytes_per_number, std::size_t batch);
 

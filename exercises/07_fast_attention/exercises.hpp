@@ -37,8 +37,16 @@ struct SoftmaxState {
 ///
 /// Example: `{1, 3, 2}` gives max 3 and sum \f$e^{-2} + 1 + e^{-1}\f$ = 1.5032.
 ///
-/// Hint: one loop; `std::exp`. Start from the empty state, and mind that e^(-inf - -inf)
-/// would be NaN: the first logit only sets the maximum.
+/// Hint: one pass, keeping the largest logit so far and the sum of exponentials measured against
+/// it. When a larger logit arrives, the sum was measured against the old maximum: scale it down
+/// before adding the new term. Start from the empty state (max -inf, sum 0). A -inf logit adds
+/// nothing: skip it, since before any finite logit its term is \f$e^{-\infty - (-\infty)}\f$ = NaN.
+///
+/// Second hint: for each logit x, in order: if \f$x > m\f$, then
+/// \f$\ell \leftarrow \ell\, e^{m - x} + 1\f$ and \f$m \leftarrow x\f$ (at the first logit
+/// \f$\ell = 0\f$, so \f$\ell\f$ becomes 1); otherwise, unless \f$x = -\infty\f$,
+/// \f$\ell \leftarrow \ell + e^{x - m}\f$.
+// answered in the library by: chapters/07_fast_attention/fast_attention.cpp softmax_state
 SoftmaxState softmax_state(const Vector& logits);
 
 /// \brief Exercise 7.2: merge two states.
@@ -53,8 +61,15 @@ SoftmaxState softmax_state(const Vector& logits);
 ///
 /// Example: (max 3, sum 1.5) and (max 5, sum 1) give max 5, sum \f$1.5 e^{-2} + 1\f$ = 1.2030.
 ///
-/// Hint: `std::max`, two `std::exp`. An empty state has max -inf: when both are empty,
-/// return {} before computing -inf - -inf.
+/// Hint: the merged maximum is the larger one, and each sum was measured against its own maximum:
+/// rescale both to the merged maximum before adding (adding raw sums is the mistake). An empty
+/// state (max -inf, sum 0) changes nothing. Two empty states give max -inf, and
+/// \f$e^{-\infty - (-\infty)}\f$ is NaN: return the empty state before computing it.
+///
+/// Second hint: \f$m = \max(m_a, m_b)\f$; if \f$m = -\infty\f$ the answer is the empty state; else
+/// \f$\ell = \ell_a\, e^{m_a - m} + \ell_b\, e^{m_b - m}\f$ (one of the two factors is
+/// \f$e^0 = 1\f$).
+// answered in the library by: chapters/07_fast_attention/fast_attention.cpp merge_states
 SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b);
 
 /// \brief Exercise 7.3: tiled attention.
@@ -79,9 +94,19 @@ SoftmaxState merge_states(const SoftmaxState& a, const SoftmaxState& b);
 ///
 /// Example: with block >= T it is one tile: the plain softmax of chapter 01.
 ///
-/// Hint: `Matrix s = xt::linalg::dot(q_block, xt::transpose(k_block)) / std::sqrt(d)`
-/// with `xt::view(q, xt::range(i0, std::min(i0 + block, T)), xt::all())`; the last block
-/// is shorter. Then row by row, as in 7.1, with the output rescaled too.
+/// Hint: 7.1's online softmax, a tile at a time. The traps: when a tile raises a row's maximum,
+/// rescale the running output as well as the running sum; the last block is shorter when block does
+/// not divide T (it ends at the smaller of its start + block and T); with `causal`, skip only the
+/// key blocks wholly after the query block and mask inside the diagonal block. Subtract the running
+/// maximum before every exp, and divide by the sum only at the end.
+///
+/// Second hint: tile I by J: \f$S = Q_I K_J^\top / \sqrt{d}\f$ (`xt::view`, `xt::range`,
+/// `xt::linalg::dot`, `xt::transpose`), \f$-\infty\f$ where causal and j > i. Per row:
+/// \f$m' = \max(m, \max_j S_{ij})\f$,
+/// \f$\ell \leftarrow \ell\, e^{m - m'} + \sum_j e^{S_{ij} - m'}\f$,
+/// \f$o \leftarrow o\, e^{m - m'} + \sum_j e^{S_{ij} - m'} V_j\f$, \f$m \leftarrow m'\f$; last,
+/// \f$o / \ell\f$.
+// answered in the library by: chapters/07_fast_attention/fast_attention.cpp tiled_attention
 Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool causal,
                        std::size_t block);
 

@@ -41,10 +41,16 @@ namespace attn::ex08 {
 /// `{{cos 1, sin 1, cos 0.01, sin 0.01}}` = `{{0.5403, 0.8415, 1.0000, 0.0100}}`: pair 0
 /// turns by 1 radian, pair 1 by \f$10000^{-1/2}\f$ = 0.01.
 ///
-/// Hint: `Matrix out = x;`, then for each row t and pair i:
-/// `double angle = p * std::pow(theta, -2.0 * i / d);`, `float a = x(t, 2 * i),
-/// b = x(t, 2 * i + 1);` and the two formulas with `std::cos(angle)`, `std::sin(angle)`.
-/// The pairs are neighbours (2i, 2i+1), not i and i + d/2.
+/// Hint: work on a copy of x: row t is at position first_position + t (not t), and each pair of
+/// neighbours \f$(x_{2i}, x_{2i+1})\f$ turns by its own angle, slower for later pairs. The pairs
+/// are (2i, 2i+1), not i and i + d/2; the exponent is -2i/d, not -i/d. Read both numbers of a pair
+/// before writing either; compute the angle in double (positions in the thousands lose precision).
+///
+/// Second hint: with p = first_position + t, \f$\alpha_i = p\, \theta^{-2i/d}\f$ for
+/// \f$i = 0 \ldots d/2 - 1\f$; with \f$a = x_{t,2i}\f$ and \f$b = x_{t,2i+1}\f$:
+/// \f$x'_{t,2i} = a \cos\alpha_i - b \sin\alpha_i\f$ and
+/// \f$x'_{t,2i+1} = a \sin\alpha_i + b \cos\alpha_i\f$.
+// answered in the library by: chapters/08_real_model/llama.cpp rope_tables rope_rotate rope
 Matrix rope(const Matrix& x, std::size_t first_position, float theta);
 
 /// \brief Exercise 8.2: the Llama block.
@@ -69,14 +75,18 @@ Matrix rope(const Matrix& x, std::size_t first_position, float theta);
 ///
 /// Example: with W_o and W_down all zero the block returns x unchanged.
 ///
-/// Hint: `Matrix z = attn::rms_norm(x, attention_norm, 1e-5f);`, then
-/// `attn::split_heads(attn::project(z, attention.w_q), attention.n_heads)` (and the same
-/// for keys and values with n_kv_heads). For head h use key/value head
-/// `attn::kv_head_for(h, n_heads, n_kv_heads)`, rotate `Matrix(xt::view(q, h, xt::all(),
-/// xt::all()))` and the key with `rope(..., 0, 10000.0f)`, and take
-/// `attn::masked_attention(q_h, k_h, v_h, attn::causal_mask(T)).output`. Merge the heads
-/// (attn::merge_heads), project with W_o, add x; then add `attn::swiglu(attn::rms_norm(h,
-/// ffn_norm, 1e-5f), ffn)`.
+/// Hint: chapter 04's grouped-query attention by hand, to rotate each head's queries and keys
+/// between the split and the scores: attn::rms_norm(), attn::project(), attn::split_heads(),
+/// attn::kv_head_for(), your rope() (position 0, theta 10000), attn::masked_attention() with
+/// attn::causal_mask(), attn::merge_heads(), attn::swiglu(). Rotate queries and keys, never the
+/// values; the residuals add x and h, not their norms.
+///
+/// Second hint: \f$z = \mathrm{RMSNorm}(x)\f$; Q, K and V are z times W_q, W_k and W_v, split into
+/// heads; query head j, with key/value head g, gives
+/// \f$O_j = \mathrm{softmax}(R(Q_j) R(K_g)^\top / \sqrt{d_{head}} + M)\, V_g\f$ (R: rope(); M:
+/// causal, 0 or \f$-\infty\f$); \f$h = x + [O_0 \cdots O_{n_{heads}-1}]\, W_o\f$ and
+/// \f$y = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$, with \f$\epsilon = 10^{-5}\f$.
+// answered in the library by: chapters/08_real_model/llama.cpp rope_heads project_rotated llama_block
 Matrix llama_block(const Matrix& x, const Vector& attention_norm, const MultiHeadWeights& attention,
                    const Vector& ffn_norm, const SwiGLUWeights& ffn);
 
@@ -100,10 +110,16 @@ Matrix llama_block(const Matrix& x, const Vector& attention_norm, const MultiHea
 /// a b c (`{0, 1, 2}`) become a bc (`{0, 4}`): "bc" scores higher than "ab", though "ab"
 /// comes first. No "abc" exists, so it stops there.
 ///
-/// Hint: build a `std::map<std::string, std::size_t>` from piece to id (the first id of
-/// equal pieces). Loop: scan every i for `pieces[tokens[i]] + pieces[tokens[i + 1]]` in
-/// the map, keep the best (strictly greater score replaces it); when none is found,
-/// return; otherwise `tokens[best] = id;` and `tokens.erase(tokens.begin() + best + 1);`.
+/// Hint: a `std::map` from a piece's text to its id (equal pieces: the first id wins, never
+/// overwrite), then rounds: look up every adjacent pair's joined text and merge the pair whose
+/// joined piece scores highest: not the leftmost that joins, not by the left token's score, and
+/// only a strictly higher score replaces the best. Scan again from the start until no pair joins.
+///
+/// Second hint: each round: among the positions i whose pair joins into a piece
+/// \f$\pi_{t_i} \pi_{t_{i+1}}\f$ of the vocabulary, take the one whose piece has the highest score,
+/// the smallest i of equal scores; none: return the tokens. Otherwise \f$t_i\f$ becomes that
+/// piece's id and \f$t_{i+1}\f$ is removed: the sequence is one token shorter.
+// answered in the library by: chapters/08_real_model/tokenizer.cpp Tokenizer::encode
 std::vector<std::size_t> merge_pairs(std::vector<std::size_t> tokens,
                                      const std::vector<std::string>& pieces,
                                      const std::vector<float>& scores);
@@ -131,9 +147,17 @@ std::vector<std::size_t> merge_pairs(std::vector<std::size_t> tokens,
 /// 2 and 1 are kept, mass 0.9. Coin 0.5: 0.45 - 0.6 < 0, token 2. Coin 0.7: 0.63 - 0.6 =
 /// 0.03, then 0.03 - 0.3 < 0, token 1.
 ///
-/// Hint: `Vector p = attn::softmax(logits / temperature);`, a `std::vector<std::size_t>`
-/// of ids sorted with `std::stable_sort` by `p(a) > p(b)`, a running sum to find how many
-/// to keep, then a second loop for the draw.
+/// Hint: softmax at the temperature (it divides the logits first); the ids from the most likely
+/// (`std::iota`, then `std::stable_sort`, which keeps the lower id first among equals); keep them
+/// until the mass is above top_p, the crossing token included (above, not at); then walk the kept
+/// ones from the most likely with the coin scaled by the kept mass.
+///
+/// Second hint: \f$p = \mathrm{softmax}(z / \tau)\f$, ordered
+/// \f$p_{\pi_0} \ge p_{\pi_1} \ge \ldots\f$; keep the first k, k the smallest count whose mass
+/// \f$M = \sum_{i<k} p_{\pi_i}\f$ is above top_p (all if none); with
+/// \f$r = \mathrm{coin} \cdot M\f$, return the first \f$\pi_i\f$ with
+/// \f$r - \sum_{i' \le i} p_{\pi_{i'}} < 0\f$, or \f$\pi_{k-1}\f$ if none.
+// answered in the library by: chapters/08_real_model/llama.cpp sample_top_p
 std::size_t sample_top_p(const Vector& logits, float temperature, float top_p, float coin);
 
 }  // namespace attn::ex08

@@ -38,9 +38,14 @@ namespace attn::ex09 {
 /// dS = `{{0.5 * (1 - 0.5), 0.5 * (0 - 0.5)}}` = `{{0.25, -0.25}}`. A row's dS always sums to 0:
 /// adding one number to every score of a row does not change its softmax.
 ///
-/// Hint: for each row i, `double s = 0; for (k...) s += dp(i, k) * p(i, k);` then
-/// `out(i, j) = p(i, j) * (dp(i, j) - s)`. The sum is over the row (the keys k), not over a
-/// column.
+/// Hint: raising one score raises its weight and lowers every other weight of its row, so each
+/// gradient depends on the whole row: first one number per row, the sum of dP times P over the row
+/// (the keys k, not a column), then each entry from it. Known mistakes: the Jacobian's diagonal
+/// \f$P(1 - P)\f$ only, no row-sum term, the sign. Add the row's sum up in double.
+///
+/// Second hint: for each row i: \f$s_i = \sum_k dP_{ik} P_{ik}\f$, then
+/// \f$dS_{ij} = P_{ij}\, (dP_{ij} - s_i)\f$. Each row of dS then sums to 0.
+// answered in the library by: chapters/09_learning/backward.cpp softmax_backward
 Matrix softmax_backward(const Matrix& p, const Matrix& dp);
 
 /// The gradients of layer norm (exercise 9.2).
@@ -71,10 +76,17 @@ struct LayerNormGradients {
 /// Example: with gain 1 and dy equal in every feature of a row (dy = c), dx is 0: adding c
 /// to every feature of y is what the bias does, and \f$\hat{x}\f$ ignores a shift of x.
 ///
-/// Hint: per row t: `mu`, `var` (divide by d), `sigma = std::sqrt(var + eps)`,
-/// `xhat[j] = (x(t, j) - mu) / sigma`, `u[j] = dy(t, j) * gain(j)`; the two means
-/// `mean(u)` and `mean(u * xhat)`; then `dx(t, j) = (u[j] - mean_u - xhat[j] * mean_uxhat) /
-/// sigma`, and add `dy(t, j) * xhat[j]` to dgain(j), `dy(t, j)` to dbias(j).
+/// Hint: per row, redo the forward pass's statistics (mean, variance divided by d, not d - 1, sigma
+/// with eps inside the root, \f$\hat{x}\f$), then the two means of the formula over the row's
+/// features. u includes the gain; both mean terms are needed (through the mean, through sigma).
+/// dgain and dbias are sums over all T rows. Row sums in double are safer.
+///
+/// Second hint: per row t, with \f$\hat{x}_j = (x_{tj} - \mu) / \sigma\f$ and
+/// \f$u_j = dy_{tj}\, g_j\f$:
+/// \f$dx_{tj} = (u_j - \bar{u} - \hat{x}_j\, \overline{u\hat{x}}) / \sigma\f$, \f$\bar{u}\f$ and
+/// \f$\overline{u\hat{x}}\f$ being the means over j of \f$u_j\f$ and \f$u_j \hat{x}_j\f$; add
+/// \f$dy_{tj} \hat{x}_j\f$ to \f$dg_j\f$ and \f$dy_{tj}\f$ to \f$db_j\f$.
+// answered in the library by: chapters/09_learning/backward.cpp layer_norm_backward
 LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
                                        float eps);
 
@@ -95,10 +107,14 @@ LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, cons
 /// Example: logits `{{0, 0}}`, target `{1}`: softmax `{0.5, 0.5}`, minus the one-hot
 /// `{0, 1}`, divided by N = 1: `{{0.5, -0.5}}`. Every row sums to 0.
 ///
-/// Hint: `Matrix out = attn::softmax_rows(logits);`, then `out(t, targets[t]) -= 1` for every
-/// row, then `out /= static_cast<float>(N)`. Without the division by N the gradient grows
-/// with the batch: plain gradient descent's steps grow with it, and with AdamW clipping at a
-/// fixed norm cuts in at another size.
+/// Hint: the row softmax of the logits (attn::softmax_rows(), which subtracts each row's maximum),
+/// minus 1 at each row's target, all divided by N, the rows, not the vocabulary size. Without 1/N
+/// the gradient grows with the batch: plain gradient descent's steps grow with it, and with AdamW
+/// clipping at a fixed norm cuts in at another size. Check the targets first.
+///
+/// Second hint: \f$dz_{t,j} = (\mathrm{softmax}(z_t)_j - [\,j = \mathrm{target}_t\,]) / N\f$:
+/// softmax minus one-hot, not the reverse.
+// answered in the library by: chapters/09_learning/backward.cpp cross_entropy
 Matrix cross_entropy_backward(const Matrix& logits, const std::vector<std::size_t>& targets);
 
 /// AdamW's settings (exercise 9.4): the library's defaults (chapter 09's training sets
@@ -144,10 +160,19 @@ struct AdamState {
 /// early steps are off by \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$: the same at t = 1 with
 /// these betas, twice too large near t = 13; the three-step test sees it.
 ///
-/// Hint: `if (state.m.empty()) state.m.assign(n, 0.0f);` (and v), `++state.step`, `double
-/// c1 = 1 - std::pow(beta1, state.step)` (and c2); in the loop, update m[i] and v[i], then
-/// `if (decays) weights[i] -= lr * weight_decay * weights[i];` and
-/// `weights[i] -= lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + epsilon);`.
+/// Hint: check the sizes and the learning rate before changing anything; empty moments start as
+/// zeros; count the step first (t from 1). Per number: both moments, their bias corrections, the
+/// decay on the weight itself when `decays` (decoupled: not added to the gradient, not divided by
+/// the root of v), then the step. Known mistakes: no correction, Adam's L2 decay, decaying gains,
+/// biases or embeddings.
+///
+/// Second hint: \f$t \leftarrow t + 1\f$; \f$m_i \leftarrow \beta_1 m_i + (1 - \beta_1) g_i\f$ and
+/// \f$v_i \leftarrow \beta_2 v_i + (1 - \beta_2) g_i^2\f$; when decays,
+/// \f$w_i \leftarrow w_i - \eta \lambda w_i\f$; then
+/// \f$w_i \leftarrow w_i - \eta\, \hat{m}_i / (\sqrt{\hat{v}_i} + \epsilon)\f$ with
+/// \f$\hat{m}_i = m_i / (1 - \beta_1^t)\f$ and \f$\hat{v}_i = v_i / (1 - \beta_2^t)\f$ (the
+/// corrections in double).
+// answered in the library by: chapters/09_learning/adamw.cpp AdamW::step
 void adamw_step(std::vector<float>& weights, const std::vector<float>& grads, AdamState& state,
                 float learning_rate, bool decays, const AdamSettings& settings = {});
 

@@ -58,9 +58,14 @@ struct BlockSlot {
 /// Example: block_size 4, table `{7, 2, 9}`: position 0 is row 0 of block 7, position 5 row 1
 /// of block 2, position 11 row 3 of block 9; position 12 is refused (the table covers 12).
 ///
-/// Hint: `position / block_size` is the index into the table (check it is below
-/// `block_table.size()`), `position % block_size` the row; return
-/// `{block_table[position / block_size], position % block_size}`.
+/// Hint: the position divided by block_size says which entry of the table, the remainder which row;
+/// return the block that entry names, not the entry's index. Not / and % swapped, and divide by
+/// block_size, not by the table's size. A table of n blocks covers positions up to n times
+/// block_size, excluded: that position is already outside. Refuse block_size 0 first.
+///
+/// Second hint: with b = block_size: \f$i = \lfloor p / b \rfloor\f$ and \f$r = p \bmod b\f$;
+/// refuse when i is not below the table's size; the answer is block block_table[i], offset r.
+// answered in the library by: chapters/10_serving/paged_cache.cpp block_slot
 BlockSlot block_slot(std::size_t position, std::size_t block_size,
                      const std::vector<std::size_t>& block_table);
 
@@ -96,10 +101,16 @@ struct BlockPool {
 /// (owners `{1, 2, 0, 0}`), releasing block 1 leaves owners `{1, 1, 0, 0}` and the free list
 /// as it was; releasing block 0 then makes free `{3, 2, 0}`, and the next allocation gives 0.
 ///
-/// Hint: allocate: `if (pool.free.empty()) throw std::runtime_error(...);`, then
-/// `std::size_t b = pool.free.back(); pool.free.pop_back(); pool.owners[b] = 1;`. Release:
-/// check `block < pool.owners.size()` and `pool.owners[block] > 0` first, then
-/// `if (--pool.owners[block] == 0) pool.free.push_back(block);`.
+/// Hint: the free list is a stack: allocate takes its back (not the front, not the lowest free
+/// block), removes it and gives the block one owner. Release takes one owner away; only at 0 owners
+/// does the block go back on the free list (a fork may still use it). Refuse before changing
+/// anything: no free block is a std::runtime_error; a block out of range or already free is refused
+/// before its count goes down (0 - 1 would wrap round).
+///
+/// Second hint: allocate: b = the back of `pool.free`, removed from it, with
+/// \f$\mathrm{owners}_b = 1\f$. release: \f$\mathrm{owners}_b \leftarrow \mathrm{owners}_b - 1\f$,
+/// and when that reaches 0, b is pushed on the back of `pool.free`.
+// answered in the library by: chapters/10_serving/paged_cache.cpp BlockAllocator::allocate BlockAllocator::release
 std::size_t allocate_block(BlockPool& pool);
 
 /// Exercise 10.2's second function: see its task above.
@@ -139,10 +150,19 @@ void release_block(BlockPool& pool, std::size_t block);
 /// `{3}`, and the fork's table `{0, 2}`. The parent writing position 5 next finds block 1
 /// its own (owners 1): nothing to do.
 ///
-/// Hint: `const std::size_t block_size = storage.shape(1), offset = length % block_size;`.
-/// Check everything first. Then your allocate_block() and release_block() from 10.2 do the
-/// pool's part: allocate first (it throws before anything changed), then copy
-/// `storage(fresh, r, i) = storage(old, r, i)` for r below offset, then release the old one.
+/// Hint: three cases, by the row of the new position, length mod block_size (storage's second
+/// size): row 0 (its blocks are full, or it has none) pushes a new block on the table; a last block
+/// with owners above 1 has its used rows copied from it into a new block, which replaces it in the
+/// table's last entry; else nothing. Check everything, allocate before changing anything (a refusal
+/// then changes nothing), and release the shared block after the copy: one owner less, the fork
+/// keeps it.
+///
+/// Second hint: b = block_size, o = length mod b, L the table's last entry. o = 0: a new block f on
+/// the back of the table. Else, if \f$\mathrm{owners}_L > 1\f$: a new block f,
+/// \f$\mathrm{storage}_{f,r,:} = \mathrm{storage}_{L,r,:}\f$ for \f$r < o\f$, L released, and f in
+/// the last entry. The table holds \f$\lceil \mathrm{length} / b \rceil\f$ entries, each below
+/// n_blocks.
+// answered in the library by: chapters/10_serving/paged_cache.cpp PagedKVCache::append_position PagedKVCache::copy_block
 void make_last_block_writable(BlockPool& pool, Tensor3& storage,
                               std::vector<std::size_t>& block_table, std::size_t length);
 
@@ -175,10 +195,16 @@ struct QuantizedRow {
 /// is -0.5), values `{-127, -64}` (-63.5 rounds to -64), and back
 /// `{-1, -0.50394}`, within 1 / 254 of x.
 ///
-/// Hint: `float largest = 0; for (...) largest = std::max(largest, std::abs(x(i)));` (of
-/// |x|, not x), `scale = largest / 127.0f` (127, not 128: int8 stops at 127, and 128 wraps
-/// to -128); if largest is 0 every value is 0; else `std::round(x(i) / scale)` (not a
-/// cast, which truncates), clamped to -127..127 before `static_cast<std::int8_t>`.
+/// Hint: the scale comes from the largest magnitude, of |x|, not of x (a row whose largest
+/// magnitude is negative must still reach -127), over 127, not 128: int8 stops at 127 and 128 wraps
+/// to -128. A row of zeros: scale 0, values 0, no division. std::round (a cast truncates), clamped
+/// to -127..127, then std::int8_t. Check each number (std::isfinite) first; dequantize checks the
+/// scale.
+///
+/// Second hint: \f$s = \max_i |x_i| / 127\f$;
+/// \f$q_i = \mathrm{clamp}(\mathrm{round}(x_i / s), -127, 127)\f$ when \f$s > 0\f$, else
+/// \f$q_i = 0\f$. Back: \f$\tilde{x}_i = q_i\, s\f$, once s is known to be finite and at least 0.
+// answered in the library by: chapters/10_serving/paged_cache.cpp quantize_row PagedKVCache::read_row
 QuantizedRow quantize_int8(const Vector& x);
 
 /// Exercise 10.4's second function: see its task above.
@@ -210,10 +236,16 @@ Vector dequantize_int8(const QuantizedRow& q);
 /// 1.414}`) = `{0.108, 0.446, 0.446}`, output `{1, 1.337}`, whatever row 1 of block 0 and
 /// block 1 hold.
 ///
-/// Hint: gather the rows first: `Matrix k = xt::zeros<float>({length, d});` (and v), and for
-/// each t, with your block_slot() from 10.1, `xt::row(k, t) = xt::view(keys, slot.block,
-/// slot.offset, xt::all());`; then chapter 01's scores, softmax and weighted sum
-/// (attn::attend(query, k, v).output).
+/// Hint: gather first: copy the sequence's first `length` key and value rows, in position order,
+/// into two ordinary `[length, d]` matrices, each row found through the table with your
+/// block_slot() (10.1); then it is attn::attend() and its `.output`. Only length positions: not the
+/// rest of the last block, nor other blocks. Check every table entry, those past length too, first.
+///
+/// Second hint: for \f$t = 0 \ldots \mathrm{length} - 1\f$, with (block, row) the slot of t:
+/// \f$K_{t,:} = \mathrm{keys}_{\mathrm{block},\mathrm{row},:}\f$ and the same for V (`xt::view`
+/// with two indices and `xt::all()`, assigned to `xt::row`); then
+/// \f$w = \mathrm{softmax}(K q / \sqrt{d})\f$ and the output \f$\sum_t w_t\, V_{t,:}\f$.
+// answered in the library by: chapters/10_serving/paged_kernels.cpp attend_paged
 Vector attend_paged(const Vector& query, const Tensor3& keys, const Tensor3& values,
                     const std::vector<std::size_t>& block_table, std::size_t length);
 
