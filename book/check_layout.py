@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that the built book reads at 1280, 800 and 400 px: no page scrolls sideways.
+"""Checks that the built book reads at 1280, 800 and 400 px: every formula typesets, no page
+scrolls sideways.
 
     python3 book/check_layout.py [--html build/book/html] [--screenshots DIR]
 
@@ -8,10 +9,12 @@ opened in headless Chromium (Debian's `chromium`), each in frames 1280, 800 and 
 after MathJax has typeset the formulas. A page fails when the page itself is wider than the
 frame (the reader would scroll the whole page sideways); a wide formula, code listing,
 table or figure may scroll inside its own box, which is how the book shows them on a narrow
-screen. For a failing page the check names the elements that stick out.
+screen. For a failing page the check names the elements that stick out. A page also fails
+when MathJax shows an error in place of a formula (a TeX error such as "Double subscripts",
+or a processing error), with the error and the formula's source.
 
 With --screenshots DIR it also writes a PNG of the top of each chapter page at each width,
-for a person to look at. Exits 1 when a page overflows, 2 when Chromium is missing.
+for a person to look at. Exits 1 when a page overflows or a formula fails, 2 when Chromium is missing.
 Only Python's standard library is used.
 """
 import argparse
@@ -57,6 +60,23 @@ function overflowOf(win) {
   }
   return {page: Math.max(...wide.map(b => b.scrollWidth)), frame: width, culprits: culprits};
 }
+// What MathJax could not typeset: a TeX error shows as a red box (merror) in place of the
+// formula, a processing error as "[Math Processing Error]"; either way the reader sees no formula.
+function mathErrors(win) {
+  const doc = win.document, found = [];
+  for (const el of doc.querySelectorAll('.merror, .MathJax_Error, merror')) {
+    let source = '';
+    for (let m = el; m && !source; m = m.parentElement) {
+      const next = m.nextElementSibling;
+      if (next && next.tagName === 'SCRIPT' && /math\/tex/.test(next.type)) source = next.textContent;
+    }
+    found.push((el.textContent || '').trim().slice(0, 80) + (source ? ' in: ' + source.trim().slice(0, 100) : ''));
+  }
+  for (const el of doc.querySelectorAll('.MathJax_Error, span')) {
+    if (el.children.length === 0 && /Math Processing Error/.test(el.textContent || '')) found.push('Math Processing Error');
+  }
+  return found;
+}
 function typeset(win, done) {
   if (win.MathJax && win.MathJax.Hub) win.MathJax.Hub.Queue(done); else done();
 }
@@ -66,7 +86,8 @@ window.addEventListener('load', () => {
   const results = {};
   frames.forEach(f => typeset(f.contentWindow, () => {
     setTimeout(() => {
-      results[f.dataset.page + ' at ' + f.dataset.width + ' px'] = overflowOf(f.contentWindow);
+      results[f.dataset.page + ' at ' + f.dataset.width + ' px'] = {overflow: overflowOf(f.contentWindow),
+                                                                   math: mathErrors(f.contentWindow)};
       if (--left === 0) document.getElementById('result').textContent = JSON.stringify(results);
     }, 200);
   }));
@@ -134,16 +155,27 @@ def main():
                                     f"--window-size={w},1000", f"--screenshot={out / name[:-5]}_{w}.png",
                                     (root / name).as_uri()],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
-    bad = {k: v for k, v in results.items() if v}
+    status = 0
+    math = {k.rsplit(" at ", 1)[0]: v["math"] for k, v in results.items() if v["math"]}
+    if math:
+        print(f"check_layout: MathJax could not typeset {sum(map(len, math.values()))} formulas "
+              f"on {len(math)} pages (the reader sees an error box instead):")
+        for page, errors in sorted(math.items()):
+            for e in errors:
+                print(f"  {page}: {e}")
+        status = 1
+    bad = {k: v["overflow"] for k, v in results.items() if v["overflow"]}
     if bad:
         print(f"check_layout: {len(bad)} of {len(results)} page views scroll sideways:")
         for view, r in sorted(bad.items()):
             print(f"  {view}: the page is {r['page']} px wide in a {r['frame']} px frame")
             for c in r["culprits"]:
                 print(f"      sticks out: {c}")
-        return 1
-    print(f"check_layout: {len(names)} pages at {', '.join(map(str, WIDTHS))} px: none scrolls sideways")
-    return 0
+        status = 1
+    if status == 0:
+        print(f"check_layout: {len(names)} pages at {', '.join(map(str, WIDTHS))} px: every formula "
+              "typeset, none scrolls sideways")
+    return status
 
 
 if __name__ == "__main__":

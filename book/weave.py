@@ -16,8 +16,15 @@ statements into the chapter's exercises page, a child of the chapter's page:
 
     weave.py exercises exercises/NN_name/exercises.hpp
 
+The prose quotes the program's run, as knitr and Quarto do: `{{name}}` is replaced by the
+value the program named with attn::quote("name", ...) (common/quote.hpp) when the book was
+built (DIR/chNN_name.values), so a sentence that states a measurement is true on the machine
+that built the book. A number in the prose that reads as a measurement (a time, a speed, a
+size, a ratio, a share) and is typed by hand fails the build; a number that no run measures
+(a paper's figure, a constant of the code) is marked `{{= 60-80%}}`.
+
 The first use of each glossary term (book/glossary.md) in a chapter's prose links to its
-entry. Two more commands are run by the build before Doxygen:
+entry; nothing inside a formula is linked, even one that spans lines. Two more commands are run by the build before Doxygen:
 
     weave.py run --program PATH --output FILE --figures DIR   run a chapter program
     weave.py mainpage --template IN --output OUT --api OUT    the main page with the contents,
@@ -134,6 +141,36 @@ def link_terms(line, pending, quoted=False):
     return head + "".join(out)
 
 
+FORMULA_START = re.compile(r"\\f[$\[{]")
+FORMULA_END = {"\\f$": "\\f$", "\\f[": "\\f]", "\\f{": "\\f}"}
+
+
+def formula_parts(line, closing):
+    """A prose line cut into [(text, is_formula)]: a formula (\\f$...\\f$, \\f[...\\f],
+    \\f{env}{...\\f}) may start on one line and end on a later one, so `closing` is the
+    delimiter that ends a formula an earlier line left open (None when none is open).
+    Returns the parts and the delimiter still open at the end of the line. Nothing inside a
+    formula is ever linked: MathJax reads it, and a \\ref there is a TeX error."""
+    parts, i = [], 0
+    while i < len(line):
+        if closing:
+            j = line.find(closing, i)
+            if j < 0:
+                parts.append((line[i:], True))
+                return parts, closing
+            parts.append((line[i:j + len(closing)], True))
+            i, closing = j + len(closing), None
+        else:
+            m = FORMULA_START.search(line, i)
+            if not m:
+                parts.append((line[i:], False))
+                break
+            parts.append((line[i:m.start()], False))
+            parts.append((m.group(0), True))
+            i, closing = m.end(), FORMULA_END[m.group(0)]
+    return parts, closing
+
+
 def emphasis(line, open_):
     """*Emphasis* that spans two prose lines, as <em>...</em> (Doxygen renders a starred
     span only within one line and only when nothing in it is linked). Returns the line and
@@ -153,6 +190,52 @@ def ends_quoted(line, quoted):
     """Whether a prose line leaves a "quotation" open for the next line."""
     outside = re.sub(r"`[^`]*`|\\f\$.*?\\f\$|\\ref \S+ \"[^\"]*\"", "", line)
     return quoted != (outside.count('"') % 2 == 1)
+
+
+def read_values(path):
+    """{name: text} of the values a chapter's run quoted (later lines replace earlier)."""
+    values = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, _, text = line.partition("\t")
+            values[name] = text
+    return values
+
+
+# `{{name}}` in prose: the value the program's run quoted under that name (attn::quote()).
+# `{{= text}}`: text typed by hand that states no measurement of this program (a paper's
+# figure, a file's size, a constant of the code), marked so the number check passes it.
+QUOTED = re.compile(r"\{\{(=?)\s*([^}]*?)\s*\}\}")
+
+# A number that reads as a measurement: a speed, a time, a size, a ratio or a share. The
+# prose may not type one by hand, since the book is built on machines other than the one
+# the sentence was written on; it quotes the run instead.
+MEASURED = re.compile(
+    r"(?<![\w.$^_{])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s*-\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)?"
+    r"(?:x\b|\s*×|\s*%|\s+times\b|\s*(?:ms|µs|us|ns|s|seconds?|minutes?)\b(?!-)|"
+    r"\s*(?:[KMGT]i?B|bytes?)\b|\s*(?:tokens?|steps?)\s*(?:/\s*s\b|per second)|"
+    r"\s*(?:GB|MB|GiB|MiB)/s|\s*G?FLOPs?\b|\s*(?:GF|GFLOP|TFLOP)/s)")
+
+
+def substitute_values(prose, values, source):
+    """Prose with each `{{name}}` replaced by the run's value and `{{= text}}` by its text."""
+    def value(m):
+        if m.group(1):
+            return m.group(2)
+        if m.group(2) not in values:
+            fail(f"{source}: the prose quotes {{{{{m.group(2)}}}}}, but the program's run named no "
+                 f"such value (attn::quote(\"{m.group(2)}\", ...)); it named: "
+                 f"{', '.join(sorted(values)) or 'none'}")
+        return values[m.group(2)]
+    return QUOTED.sub(value, prose)
+
+
+def typed_measurements(prose):
+    """Numbers in a prose line that read as measurements and are neither quoted from the run
+    nor marked as typed facts; formulas and code spans are not prose."""
+    text = QUOTED.sub(" ", prose)
+    text = re.sub(r"`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+", " ", text)
+    return [m.group(0) for m in MEASURED.finditer(text)]
 
 
 def slug(text):
@@ -227,14 +310,15 @@ def fragment(lines, name):
 
 
 def shown_code(chapter_dir, file_name, names, source):
-    """The code a `\\show` line puts on the page, and the path it came from."""
+    """The code a `\\show` line puts on the page, the path it came from, and the line
+    ranges it takes from that file."""
     path = chapter_dir / file_name
     if not path.exists():
         path = ROOT / file_name
     if not path.exists():
         fail(f"{source}: \\show {file_name}: no such file in {chapter_dir.name}/ or the repository")
     lines = path.read_text().splitlines()
-    blocks = []
+    blocks, taken = [], []
     for name in names:
         ranges = fragment(lines, name[1:]) if name.startswith(":") else definition(lines, name)
         if not ranges:
@@ -244,12 +328,121 @@ def shown_code(chapter_dir, file_name, names, source):
             block = lines[first:last + 1]
             indent = min((len(l) - len(l.lstrip()) for l in block if l.strip()), default=0)
             blocks.append([l[indent:] for l in block])
+            taken.append((first, last))
     code = []
     for block in blocks:
         if code:
             code.append("")
         code.extend(block)
-    return code, path.relative_to(ROOT).as_posix()
+    return code, path.relative_to(ROOT).as_posix(), taken
+
+
+def all_exercises():
+    return [ex for d in layout.chapter_dirs() for ex in layout.exercises(d)]
+
+
+def check_answers_declared():
+    """Folding fails closed: every exercise declares the library code that answers it (or
+    that none does), and every declared function exists, so a page can never show an answer
+    because nobody said where it was."""
+    problems = []
+    for ex in all_exercises():
+        if ex.answered_by is None:
+            problems.append(f"exercise {ex.number} ({ex.header}) declares no '// answered in the "
+                            "library by: chapters/NN_name/file.cpp name ...' line (or 'nothing (why)')")
+            continue
+        for file_name, names in ex.answered_by:
+            path = ROOT / file_name
+            if not path.exists():
+                problems.append(f"exercise {ex.number}: answered in the library by {file_name}: no such file")
+                continue
+            lines = path.read_text().splitlines()
+            problems += [f"exercise {ex.number}: {file_name} defines no {n}" for n in names
+                         if not definition(lines, n)]
+    if problems:
+        fail("exercises whose answers the book cannot fold:\n  " + "\n  ".join(problems))
+
+
+def normalised(line):
+    return " ".join(line.split())
+
+
+# Lines of an answer that say nothing of how it works: argument checks, declarations.
+BOILERPLATE = re.compile(r"check_shape|invalid_argument|throw|not_implemented|namespace|#include|^//|^///"
+                         r"|^return \w+;$|^\}|^\{")
+
+
+def solution_lines():
+    """{normalised line: exercise} of every reference answer's lines that carry its idea."""
+    found = {}
+    for ex in all_exercises():
+        for path in (ROOT / "solutions" / pathlib.PurePath(ex.answer_file).parent.name).glob(
+                ex.number.replace(".", "_") + "_*.cpp"):
+            for line in path.read_text().splitlines():
+                n = normalised(line)
+                if len(n) >= 25 and not BOILERPLATE.search(n):
+                    found.setdefault(n, ex)
+    return found
+
+
+def answers_in_view(code):
+    """The exercises three or more of whose reference answer's lines a listing shows."""
+    known = solution_lines()
+    hits = {}
+    for line in code:
+        ex = known.get(normalised(line))
+        if ex:
+            hits.setdefault(ex.number, []).append(normalised(line))
+    return {number: lines for number, lines in hits.items() if len(lines) >= 3}
+
+
+def refuse_answers_in_view(code, source, what):
+    """Fails the build when a listing shown unfolded holds an exercise's answer."""
+    for number, lines in answers_in_view(code).items():
+        fail(f"{source}: {what} shows the answer to exercise {number} unfolded ({len(lines)} lines of "
+             f"its reference answer, e.g. {lines[0]!r}); declare the library code that answers it "
+             "('// answered in the library by: ...' in the exercise's task) so that the page folds it")
+
+
+# Code in a hint: a statement, a loop, an assignment or a block.
+HINT_CODE = re.compile(r";|\bfor\s*\(|\bif\s*\(|\bwhile\s*\(|[^=!<>]=[^=]|\+=|-=|\{")
+
+
+def check_hints():
+    """Hints give the idea and the trap in words and the formula in maths; the code is only in
+    solutions/. A code span in a hint paragraph that holds a statement fails the build."""
+    problems = []
+    for ex in all_exercises():
+        lines = (ROOT / ex.header).read_text().splitlines()
+        i, in_hint = ex.line, False
+        while i < len(lines) and lines[i].startswith("///"):
+            text = lines[i][3:].strip()
+            if re.match(r"(Second )?[Hh]int:", text):
+                in_hint = True
+            elif not text:
+                in_hint = False
+            if in_hint:
+                problems += [f"exercise {ex.number} ({ex.header}:{i + 1}): `{span}`"
+                             for span in re.findall(r"`([^`]*)`", text) if HINT_CODE.search(span)]
+            i += 1
+    if problems:
+        fail("hints that give code instead of the idea (the code belongs in solutions/):\n  " +
+             "\n  ".join(problems))
+
+
+def answering(rel, taken):
+    """The exercises whose declared answer overlaps the lines `taken` of file `rel`."""
+    found = []
+    lines = None
+    for ex in all_exercises():
+        for file_name, names in ex.answered_by or []:
+            if pathlib.PurePath(file_name).as_posix() != rel:
+                continue
+            lines = lines if lines is not None else (ROOT / rel).read_text().splitlines()
+            answer = [r for n in names for r in definition(lines, n)]
+            if any(a <= last and first <= b for a, b in answer for first, last in taken) and ex not in found:
+                found.append(ex)
+    return found
 
 
 def exercise_of(name, dir_name):
@@ -280,7 +473,10 @@ def show_block(chapter_dir, file_name, names, source):
             fail(f"{source}: \\show ... ({stated.group(0)}): no such exercise")
     else:
         exercises = [ex for ex in (exercise_of(n, chapter_dir.name) for n in names) if ex]
-    code, rel = shown_code(chapter_dir, file_name, names, source)
+    code, rel, taken = shown_code(chapter_dir, file_name, names, source)
+    # what the exercises declare they are answered by folds, whatever the \show line says
+    exercises += [ex for ex in answering(rel, taken) if ex not in exercises]
+    exercises.sort(key=lambda ex: tuple(int(n) for n in ex.number.split(".")))
     listed = ", ".join(f"`{n.lstrip(':')}`" for n in names)
     out = [""]
     if exercises:
@@ -290,6 +486,7 @@ def show_block(chapter_dir, file_name, names, source):
                 f"for this code: try {'them' if len(exercises) > 1 else 'it'} first, then open the library's "
                 f"{listed}, from `{rel}`.", "\\htmlonly</summary>\\endhtmlonly"]
     else:
+        refuse_answers_in_view(code, source, f"\\show {file_name} {' '.join(names)}")
         out += [f'<div class="code-from">From `{rel}`:</div>']
     out += ["\\code{.cpp}", *code, "\\endcode"]
     if exercises:
@@ -319,6 +516,7 @@ def weave(source, output_dir):
     if not output_file.exists():
         fail(f"{output_file} is missing: the chapter program must run before Doxygen")
     output = split_output(output_file.read_text())
+    values = read_values(values_path(output_file))
 
     lines = source.read_text().splitlines()
     title_line = next((i for i, l in enumerate(lines) if l.startswith("/// # ")), None)
@@ -345,6 +543,7 @@ def weave(source, output_dir):
     pending = {anchor: term for anchor, term, _ in glossary()}
     quoted = False  # inside a "quotation" that a prose line left open
     emphasised = False  # inside an *emphasis* that a prose line left open
+    formula = None  # the delimiter that ends a formula a prose line left open
 
     def flush_code():
         while code and not code[0].strip():
@@ -372,6 +571,7 @@ def weave(source, output_dir):
                             "\\htmlonly</summary>\\endhtmlonly",
                             "\\code{.cpp}", *code, "\\endcode", "\\htmlonly</details>\\endhtmlonly", ""])
             else:
+                refuse_answers_in_view(code, source, "the program's code")
                 out.extend(["\\code{.cpp}", *code, "\\endcode", ""])
         code.clear()
 
@@ -381,12 +581,17 @@ def weave(source, output_dir):
             out.extend(["<div class=\"program-output\">", "", "What the program printed:",
                         "\\code{.unparsed}", output[section], "\\endcode", "</div>", ""])
 
-    for line in lines[title_line + 1:]:
+    typed_by_hand = []
+    for number, line in enumerate(lines[title_line + 1:], start=title_line + 2):
         stripped = line.strip()
         if stripped.startswith("///"):
             flush_code()
             prose = stripped[3:]
             prose = prose[1:] if prose.startswith(" ") else prose
+            if not prose.startswith("    ") and formula is None:
+                typed_by_hand.extend(f"line {number}: {t!r} in {prose.strip()!r}"
+                                     for t in typed_measurements(prose))
+            prose = substitute_values(prose, values, source)
             heading = re.match(r"^## (.+)$", prose)
             if heading:
                 flush_output()
@@ -398,9 +603,17 @@ def weave(source, output_dir):
                     out.extend(show_block(source.resolve().parent, shown.group(1),
                                           shown.group(2).split(), source))
                     continue
-                if not prose.startswith(("    ", "\\")):
+                parts, formula_after = formula_parts(prose, formula)
+                if formula is None and not prose.startswith(("    ", "\\")):
                     prose, emphasised = emphasis(prose, emphasised)
-                linked = link_terms(prose, pending, quoted) if not prose.startswith(("    ", "\\")) else prose
+                    parts, formula_after = formula_parts(prose, formula)
+                    linked = "".join(text if in_formula else link_terms(text, pending, quoted and k == 0)
+                                     for k, (text, in_formula) in enumerate(parts))
+                else:
+                    linked = prose
+                if any(in_formula and "\\ref" in text for text, in_formula in formula_parts(linked, formula)[0]):
+                    fail(f"{source}: a link inside a formula: {linked!r}")
+                formula = formula_after
                 quoted = ends_quoted(prose, quoted)
                 out.append(linked)
         else:
@@ -408,6 +621,12 @@ def weave(source, output_dir):
             quoted = False
     flush_code()
     flush_output()
+    if typed_by_hand:
+        fail(f"{source}: {len(typed_by_hand)} measured numbers typed by hand in the prose:\n  " +
+             "\n  ".join(typed_by_hand) + "\nThe book is built on other machines than this one: quote "
+             "the run's value ({{name}} in the prose, attn::quote(\"name\", ...) in the program), "
+             "or, for a number no run of this program measures (a paper's figure, a file's size, a "
+             "constant of the code), mark it {{= ...}}")
 
     missing = [s for s in output if s and s not in used and output[s]]
     if missing:
@@ -511,7 +730,8 @@ def exercises_page(header):
         out.extend(["", *doc_to_page(doc), ""])
         declaration = []  # as exercises.hpp lays it out, so a long one keeps its line breaks
         while i < len(lines) and not (declaration and declaration[-1].rstrip().endswith(";")):
-            declaration.append(lines[i])
+            if not lines[i].startswith("// answered in the library by:"):  # for the book, not the task
+                declaration.append(lines[i])
             i += 1
         out.extend(["\\code{.cpp}", *declaration, "\\endcode", ""])
         out.append(f"Your answer: `{ex.answer_file}`. Check it: `make check CH={number}`.")
@@ -532,9 +752,18 @@ def emit_page(source, text):
     print(" */")
 
 
+def values_path(output):
+    """Where a chapter run's quoted values go: beside its output, chNN_name.values."""
+    return pathlib.Path(output).with_suffix(".values")
+
+
 def run(program, output, figures):
-    """Runs a chapter program without colour and saves what it printed."""
-    env = dict(os.environ, NO_COLOR="1")
+    """Runs a chapter program without colour and saves what it printed, and the values it
+    named for the prose (attn::quote(), one `name<TAB>text` line each)."""
+    values = values_path(output)
+    values.parent.mkdir(parents=True, exist_ok=True)
+    values.write_text("")
+    env = dict(os.environ, NO_COLOR="1", ATTN_BOOK_VALUES=str(values))
     proc = subprocess.run([program, "--figures", figures], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
@@ -569,10 +798,13 @@ def api_page(output):
 
 def mainpage(template, output):
     check_glossary()
+    check_answers_declared()
+    check_hints()
     rows = []
     for dir_name, pid, title in chapters():
         exercises = layout.exercises(dir_name)
-        count = f"{len(exercises)} exercises" if exercises else "no exercises yet"
+        count = (f"\\ref {exercises_page_id(dir_name)} \"{len(exercises)} exercises\"" if exercises
+                 else "no exercises yet")
         rows.append(f"| \\subpage {pid} | {count} |")
     table = "| Chapter | Exercises |\n|---|---|\n" + "\n".join(rows) + "\n\nAlso: the \\subpage glossary of the words the book uses, and the \\subpage api of the library the chapters build."
     text = pathlib.Path(template).read_text().replace("@CHAPTER_TABLE@", table)
