@@ -20,6 +20,7 @@
 #include "common/chapter_program.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
+#include "common/quote.hpp"
 #include "common/random.hpp"
 
 #include <xtensor/xview.hpp>
@@ -34,6 +35,7 @@
 #include <iomanip>
 #include <iostream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -73,7 +75,16 @@ void show_shape() {
               << "parameters: " << attn::llama_parameters(c) << " (" << c.vocab_size * c.dim
               << " of them in the token embedding)\n"
               << "bytes of weights read per generated token: " << attn::weight_bytes_per_token(c)
-              << " (float32)\n";
+              << " (float32), "
+              << attn::quote("stories15m_weight_mb", attn::weight_bytes_per_token(c) / 1e6, 1)
+              << " MB,\n  about "
+              << attn::quote("stories15m_million_macs",
+                             attn::weight_bytes_per_token(c) / sizeof(float) / 1e6, 0)
+              << " million multiply-adds, one per weight read\n";
+    const attn::CheckpointPart& last = attn::checkpoint_layout(c).back();
+    std::cout << "its llama2.c checkpoint, stories15M.bin: " << last.offset + last.bytes
+              << " bytes, "
+              << attn::quote("stories15m_file_mb", (last.offset + last.bytes) / 1e6, 1) << " MB\n";
 }
 
 /// ## Rotary position embeddings
@@ -108,12 +119,19 @@ void show_rope(const std::filesystem::path& figures) {
     };
     std::cout << "score of q at m and k at n (d = 64), by distance m - n:\n"
               << "   m - n      n = 0     n = 10    n = 100   n = 1000\n";
+    float along_row = 0.0f;  // the largest difference from the row's first score
     for (std::size_t distance : {0, 1, 2, 5, 20}) {
         std::cout << std::setw(8) << distance << std::fixed << std::setprecision(5);
-        for (std::size_t n : {0, 10, 100, 1000})
+        for (std::size_t n : {0, 10, 100, 1000}) {
             std::cout << std::setw(11) << score(n + distance, n);
+            along_row = std::max(along_row, std::abs(score(n + distance, n) - score(distance, 0)));
+        }
         std::cout << std::defaultfloat << '\n';
     }
+    std::ostringstream difference;
+    difference << std::setprecision(1) << along_row;
+    std::cout << "largest difference along a row: "
+              << attn::quote("rope_row_difference", difference.str()) << '\n';
     std::cout << "length of q: " << std::sqrt(xt::sum(xt::square(q))())
               << ", after rotating to position 500: "
               << std::sqrt(xt::sum(xt::square(attn::rope(q, 500)))()) << '\n';
@@ -133,8 +151,9 @@ void show_rope(const std::filesystem::path& figures) {
 }
 
 /// Every row of the table is one distance; each column puts the key at another position
-/// n and the query at n + distance. Along a row, the scores agree to about \f$10^{-5}\f$,
-/// the rounding of float32 angles at position 1000; down a column they change.
+/// n and the query at n + distance. Along a row, the scores agree to within
+/// {{rope_row_difference}}, float32's rounding (the angles themselves are computed in
+/// double); down a column they change.
 ///
 /// \image html ch08_rope.svg "RoPE: the score of equal vectors against their distance"
 ///
@@ -239,7 +258,8 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
 /// an int32 max_token_length, then for each of the vocab_size tokens a float32 score, an
 /// int32 length and the piece's bytes. Llama 1 and 2's vocabulary (32000 pieces, from
 /// sentencepiece) has `<unk>`, `<s>` (the beginning of a text, id 1) and `</s>` (id 2),
-/// 256 byte tokens `<0x00>` to `<0xFF>`, and pieces of text, many beginning with a space.
+/// a token for every byte, `<0x00>` to `<0xFF>`, and pieces of text, many beginning with a
+/// space.
 ///
 /// attn::Tokenizer::encode() works as sentencepiece does for Llama. It puts a space in
 /// front of the text, so the first word is spelt like every other word. Each UTF-8
@@ -304,9 +324,10 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// attn::CachedLlama::forward(): every llama_block() above, its attention fed by the cache,
 /// as chapter 06 feeds chapter 05's block. One new token could go the same way, as a
 /// prompt of one, and the program checks that it gives the same logits. But one row
-/// wastes the matrix products' machinery, so decoding keeps a second path, timed against
-/// the first below. Each new token, attn::CachedLlama::decode(), is a single
-/// row: every weight matrix, as stored, is used in a matrix-vector product, attn::matvec()
+/// wastes the matrix products' machinery, so decoding keeps a second path; in this run it
+/// was {{decode_vs_forward}} the first (timed below). Each new token,
+/// attn::CachedLlama::decode(), is a single row: every weight matrix, as stored, is used in
+/// a matrix-vector product, attn::matvec()
 /// (its loop is `matvec_rows()`, below), whose output o is the dot product of row o with the
 /// token's vector, and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
@@ -323,7 +344,7 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// \show llama.cpp sample_top_p
 ///
 /// The program's model has random weights, so it writes nonsense, but the nonsense is
-/// the same with and without the cache:
+/// {{cache_same_tokens}} with and without the cache:
 void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     attn::section(std::cout, "Generation");
     const std::vector<std::size_t> prompt = tok.encode("Once upon a time", true);
@@ -339,6 +360,11 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
         recomputed.push_back(attn::greedy_token(xt::row(full, t)));
     std::cout << "the same tokens recomputed without the cache: "
               << (recomputed == tokens ? "all equal" : "DIFFERENT") << '\n';
+    // Rounding differs between the two paths; it changes a greedy token only at a near tie.
+    attn::quote("cache_same_tokens", recomputed == tokens
+                                         ? "the same"
+                                         : "not quite the same (a near tie between two tokens "
+                                           "fell the other way)");
     attn::Rng sampling(7);
     const auto sampled = attn::llama_generate(model, prompt, 40, {0.9f, 0.9f}, sampling, {});
     std::cout << "temperature 0.9, top-p 0.9:\n  " << pieces_of(tok, sampled) << '\n'
@@ -372,16 +398,22 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     std::sort(fast.begin(), fast.end());
     std::sort(general.begin(), general.end());
     std::cout << std::fixed << std::setprecision(0) << "one token through decode(): " << fast[1]
-              << " tokens per second; through forward({token}), the blocks: " << general[1]
-              << "\n  decode() is " << std::setprecision(1) << fast[1] / general[1]
-              << " times as fast (medians of 3 runs); their logits differ by at most "
+              << " tokens per second; through forward({token}), the blocks: " << general[1] << '\n';
+    std::ostringstream compared;
+    compared << std::fixed << std::setprecision(1);
+    if (fast[1] >= general[1])
+        compared << fast[1] / general[1] << " times as fast as";
+    else
+        compared << general[1] / fast[1] << " times slower than";
+    std::cout << "  decode() was " << attn::quote("decode_vs_forward", compared.str())
+              << " forward({token}) (medians of 3 runs);\n  their logits differ by at most "
               << std::defaultfloat << std::setprecision(2) << difference << '\n';
 }
 
 /// ## Running a TinyStories model
 ///
-/// The trained models are not part of the book; download them once (61 MB for the
-/// smallest, and the tokenizer, under half a megabyte):
+/// The trained models are not part of the book; download them once
+/// ({{stories15m_file_mb}} MB for the smallest, and the tokenizer, under half a megabyte):
 ///
 ///     cd build/chapters/08_real_model
 ///     curl -LO https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin
@@ -395,21 +427,6 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
 /// story. Generation stops at `<s>`, which the TinyStories models
 /// write between stories.
 ///
-/// How fast is it? A token reads every weight once: 60.8 MB for stories15M, and only about
-/// 15 million multiply-adds, so memory bandwidth sets the limit, not arithmetic (chapter
-/// 07's arithmetic intensity, here one multiply-add per 4 bytes). attn::matvec() is written
-/// for that: it reads every number of a matrix once, block after block of eight rows, each
-/// block as eight streams side by side. `make bench` measures tokens per second for 255
-/// greedy steps with stories15M's dimensions, next to the memcpy bandwidth of the same run,
-/// and the peak resident memory of loading the model and generating against the file's
-/// size. On the machine this page
-/// was written on (an AMD EPYC, one thread, two sets of runs taken in turns, medians of six
-/// and five): 492 and 522 tokens per second, where llama2.c's `run.c`, compiled with
-/// `-Ofast -march=native`, made 281 and 265 from the same file; and `make bench` measured
-/// 68 MB resident at the peak for the 61 MB file, 1.12 times its size. Copying the weights
-/// into `[in, out]` tensors instead ran at 508 and 484 tokens per second there, but this
-/// chapter's program, generating 255 tokens from the same file, then peaked at 162 MB
-/// resident, against 74 MB with the mapped file.
 void run_model(const std::vector<attn::ChapterOption>& options) {
     const auto option = [&](const std::string& name) -> const attn::ChapterOption& {
         for (const attn::ChapterOption& o : options)
@@ -497,6 +514,45 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
               << " tokens per second (one thread)\n";
 }
 
+/// How fast is it? A token reads every weight once, {{stories15m_weight_mb}} MB for
+/// stories15M, and does only about {{stories15m_million_macs}} million multiply-adds, one
+/// per weight it reads, so the speed of memory sets the limit, not arithmetic (chapter 07's
+/// arithmetic intensity). attn::matvec() is written for that: it reads every number of a
+/// matrix once, block after block of eight rows, each block as eight streams side by side.
+/// The program times 255 greedy tokens after `<s>` on a model of stories15M's dimensions
+/// with seeded random weights (the work per token does not depend on what the weights
+/// are): in this run, {{stories15m_tokens_per_second}} tokens per second on one thread,
+/// reading the weights at {{stories15m_weights_gbs}} GB/s. `make bench` measures the same
+/// next to the memcpy bandwidth of its run, and the peak resident memory of loading the
+/// model from its file and generating, against the file's size;
+/// `ATTN_BENCH_CHECKPOINT=FILE` keeps its checkpoint, so that another program, such as
+/// llama2.c's `run.c`, can be timed on the same weights.
+void show_speed() {
+    attn::section(std::cout, "Running a TinyStories model");
+    const attn::LlamaConfig c = attn::stories15m_config();
+    attn::Rng rng(15);
+    const attn::Llama model(c, attn::llama_random(c, rng));
+    const std::size_t steps = c.seq_len - 1;  // the last token at the last position
+    std::vector<double> rates;
+    for (int run = 0; run < 3; ++run) {
+        attn::Rng unused(1);  // greedy: no random numbers drawn
+        const auto start = std::chrono::steady_clock::now();
+        attn::llama_generate(model, {attn::Tokenizer::bos}, steps, {}, unused, {});
+        rates.push_back(
+            static_cast<double>(steps) /
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::sort(rates.begin(), rates.end());
+    std::cout << "stories15M's dimensions, seeded random weights, " << steps
+              << " greedy tokens after <s>:\n  "
+              << attn::quote("stories15m_tokens_per_second", rates[1], 0)
+              << " tokens per second (one thread, the median of 3 runs),\n  reading the weights at "
+              << attn::quote("stories15m_weights_gbs",
+                             rates[1] * static_cast<double>(attn::weight_bytes_per_token(c)) / 1e9,
+                             1)
+              << " GB/s\n";
+}
+
 /// ## The program
 ///
 /// The entry point reads the options. Without `--checkpoint` it runs the sections
@@ -554,6 +610,7 @@ int main(int argc, char** argv) {
             show_checkpoint(figures, model);
             show_tokenizer(tok);
             show_generation(model, tok);
+            show_speed();
             tok.write(figures / "ch08_tokenizer.bin");
             std::cout
                 << "\nThe program's model and tokenizer are ch08_model.bin and ch08_tokenizer.bin "

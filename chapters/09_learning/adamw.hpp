@@ -24,8 +24,9 @@ struct ParameterView {
 /// Every non-empty weight tensor of `w`, in a fixed order (the embeddings, each block's
 /// tensors in the order of BlockWeights, the final norm). Weight decay applies to the six
 /// matrices of each block only: shrinking a gain or a bias towards 0 has no reason (they
-/// do not grow with the width of the model), and an embedding row is only trained when its
-/// token appears, so decay would pull rare tokens to 0 between their appearances.
+/// do not grow with the width of the model), and the embeddings are spared as minGPT spares
+/// them (nanoGPT decays them too): a position row past the longest sentence gets no gradient,
+/// so decay alone would pull it to 0.
 std::vector<ParameterView> parameters(GptWeights& w);
 
 /// The settings of AdamW.

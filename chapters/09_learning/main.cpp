@@ -11,6 +11,7 @@
 /// The pieces live in backward.hpp (each piece's backward pass), gpt_gradients.hpp (the
 /// whole model's), adamw.hpp (the optimiser), language.hpp (the data), training.hpp (a
 /// step, and the measures) and weights_file.hpp (the trained model on disk).
+#include "chapters/05_transformer_block/transformer_block.hpp"
 #include "chapters/06_kv_cache/kv_cache.hpp"
 #include "chapters/09_learning/adamw.hpp"
 #include "chapters/09_learning/backward.hpp"
@@ -25,6 +26,7 @@
 #include "common/heatmap.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
+#include "common/quote.hpp"
 #include "common/random.hpp"
 
 #include <xtensor/xview.hpp>
@@ -44,19 +46,90 @@
 using attn::Matrix;
 using attn::Vector;
 
+/// ## The loss and the chain rule
+///
+/// Training needs one number that says how wrong the model is: the *loss* L. For next-token
+/// prediction it is the cross-entropy. At each position t the model's logits \f$z_t\f$, one
+/// per word of the vocabulary, become probabilities \f$\mathrm{softmax}(z_t)\f$, and the
+/// position costs minus the log of the probability the model gave the token that really
+/// came next, \f$target_t\f$. The loss of a batch is the mean over its N positions:
+///
+/// \f[ L = -\frac{1}{N} \sum_{t=1}^{N} \log \mathrm{softmax}(z_t)_{target_t} \f]
+///
+/// The log is the natural one, so L is measured in *nats* (one nat is
+/// \f$1/\ln 2 \approx 1.44\f$ bits). A position where the model gave the right token
+/// probability 1 costs 0 nats; one where it spread its bet evenly over V words costs
+/// \f$\ln V\f$; a confident wrong guess costs without bound.
+///
+/// Training moves every weight w a little against its gradient \f$\partial L / \partial w\f$,
+/// the rate at which L grows with w. L depends on w through a chain of steps, and the
+/// *chain rule* says how rates combine along a chain: when L depends on w only through z,
+/// \f$\partial L / \partial w = (\partial L / \partial z)\,(\partial z / \partial w)\f$, the
+/// rates multiply. One chain with numbers, computed by the program below:
+/// \f$y = (w x + b)^2\f$ at \f$w = 2\f$, \f$x = 3\f$, \f$b = 1\f$. The forward pass goes
+/// from the inputs to y: \f$z = w x + b\f$ = {{chain_z}}, then \f$y = z^2\f$ =
+/// {{chain_y}}. The backward pass goes from y back to the inputs, one operation at a time,
+/// each time multiplying the rate that arrived from the right by the rate of that operation
+/// alone:
+///
+/// \f[ \frac{dy}{dz} = 2z, \qquad
+///     \frac{dy}{dw} = \frac{dy}{dz}\,\frac{dz}{dw} = 2z \cdot x, \qquad
+///     \frac{dy}{db} = \frac{dy}{dz}\,\frac{dz}{db} = 2z \cdot 1, \qquad
+///     \frac{dy}{dx} = \frac{dy}{dz}\,\frac{dz}{dx} = 2z \cdot w \f]
+///
+/// so dy/dz = {{chain_dy_dz}}, and dy/dw = {{chain_dy_dw}}, dy/db = {{chain_dy_db}}, dy/dx =
+/// {{chain_dy_dx}}. The backward pass needs z, which the forward pass computed: this is why
+/// training keeps the forward pass's results until the backward pass has used them. A
+/// derivative can be checked without calculus: nudge w by \f$\pm h\f$ and measure the
+/// slope, \f$(y(w + h) - y(w - h)) / 2h\f$, here {{chain_fd}} with \f$h = 0.001\f$ (for a
+/// square this central difference is exact, up to the rounding of doubles). Last, the
+/// cross-entropy itself: equal logits for all {{words}} words of this chapter's language
+/// cost \f$\ln {{words}}\f$ = {{uniform_loss}} nats at every position, which is about where
+/// an untrained model starts.
+void show_chain_rule(const attn::Language& language) {
+    attn::section(std::cout, "The loss and the chain rule");
+    const double w = 2.0, x = 3.0, b = 1.0, h = 1e-3;
+    const auto forward = [&](double weight) {
+        const double sum = weight * x + b;
+        return sum * sum;
+    };
+    const double z = w * x + b, y = z * z;
+    const double dy_dz = 2.0 * z;  // the square's own rate
+    const double dy_dw = dy_dz * x, dy_db = dy_dz * 1.0, dy_dx = dy_dz * w;
+    std::cout << "y = (w x + b)^2 at w = " << w << ", x = " << x << ", b = " << b << "\n"
+              << "forward:   z = w x + b = " << attn::quote("chain_z", z, 0)
+              << ",  y = z^2 = " << attn::quote("chain_y", y, 0) << "\n"
+              << "backward:  dy/dz = 2 z      = " << attn::quote("chain_dy_dz", dy_dz, 0) << "\n"
+              << "           dy/dw = dy/dz x  = " << attn::quote("chain_dy_dw", dy_dw, 0) << "\n"
+              << "           dy/db = dy/dz 1  = " << attn::quote("chain_dy_db", dy_db, 0) << "\n"
+              << "           dy/dx = dy/dz w  = " << attn::quote("chain_dy_dx", dy_dx, 0) << "\n"
+              << "check:     (y(w + h) - y(w - h)) / 2h, h = " << h << ": "
+              << attn::quote("chain_fd", (forward(w + h) - forward(w - h)) / (2.0 * h), 6) << "\n";
+    const std::size_t V = language.words().size();
+    const Matrix equal = xt::zeros<float>({std::size_t{1}, V});
+    std::cout << "\ncross-entropy of equal logits for the "
+              << attn::quote("words", std::to_string(V))
+              << " words: " << attn::quote("uniform_loss", attn::cross_entropy(equal, {0}).loss, 3)
+              << " nats (ln " << V << " = " << std::fixed << std::setprecision(3)
+              << std::log(static_cast<double>(V)) << ")\n"
+              << std::defaultfloat;
+}
+
 /// ## The backward pass, one piece at a time
 ///
-/// Training changes every weight w a little against its gradient
-/// \f$\partial L / \partial w\f$, the rate at which the loss L grows with it. The chain rule
-/// computes all of them in one sweep from the loss back to the input: each piece of the
-/// model receives \f$dy = \partial L / \partial y\f$ for its output y and returns the
-/// gradient for its input (which the piece before it receives as its own dy) and for its
-/// weights. Each backward function below takes what its forward pass saw and dy, in the
+/// A model is such a chain, long and wide. Each of its pieces receives
+/// \f$dy = \partial L / \partial y\f$ for its output y and returns the gradient for its input
+/// (which the piece before it receives as its own dy) and for its weights; the backward pass
+/// calls the pieces in the reverse order of the forward pass, from the loss back to the
+/// input. Each backward function below takes what its forward pass saw and dy, in the
 /// shapes of the forward pass: a gradient always has the shape of what it is the gradient
 /// of.
 ///
 /// First, a linear layer, \f$y = x W + b\f$ with x `[T, in]` and W `[in, out]`. Each
-/// \f$y_{tj} = \sum_i x_{ti} W_{ij} + b_j\f$, so
+/// \f$y_{tj} = \sum_i x_{ti} W_{ij} + b_j\f$, so \f$\partial y_{tj} / \partial W_{ij} = x_{ti}\f$,
+/// \f$\partial y_{tj} / \partial x_{ti} = W_{ij}\f$ and \f$\partial y_{tj} / \partial b_j = 1\f$.
+/// A number that feeds several outputs gets the sum of the gradients through each of them
+/// (the chain rule once for each path), which in matrix form is
 ///
 /// \f[ dx = dy\, W^\top, \qquad dW = x^\top dy, \qquad db = \textstyle\sum_t dy_t \f]
 ///
@@ -71,8 +144,40 @@ using attn::Vector;
 ///
 /// \f[ dS = P \circ \left(dP - \mathrm{rowsum}(dP \circ P)\right) \f]
 ///
-/// A masked key has \f$P = 0\f$, so its score gets no gradient, as it should: it took no
-/// part.
+/// with \f$\circ\f$ the elementwise product and rowsum one number per row, subtracted from
+/// every entry of its row. A masked key has \f$P = 0\f$, so its score gets no gradient, as it
+/// should: it took no part.
+///
+/// \htmlonly<details class="derivation"><summary>\endhtmlonly
+/// Where the formula comes from, step by step
+/// \htmlonly</summary>\endhtmlonly
+///
+/// Take one row of scores \f$S_1, \ldots, S_n\f$. Its weights are \f$P_j = e^{S_j} / Z\f$
+/// with \f$Z = \sum_k e^{S_k}\f$, the same Z for the whole row. Raising one score
+/// \f$S_k\f$ changes the numerator of \f$P_k\f$ alone, \f$\partial e^{S_j} / \partial S_k =
+/// \delta_{jk} e^{S_j}\f$ (\f$\delta_{jk}\f$ is 1 when j = k and 0 otherwise), and the
+/// denominator of every weight, \f$\partial Z / \partial S_k = e^{S_k}\f$. The quotient
+/// rule, \f$(f/g)' = (f' g - f g') / g^2\f$, gives
+///
+/// \f[ \frac{\partial P_j}{\partial S_k}
+///     = \frac{\delta_{jk}\, e^{S_j} Z - e^{S_j} e^{S_k}}{Z^2}
+///     = \frac{e^{S_j}}{Z} \left( \delta_{jk} - \frac{e^{S_k}}{Z} \right)
+///     = P_j \left( \delta_{jk} - P_k \right) \f]
+///
+/// The loss depends on \f$S_k\f$ through every weight of the row, so the chain rule adds
+/// up the paths, one for each j:
+///
+/// \f[ dS_k = \sum_j dP_j \frac{\partial P_j}{\partial S_k}
+///     = \sum_j dP_j\, P_j \left( \delta_{jk} - P_k \right)
+///     = P_k\, dP_k - P_k \sum_j dP_j P_j
+///     = P_k \left( dP_k - \sum_j dP_j P_j \right) \f]
+///
+/// The sum \f$\sum_j dP_j P_j\f$ is the same for every k of the row: it is the row's entry of
+/// \f$\mathrm{rowsum}(dP \circ P)\f$, and written for all rows at once the last line is the
+/// formula above. attn::softmax_backward() computes this sum first, once per row, then every
+/// \f$dS_k\f$ of the row.
+///
+/// \htmlonly</details>\endhtmlonly
 ///
 /// \show backward.cpp softmax_backward
 ///
@@ -93,22 +198,72 @@ using attn::Vector;
 ///
 /// \show backward.cpp multi_head_attention_backward
 ///
-/// The normalisation of chapter 05, \f$y = g \circ \hat{x} + b\f$ with \f$\hat{x} = (x - \mu)/\sigma\f$ for each
-/// row. The mean \f$\mu\f$ and the deviation \f$\sigma\f$ depend on every feature of the row,
-/// so each feature's gradient has two more terms than a plain division by
-/// \f$\sigma\f$ would give; with \f$u = dy \circ g\f$,
+/// The normalisation of chapter 05, \f$y = g \circ \hat{x} + b\f$ with
+/// \f$\hat{x} = (x - \mu)/\sigma\f$ for each row of d features, where \f$\mu\f$ is the row's
+/// mean and \f$\sigma = \sqrt{\mathrm{var} + \epsilon}\f$, var being the mean of
+/// \f$(x_i - \mu)^2\f$. The mean and the deviation depend on every feature of the row, so
+/// each feature's gradient has two more terms than a plain division by \f$\sigma\f$ would
+/// give; with \f$u = dy \circ g\f$,
 ///
 /// \f[ dx = \frac{1}{\sigma}\left(u - \mathrm{mean}(u) - \hat{x}\,
 ///     \mathrm{mean}(u \circ \hat{x})\right), \qquad dg = \textstyle\sum_t dy_t \circ
 ///     \hat{x}_t, \qquad db = \sum_t dy_t \f]
 ///
+/// \htmlonly<details class="derivation"><summary>\endhtmlonly
+/// Where the formula for dx comes from, step by step
+/// \htmlonly</summary>\endhtmlonly
+///
+/// Take one row x of d features. The loss reaches x only through \f$\hat{x}\f$, and
+/// \f$y_i = g_i \hat{x}_i + b_i\f$ gives \f$\partial L / \partial \hat{x}_i = dy_i\, g_i = u_i\f$.
+/// What remains is how each \f$\hat{x}_i\f$ moves with each \f$x_j\f$. First the mean and the
+/// variance:
+///
+/// \f[ \frac{\partial \mu}{\partial x_j} = \frac{1}{d}, \qquad
+///     \frac{\partial\, \mathrm{var}}{\partial x_j}
+///     = \frac{2}{d} \sum_i (x_i - \mu) \left( \delta_{ij} - \frac{1}{d} \right)
+///     = \frac{2}{d} (x_j - \mu) \f]
+///
+/// (the \f$-1/d\f$ part drops out, because the deviations \f$x_i - \mu\f$ of a row add up to
+/// 0). Then the deviation, by the chain rule through the square root:
+///
+/// \f[ \frac{\partial \sigma}{\partial x_j}
+///     = \frac{1}{2\sqrt{\mathrm{var} + \epsilon}} \, \frac{\partial\, \mathrm{var}}{\partial x_j}
+///     = \frac{x_j - \mu}{d\, \sigma} = \frac{\hat{x}_j}{d} \f]
+///
+/// Now the quotient rule on \f$\hat{x}_i = (x_i - \mu)/\sigma\f$: the numerator moves by
+/// \f$\delta_{ij} - 1/d\f$, the denominator by \f$\hat{x}_j / d\f$:
+///
+/// \f[ \frac{\partial \hat{x}_i}{\partial x_j}
+///     = \frac{\delta_{ij} - 1/d}{\sigma} - \frac{x_i - \mu}{\sigma^2} \cdot \frac{\hat{x}_j}{d}
+///     = \frac{1}{\sigma} \left( \delta_{ij} - \frac{1}{d}
+///       - \frac{\hat{x}_i\, \hat{x}_j}{d} \right) \f]
+///
+/// Last, the chain rule adds up the paths from \f$x_j\f$ through every \f$\hat{x}_i\f$:
+///
+/// \f[ dx_j = \sum_i u_i \frac{\partial \hat{x}_i}{\partial x_j}
+///     = \frac{1}{\sigma} \left( u_j - \frac{1}{d} \sum_i u_i
+///       - \hat{x}_j\, \frac{1}{d} \sum_i u_i \hat{x}_i \right)
+///     = \frac{1}{\sigma} \left( u_j - \mathrm{mean}(u) - \hat{x}_j\,
+///       \mathrm{mean}(u \circ \hat{x}) \right) \f]
+///
+/// which is the formula above for one feature. g and b are used by every row t, so their
+/// gradients add up over the rows: \f$\partial y_{ti} / \partial g_i = \hat{x}_{ti}\f$ and
+/// \f$\partial y_{ti} / \partial b_i = 1\f$. attn::layer_norm_backward() computes, per row,
+/// \f$\sigma\f$ as the forward pass did, then the two means, then every \f$dx_j\f$.
+///
+/// \htmlonly</details>\endhtmlonly
+///
 /// \show backward.cpp layer_norm_backward
 ///
 /// The activation of the feed-forward network (the tanh form of chapter 05) is elementwise:
-/// dx is dy times its derivative. Training computes it for every hidden feature of every
-/// token twice a step, so its tanh comes from chapter 07's vectorised exponential,
-/// \f$\tanh u = 1 - 2/(e^{2u} + 1)\f$, 8 values an instruction (attn::fast_gelu() is the
-/// forward pass the same way); one library tanh per value took a quarter of a step.
+/// dx is dy times its derivative. Training computes its tanh for every hidden feature of
+/// every token twice a step (the backward pass recomputes it rather than keeping it), so that
+/// tanh comes from chapter 07's vectorised exponential, \f$\tanh u = 1 - 2/(e^{2u} + 1)\f$,
+/// several values an instruction (attn::fast_gelu() is the forward pass the same way). The
+/// program times a step's four GELU passes over its hidden features (two blocks, forward
+/// and backward) both ways in "The cost of training" below: {{gelu_fast_ms}} ms this way,
+/// {{gelu_library_ms}} ms with the C library's tanh one value at a time (chapter 05's
+/// attn::gelu()), against {{step_ms}} ms for the whole step, 64 sentences of 8 tokens.
 /// **The residual add** \f$h = x + f(x)\f$ passes dy to x unchanged and adds f's path: that
 /// is why a deep residual network trains at all, the gradient reaches the first block
 /// undiminished. **The embeddings** are a lookup, \f$x_t = E_{token_t} + P_t\f$: the
@@ -118,10 +273,11 @@ using attn::Vector;
 ///
 /// \show backward.cpp gelu_backward embedding_backward
 ///
-/// Last, the loss: cross-entropy of the logits z of N positions against their targets,
-/// averaged over the N: \f$L = -\frac{1}{N}\sum_t \log \mathrm{softmax}(z_t)_{target_t}\f$.
-/// Its gradient is the simplest of all, and the one most often written wrong (without the
-/// 1/N, plain gradient descent's step grows with the batch; AdamW's does not, but clipping
+/// Last, the loss of the first section, the cross-entropy of the logits z of N positions
+/// against their targets. With \f$\log \mathrm{softmax}(z)_c = z_c - \log \sum_j e^{z_j}\f$,
+/// its derivative in \f$z_j\f$ is \f$\delta_{jc} - \mathrm{softmax}(z)_j\f$, so the gradient
+/// is the simplest of all, and the one most often written wrong (without the 1/N of the
+/// mean, plain gradient descent's step grows with the batch; AdamW's does not, but clipping
 /// at a fixed norm then cuts in at another size):
 ///
 /// \f[ dz = (\mathrm{softmax}(z) - \mathrm{onehot}(target)) / N \f]
@@ -150,13 +306,14 @@ using attn::Vector;
 ///
 /// A second proof needs no PyTorch: nudge one weight by \f$\pm \delta\f$ and watch the loss,
 /// \f$\partial L / \partial w \approx (L(w + \delta) - L(w - \delta)) / 2\delta\f$, whose
-/// error shrinks as \f$\delta^2\f$. The program does this on a tiny GPT (2 blocks, d_model 8, 2 heads) for the three
-/// entries of largest gradient in every weight tensor, and prints the largest relative
-/// error \f$|g_{fd} - g| / \max(|g_{fd}|, |g|)\f$ per tensor. The loss is computed in float32,
-/// so \f$\delta\f$ = 0.01 balances the rounding of L (about \f$10^{-7} L\f$, divided by
-/// \f$2\delta\f$) against the \f$\delta^2\f$ term: agreement to about \f$10^{-3}\f$ is what
-/// float32 allows, and a wrong formula shows as an error near 1. The program calls the
-/// gradients right when every tensor's error is below \f$10^{-2}\f$, between the two.
+/// error shrinks as \f$\delta^2\f$. The program does this on a tiny GPT (2 blocks, d_model
+/// 8, 2 heads) for the three entries of largest gradient in every weight tensor, and prints
+/// the largest relative error \f$|g_{fd} - g| / \max(|g_{fd}|, |g|)\f$ per tensor. The
+/// loss is computed in float32, so \f$\delta\f$ = 0.01 balances the rounding of L (about
+/// \f$10^{-7} L\f$, divided by \f$2\delta\f$) against the \f$\delta^2\f$ term: agreement to
+/// about \f$10^{-3}\f$ is what float32 allows, and a wrong formula shows as an error near 1.
+/// The program calls the gradients right when every tensor's error is below
+/// \f$10^{-2}\f$, between the two.
 ///
 /// One tensor's gradient is 0 in every block, and both sides say so: the key bias
 /// \f$b_k\f$. It adds \f$q \cdot b_k\f$ to every score of a query's row alike, and a softmax
@@ -239,20 +396,47 @@ void show_gradient_check(const attn::Language& language) {
 ///     w \leftarrow w - \eta \left( \frac{m / (1 - \beta_1^t)}{\sqrt{v / (1 - \beta_2^t)} + \epsilon}
 ///     + \lambda w \right) \f]
 ///
-/// Both running averages start at 0, so at first they are too small, m by the factor \f$1 - \beta_1^t\f$ and v by
-/// \f$1 - \beta_2^t\f$ at step t; dividing by these is the *bias correction*. Without it the
-/// early steps are off by \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$: with the betas used
-/// here (0.9, 0.95) 0.45 times their size at the first step, rising to 1.1 times near step
-/// 20; with PyTorch's default \f$\beta_2\f$ = 0.999, three times too large at the first. AdamW (Loshchilov and Hutter 2019)
-/// takes weight decay out of the gradient: each step also shrinks the weight itself by
-/// \f$\eta\lambda w\f$.
+/// The betas say how far back each average remembers, about \f$1/(1 - \beta)\f$ steps;
+/// \f$\beta_1\f$ = 0.9 everywhere in this book, \f$\beta_2\f$ takes three values. PyTorch's
+/// default, and Adam's paper's, is \f$\beta_2\f$ = 0.999. The library's attn::AdamWSettings
+/// defaults to 0.99, and so do the settings of exercise 9.4. This chapter's training
+/// (attn::train_agreement_model()) sets 0.95, the value GPT-3 (Brown et al. 2020) and Llama
+/// (Touvron et al. 2023) were trained with and a common one for language models: a second
+/// moment that remembers about 20 steps rather than 1000 rises within a few steps when the
+/// gradients suddenly grow, so the steps it divides shrink in time, where a long memory
+/// still holds the small gradients of before and lets a spike through at several times the
+/// learning rate.
+///
+/// Both running averages start at 0, so at first they are too small, m by the factor
+/// \f$1 - \beta_1^t\f$ and v by \f$1 - \beta_2^t\f$ at step t; dividing by these is the
+/// *bias correction*. Without it every step would be
+/// \f$(1 - \beta_1^t)/\sqrt{1 - \beta_2^t}\f$ times the corrected one, whatever the
+/// gradients (\f$\epsilon\f$ aside), and the program computes this factor at every step.
+/// With the \f$\beta_2\f$ = 0.95 of this chapter's training the first step would be
+/// {{bias_first_095}} times its corrected size, and the factor rises to {{bias_peak_095}}
+/// at step {{bias_peak_step_095}}; with the library's 0.99 it starts at {{bias_first_099}}
+/// and rises to {{bias_peak_099}} at step {{bias_peak_step_099}}; with PyTorch's 0.999 the
+/// first step would be {{bias_first_0999}} times too large, the factor rises to
+/// {{bias_peak_0999}} at step {{bias_peak_step_0999}} and comes back to 1 only over the
+/// thousands of steps v needs to fill. AdamW (Loshchilov and Hutter 2019) takes weight
+/// decay out of the gradient: each step also shrinks the weight itself by
+/// \f$\eta\lambda w\f$ (\f$\lambda\f$ = 0.1, attn::AdamWSettings' default, which the
+/// training keeps).
 ///
 /// \show adamw.cpp AdamW::step
 ///
-/// Weight decay applies to the six matrices of each block (W_q, W_k, W_v, W_o, W_1, W_2),
-/// not to the gains, biases or embeddings, as in GPT-2 and nanoGPT: a gain of 1 is layer
-/// norm's neutral value, and pulling it towards 0 only fights the norm; and an embedding row
-/// gets a gradient only when its token appears, while decay would shrink it at every step.
+/// Weight decay applies to the six matrices of each block (W_q, W_k, W_v, W_o, W_1, W_2)
+/// and to nothing else: not to the gains and biases of the layer norms, not to the other
+/// biases, not to the two embeddings. That is minGPT's choice. nanoGPT, its successor,
+/// decays every tensor of two or more dimensions, the embeddings included (and with the
+/// token embedding its tied output layer), and spares only the biases and gains; GPT-2's
+/// own training code was never published, so which tensors it decayed is not known. A gain
+/// of 1 is layer norm's neutral value, and pulling it towards 0 only fights the norm. For
+/// an embedding, a row that serves only as input gets a gradient only when its token or
+/// position appears, while decay would shrink it at every step: here that holds for the
+/// position embedding (positions beyond the longest sentence never get a gradient), less
+/// for the token embedding, which as the output layer gets a gradient in every row at
+/// every step.
 ///
 /// \show adamw.cpp parameters
 ///
@@ -263,10 +447,38 @@ void show_gradient_check(const attn::Language& language) {
 /// its peak, so the last steps settle.
 ///
 /// \show adamw.cpp clip_gradients learning_rate_at
-void show_schedule(std::size_t steps, float peak, std::size_t warmup) {
+void show_optimiser(std::size_t steps, float peak, std::size_t warmup) {
     attn::section(std::cout, "The optimiser");
-    std::cout << "learning rate over " << steps << " steps (peak " << peak << ", warm-up " << warmup
-              << " steps, cosine to a tenth):\n";
+    // The uncorrected step over the corrected one at step t: (1 - beta1^t) / sqrt(1 - beta2^t).
+    const double beta1 = 0.9;
+    struct Beta2 {
+        double value;
+        const char* name;  // for attn::quote: bias_first_<name>, ...
+        const char* used_by;
+    };
+    std::cout << "the uncorrected step over the corrected one, (1 - beta1^t) / sqrt(1 - "
+                 "beta2^t),\nbeta1 = "
+              << std::setprecision(3) << beta1 << ":\n  beta2   at step 1   largest   at step\n";
+    for (const Beta2& b : {Beta2{0.95, "095", "this chapter's training"},
+                           Beta2{0.99, "099", "attn::AdamWSettings, exercise 9.4"},
+                           Beta2{0.999, "0999", "PyTorch's default"}}) {
+        const auto factor = [&](std::size_t t) {
+            return (1.0 - std::pow(beta1, static_cast<double>(t))) /
+                   std::sqrt(1.0 - std::pow(b.value, static_cast<double>(t)));
+        };
+        std::size_t peak_step = 1;
+        for (std::size_t t = 2; t <= 100000; ++t)
+            if (factor(t) > factor(peak_step)) peak_step = t;
+        const std::string name = b.name;
+        std::cout << "  " << std::left << std::setw(5) << std::setprecision(3) << b.value
+                  << std::right << std::setw(12) << attn::quote("bias_first_" + name, factor(1), 3)
+                  << std::setw(10) << attn::quote("bias_peak_" + name, factor(peak_step), 3)
+                  << std::setw(10)
+                  << attn::quote("bias_peak_step_" + name, std::to_string(peak_step)) << "   ("
+                  << b.used_by << ")\n";
+    }
+    std::cout << "\nlearning rate over " << steps << " steps (peak " << peak << ", warm-up "
+              << warmup << " steps, cosine to a tenth):\n";
     for (std::size_t s :
          {std::size_t{0}, warmup / 2, warmup, steps / 4, steps / 2, 3 * steps / 4, steps - 1}) {
         std::cout << "  step " << std::setw(5) << s << "   " << std::scientific
@@ -280,11 +492,12 @@ void show_schedule(std::size_t steps, float peak, std::size_t warmup) {
 /// The model learns a language the program makes up (language.hpp), small enough to learn
 /// in seconds and built to test what attention is for. Its sentences are "the" and a noun,
 /// then nothing, a relative clause ("that chased the cats") or a prepositional phrase ("near
-/// the cat"), then "was" or "were" and an adjective: 26 words, 2,840 sentences. The verb must
-/// agree with the subject, and between them may stand an *attractor*, a noun of the other
-/// number (Linzen et al. 2016). A model that only looks at the nearest noun gets every
-/// attractor sentence wrong; the two verbs are equally common, so one that always guesses
-/// the same verb gets half right. To get them right it must look back across the middle to the subject.
+/// the cat"), then "was" or "were" and an adjective: {{words}} words, {{sentences}}
+/// sentences. The verb must agree with the subject, and between them may stand an
+/// *attractor*, a noun of the other number (Linzen et al. 2016). A model that only looks at
+/// the nearest noun gets every attractor sentence wrong; the two verbs are equally common,
+/// so one that always guesses the same verb gets half right. To get them right it must look
+/// back across the middle to the subject.
 ///
 /// \show language.cpp Language::Language
 ///
@@ -300,9 +513,11 @@ void show_data(const attn::Language& language, const attn::LanguageSplit& split)
     const auto count = [](const std::vector<attn::Sentence>& s, auto pred) {
         return std::count_if(s.begin(), s.end(), pred);
     };
-    std::cout << language.words().size() << " words, " << language.sentences().size()
-              << " sentences: " << split.train.size() << " to train on, " << split.held_out.size()
-              << " held out, of which "
+    std::cout << attn::quote("words", std::to_string(language.words().size())) << " words, "
+              << attn::quote("sentences", std::to_string(language.sentences().size()))
+              << " sentences: "
+              << attn::quote("train_sentences", std::to_string(split.train.size()))
+              << " to train on, " << split.held_out.size() << " held out, of which "
               << count(split.held_out, [](const attn::Sentence& s) { return s.attractor; })
               << " with an attractor\n\nexamples:\n";
     for (std::size_t i : {std::size_t{0}, std::size_t{205}, std::size_t{1570}, std::size_t{2500}})
@@ -321,9 +536,9 @@ void show_data(const attn::Language& language, const attn::LanguageSplit& split)
 /// ## Training
 ///
 /// The model is chapter 05's GPT with 2 blocks, d_model 32, 4 heads of 8, a feed-forward
-/// width of 128 and a context of 16: about 27 thousand numbers. Each step draws 64 training sentences,
-/// and attn::training_step() computes their gradient, stops if the loss or any gradient is
-/// not finite (naming the first), clips and takes an AdamW step:
+/// width of 128 and a context of 16: {{parameters}} numbers. Each step draws 64 training
+/// sentences, and attn::training_step() computes their gradient, stops if the loss or any
+/// gradient is not finite (naming the first), clips and takes an AdamW step:
 ///
 /// \show training.cpp training_step
 ///
@@ -338,30 +553,44 @@ void show_data(const attn::Language& language, const attn::LanguageSplit& split)
 ///
 /// \show training.cpp evaluate
 ///
-/// The loss cannot reach 0: after "the", any of the ten nouns may follow, and so on. The
-/// lowest loss any model can have is the language's own entropy per token: every one of the
-/// 2,840 sentences equally likely, \f$\ln 2840\f$ nats spread over 8.52 tokens a sentence on
-/// average, 0.933 nats per token (the program computes it).
+/// The first step's loss, {{first_loss}} nats per token, is close to the {{uniform_loss}} of
+/// equal logits: the untrained model gives every word nearly the same probability. The loss
+/// cannot reach 0: after "the", any of the ten nouns may follow, and so on. When every one
+/// of the {{sentences}} sentences is equally likely, no model can expect to pay less than
+/// \f$\ln {{sentences}}\f$ nats for a sentence; spread over the {{mean_tokens}} tokens of a
+/// sentence on average, that is {{entropy}} nats per token, the language's entropy (the
+/// program computes it). It is the lowest loss a model can expect on sentences drawn from
+/// the whole language, which is what the held-out sentences are to a model that learned
+/// the language rather than its list of training sentences. It is not a floor for the
+/// training loss: a model that memorised the {{train_sentences}} training sentences, giving
+/// each of them an equal share and every other sentence none, would score
+/// {{memorised_loss}} nats per token on them, below the entropy, and an infinite loss on
+/// every held-out sentence.
 ///
 /// \image html ch09_loss.svg "Training and held-out loss per token, against the steps"
 ///
 /// \image html ch09_agreement.svg "Agreement on held-out attractor sentences, against the steps"
 ///
 /// The accuracy does not climb with the loss. For the first steps the model learns which
-/// words follow which (the loss falls fastest there) and says one verb for every subject:
-/// exactly the majority baseline, 50%. Then, within a few dozen steps, it finds the subject
-/// and the accuracy jumps to nearly 100%, held-out attractor sentences included; the loss
-/// drops a second time at the same steps, by the bits the verb was costing. Just before the
-/// jump the attractor accuracy dips below chance for a few measurements (the program prints
-/// its lowest and where; about 40% near step 120): the model starts to use the nouns it
-/// sees, the attractor among them, before it has settled on the subject. It never comes
-/// near the nearest-noun baseline (0% on these sentences, computed by the program): its
-/// subject always stands at the same position, and looking at a fixed position is as easy
-/// for learned position embeddings as looking at the previous word. The gradient norm
-/// column shows the clipping at work only at the start, where the first steps' gradients
-/// are above 1.
+/// words follow which (the loss falls fastest there), while its verbs are right no more
+/// often than always saying the same verb: {{first_attractor_accuracy}}% of the held-out
+/// attractor sentences at step {{first_measure_step}}, where the majority verb gets
+/// {{majority_share}}%. Then it finds the subject: the attractor accuracy first reaches
+/// {{= 90%}} at step {{jump_step}} and ends at {{final_attractor_accuracy}}%. The loss drops
+/// a second time at the same steps, by the nats the verb was costing: a guess between
+/// "was" and "were" costs \f$\ln 2\f$ at every verb, {{verb_cost}} nats per token on
+/// average. Just before the jump the attractor accuracy dips below chance: at step
+/// {{lowest_step}} it is {{lowest_attractor}}%, while the held-out sentences without an
+/// attractor are {{lowest_others}}% right, as they would be for a model that has begun to
+/// follow the nouns it sees, the attractor among them, before it has settled on the
+/// subject. It never comes near the nearest-noun baseline ({{nearest_share}}% on these
+/// sentences, computed by the program): its subject always stands at the same position,
+/// and looking at a fixed position is as easy for learned position embeddings as looking at
+/// the previous word. Clipping is at work early in training only: {{clipped}} of the
+/// {{steps}} steps had a gradient norm above 1, none after step {{last_clipped}}.
 struct Curves {
-    std::vector<double> steps, train_loss, held_loss, attractor_accuracy, accuracy;
+    std::vector<double> steps, train_loss, held_loss, attractor_accuracy, accuracy,
+        other_accuracy;  // %: attractor sentences, all, those without an attractor
 };
 
 // The baseline that agrees the verb with the last noun before it: % of `sentences` right.
@@ -377,12 +606,16 @@ double nearest_noun_accuracy(const attn::Language& language,
     return 100.0 * static_cast<double>(right) / static_cast<double>(sentences.size());
 }
 
-double language_entropy(const attn::Language& language) {
+double mean_tokens(const std::vector<attn::Sentence>& sentences) {
     double tokens = 0.0;
-    for (const attn::Sentence& s : language.sentences())
-        tokens += static_cast<double>(s.tokens.size());
-    return std::log(static_cast<double>(language.sentences().size())) /
-           (tokens / static_cast<double>(language.sentences().size()));
+    for (const attn::Sentence& s : sentences) tokens += static_cast<double>(s.tokens.size());
+    return tokens / static_cast<double>(sentences.size());
+}
+
+// Nats per token when each of `sentences` has probability 1 / their number: the language's
+// entropy for all of its sentences, a memorising model's loss for the training sentences.
+double uniform_sentence_loss(const std::vector<attn::Sentence>& sentences) {
+    return std::log(static_cast<double>(sentences.size())) / mean_tokens(sentences);
 }
 
 attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split, std::size_t steps,
@@ -391,22 +624,37 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
     const attn::GptConfig config = attn::agreement_config(language.words().size());
     const float peak = 3e-3f;  // train_agreement_model's schedule, as printed
     const std::size_t batch_size = 64, every = 20;
-    std::cout << "GPT: " << attn::total_parameters(config) << " parameters; " << steps
-              << " steps of " << batch_size << " sentences, peak learning rate " << peak
-              << "\nlowest possible loss (the language's entropy): " << std::fixed
-              << std::setprecision(3) << language_entropy(language) << " nats per token\n\n"
+    const double entropy = uniform_sentence_loss(language.sentences());
+    std::cout << "GPT: "
+              << attn::quote("parameters", std::to_string(attn::total_parameters(config)))
+              << " parameters; " << attn::quote("steps", std::to_string(steps)) << " steps of "
+              << batch_size << " sentences, peak learning rate " << peak << std::fixed
+              << std::setprecision(3) << "\nthe language's entropy, every sentence alike: ln "
+              << language.sentences().size() << " nats a sentence,\n  over its "
+              << attn::quote("mean_tokens", mean_tokens(language.sentences()), 2)
+              << " tokens on average = " << attn::quote("entropy", entropy, 3)
+              << " nats per token\n"
+              << "a model that memorised the training sentences, on them: "
+              << attn::quote("memorised_loss", uniform_sentence_loss(split.train), 3)
+              << " nats per token\nthe verb, a guess between two: ln 2 per sentence, "
+              << attn::quote("verb_cost", std::log(2.0) / mean_tokens(language.sentences()), 3)
+              << " nats per token\n\n"
               << " step   train loss   gradient norm   held-out loss   held-out accuracy   "
                  "attractors\n";
     Curves curves;
-    double recent = 0.0, recent_norm = 0.0;
-    std::size_t in_recent = 0, jump = 0, clipped = 0;
+    double recent = 0.0, recent_norm = 0.0, first_loss = 0.0;
+    std::size_t in_recent = 0, jump = 0, clipped = 0, last_clipped = 0;
     const auto start = std::chrono::steady_clock::now();
     // After each step: the running means, and every 20 steps the held-out measures.
     const auto measure = [&](std::size_t step, const attn::StepReport& r,
                              const attn::GptWeights& weights) {
+        if (step == 0) first_loss = r.loss;
         recent += r.loss;
         recent_norm += r.gradient_norm;
-        clipped += r.gradient_norm > 1.0;  // training_step's max_norm
+        if (r.gradient_norm > 1.0) {  // training_step's max_norm
+            ++clipped;
+            last_clipped = step + 1;
+        }
         ++in_recent;
         if ((step + 1) % every == 0 || step + 1 == steps) {
             const attn::Agreement a =
@@ -416,6 +664,9 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
             curves.held_loss.push_back(a.loss);
             curves.accuracy.push_back(100.0 * a.accuracy());
             curves.attractor_accuracy.push_back(100.0 * a.attractor_accuracy());
+            curves.other_accuracy.push_back(100.0 *
+                                            static_cast<double>(a.correct - a.attractors_correct) /
+                                            static_cast<double>(a.sentences - a.attractors));
             if (jump == 0 && a.attractor_accuracy() >= 0.9) jump = step + 1;
             const double mean_norm = recent_norm / static_cast<double>(in_recent);
             recent = 0.0;
@@ -435,22 +686,37 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << std::defaultfloat << "\ntrained in " << std::setprecision(3) << seconds
               << " s (one thread; the measures every " << every << " steps included)\n"
-              << "gradient norm: the mean of the last " << every << " steps, before clipping; "
-              << clipped << " of " << steps << " steps were clipped to norm 1\n";
+              << "the first step's loss: " << attn::quote("first_loss", first_loss, 3)
+              << " nats per token\ngradient norm: the mean of the last " << every
+              << " steps, before clipping\n"
+              << attn::quote("clipped", std::to_string(clipped)) << " of " << steps
+              << " steps were clipped to norm 1, the last of them step "
+              << attn::quote("last_clipped", std::to_string(last_clipped)) << '\n';
     std::vector<attn::Sentence> attractors;
     for (const attn::Sentence& s : split.held_out)
         if (s.attractor) attractors.push_back(s);
-    const auto lowest =
-        std::min_element(curves.attractor_accuracy.begin(), curves.attractor_accuracy.end());
-    if (lowest != curves.attractor_accuracy.end()) {
-        const std::size_t at = static_cast<std::size_t>(lowest - curves.attractor_accuracy.begin());
-        std::cout << std::setprecision(1) << std::fixed
-                  << "held-out attractor accuracy was lowest at step "
-                  << static_cast<std::size_t>(curves.steps[at]) << ": " << *lowest << "%\n"
+    if (!curves.steps.empty()) {
+        std::cout << std::fixed << std::setprecision(1) << "held-out attractor accuracy at step "
+                  << attn::quote("first_measure_step",
+                                 std::to_string(static_cast<std::size_t>(curves.steps[0])))
+                  << ": "
+                  << attn::quote("first_attractor_accuracy", curves.attractor_accuracy[0], 1)
+                  << "%\n";
+        // The lowest measurement, and the sentences without an attractor at that step.
+        const std::size_t at = static_cast<std::size_t>(
+            std::min_element(curves.attractor_accuracy.begin(), curves.attractor_accuracy.end()) -
+            curves.attractor_accuracy.begin());
+        std::cout << "its lowest, at step "
+                  << attn::quote("lowest_step",
+                                 std::to_string(static_cast<std::size_t>(curves.steps[at])))
+                  << ": " << attn::quote("lowest_attractor", curves.attractor_accuracy[at], 1)
+                  << "% (held-out sentences without an attractor then: "
+                  << attn::quote("lowest_others", curves.other_accuracy[at], 1) << "%)\n"
                   << std::defaultfloat;
     }
     if (jump != 0)
-        std::cout << "held-out attractor accuracy first reached 90% at step " << jump << '\n';
+        std::cout << "held-out attractor accuracy first reached 90% at step "
+                  << attn::quote("jump_step", std::to_string(jump)) << '\n';
     else
         std::cout << "held-out attractor accuracy never reached 90% (train for longer: --steps)\n";
 
@@ -458,8 +724,7 @@ attn::Gpt train(const attn::Language& language, const attn::LanguageSplit& split
         figures / "ch09_loss.svg", curves.steps,
         {{"training (mean of the last 20 steps)", curves.train_loss},
          {"held out", curves.held_loss},
-         {"the language's entropy",
-          std::vector<double>(curves.steps.size(), language_entropy(language))}},
+         {"the language's entropy", std::vector<double>(curves.steps.size(), entropy)}},
         "Chapter 09: loss per token", "training step", "cross-entropy (nats, log scale)", true);
     std::cout << "Figure written to " << (figures / "ch09_loss.svg").string() << '\n';
     attn::write_svg_line_plot(
@@ -488,17 +753,19 @@ void show_accuracy(const attn::Gpt& model, const attn::Language& language,
     const auto majority_right =
         std::count_if(attractors.begin(), attractors.end(),
                       [&](const auto& s) { return s.plural_subject == majority_plural; });
-    const double nearest_share = nearest_noun_accuracy(language, attractors);
+    const double majority_share =
+        100.0 * static_cast<double>(majority_right) / static_cast<double>(attractors.size());
     std::cout << "\nheld-out attractor sentences (" << a.attractors << "), verbs right:\n"
-              << std::fixed << std::setprecision(1) << "  the trained model      "
-              << 100.0 * a.attractor_accuracy() << "%  (goal: 95%)\n"
-              << "  the majority verb      "
-              << 100.0 * static_cast<double>(majority_right) /
-                     static_cast<double>(attractors.size())
+              << "  the trained model      "
+              << attn::quote("final_attractor_accuracy", 100.0 * a.attractor_accuracy(), 1)
+              << "%  (goal: 95%)\n"
+              << "  the majority verb      " << attn::quote("majority_share", majority_share, 1)
               << "%  (always \"" << (majority_plural ? "were" : "was") << "\")\n"
-              << "  the nearest noun       " << nearest_share
+              << "  the nearest noun       "
+              << attn::quote("nearest_share", nearest_noun_accuracy(language, attractors), 1)
               << "%  (the verb agrees with the last noun before it)\n"
-              << "all held-out sentences (" << a.sentences << "): " << 100.0 * a.accuracy() << "%\n"
+              << "all held-out sentences (" << a.sentences << "): " << std::fixed
+              << std::setprecision(1) << 100.0 * a.accuracy() << "%\n"
               << std::defaultfloat;
 }
 
@@ -550,7 +817,7 @@ void show_heads(const attn::Gpt& model, const attn::Language& language,
     }
     const std::size_t best = static_cast<std::size_t>(
         std::max_element(to_subject.begin(), to_subject.end()) - to_subject.begin());
-    std::cout << "weight from the row that predicts the verb (\"cat\") to the subject, "
+    std::cout << "weight from the row that predicts the verb (\"cat\") to the subject,\n"
                  "mean of the two sentences:\n";
     for (std::size_t i = 0; i < to_subject.size(); ++i) {
         std::cout << "  " << std::left << std::setw(18) << titles[i] << std::right << std::fixed
@@ -631,7 +898,7 @@ void show_saved_and_used(const attn::Gpt& trained, const attn::Language& languag
     if (rejected.empty()) std::cout << "  none\n";
     std::cout << "\n"
               << accepted << " of " << count << " sentences (" << std::fixed << std::setprecision(1)
-              << 100.0 * accepted / count << "%) are sentences of the grammar (goal: 95%); "
+              << 100.0 * accepted / count << "%) are sentences of the grammar (goal: 95%);\n"
               << novel << " of them are held-out sentences, never trained on\n"
               << std::defaultfloat;
 }
@@ -700,11 +967,50 @@ void show_cost(const attn::Gpt& model, const attn::Language& language) {
     std::cout << std::fixed << std::setprecision(0) << "\none training step of 64 sentences of "
               << seq.inputs.size() << " tokens allocated at most "
               << static_cast<double>(attn::peak_bytes() - base) / 1024.0
-              << " KiB beyond the weights and AdamW's moments (the weights: " << model_kib
-              << " KiB, the moments: " << 2 * model_kib << " KiB), of which the 64 sentences'"
-              << " activations, kept together, are " << 64.0 * kib(training)
-              << " KiB\n(the batch is one sentence 64 times over: its cost is that of 64 different"
-              << " sentences of the same length)\n"
+              << " KiB\nbeyond the weights (" << model_kib << " KiB) and AdamW's moments ("
+              << 2 * model_kib << " KiB); the 64 sentences'\nactivations, kept together, are "
+              << 64.0 * kib(training)
+              << " KiB of it (the batch is one sentence 64 times over:\nits cost is that of 64 "
+                 "different sentences of the same length)\n"
+              << std::defaultfloat;
+
+    // The time of a step, and of its GELUs' tanh computed two ways: the same values, one
+    // GELU per block and direction (the backward pass recomputes the tanh).
+    const auto best_ms = [](std::size_t rounds, const auto& work) {
+        double best = 1e300;
+        for (std::size_t r = 0; r < rounds; ++r) {
+            const auto start = std::chrono::steady_clock::now();
+            work();
+            best = std::min(best, std::chrono::duration<double, std::milli>(
+                                      std::chrono::steady_clock::now() - start)
+                                      .count());
+        }
+        return best;
+    };
+    const double step_ms =
+        best_ms(3, [&] { attn::training_step(model.config(), weights, optimiser, batch, 1e-4f); });
+    Matrix hidden = Matrix::from_shape({batch.size() * b.hidden.shape(0), b.hidden.shape(1)});
+    for (std::size_t s = 0; s < batch.size(); ++s)
+        xt::view(hidden, xt::range(s * b.hidden.shape(0), (s + 1) * b.hidden.shape(0)), xt::all()) =
+            b.hidden;
+    const std::size_t passes = 2 * blocks;
+    Matrix out;
+    const double fast_ms = best_ms(5, [&] {
+        for (std::size_t i = 0; i < passes; ++i) out = attn::fast_gelu(hidden);
+    });
+    const double library_ms = best_ms(5, [&] {
+        for (std::size_t i = 0; i < passes; ++i) out = attn::gelu(hidden);
+    });
+    std::cout << "\nthe GELUs of such a step (" << passes << " x " << hidden.shape(0) << " x "
+              << hidden.shape(1) << " values: " << blocks
+              << " blocks, forward and backward),\nbest of 5:\n"
+              << std::fixed << std::setprecision(2)
+              << "  the vectorised tanh (attn::fast_gelu)      "
+              << attn::quote("gelu_fast_ms", fast_ms, 2) << " ms\n"
+              << "  the C library's tanh (chapter 05's gelu)   "
+              << attn::quote("gelu_library_ms", library_ms, 2) << " ms\n"
+              << "the whole training step, best of 3           "
+              << attn::quote("step_ms", step_ms, 2) << " ms\n"
               << std::defaultfloat;
 }
 
@@ -756,8 +1062,9 @@ int main(int argc, char** argv) {
                 show_heads(model, language, figures);
                 return;
             }
+            show_chain_rule(language);
             show_gradient_check(language);
-            show_schedule(steps, 3e-3f, std::max<std::size_t>(1, steps / 20));
+            show_optimiser(steps, 3e-3f, std::max<std::size_t>(1, steps / 20));
             show_data(language, split);
             const attn::Gpt trained = train(language, split, steps, figures);
             show_accuracy(trained, language, split);

@@ -1,13 +1,17 @@
 /// # Chapter 10: Serving many readers
 ///
-/// Chapter 06 measured the KV cache of one sequence: it is the main memory cost of
-/// generating text, and it grows with every token. A server holds the caches of many
-/// sequences at once, and it does not know how long any of them will become. Reserving the
-/// longest possible cache for each wastes most of the memory: Kwon et al. (2023, the vLLM
-/// paper) measured 60-80% of the KV memory wasted in the serving systems before theirs, and
-/// under 4% with their PagedAttention. And chapter 08's decoder reads every weight of the
-/// model for every token, at nearly the speed of memory: decoding many sequences together
-/// reads the weights once for all of them.
+/// Chapter 06 measured the KV cache of one sequence, which grows with every token. For one
+/// sequence it is small beside the model: at stories15M's shape, a whole context of 256
+/// positions holds {{kv_context_mb}} MB of keys and values against {{weights_mb}} MB of
+/// weights. A server holds the caches of many sequences at once, some of them long: once
+/// they hold more than {{kv_like_weights}} positions in all, the cache outweighs the model
+/// and is the main memory cost of generating text (this chapter's simulated server keeps
+/// {{trace_memory_mb}} MB of it). And it does not know how long any sequence will become.
+/// Reserving the longest possible cache for each wastes most of the memory: Kwon et al.
+/// (2023, the vLLM paper) measured {{= 60-80%}} of the KV memory wasted in the serving
+/// systems before theirs, and under {{= 4%}} with their PagedAttention. And chapter 08's
+/// decoder reads every weight of the model for every token, so memory's speed bounds it:
+/// decoding many sequences together reads the weights once for all of them.
 ///
 /// This chapter builds both ideas on chapter 08's Llama: a paged KV cache
 /// (paged_cache.hpp), a server's memory simulated on a trace of requests
@@ -24,6 +28,7 @@
 #include "common/chapter_program.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
+#include "common/quote.hpp"
 #include "common/random.hpp"
 
 #include <xtensor/xsort.hpp>
@@ -32,12 +37,16 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 using attn::Matrix;
 using attn::PagedKVCache;
@@ -167,10 +176,10 @@ void show_paged_cache() {
 /// a prompt and an output whose length nobody knows until the model writes its end token.
 /// The program draws a seeded trace of 1000 requests: Poisson arrivals (one per decode step
 /// on average, more than the server can finish, so that memory is what limits it), prompt
-/// lengths log-normal around a median of 80 tokens and outputs around 120 (chat logs are like
-/// this: most requests short, a few very long), and a `max_tokens` per request of 256, 512 or
-/// 1024, as clients set it. The model's context is 2048 positions and the KV memory holds
-/// 16384 positions (about 226 MB at stories15M's shape).
+/// lengths log-normal around a median of 80 tokens and outputs around 120 (chat logs are
+/// like this: most requests short, a few very long), and a `max_tokens` per request of 256,
+/// 512 or 1024, as clients set it. The model's context is 2048 positions and the KV memory
+/// holds 16384 positions ({{trace_memory_mb}} MB at stories15M's shape).
 ///
 /// The simulated server admits requests first come, first served, while memory allows, and
 /// decodes all admitted ones one token per step (continuous batching, Yu et al. 2022). Three
@@ -183,11 +192,13 @@ void show_paged_cache() {
 ///   and none is free, the sequence admitted last is evicted and later recomputed, as vLLM
 ///   does.
 ///
-/// Where the memory goes, averaged over the steps: "tokens" holds keys and values;
-/// "reserved" is held for tokens the sequence will write later; internal fragmentation is
-/// held and never written (beyond the request's final length, or the end of its last
-/// block); external fragmentation is free but split into gaps too small for the request
-/// that waits. Wasted is everything held that holds no token:
+/// Where the memory goes, as shares of the whole KV memory averaged over the steps:
+/// "tokens" holds keys and values; "reserved" is held for tokens the sequence will write
+/// later; internal fragmentation is held and never written (beyond the request's final
+/// length, or the end of its last block); external fragmentation is free but split into
+/// gaps too small for the request that waits; "free" is free with nobody waiting for it,
+/// or too little for the one who waits. The five columns add up to the whole memory.
+/// Wasted is the memory that holds no token and that no request can use:
 ///
 /// \show serving_trace.cpp MemoryShares::wasted
 void show_trace(const std::filesystem::path& figures) {
@@ -200,12 +211,28 @@ void show_trace(const std::filesystem::path& figures) {
         prompt += static_cast<double>(r.prompt);
         output += static_cast<double>(r.output);
     }
-    std::cout << trace.size() << " requests; mean prompt " << std::fixed << std::setprecision(0)
+    // What the KV memory weighs at stories15M's shape, beside its weights.
+    const attn::LlamaConfig stories = attn::stories15m_config();
+    const double position_bytes =
+        static_cast<double>(PagedKVCache(cache_for(stories, 16, 1)).bytes_per_position());
+    const double weights = static_cast<double>(attn::weight_bytes_per_token(stories));
+    std::cout << std::fixed << std::setprecision(0) << "at stories15M's shape a position of cache "
+              << "takes " << position_bytes << " bytes, the weights "
+              << attn::quote("weights_mb", weights / 1e6, 1) << " MB:\n  one sequence of "
+              << stories.seq_len << " positions: "
+              << attn::quote("kv_context_mb",
+                             static_cast<double>(stories.seq_len) * position_bytes / 1e6, 1)
+              << " MB; as much as the weights: "
+              << attn::quote("kv_like_weights", std::ceil(weights / position_bytes), 0)
+              << " positions\n  this server's KV memory, 16384 positions: "
+              << attn::quote("trace_memory_mb", 16384 * position_bytes / 1e6, 0) << " MB, "
+              << std::setprecision(1) << 16384 * position_bytes / weights
+              << " times the weights\n\n";
+    std::cout << trace.size() << " requests; mean prompt " << std::setprecision(0)
               << prompt / static_cast<double>(trace.size()) << " tokens, mean output "
-              << output / static_cast<double>(trace.size())
-              << " tokens; KV memory of 16384 positions\n\n";
-    std::cout << "  allocation          tokens reserved internal external   free   wasted   "
-                 "running   steps   evicted\n";
+              << output / static_cast<double>(trace.size()) << " tokens\n\n";
+    std::cout << "  allocation       tokens reserved internal external  free wasted running "
+                 "steps evicted\n";
     struct Row {
         const char* name;
         attn::Allocation a;
@@ -219,15 +246,43 @@ void show_trace(const std::filesystem::path& figures) {
                            Row{"paged, block 64", attn::Allocation::paged, 64}}) {
         const attn::TraceResult r = attn::simulate_serving(trace, 16384, row.a, row.block);
         const attn::MemoryShares& m = r.shares;
-        std::cout << "  " << std::left << std::setw(18) << row.name << std::right
-                  << std::setprecision(1) << std::setw(7) << 100 * m.tokens << '%' << std::setw(8)
-                  << 100 * m.reserved << '%' << std::setw(8) << 100 * m.internal << '%'
-                  << std::setw(8) << 100 * m.external << '%' << std::setw(6) << 100 * m.free << '%'
-                  << std::setw(8) << 100 * m.wasted() << '%' << std::setw(10) << r.mean_running
-                  << std::setw(8) << r.steps << std::setw(10) << r.preemptions << '\n';
+        // Each row's figures are quoted as e.g. "paged16_wasted".
+        std::string key = row.a == attn::Allocation::max_length   ? "max_length"
+                          : row.a == attn::Allocation::max_tokens ? "max_tokens"
+                                                                  : "paged";
+        if (row.a == attn::Allocation::paged) key += std::to_string(row.block);
+        const auto share = [&](const char* column, double value) {
+            return attn::quote(key + '_' + column, 100 * value, 1) + '%';
+        };
+        std::cout << "  " << std::left << std::setw(15) << row.name << std::right << std::setw(8)
+                  << share("tokens", m.tokens) << std::setw(9) << share("reserved", m.reserved)
+                  << std::setw(9) << share("internal", m.internal) << std::setw(9)
+                  << share("external", m.external) << std::setw(6) << share("free", m.free)
+                  << std::setw(7) << share("wasted", m.wasted()) << std::setw(8)
+                  << attn::quote(key + "_running", r.mean_running, 1) << std::setw(6)
+                  << attn::quote(key + "_steps", std::to_string(r.steps)) << std::setw(8)
+                  << attn::quote(key + "_evicted", std::to_string(r.preemptions)) << '\n';
         if (row.block == 16) results.push_back(r);
     }
-    std::cout << std::defaultfloat;
+    // The paged server's free memory: the margin its admission keeps while requests wait,
+    // and the end of the trace, when nobody is left to come.
+    const attn::TraceResult& paged = results[2];
+    std::cout << std::setprecision(1) << "\npaged, block 16: the last request arrives at step "
+              << attn::quote("last_arrival", std::to_string(paged.last_arrival))
+              << ", is admitted at step "
+              << attn::quote("last_admission", std::to_string(paged.last_admission)) << " of "
+              << paged.steps << "\n  free " << 100 * paged.shares.free << "% of the memory = "
+              << attn::quote("paged16_free_waiting", 100 * paged.free_while_waiting, 1)
+              << "% while requests waited + "
+              << attn::quote("paged16_free_end", 100 * paged.free_at_end, 1)
+              << "% once all were admitted\n  + "
+              << 100 * (paged.shares.free - paged.free_while_waiting - paged.free_at_end)
+              << "% earlier, with nobody waiting\n";
+    std::cout << "paged, block 16 against max length: "
+              << attn::quote("paged_over_max_length", paged.mean_running / results[0].mean_running,
+                             1)
+              << " times the sequences at once\n"
+              << std::defaultfloat;
     // The figure: the first 1500 steps of the three block-16 rows.
     const std::size_t n = std::min<std::size_t>(1500, results[0].running.size());
     std::vector<double> steps(n);
@@ -248,22 +303,33 @@ void show_trace(const std::filesystem::path& figures) {
 
 /// \image html ch10_running.svg "Sequences decoding at once, against the steps"
 ///
-/// The contiguous reservations are mostly air. Reserving the whole context holds 8
-/// sequences in 16384 positions, each using a few hundred; reserving prompt + max_tokens
-/// fits more, but most of each reservation is still never written (internal
-/// fragmentation: the request stopped long before its max_tokens) or not yet written
-/// (reserved), and the first-fit gaps left between reservations of different sizes add
-/// external fragmentation. The paged cache wastes only the unfilled end of each sequence's
-/// last block, on average half a block per sequence, so the same memory holds about six
-/// times the sequences of the whole-context reservation. Each running sequence writes one
-/// token per step, so "running" is also the tokens per step, and the trace is done in a
-/// sixth of the steps; a step of 50 sequences costs far less than 50 steps of one (Batched
-/// decoding, below, measures it). Block size 1 wastes nothing but makes the table as long as
-/// the sequence; large blocks bring the waste back. The price of paging is the evictions: a
-/// sequence that grows when memory is full must push another one out, whose tokens are then
-/// computed again. The server admits a request only while a block per running sequence
-/// stays free for their growth, which keeps evictions rare with blocks of 16 (with blocks of
-/// 1, one position per sequence is too thin a margin); that margin is the "free" column.
+/// The contiguous reservations are mostly air: {{max_length_wasted}}% of the memory wasted
+/// when each request reserves the whole context, {{max_tokens_wasted}}% when it reserves
+/// prompt + max_tokens. Reserving the whole context holds 8 sequences in 16384 positions,
+/// each using a few hundred; reserving prompt + max_tokens fits more, but most of each
+/// reservation is still never written (internal fragmentation: the request stopped long
+/// before its max_tokens) or not yet written (reserved), and the first-fit gaps left
+/// between reservations of different sizes add external fragmentation. The paged cache
+/// wastes only the unfilled end of each sequence's last block, on average half a block per
+/// sequence ({{paged16_wasted}}% of the memory with blocks of 16), so the same memory holds
+/// {{paged_over_max_length}} times the sequences of the whole-context reservation. Each
+/// running sequence writes one token per step, so "running" is also the tokens per step,
+/// and the trace is done in {{paged16_steps}} steps instead of {{max_length_steps}}; a step
+/// of {{paged16_running}} sequences (on average) costs far less than as many steps of one
+/// (Batched decoding, below, measures it). Block size 1 wastes nothing but makes the table
+/// as long as the sequence; large blocks bring the waste back ({{paged64_wasted}}% with
+/// blocks of 64).
+///
+/// The price of paging is the evictions: a sequence that grows when memory is full must
+/// push another one out, whose tokens are then computed again. The server admits a request
+/// only while a block per running sequence stays free for their growth, which keeps
+/// evictions rare with blocks of 16 ({{paged16_evicted}} in the trace; with blocks of 1,
+/// one position per sequence is too thin a margin: {{paged1_evicted}}). That margin is only
+/// a small part of the "free" column: of its {{paged16_free}}%, {{paged16_free_waiting}}%
+/// is free while requests wait. Most of the rest, {{paged16_free_end}}%, is the end of the
+/// trace: the last request arrives at step {{last_arrival}} and is admitted at step
+/// {{last_admission}} of {{paged16_steps}}, and after that the running sequences finish one
+/// by one and nobody comes to take their blocks.
 ///
 /// ## Shared prefixes
 ///
@@ -287,14 +353,18 @@ void show_shared_prefix() {
     for (auto& t : own) t = random_tokens(12, 256, rng);
     const std::size_t block = 16;
 
-    const auto run = [&](bool share, std::size_t* peak_blocks) {
+    // Runs the 8 requests; with `share`, counts the forks that copied the prefix's last block.
+    const auto run = [&](bool share, std::size_t* peak_blocks, std::size_t* copies) {
         PagedKVCache cache(cache_for(model.config(), block, 256));
         attn::BatchedLlama runner(model, cache);
         std::vector<PagedKVCache::SequenceId> ids;
         std::vector<std::vector<std::size_t>> first;
+        std::size_t prefix_last = 0, prefix_blocks = 0;  // the prefix's last block, its place
         if (share) {
             const PagedKVCache::SequenceId root = cache.add_sequence();
             runner.step({root}, {prefix});
+            prefix_blocks = cache.block_table(root).size();
+            prefix_last = cache.block_table(root).back();
             for (std::size_t i = 0; i < own.size(); ++i) ids.push_back(cache.fork(root));
             cache.remove(root);  // the forks keep its blocks
             first = own;
@@ -307,6 +377,9 @@ void show_shared_prefix() {
             }
         }
         Matrix logits = runner.step(ids, first);
+        if (share)
+            for (PagedKVCache::SequenceId id : ids)
+                *copies += cache.block_table(id)[prefix_blocks - 1] != prefix_last;
         std::vector<Matrix> all{logits};
         for (int s = 0; s < 20; ++s) {
             std::vector<std::vector<std::size_t>> next;
@@ -318,9 +391,9 @@ void show_shared_prefix() {
         *peak_blocks = 256 - cache.allocator().free_blocks();
         return all;
     };
-    std::size_t shared_blocks = 0, separate_blocks = 0;
-    const std::vector<Matrix> shared = run(true, &shared_blocks);
-    const std::vector<Matrix> separate = run(false, &separate_blocks);
+    std::size_t shared_blocks = 0, separate_blocks = 0, copies = 0;
+    const std::vector<Matrix> shared = run(true, &shared_blocks, &copies);
+    const std::vector<Matrix> separate = run(false, &separate_blocks, &copies);
     float worst = 0.0f;
     for (std::size_t s = 0; s < shared.size(); ++s)
         worst = std::max(worst, static_cast<float>(xt::amax(xt::abs(shared[s] - separate[s]))()));
@@ -332,44 +405,106 @@ void show_shared_prefix() {
               << 100.0 * (1.0 -
                           static_cast<double>(shared_blocks) / static_cast<double>(separate_blocks))
               << "% less)\n"
+              << "  the prefix's partly filled block: copied by "
+              << attn::quote("prefix_copies", std::to_string(copies)) << " of the " << own.size()
+              << " forks, kept by " << own.size() - copies << '\n'
               << std::defaultfloat
               << "  max |shared - separate| of every step's logits: " << std::setprecision(2)
               << worst << std::defaultfloat << '\n';
 }
 
 /// The prefix's 100 positions fill 6 full blocks and 4 rows of a seventh. The 6 full blocks
-/// are stored once for the 8 requests; the seventh is copied by each request when it writes
-/// its first own token (8 copies of 4 rows), and everything after is each request's own.
-/// The logits are the same as without sharing: the forked sequences read the very numbers
-/// the separate ones computed.
+/// are stored once for the 8 requests; the seventh is copied by each request that writes
+/// its first own token while others still share it ({{prefix_copies}} copies of 4 rows: by
+/// the last request's turn, it is the block's only owner and writes into it), and
+/// everything after is each request's own. The logits are the same as without sharing: the
+/// forked sequences read the very numbers the separate ones computed.
 ///
 /// ## Batched decoding
 ///
 /// A decode step of one sequence multiplies a row vector by every weight matrix: each
 /// weight is read from memory for two floating-point operations, and memory is what bounds
-/// it (chapter 08 ran at about 0.9 of the copy bandwidth). With B sequences, each matrix
-/// meets a `[B, in]` matrix instead: the weights are read once for all B rows and give 2B
-/// operations per number read. BatchedLlama::step packs the sequences' new tokens into the
-/// rows of one matrix, one product per weight matrix, and attends per row over its own
-/// sequence's blocks:
+/// it (chapter 08 measured how near it comes to the copy bandwidth). With B sequences, each
+/// matrix meets a `[B, in]` matrix instead: the weights are read once for all B rows and
+/// give 2B operations per number read. BatchedLlama::step packs the sequences' new tokens
+/// into the rows of one matrix, one product per weight matrix, and attends per row over its
+/// own sequence's blocks:
 ///
 /// \show batched_llama.cpp BatchedLlama::step
 ///
 /// The roofline model (Williams, Waterman and Patterson 2009) says how fast that can be. A
 /// step must read its bytes (the weights, plus each sequence's cached keys and values) and
 /// do its operations (2 per weight per token, plus attention), so it takes at least the
-/// larger of bytes / bandwidth and flops / peak. At B = 1 the first is several times the
-/// second; as B grows the weights' bytes stay the same and the work grows, until the
-/// compute side takes over:
+/// larger of bytes / bandwidth and flops / peak. For a model of W bytes of weights, N of
+/// them multiplied per token, L layers of width d, and B sequences of T cached positions of
+/// b bytes each, a step does this many operations per byte it reads:
+///
+/// \f[ I(B) = \frac{B\,(2N + 4LdT)}{W + B\,T\,b} \f]
+///
+/// At B = 1 this is {{intensity_b1}}, and this machine does {{machine_balance}} operations
+/// in the time it reads a byte, so reading takes {{b1_read_over_compute}} times as long as
+/// computing; as B grows the weights' bytes stay the same and the work grows, until I(B)
+/// reaches the machine's ratio of peak to bandwidth and the compute side takes over.
+/// Without the cache (T = 0) I(B) would be 2B operations per {{= 4 bytes}} of weight,
+/// B/2; each sequence's keys and values add bytes that grow with B as the work does, and
+/// move the bend to a larger B:
 ///
 /// \show batched_llama.cpp decode_step_cost roofline_tokens_per_second
 ///
 /// The program measures the two limits of this machine on one thread: how fast it reads
-/// as many bytes as the weights hold (60.8 MB; from memory, or from a cache large enough to
-/// keep them: this book's machine reports a 508 MB level-3 cache, which holds the model
-/// whole), and a large sgemm's speed. Then it decodes B sequences of stories15M's shape
-/// (seeded random weights, prompts of 32 to 95 tokens), three rounds of 8 steps, and
-/// reports the tokens per second of the fastest round:
+/// as many bytes as the weights hold ({{weights_mb}} MB, from main memory or from a cache
+/// large enough to keep them: {{l3_weights}}), and a large sgemm's speed. Then it decodes B
+/// sequences of stories15M's shape (seeded random weights, prompts of 32 to 95 tokens),
+/// three rounds of 8 steps, and reports the tokens per second of the fastest round:
+namespace {
+
+// This machine's level-3 cache in bytes, from the C library or from Linux's sysfs; 0 when
+// neither says.
+std::size_t level3_cache_bytes() {
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (const long n = sysconf(_SC_LEVEL3_CACHE_SIZE); n > 0) return static_cast<std::size_t>(n);
+#endif
+    for (int i = 0; i < 8; ++i) {
+        const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i);
+        int level = 0;
+        std::string size;  // e.g. "32768K"
+        if (!(std::ifstream(dir + "/level") >> level) || level != 3) continue;
+        if (!(std::ifstream(dir + "/size") >> size) || size.empty()) return 0;
+        const std::size_t unit = size.back() == 'K'   ? 1024
+                                 : size.back() == 'M' ? 1024 * 1024
+                                 : size.back() == 'G' ? 1024 * 1024 * 1024
+                                                      : 1;
+        try {
+            return std::stoul(size) * unit;
+        } catch (const std::exception&) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+// Where a model's weights of `bytes` bytes can live between steps, by this machine's
+// level-3 cache.
+std::string where_weights_live(std::size_t bytes) {
+    const std::size_t l3 = level3_cache_bytes();
+    if (l3 == 0) return "this machine does not report its level-3 cache";
+    std::ostringstream s;
+    s << "this machine reports a level-3 cache of " << l3 / (1024 * 1024) << " MiB, ";
+    if (l3 >= bytes)
+        s << "more than the weights, so they can stay in it between steps";
+    else
+        s << "less than the weights, so they come from main memory";
+    return s.str();
+}
+
+std::string fixed(double value, int precision) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(precision) << value;
+    return s.str();
+}
+
+}  // namespace
+
 void show_batched(const std::filesystem::path& figures, bool quick) {
     attn::section(std::cout, "Batched decoding");
     attn::LlamaConfig c = attn::stories15m_config();
@@ -406,26 +541,40 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
         }
     }
     std::cout << B_check << " sequences (prompts of 5 to " << 5 + 7 * (B_check - 1) << " tokens), "
-              << steps_check << " greedy tokens each: batched = one at a time: "
-              << (alone == together ? "yes" : "NO") << "\n\n";
+              << steps_check
+              << " greedy tokens: batched = one by one: " << (alone == together ? "yes" : "NO")
+              << "\n\n";
 
     attn::use_one_blas_thread();
     attn::keep_freed_memory();  // chapter 09: a step reuses the last step's memory
-    const attn::MachineLimits limits = attn::measure_machine(attn::weight_bytes_per_token(c));
-    std::cout << "this machine, one thread: reading " << std::fixed << std::setprecision(1)
-              << static_cast<double>(attn::weight_bytes_per_token(c)) / 1e6
-              << " MB (the weights' size) " << limits.bytes_per_second / 1e9 << " GB/s, sgemm "
-              << limits.flops_per_second / 1e9 << " GFLOP/s\n";
-    // Where the roofline bends: the first B whose step is bound by compute.
+    const std::size_t weight_bytes = attn::weight_bytes_per_token(c);
+    const attn::MachineLimits limits = attn::measure_machine(weight_bytes);
+    std::cout << "one thread: reading the weights' " << std::fixed << std::setprecision(1)
+              << static_cast<double>(weight_bytes) / 1e6 << " MB at "
+              << limits.bytes_per_second / 1e9 << " GB/s, sgemm " << limits.flops_per_second / 1e9
+              << " GFLOP/s\n"
+              << attn::wrap(attn::quote("l3_weights", where_weights_live(weight_bytes)), 90)
+              << '\n';
+    // Where the roofline bends: the first B whose operations per byte read, I(B), reach the
+    // machine's peak over its bandwidth (64 cached positions per sequence).
+    const double balance = limits.flops_per_second / limits.bytes_per_second;
+    const std::size_t kv_bytes = PagedKVCache(cache_for(c, 16, 1)).bytes_per_position();
+    const auto intensity = [&](std::size_t B) {
+        const attn::StepCost cost = attn::decode_step_cost(c, B, 64, kv_bytes);
+        return cost.flops / cost.bytes;
+    };
     std::size_t bend = 1;
-    while (bend < 1000) {
-        const attn::StepCost cost = attn::decode_step_cost(c, bend, 64, 13824);
-        if (cost.flops / limits.flops_per_second >= cost.bytes / limits.bytes_per_second) break;
-        ++bend;
-    }
-    std::cout << "the roofline bends at B = " << bend << " (" << std::setprecision(1)
-              << limits.flops_per_second / limits.bytes_per_second
-              << " FLOP per byte: 2B operations per 4 bytes of weight)\n";
+    while (bend < 1000 && intensity(bend) < balance) ++bend;
+    std::cout << "operations per byte read, 64 cached positions each: I(1) = "
+              << attn::quote("intensity_b1", intensity(1), 2)
+              << "; peak / bandwidth = " << attn::quote("machine_balance", balance, 2)
+              << "\n  so at B = 1 reading takes "
+              << attn::quote("b1_read_over_compute", balance / intensity(1), 1)
+              << " times as long as computing\nthe roofline bends at B = "
+              << attn::quote("bend", std::to_string(bend))
+              << ", where I(B) = " << attn::quote("bend_intensity", intensity(bend), 2)
+              << " (B/2, no cache reads: B = " << attn::quote("bend_without_cache", 2 * balance, 1)
+              << ")\n";
     {
         // Chapter 08's decoder of one sequence, for comparison with B = 1.
         attn::CachedLlama one(model);
@@ -441,7 +590,8 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
               : std::vector<std::size_t>{1, 2, 4, 8, 12, 16, 24, 32};
     const std::size_t steps = quick ? 2 : 8;
     std::vector<double> xs, measured, bound;
-    double base = 0;
+    double base = 0, low = 1e30, high = 0, best_gain = 0;
+    std::size_t best_b = 1;
     for (std::size_t B : sizes) {
         PagedKVCache cache(cache_for(c, 16, B * 9));
         attn::BatchedLlama runner(model, cache);
@@ -469,13 +619,52 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
             attn::decode_step_cost(c, B, context / B + 3 * steps / 2, cache.bytes_per_position());
         const double roof = attn::roofline_tokens_per_second(cost, B, limits.bytes_per_second,
                                                              limits.flops_per_second);
+        const double gain = tokens / base, share = tokens / roof;
+        if (B >= bend) {
+            low = std::min(low, share);
+            high = std::max(high, share);
+        }
+        if (gain > best_gain) {
+            best_gain = gain;
+            best_b = B;
+        }
         std::cout << std::setw(4) << B << std::setw(10) << std::setprecision(2) << 1e3 * per_step
                   << std::setw(11) << std::setprecision(0) << tokens << std::setw(8)
-                  << std::setprecision(1) << tokens / base << std::setw(20) << std::setprecision(0)
-                  << roof << std::setw(20) << std::setprecision(2) << tokens / roof << '\n';
+                  << (B == 16 ? attn::quote("b16_gain", gain, 1) : fixed(gain, 1)) << std::setw(20)
+                  << std::setprecision(0) << roof << std::setw(20)
+                  << (B == 1 ? attn::quote("b1_roof_share", share, 2) : fixed(share, 2)) << '\n';
         xs.push_back(static_cast<double>(B));
         measured.push_back(tokens);
         bound.push_back(roof);
+    }
+    std::cout << "the largest gain: " << attn::quote("best_gain", best_gain, 1) << " times B = 1's"
+              << " tokens per second, at B = " << attn::quote("best_gain_b", std::to_string(best_b))
+              << '\n';
+    if (high > 0) {
+        // Past the bend, how the measured speed compares with the compute roof, and why.
+        std::string why;
+        if (high < 0.9)
+            why =
+                "below the roof, which is a large square sgemm's speed: a decode step's "
+                "products have only B rows, and attention and the small per-token loops "
+                "(RMSNorm, RoPE, SiLU) beside them reach neither limit";
+        else if (low > 1.1)
+            why =
+                "above the roof, which is this machine's sgemm speed: the packed kernel "
+                "below, its weights packed once and all its sums in registers, is faster on "
+                "these products than that sgemm is on its square ones";
+        else
+            why =
+                "near the roof: the packed kernel below, its weights packed once and all its "
+                "sums in registers, can match a large sgemm, while attention and the small "
+                "per-token loops (RMSNorm, RoPE, SiLU) reach neither limit";
+        const std::string range =
+            low == high ? fixed(low, 2) : fixed(low, 2) + " to " + fixed(high, 2);
+        std::cout << attn::wrap("past the bend (B >= " + std::to_string(bend) +
+                                    "): " + attn::quote("past_bend_share", range) +
+                                    " times the roof: " + attn::quote("past_bend_why", why),
+                                90)
+                  << '\n';
     }
     std::cout << std::defaultfloat;
     attn::write_svg_line_plot(figures / "ch10_batched.svg", xs,
@@ -488,24 +677,24 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// \image html ch10_batched.svg "Tokens per second against the batch size, with the roofline"
 ///
 /// The batched tokens are chapter 08's tokens, and a step of many sequences costs far less
-/// than as many steps of one. The curve has the roofline's shape: steep while a step is
-/// bound by reading the weights (each extra sequence nearly free), then flatter once the
-/// products are bound by compute, past the bend the program prints (where 2B operations per
-/// 4 bytes of weight meet the machine's ratio of peak to bandwidth). The roofline is a model,
-/// not a law, and its two numbers come from separate loops: at B = 1 the decoder may read
-/// its weights faster than the measuring loop did (the weights' regular order suits the
-/// prefetchers, and on this book's machine they stay in the large level-3 cache between
-/// steps), so its ratio can pass 1. Past the bend the measured curve runs along the compute
-/// roof, a little under it or a little over: the roof is a large square sgemm's speed, and
-/// the packed kernel below, its weights packed once and all its sums in registers, comes
-/// as close to the processor's peak. What it loses is attention and the small per-token
-/// loops (RMSNorm, RoPE, SiLU), which reach neither limit.
-/// How much batching gains depends on where the weights live: here the level-3 cache holds
-/// the whole model, so one sequence already reads them at cache speed and B = 16 gains
-/// about 4 to 5 times its tokens per second; where they come from main memory, B = 1 is
-/// slower and the gain is larger. The kernel below also counts: one pass over the weights
-/// holds at most 12 rows of x in registers (6 without AVX-512), so B = 16 costs two passes,
-/// as B = 24 does (B = 13 runs as passes of 7 and 6 rows).
+/// than as many steps of one. The roofline's shape is steep while a step is bound by
+/// reading the weights (each extra sequence nearly free), then flat once the products are
+/// bound by compute, past the bend the program prints (B = {{bend}}, where I(B) reaches
+/// {{bend_intensity}} operations per byte against the machine's {{machine_balance}}; B/2
+/// alone would have put it at B = {{bend_without_cache}}). The roofline is a model, not a
+/// law, and its two numbers come from separate loops: at B = 1 the decoder may read its
+/// weights faster than the measuring loop did (the weights' regular order suits the
+/// prefetchers), so its ratio can pass 1; here it is {{b1_roof_share}}. Past the bend the
+/// measured speed is {{past_bend_share}} times the roofline's: {{past_bend_why}}.
+///
+/// How much batching gains depends on where the weights live: where they come from main
+/// memory, one sequence waits for them and the gain is large; where a cache holds them, one
+/// sequence already reads them at cache speed and the gain is smaller. Here {{l3_weights}},
+/// and B = 16 decodes {{b16_gain}} times the tokens per second of B = 1 (the largest gain,
+/// {{best_gain}} times, is at B = {{best_gain_b}}). The kernel below also counts: with
+/// AVX-512 one pass over the weights holds at most 12 rows of x in registers, so B = 16
+/// costs two passes, as B = 24 does (B = 13 runs as passes of 7 and 6 rows); with AVX2
+/// alone a pass holds 6 rows, and B = 16 costs three.
 ///
 /// One more idea made the decode step fast at every B. A BLAS sgemm copies ("packs") its
 /// operands into cache-sized panels inside every call, a second pass over all the weights
@@ -525,9 +714,9 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// position and head, not per block and head: a row is written once, when its token is
 /// decoded, and never again, so its scale is known when it is stored; a scale per block
 /// would have to be fixed before the block's later tokens arrive, or the earlier rows be
-/// quantised again (and rounded twice) when a larger number comes. It costs 4 bytes per 48
-/// numbers at stories15M's head size. Attention multiplies the query by the integers and
-/// the score by the scale once:
+/// quantised again (and rounded twice) when a larger number comes. It costs {{= 4 bytes}}
+/// (a float) per 48 numbers at stories15M's head size. Attention multiplies the query by
+/// the integers and the score by the scale once:
 ///
 /// \show paged_cache.cpp quantize_row
 ///
@@ -547,14 +736,20 @@ void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
     const std::size_t steps = std::min<std::size_t>(quick ? 32 : 256, mc.seq_len - prompt_length);
     std::cout << (checkpoint ? "the checkpoint's model" : "stories15M's shape, random weights")
               << ", " << steps << " greedy steps after an " << prompt_length << "-token prompt\n";
-    for (attn::KVPrecision p : {attn::KVPrecision::float32, attn::KVPrecision::int8}) {
-        const PagedKVCache sized(cache_for(mc, 16, 1, p));
-        std::cout << "  bytes per position, "
-                  << (p == attn::KVPrecision::float32 ? "float32" : "int8   ") << ": "
-                  << sized.bytes_per_position() << '\n';
-    }
-    const std::size_t numbers = mc.n_layers * mc.n_kv_heads * (mc.dim / mc.n_heads) * 2;
-    std::cout << "  bytes per position, fp16   : " << 2 * numbers << " (for comparison)\n";
+    const double
+        f32_bytes = static_cast<double>(PagedKVCache(cache_for(mc, 16, 1)).bytes_per_position()),
+        i8_bytes = static_cast<double>(
+            PagedKVCache(cache_for(mc, 16, 1, attn::KVPrecision::int8)).bytes_per_position()),
+        f16_bytes =
+            static_cast<double>(2 * mc.n_layers * mc.n_kv_heads * (mc.dim / mc.n_heads) * 2);
+    std::cout << std::fixed << std::setprecision(0)
+              << "  bytes per position, float32: " << f32_bytes
+              << "\n  bytes per position, int8   : " << i8_bytes << ", "
+              << attn::quote("int8_vs_float32", f32_bytes / i8_bytes, 1)
+              << " times smaller than float32\n  bytes per position, fp16   : " << f16_bytes
+              << " (for comparison), " << attn::quote("int8_vs_fp16", f16_bytes / i8_bytes, 1)
+              << " times int8's\n"
+              << std::defaultfloat;
 
     const std::vector<std::size_t> prompt = random_tokens(prompt_length, mc.vocab_size, rng);
     PagedKVCache f32(cache_for(mc, 16, attn::blocks_for(mc.seq_len, 16)));
@@ -594,44 +789,54 @@ void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
         }
         if (s + 1 < steps) l = run_free.step({f}, {{t}});
     }
-    std::cout << "  same greedy token as the float32 cache: " << same << " of " << steps
-              << " steps\n  logit error: max " << std::setprecision(2) << worst << ", mean "
-              << sum / static_cast<double>(steps) << " (the largest logit's size: " << range
-              << ")\n  free-running int8 tokens: "
-              << (departs == steps ? "all the same as float32's"
-                                   : "first differ at step " + std::to_string(departs))
+    std::cout << "  same greedy token as the float32 cache: "
+              << attn::quote("int8_same", std::to_string(same)) << " of "
+              << attn::quote("int8_steps", std::to_string(steps)) << " steps\n  logit error: max "
+              << std::setprecision(2) << worst << ", mean " << sum / static_cast<double>(steps)
+              << ", largest logit " << range << ": at most "
+              << attn::quote("int8_error_share", 100 * worst / range, 2)
+              << "% of it\n  free-running int8 tokens: "
+              << attn::quote("int8_departs",
+                             departs == steps
+                                 ? "the same as float32's throughout"
+                                 : "the same as float32's until step " + std::to_string(departs))
               << std::defaultfloat << '\n';
 }
 
-/// The int8 cache is 3.7 times smaller than float32 (1.8 times smaller than fp16), and its
-/// logits move by a small fraction of their size. A greedy token changes only where the two
-/// best logits were nearly tied, and once one token differs the two texts go their own ways,
-/// which is why the free-running comparison is the harsher one. Random weights give flat
-/// distributions with many near-ties; run `--checkpoint stories15M.bin` (chapter 08 says where
-/// to get it) for that trained model's figures.
+/// The int8 cache is {{int8_vs_float32}} times smaller than float32 ({{int8_vs_fp16}} times
+/// smaller than fp16), and its logits move by at most {{int8_error_share}}% of the largest
+/// one. A greedy token changes only where the two best logits were nearly tied, and once
+/// one token differs the two texts go their own ways, which is why the free-running
+/// comparison is the harsher one: here {{int8_same}} of {{int8_steps}} greedy tokens are
+/// the same, and the free-running int8 tokens are {{int8_departs}}. Random weights give
+/// flat distributions with many near-ties; run `--checkpoint stories15M.bin` (chapter 08
+/// says where to get it) for that trained model's figures.
 ///
 /// ### On the model the book trained
 ///
 /// A model whose weights have learned something is the fairer test, and the book has one
 /// that needs no download: chapter 09's GPT, which learned subject-verb agreement. The
-/// program trains it again here (the same seeded 600 steps give the same weights, about 5
-/// seconds) and runs it over the paged cache. attn::paged_gpt_logits() hands each block's
-/// new keys and values to the cache and lets attention read back what the cache stored,
-/// int8 rounding included, through chapter 05's key/value source:
+/// program trains it again here (the same seeded 600 steps give the same weights, in
+/// {{train_seconds}} seconds on this machine) and runs it over the paged cache.
+/// attn::paged_gpt_logits() hands each block's new keys and values to the cache and lets
+/// attention read back what the cache stored, int8 rounding included, through chapter 05's
+/// key/value source:
 ///
 /// \show paged_gpt.cpp paged_gpt_logits
 ///
 /// Every held-out sentence is run with a float32 cache and with an int8 cache, and every
 /// position of it compared: the greedy next word, the logits, the loss, and whether the
 /// verb still agrees with its subject. Its context of 16 holds one sentence, so the 256
-/// steps become every position of the 568 held-out sentences, each after the true words
-/// before it.
+/// steps become every position of the {{trained_sentences}} held-out sentences, each after
+/// the true words before it.
 void show_int8_trained(bool quick) {
     const attn::Language language;
     attn::Rng rng(20);  // chapter 09's split: these sentences were never trained on
     const attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
     const std::size_t steps = quick ? 60 : 600;
+    const auto t0 = std::chrono::steady_clock::now();
     const attn::Gpt model = attn::train_agreement_model(language, split.train, steps);
+    const double train_seconds = seconds_since(t0);
     const attn::GptConfig& c = model.config();
     const auto cache_of = [&](attn::KVPrecision p) {
         return PagedKVCache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 16,
@@ -667,31 +872,54 @@ void show_int8_trained(bool quick) {
     }
     const attn::Agreement af = attn::evaluate(with_f32, language, split.held_out),
                           ai = attn::evaluate(with_i8, language, split.held_out);
-    std::cout << "\nchapter 09's trained model (" << steps << " steps, trained here), "
-              << split.held_out.size() << " held-out sentences, " << positions << " positions\n"
+    std::cout << "\nchapter 09's trained model (" << steps << " steps, trained here in "
+              << attn::quote("train_seconds", train_seconds, 1) << " s), "
+              << attn::quote("trained_sentences", std::to_string(split.held_out.size()))
+              << " held-out sentences,\n  " << positions << " positions\n"
               << "  bytes per position, float32: " << f32.bytes_per_position()
               << ", int8: " << i8.bytes_per_position() << " (heads of " << c.d_model / c.n_heads
-              << " numbers, a 4-byte scale each)\n"
+              << " numbers,\n  a 4-byte scale each): "
+              << attn::quote("trained_int8_vs_float32",
+                             static_cast<double>(f32.bytes_per_position()) /
+                                 static_cast<double>(i8.bytes_per_position()),
+                             1)
+              << " times smaller\n"
               << "  same greedy token as the float32 cache: " << same << " of " << positions
               << " positions\n"
               << std::setprecision(2) << "  logit error: max " << worst << ", mean "
-              << sum / static_cast<double>(positions) << " (the largest logit's size: " << range
-              << ")\n"
+              << sum / static_cast<double>(positions) << ", largest logit " << range << ": at most "
+              << attn::quote("trained_error_share", 100 * worst / range, 2) << "% of it\n"
               << std::fixed << std::setprecision(4) << "  held-out loss per token: float32 "
-              << af.loss << ", int8 " << ai.loss << '\n'
-              << std::setprecision(1) << "  verbs that agree: float32 " << 100.0 * af.accuracy()
-              << "%, int8 " << 100.0 * ai.accuracy()
-              << "% (attractor sentences: " << 100.0 * af.attractor_accuracy() << "% and "
-              << 100.0 * ai.attractor_accuracy() << "%)\n"
-              << std::defaultfloat << std::setprecision(2)
+              << af.loss << ", int8 " << ai.loss << '\n';
+    if (quick) {
+        // 60 steps teach the model little: its agreement would read as a failure of int8.
+        std::cout << "  (--quick: after " << steps << " steps the model is barely trained; "
+                  << "these figures are a smoke test\n  of the int8 path, not a measure of it)\n";
+    } else {
+        std::cout << std::setprecision(1) << "  verbs that agree: float32 " << 100.0 * af.accuracy()
+                  << "%, int8 " << 100.0 * ai.accuracy()
+                  << "% (attractor sentences: " << 100.0 * af.attractor_accuracy() << "% and "
+                  << 100.0 * ai.attractor_accuracy() << "%)\n";
+        // What the rounding changed, for the page.
+        std::string changed;
+        if (same == positions && af.accuracy() == ai.accuracy())
+            changed = "changes no greedy word and no verb";
+        else
+            changed = "changes the greedy word at " + std::to_string(positions - same) + " of " +
+                      std::to_string(positions) + " positions and the verbs that agree from " +
+                      fixed(100.0 * af.accuracy(), 1) + "% to " + fixed(100.0 * ai.accuracy(), 1) +
+                      "%";
+        std::cout << "  the int8 rounding " << attn::quote("trained_changes", changed) << '\n';
+    }
+    std::cout << std::defaultfloat << std::setprecision(2)
               << "  float32 cache against chapter 05's Gpt::logits: max difference " << against_gpt
               << std::defaultfloat << std::setprecision(6) << '\n';
 }
 
 /// With heads of only 8 numbers the scale costs a third of an int8 row, so this model's
-/// cache shrinks 2.7 times, not 3.7. Its logits are sharp (a trained model is sure of most
-/// of its words), so the rounding, a fraction of a percent of each logit, changes no greedy
-/// word and no verb.
+/// cache shrinks {{trained_int8_vs_float32}} times, not {{int8_vs_float32}}. Its logits are
+/// sharp (a trained model is sure of most of its words), so the rounding, at most
+/// {{trained_error_share}}% of the largest logit, {{trained_changes}}.
 ///
 /// ## Bad input
 ///
@@ -713,7 +941,11 @@ void show_bad_input() {
             f();
             std::cout << "  " << what << ": accepted (a bug)\n";
         } catch (const std::exception& e) {
-            std::cout << "  " << what << ":\n    " << e.what() << '\n';
+            // The message, broken into lines that fit the page, indented under its name.
+            std::string message = attn::wrap(e.what(), 86);
+            for (std::size_t at = 0; (at = message.find('\n', at)) != std::string::npos; at += 5)
+                message.replace(at, 1, "\n    ");
+            std::cout << "  " << what << ":\n    " << message << '\n';
         }
     };
     attempt("a request longer than the memory can ever hold",

@@ -14,8 +14,7 @@
 namespace attn {
 
 double MemoryShares::wasted() const {
-    const double held = tokens + reserved + internal + external;
-    return held > 0 ? (reserved + internal + external) / held : 0.0;
+    return reserved + internal + external;
 }
 
 namespace {
@@ -31,6 +30,16 @@ std::vector<Request> serving_trace(const TraceSpec& spec, Rng& rng) {
     constexpr const char* fn = "attn::serving_trace";
     if (!(spec.arrivals_per_step > 0)) invalid_argument(fn, "arrivals_per_step must be above 0");
     if (spec.max_tokens.empty()) invalid_argument(fn, "max_tokens lists no choice");
+    // A request has a prompt of at least 1 and generates at least 1: the ranges the lengths
+    // are clipped to must not be empty (std::clamp's bounds the wrong way round is undefined).
+    if (spec.context < 2) {
+        invalid_argument(fn, "context = " + std::to_string(spec.context) +
+                                 ": a prompt and one token to generate need at least 2");
+    }
+    for (std::size_t i = 0; i < spec.max_tokens.size(); ++i) {
+        if (spec.max_tokens[i] == 0)
+            invalid_argument(fn, "max_tokens[" + std::to_string(i) + "] = 0 must be at least 1");
+    }
     std::vector<Request> trace;
     double time = 0;
     for (std::size_t i = 0; i < spec.requests; ++i) {
@@ -108,6 +117,8 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
     std::list<Running> running;                             // in order of admission
     std::size_t next = 0, done = 0, free_blocks = n_blocks, step = 0;
     MemoryShares sum;
+    double free_while_waiting = 0, free_at_end = 0;
+    const double to_share = 1.0 / static_cast<double>(budget);
     while (done < trace.size()) {
         while (next < trace.size() && trace[next].arrival <= step) queue.emplace_back(next++, 0);
         // Admission, first come first served: the queue's head waits until it fits.
@@ -138,6 +149,7 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
             }
             running.push_back(s);
             queue.pop_front();
+            result.last_admission = step;
         }
         // Decode: every running sequence stores its next token.
         for (auto it = running.begin(); it != running.end();) {
@@ -187,8 +199,12 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
         sum.internal += m.internal;
         sum.external += m.external;
         sum.free += m.free;
+        if (!queue.empty())
+            free_while_waiting += m.free;
+        else if (next == trace.size())
+            free_at_end += m.free;
         result.running.push_back(static_cast<double>(running.size()));
-        result.waste.push_back(m.wasted());
+        result.waste.push_back(m.wasted() * to_share);
         result.mean_running += static_cast<double>(running.size());
         result.most_running = std::max(result.most_running, running.size());
         // Finished sequences leave.
@@ -208,6 +224,9 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
     const double scale = 1.0 / (static_cast<double>(step) * static_cast<double>(budget));
     result.shares = {sum.tokens * scale, sum.reserved * scale, sum.internal * scale,
                      sum.external * scale, sum.free * scale};
+    result.free_while_waiting = free_while_waiting * scale;
+    result.free_at_end = free_at_end * scale;
+    result.last_arrival = trace.empty() ? 0 : trace.back().arrival;
     result.mean_running /= static_cast<double>(step);
     return result;
 }

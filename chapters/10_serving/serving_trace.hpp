@@ -35,7 +35,8 @@ struct TraceSpec {
 };
 
 /// A seeded trace: arrivals in order, prompt in [1, context / 2], output in [1, max_tokens]
-/// and prompt + max_tokens within context.
+/// and prompt + max_tokens within context. Throws std::invalid_argument for arrivals_per_step
+/// not above 0, a context below 2, or max_tokens empty or holding a 0.
 std::vector<Request> serving_trace(const TraceSpec& spec, Rng& rng);
 
 /// How the server gives a request KV memory.
@@ -53,7 +54,8 @@ struct MemoryShares {
                           ///< or the empty end of its last block
     double external = 0;  ///< free, but in gaps too small for the request that waits
     double free = 0;      ///< free, and nobody waits for it
-    /// The share of the memory held (everything but `free`) that holds no token.
+    /// The share of the budget that holds no token and that no request can use: reserved,
+    /// internal and external fragmentation. With `tokens` and `free`, the whole budget.
     double wasted() const;
 };
 
@@ -65,8 +67,17 @@ struct TraceResult {
     std::size_t most_running = 0;  ///< the most at once
     std::size_t preemptions = 0;   ///< sequences evicted to make room (paged only)
     MemoryShares shares;           ///< where the memory went
-    std::vector<double> running;   ///< sequences decoding, per step
-    std::vector<double> waste;     ///< wasted() of that step alone, per step
+    /// The part of `shares.free` from the steps when a request waited for memory: with
+    /// paged allocation, the blocks the admission rule keeps free for the running sequences'
+    /// growth. The rest of `shares.free` is from steps when nobody waited.
+    double free_while_waiting = 0;
+    /// The part of `shares.free` from the steps when every request had arrived and none
+    /// waited: the end of the trace, when the memory empties.
+    double free_at_end = 0;
+    std::size_t last_arrival = 0;    ///< the step the last request arrived at
+    std::size_t last_admission = 0;  ///< the last step a request was admitted at
+    std::vector<double> running;     ///< sequences decoding, per step
+    std::vector<double> waste;       ///< wasted() of that step alone, per step
 };
 
 /// Runs the trace through a server with `budget` positions of KV memory.
