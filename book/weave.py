@@ -227,7 +227,12 @@ def substitute_values(prose, values, source):
                  f"such value (attn::quote(\"{m.group(2)}\", ...)); it named: "
                  f"{', '.join(sorted(values)) or 'none'}")
         return values[m.group(2)]
-    return QUOTED.sub(value, prose)
+    text = QUOTED.sub(value, prose)
+    # A value that opens a line and ends a sentence, "49. The ...", would start a numbered
+    # list in Markdown: its dot is escaped (Doxygen's \. prints a dot).
+    if QUOTED.match(prose):
+        text = re.sub(r"^(\d+)\.(\s)", r"\1\\.\2", text)
+    return text
 
 
 def typed_measurements(prose):
