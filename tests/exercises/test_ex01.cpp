@@ -9,6 +9,7 @@
 #include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
@@ -21,7 +22,17 @@ using attn::Vector;
 using attn::test::AreWeights;
 using attn::test::IsClose;
 using attn::test::Reference;
-namespace ex = attn::ex01;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex01;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex01::dot_scores> dot_scores{"dot_scores", "query", "keys"};
+constexpr KeepsInputs<&attn::ex01::stable_softmax> stable_softmax{"stable_softmax", "logits"};
+constexpr KeepsInputs<&attn::ex01::attend> attend{"attend", "query", "keys", "values"};
+constexpr KeepsInputs<&attn::ex01::attention_weights> attention_weights{"attention_weights",
+                                                                        "queries", "keys"};
+}  // namespace ex
 
 namespace {
 const Reference& ref() {
@@ -147,6 +158,7 @@ TEST_CASE("1.3 attend: a key that matches far better than the others hands over 
 }
 
 TEST_CASE("1.3 attend: matches PyTorch, and leaves its inputs unchanged", "[1.3]") {
+    // ex::attend compares query, keys and values after the call (unchanged.hpp).
     const Vector query = ref().vector("attend.query");
     const Matrix keys = ref().matrix("attend.keys");
     const Matrix values = ref().matrix("attend.values");
@@ -155,10 +167,6 @@ TEST_CASE("1.3 attend: matches PyTorch, and leaves its inputs unchanged", "[1.3]
         IsClose(ref().vector("attend.output"))
             .or_mistake(ref().vector("attend.output_unscaled"),
                         "missing 1/sqrt(d_k): divide the scores by sqrt(d_k) before softmax"));
-    INFO("attend takes its arguments by const reference: it must not change them");
-    CHECK_THAT(query, IsClose(ref().vector("attend.query"), 0));
-    CHECK_THAT(keys, IsClose(ref().matrix("attend.keys"), 0));
-    CHECK_THAT(values, IsClose(ref().matrix("attend.values"), 0));
 }
 
 TEST_CASE("1.3 attend: rejects keys and values that do not fit", "[1.3]") {

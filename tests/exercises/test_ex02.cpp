@@ -8,6 +8,7 @@
 #include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xview.hpp>
 
@@ -18,7 +19,18 @@ using attn::Matrix;
 using attn::Vector;
 using attn::test::IsClose;
 using attn::test::Reference;
-namespace ex = attn::ex02;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex02;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex02::project> project{"project", "x", "w"};
+constexpr KeepsInputs<&attn::ex02::self_attention> self_attention{"self_attention", "x", "w_q",
+                                                                  "w_k", "w_v"};
+constexpr KeepsInputs<&attn::ex02::permute_rows> permute_rows{"permute_rows", "x", "order"};
+constexpr KeepsInputs<&attn::ex02::attention_entropy> attention_entropy{"attention_entropy",
+                                                                        "weights"};
+}  // namespace ex
 
 namespace {
 const Reference& ref() {

@@ -8,6 +8,7 @@
 #include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xview.hpp>
 
@@ -19,7 +20,19 @@ using attn::test::AreWeights;
 using attn::test::as_numbers;
 using attn::test::IsClose;
 using attn::test::Reference;
-namespace ex = attn::ex03;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex03;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex03::causal_mask> causal_mask{"causal_mask", "T"};
+constexpr KeepsInputs<&attn::ex03::masked_softmax> masked_softmax{"masked_softmax", "scores",
+                                                                  "allowed"};
+constexpr KeepsInputs<&attn::ex03::sliding_window_mask> sliding_window_mask{"sliding_window_mask",
+                                                                            "T", "window"};
+constexpr KeepsInputs<&attn::ex03::padded_causal_masks> padded_causal_masks{"padded_causal_masks",
+                                                                            "lengths", "T"};
+}  // namespace ex
 
 namespace {
 const Reference& ref() {

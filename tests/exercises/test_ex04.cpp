@@ -10,6 +10,7 @@
 #include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xview.hpp>
@@ -23,7 +24,18 @@ using attn::Tensor3;
 using attn::Vector;
 using attn::test::IsClose;
 using attn::test::Reference;
-namespace ex = attn::ex04;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex04;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex04::split_heads> split_heads{"split_heads", "x", "n_heads"};
+constexpr KeepsInputs<&attn::ex04::merge_heads> merge_heads{"merge_heads", "heads"};
+constexpr KeepsInputs<&attn::ex04::kv_head_for> kv_head_for{"kv_head_for", "head", "n_heads",
+                                                            "n_kv_heads"};
+constexpr KeepsInputs<&attn::ex04::multi_head_attention> multi_head_attention{
+    "multi_head_attention", "x", "w_q", "w_k", "w_v", "w_o", "n_heads", "n_kv_heads", "causal"};
+}  // namespace ex
 
 namespace {
 const Reference& ref() {
@@ -84,8 +96,6 @@ TEST_CASE("4.1 split_heads: matches PyTorch's view(T, n_heads, d_head).transpose
     const Matrix x = ref().matrix("split.x");
     CHECK_THAT(ex::split_heads(x, 3), IsClose(ref().tensor3("split.heads"), 0)
                                           .or_mistake(ref().tensor3("split.strided"), strided));
-    INFO("split_heads takes x by const reference: it must not change it");
-    CHECK_THAT(x, IsClose(ref().matrix("split.x"), 0));
 }
 
 TEST_CASE("4.1 split_heads: one head is the whole matrix, d_model heads are its columns", "[4.1]") {

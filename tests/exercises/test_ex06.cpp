@@ -9,6 +9,7 @@
 #include "common/random.hpp"
 #include "every_size.hpp"
 #include "matchers.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
@@ -16,7 +17,17 @@
 using attn::Matrix;
 using attn::Vector;
 using attn::test::IsClose;
-namespace ex = attn::ex06;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex06;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex06::append> append{"append", "cache", "key", "value"};
+constexpr KeepsInputs<&attn::ex06::attend_cached> attend_cached{"attend_cached", "cache", "query"};
+constexpr KeepsInputs<&attn::ex06::ring_slot> ring_slot{"ring_slot", "position", "window"};
+constexpr KeepsInputs<&attn::ex06::kv_cache_bytes> kv_cache_bytes{
+    "kv_cache_bytes", "layers", "kv_heads", "d_head", "tokens", "bytes_per_number", "batch"};
+}  // namespace ex
 
 namespace {
 ex::HeadCache empty_cache(std::size_t capacity, std::size_t d_head) {

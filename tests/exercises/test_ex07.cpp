@@ -11,6 +11,7 @@
 #include "common/random.hpp"
 #include "every_size.hpp"
 #include "matchers.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
@@ -21,7 +22,16 @@ using attn::Mask;
 using attn::Matrix;
 using attn::Vector;
 using attn::test::IsClose;
-namespace ex = attn::ex07;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex07;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex07::softmax_state> softmax_state{"softmax_state", "logits"};
+constexpr KeepsInputs<&attn::ex07::merge_states> merge_states{"merge_states", "a", "b"};
+constexpr KeepsInputs<&attn::ex07::tiled_attention> tiled_attention{
+    "tiled_attention", "q", "k", "v", "causal", "block"};
+}  // namespace ex
 
 namespace {
 Vector as_vector(const ex::SoftmaxState& s) {

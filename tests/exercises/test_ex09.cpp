@@ -8,6 +8,7 @@
 
 #include "matchers.hpp"
 #include "reference.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
@@ -21,7 +22,27 @@ using attn::Matrix;
 using attn::Vector;
 using attn::test::IsClose;
 using attn::test::Reference;
-namespace ex = attn::ex09;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex09;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex09::softmax_backward> softmax_backward{"softmax_backward", "p",
+                                                                      "dp"};
+constexpr KeepsInputs<&attn::ex09::layer_norm_backward> layer_norm_backward{
+    "layer_norm_backward", "x", "gain", "dy", "eps"};
+constexpr KeepsInputs<&attn::ex09::cross_entropy_backward> cross_entropy_backward{
+    "cross_entropy_backward", "logits", "targets"};
+constexpr KeepsInputs<&attn::ex09::adamw_step> checked_adamw_step{
+    "adamw_step", "weights", "grads", "state", "learning_rate", "decays", "settings"};
+// settings has a default argument, which a pointer to the function does not carry.
+inline void adamw_step(std::vector<float>& weights, const std::vector<float>& grads,
+                       AdamState& state, float learning_rate, bool decays,
+                       const AdamSettings& settings = {}, const char* file = __builtin_FILE(),
+                       int line = __builtin_LINE()) {
+    checked_adamw_step(weights, grads, state, learning_rate, decays, settings, file, line);
+}
+}  // namespace ex
 
 namespace {
 const Reference& ref() {

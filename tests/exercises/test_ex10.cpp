@@ -13,6 +13,7 @@
 #include "common/random.hpp"
 #include "every_size.hpp"
 #include "matchers.hpp"
+#include "unchanged.hpp"
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
@@ -32,7 +33,22 @@ using attn::Matrix;
 using attn::Tensor3;
 using attn::Vector;
 using attn::test::IsClose;
-namespace ex = attn::ex10;
+// The exercises as the tests call them (ex::name): each call fails the test when the answer
+// changes an argument it takes by const reference (tests/support/unchanged.hpp).
+namespace ex {
+using namespace attn::ex10;  // the exercises' types
+using attn::test::KeepsInputs;
+constexpr KeepsInputs<&attn::ex10::block_slot> block_slot{"block_slot", "position", "block_size",
+                                                          "block_table"};
+constexpr KeepsInputs<&attn::ex10::allocate_block> allocate_block{"allocate_block", "pool"};
+constexpr KeepsInputs<&attn::ex10::release_block> release_block{"release_block", "pool", "block"};
+constexpr KeepsInputs<&attn::ex10::make_last_block_writable> make_last_block_writable{
+    "make_last_block_writable", "pool", "storage", "block_table", "length"};
+constexpr KeepsInputs<&attn::ex10::quantize_int8> quantize_int8{"quantize_int8", "x"};
+constexpr KeepsInputs<&attn::ex10::dequantize_int8> dequantize_int8{"dequantize_int8", "q"};
+constexpr KeepsInputs<&attn::ex10::attend_paged> attend_paged{
+    "attend_paged", "query", "keys", "values", "block_table", "length"};
+}  // namespace ex
 
 namespace {
 
