@@ -267,11 +267,9 @@ std::string per_line_fit(const Grid& g, bool by_row, double tol) {
         if (fits.size() > shown) list += ", ...";
         if (scale)
             return "each " + word + " is its own multiple of the expected " + word + " (" + list +
-                   "): the " + word +
-                   "s have the right proportions but not the right size "
-                   "(a normalisation missing, or dividing by the wrong sum?)";
+                   "): the " + word + "s have the right proportions but not the right size";
         return "each " + word + " is the expected " + word + " plus a constant of its own (" +
-               list + ")" + (by_row ? "" : " (a bias added or missing?)");
+               list + ")";
     }
     return "";
 }
@@ -481,12 +479,9 @@ std::string describe_difference(const xt::xtensor<float, N>& actual,
     if (zeros) {
         headline = "every element of your result is 0";
     } else if (auto k = fit_scale(g.a, g.e, tol); k && std::fabs(*k - 1) > 1e-3) {
-        headline =
-            *k == -1 || simple_factor(*k) == "-1"
-                ? "every element has the wrong sign: yours is -1 times the expected"
-                : "every element is " + factor_text(*k) + " times the expected one" +
-                      (simple_factor(*k).empty() ? " (a scale or a normalisation missing or wrong?)"
-                                                 : "");
+        headline = *k == -1 || simple_factor(*k) == "-1"
+                       ? "every element has the wrong sign: yours is -1 times the expected"
+                       : "every element is " + factor_text(*k) + " times the expected one";
     } else if (auto c = fit_offset(g.a, g.e, tol)) {
         headline = "every element is the expected one plus the same constant " + number(*c);
     } else {
