@@ -689,11 +689,19 @@ def navigation(pid):
 def doc_to_page(lines):
     """Doxygen doc-comment lines of a task statement as page text: \\param and \\return
     become a list of the shapes."""
-    out = []
+    out, params_started = [], False
     for line in lines:
         m = re.match(r"^\\param (\w+) (.*)$", line)
         r = re.match(r"^\\return (.*)$", line)
+        if m and not params_started:
+            # the parameters are a list of their own: a list the task wrote just above them
+            # would otherwise run on into it (Markdown joins lists across a blank line), so it
+            # ends with Doxygen's end-of-list marker, a lone "."
+            before = next((l for l in reversed(out) if l.strip()), "")
+            if before.startswith(("- ", "  ")) or re.match(r"^\d+\. ", before):
+                out.append(".")
         if m:
+            params_started = True
             out.append(f"- `{m.group(1)}`: {m.group(2)}")
         elif r:
             out.append(f"- returns {r.group(1)}")

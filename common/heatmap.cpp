@@ -74,9 +74,14 @@ void print_heatmap(std::ostream& out, const Matrix& weights, const Tokens& queri
     std::size_t cell = 6;
     for (const auto& k : keys) cell = std::max(cell, k.size() + 1);
 
+    // What the axes are: after the keys, or above them where that line would be wider than
+    // a page's column of program output (90 characters).
+    const std::string axes = "(rows: queries, columns: keys)";
+    const bool beside = 3 + label_width + keys.size() * cell + 3 + axes.size() <= 90;
+    if (!beside) out << "  " << axes << '\n';
     out << "  " << pad("", label_width, false) << ' ';
     for (const auto& k : keys) out << pad(k, cell, true);
-    out << "   (rows: queries, columns: keys)\n";
+    out << (beside ? "   " + axes : "") << '\n';
     static const std::array<const char*, 5> shades{" ", "\u2591", "\u2592", "\u2593", "\u2588"};
     for (std::size_t i = 0; i < weights.shape(0); ++i) {
         out << "  " << pad(queries[i], label_width, false) << ' ';
@@ -99,56 +104,94 @@ void print_heatmap(std::ostream& out, const Matrix& weights, const Tokens& queri
 
 namespace {
 
-constexpr int svg_cell = 44, svg_char_width = 8, svg_legend_gap = 24, svg_legend_width = 14;
+constexpr int full_cell = 44, readable_cell = 30, svg_char_width = 8, svg_legend_gap = 24,
+              svg_legend_width = 14, legend_room = svg_legend_gap + svg_legend_width + 26,
+              title_height = 34, gap = 28, small_gap = 16;
 
-// The size of one panel: its labels, its grid, and (when it has one) its title.
+// The size of one panel: its labels, its grid, and (when it has one) its title. A small
+// multiple (not `labelled`) is its title and its grid, nothing else.
 struct PanelLayout {
-    int left, top, grid_w, grid_h;
-    int width() const { return left + grid_w; }
+    int left, top, grid_w, grid_h, cell;
+    bool labelled;
+    int title_w = 0;
+    int width() const { return std::max(left + grid_w, title_w); }
     int height() const { return top + grid_h; }
+    bool numbers() const { return labelled && cell >= readable_cell; }
 };
 
-PanelLayout panel_layout(const Tokens& queries, const Tokens& keys, bool titled) {
+PanelLayout panel_layout(const Tokens& queries, const Tokens& keys, bool titled, int cell) {
     std::size_t longest_query = 0, longest_key = 0;
     for (const auto& q : queries) longest_query = std::max(longest_query, q.size());
     for (const auto& k : keys) longest_key = std::max(longest_key, k.size());
     return {36 + static_cast<int>(longest_query) * svg_char_width,
             (titled ? 24 : 0) + 28 + static_cast<int>(longest_key) * svg_char_width * 7 / 10,
-            static_cast<int>(keys.size()) * svg_cell, static_cast<int>(queries.size()) * svg_cell};
+            static_cast<int>(keys.size()) * cell,
+            static_cast<int>(queries.size()) * cell,
+            cell,
+            true};
 }
 
-// One heatmap with its axis labels, its top-left corner at (x0, y0).
+// A small multiple: cells of at most 16 px, a grid of about 120 px, its title in 11 px.
+PanelLayout small_layout(const Tokens& queries, const Tokens& keys, const Tokens& titles) {
+    const int longest = static_cast<int>(std::max(queries.size(), keys.size()));
+    const int cell = std::clamp(120 / longest, 4, 16);
+    double title_w = 0;
+    for (const auto& t : titles) title_w = std::max(title_w, text_width(t, 11));
+    return {
+        0,    18,    static_cast<int>(keys.size()) * cell, static_cast<int>(queries.size()) * cell,
+        cell, false, static_cast<int>(std::ceil(title_w))};
+}
+
+// One heatmap with its axis labels (or, small, only its title), its top-left corner at
+// (x0, y0).
 void draw_panel(std::ostream& svg, int x0, int y0, const PanelLayout& l, const Matrix& weights,
                 const Tokens& queries, const Tokens& keys, const std::string& title) {
     const int left = x0 + l.left, top = y0 + l.top;
-    if (!title.empty()) {
-        svg << "<text x=\"" << left + l.grid_w / 2 << "\" y=\"" << y0 + 16
-            << "\" text-anchor=\"middle\" font-weight=\"bold\">" << xml_escape(title)
-            << "</text>\n";
+    if (!l.labelled) {
+        svg_text(svg, x0 + l.width() / 2.0, y0 + 12, title,
+                 "text-anchor=\"middle\" font-size=\"11\" fill=\"#333\"");
+        const int grid_x = x0 + (l.width() - l.grid_w) / 2;
+        for (std::size_t i = 0; i < queries.size(); ++i)
+            for (std::size_t j = 0; j < keys.size(); ++j) {
+                const Rgb c = color_for(weights(i, j));
+                svg << "<rect x=\"" << grid_x + static_cast<int>(j) * l.cell << "\" y=\""
+                    << top + static_cast<int>(i) * l.cell << "\" width=\"" << l.cell
+                    << "\" height=\"" << l.cell << "\" fill=\"rgb(" << c.r << ',' << c.g << ','
+                    << c.b << ")\"/>\n";
+            }
+        svg << "<rect x=\"" << grid_x << "\" y=\"" << top << "\" width=\"" << l.grid_w
+            << "\" height=\"" << l.grid_h << "\" fill=\"none\" stroke=\"#bbb\"/>\n";
+        return;
     }
-    svg << "<text x=\"" << left + l.grid_w / 2 << "\" y=\"" << y0 + (title.empty() ? 12 : 36)
-        << "\" text-anchor=\"middle\" fill=\"#555\">keys (attended to)</text>\n"
-        << "<text transform=\"translate(" << x0 + 14 << "," << top + l.grid_h / 2
+    if (!title.empty()) {
+        svg_text(svg, left + l.grid_w / 2.0, y0 + 16, title,
+                 "text-anchor=\"middle\" font-weight=\"bold\"");
+    }
+    svg_text(svg, left + l.grid_w / 2.0, y0 + (title.empty() ? 12 : 36), "keys (attended to)",
+             "text-anchor=\"middle\" fill=\"#555\"");
+    svg << "<text transform=\"translate(" << x0 + 14 << "," << top + l.grid_h / 2
         << ") rotate(-90)\" text-anchor=\"middle\" fill=\"#555\">queries (attending)</text>\n";
     for (std::size_t j = 0; j < keys.size(); ++j) {
-        const int x = left + static_cast<int>(j) * svg_cell + svg_cell / 2;
+        const int x = left + static_cast<int>(j) * l.cell + l.cell / 2;
         svg << "<text transform=\"translate(" << x << ',' << top - 6 << ") rotate(-45)\">"
             << xml_escape(keys[j]) << "</text>\n";
     }
+    const int font = l.cell >= 40 ? 11 : 10;
     for (std::size_t i = 0; i < queries.size(); ++i) {
-        const int y = top + static_cast<int>(i) * svg_cell;
-        svg << "<text x=\"" << left - 6 << "\" y=\"" << y + svg_cell / 2 + 5
-            << "\" text-anchor=\"end\">" << xml_escape(queries[i]) << "</text>\n";
+        const int y = top + static_cast<int>(i) * l.cell;
+        svg_text(svg, left - 6, y + l.cell / 2 + 5, queries[i], "text-anchor=\"end\"");
         for (std::size_t j = 0; j < keys.size(); ++j) {
-            const int x = left + static_cast<int>(j) * svg_cell;
+            const int x = left + static_cast<int>(j) * l.cell;
             const float w = weights(i, j);
             const Rgb c = color_for(w);
-            svg << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << svg_cell
-                << "\" height=\"" << svg_cell << "\" fill=\"rgb(" << c.r << ',' << c.g << ',' << c.b
-                << ")\" stroke=\"white\"/>"
-                << "<text x=\"" << x + svg_cell / 2 << "\" y=\"" << y + svg_cell / 2 + 5
-                << "\" text-anchor=\"middle\" font-size=\"11\" fill=\""
-                << (is_dark(w) ? "white" : "#222") << "\">" << fixed2(w) << "</text>\n";
+            svg << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << l.cell << "\" height=\""
+                << l.cell << "\" fill=\"rgb(" << c.r << ',' << c.g << ',' << c.b
+                << ")\" stroke=\"white\"/>";
+            if (l.numbers())
+                svg << "<text x=\"" << x + l.cell / 2 << "\" y=\"" << y + l.cell / 2 + 4
+                    << "\" text-anchor=\"middle\" font-size=\"" << font << "\" fill=\""
+                    << (is_dark(w) ? "white" : "#222") << "\">" << fixed2(w) << "</text>";
+            svg << '\n';
         }
     }
 }
@@ -168,36 +211,96 @@ void draw_legend(std::ostream& svg, int x, int top, int height) {
         << "<text x=\"" << x + svg_legend_width + 4 << "\" y=\"" << top + height << "\">0</text>\n";
 }
 
-// Panels in a grid of `columns` columns under one title, with one colour scale.
+// Where each panel goes and how large it is drawn.
+struct Placement {
+    int x0, y0;
+    const PanelLayout* layout;
+};
+
+// Panels in rows of at most `columns`, under one title, with one colour scale, within
+// `max_width`: full-size cells while they fit, then smaller ones down to readable_cell, then
+// fewer panels per row; a panel too wide alone gets cells smaller still, without numbers.
 void write_panels(const char* function, const std::filesystem::path& path,
                   const std::vector<Matrix>& panels, const Tokens& queries, const Tokens& keys,
-                  const Tokens& panel_titles, const std::string& title, std::size_t columns) {
-    constexpr int title_height = 34, gap = 28;
+                  const Tokens& panel_titles, const std::string& title, std::size_t columns,
+                  int max_width) {
     const bool titled = !panel_titles.empty();
-    const PanelLayout l = panel_layout(queries, keys, titled);
-    const int cols = static_cast<int>(std::min(columns, panels.size()));
-    const int rows = static_cast<int>((panels.size() + columns - 1) / columns);
+    const auto row_width = [&](int cols, int cell) {
+        return cols * panel_layout(queries, keys, titled, cell).width() + (cols - 1) * gap +
+               legend_room;
+    };
+    int cols = static_cast<int>(std::min(columns, panels.size())), cell = full_cell;
+    for (;; --cols) {
+        for (cell = full_cell; cell > readable_cell && row_width(cols, cell) > max_width;) --cell;
+        if (row_width(cols, cell) <= max_width || cols == 1) break;
+    }
+    while (cell > 2 && row_width(cols, cell) > max_width) --cell;
+    const PanelLayout l = panel_layout(queries, keys, titled, cell);
+    const int rows = (static_cast<int>(panels.size()) + cols - 1) / cols;
     const int grid_right = cols * l.width() + (cols - 1) * gap;
-    const int width = grid_right + svg_legend_gap + svg_legend_width + 40;
+    const int width = grid_right + legend_room;
     const int height = title_height + rows * l.height() + (rows - 1) * gap + 36;
 
-    std::ofstream svg = open_svg(function, path);
-    svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
-        << "\" viewBox=\"0 0 " << width << ' ' << height
-        << "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"13\">\n"
-        << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-        << "<text x=\"" << width / 2
-        << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">"
-        << xml_escape(title) << "</text>\n";
+    std::ofstream svg = begin_svg(function, path, width, height);
+    svg_text(svg, width / 2.0, 22, title,
+             "text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\"");
     for (std::size_t p = 0; p < panels.size(); ++p) {
-        const int x0 = static_cast<int>(p % columns) * (l.width() + gap);
-        const int y0 = title_height + static_cast<int>(p / columns) * (l.height() + gap);
+        const int x0 = static_cast<int>(p) % cols * (l.width() + gap);
+        const int y0 = title_height + static_cast<int>(p) / cols * (l.height() + gap);
         draw_panel(svg, x0, y0, l, panels[p], queries, keys, titled ? panel_titles[p] : "");
     }
     draw_legend(svg, grid_right + svg_legend_gap, title_height + l.top, l.grid_h);
-    svg << "</svg>\n";
-    if (!svg)
-        throw std::runtime_error(std::string(function) + ": failed while writing " + path.string());
+    end_svg(svg, function, path);
+}
+
+// The featured panel large, with its colour scale; the others as small multiples to its
+// right when they fit beside it, else in rows below it.
+void write_featured(const char* function, const std::filesystem::path& path,
+                    const std::vector<Matrix>& panels, const Tokens& queries, const Tokens& keys,
+                    const Tokens& panel_titles, const std::string& title, std::size_t featured,
+                    int max_width) {
+    int cell = full_cell;
+    while (cell > 2 && panel_layout(queries, keys, true, cell).width() + legend_room > max_width)
+        --cell;
+    const PanelLayout big = panel_layout(queries, keys, true, cell);
+    Tokens small_titles;
+    for (std::size_t p = 0; p < panels.size(); ++p)
+        if (p != featured) small_titles.push_back(panel_titles[p]);
+    const PanelLayout small = small_layout(queries, keys, small_titles);
+    const int n_small = static_cast<int>(small_titles.size());
+    const int beside_x = big.width() + legend_room + small_gap;
+    const int beside_cols =
+        std::max(0, (max_width - beside_x - 8 + small_gap) / (small.width() + small_gap));
+    const int beside_rows = (big.height() + small_gap) / (small.height() + small_gap);
+    const bool beside = beside_cols >= 1 && beside_cols * beside_rows >= n_small;
+    constexpr int margin = 8;  // between a small multiple and the figure's edge
+    const int cols =
+        beside ? std::max(1, (n_small + beside_rows - 1) / std::max(1, beside_rows))
+               : std::max(1, (max_width - 2 * margin + small_gap) / (small.width() + small_gap));
+    const int origin_x = beside ? beside_x : margin;
+    const int origin_y = title_height + (beside ? big.top : big.height() + gap);
+    int width = big.width() + legend_room, height = title_height + big.height() + 36;
+    std::vector<std::array<int, 2>> corners;
+    for (int i = 0; i < n_small; ++i) {
+        const int x0 = origin_x + i % cols * (small.width() + small_gap);
+        const int y0 = origin_y + i / cols * (small.height() + small_gap);
+        corners.push_back({x0, y0});
+        width = std::max(width, x0 + small.width() + margin);
+        height = std::max(height, y0 + small.height() + 24);
+    }
+
+    std::ofstream svg = begin_svg(function, path, width, height);
+    svg_text(svg, width / 2.0, 22, title,
+             "text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\"");
+    draw_panel(svg, 0, title_height, big, panels[featured], queries, keys, panel_titles[featured]);
+    draw_legend(svg, big.width() + svg_legend_gap, title_height + big.top, big.grid_h);
+    for (std::size_t p = 0, i = 0; p < panels.size(); ++p) {
+        if (p == featured) continue;
+        draw_panel(svg, corners[i][0], corners[i][1], small, panels[p], queries, keys,
+                   panel_titles[p]);
+        ++i;
+    }
+    end_svg(svg, function, path);
 }
 
 }  // namespace
@@ -205,12 +308,12 @@ void write_panels(const char* function, const std::filesystem::path& path,
 void write_svg_heatmap(const std::filesystem::path& path, const Matrix& weights,
                        const Tokens& queries, const Tokens& keys, const std::string& title) {
     check_labels("attn::write_svg_heatmap", weights, queries, keys);
-    write_panels("attn::write_svg_heatmap", path, {weights}, queries, keys, {}, title, 1);
+    write_panels("attn::write_svg_heatmap", path, {weights}, queries, keys, {}, title, 1, 800);
 }
 
 void write_svg_heatmaps(const std::filesystem::path& path, const std::vector<Matrix>& panels,
                         const Tokens& queries, const Tokens& keys, const Tokens& panel_titles,
-                        const std::string& title, std::size_t columns) {
+                        const std::string& title, const HeatmapGrid& grid) {
     constexpr const char* fn = "attn::write_svg_heatmaps";
     if (panels.empty()) invalid_argument(fn, "argument 'panels' must hold at least one heatmap");
     if (panel_titles.size() != panels.size()) {
@@ -218,9 +321,30 @@ void write_svg_heatmaps(const std::filesystem::path& path, const std::vector<Mat
                                  std::to_string(panels.size()) + "), but has " +
                                  std::to_string(panel_titles.size()));
     }
-    if (columns == 0) invalid_argument(fn, "argument 'columns' must be at least 1, got 0");
+    if (grid.columns == 0)
+        invalid_argument(fn, "argument 'grid.columns' must be at least 1, got 0");
+    if (grid.max_width < 200) {
+        invalid_argument(fn, "argument 'grid.max_width' must be at least 200 px, got " +
+                                 std::to_string(grid.max_width));
+    }
+    if (grid.featured && *grid.featured >= panels.size()) {
+        invalid_argument(fn, "argument 'grid.featured' must be a panel, 0.." +
+                                 std::to_string(panels.size() - 1) +
+                                 ", got featured = " + std::to_string(*grid.featured));
+    }
     for (const Matrix& panel : panels) check_labels(fn, panel, queries, keys);
-    write_panels(fn, path, panels, queries, keys, panel_titles, title, columns);
+    if (grid.featured && panels.size() > 1)
+        write_featured(fn, path, panels, queries, keys, panel_titles, title, *grid.featured,
+                       grid.max_width);
+    else
+        write_panels(fn, path, panels, queries, keys, panel_titles, title, grid.columns,
+                     grid.max_width);
+}
+
+void write_svg_heatmaps(const std::filesystem::path& path, const std::vector<Matrix>& panels,
+                        const Tokens& queries, const Tokens& keys, const Tokens& panel_titles,
+                        const std::string& title, std::size_t columns) {
+    write_svg_heatmaps(path, panels, queries, keys, panel_titles, title, HeatmapGrid{columns});
 }
 
 }  // namespace attn

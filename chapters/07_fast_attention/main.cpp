@@ -460,8 +460,8 @@ void show_block_sizes() {
 /// \image html ch07_speed.svg "Attention time against T, naive and tiled"
 void show_speed(const std::filesystem::path& figures) {
     attn::section(std::cout, "Speed and memory");
-    std::cout << "  T      causal   naive (ms)   tiled (ms)   speed-up   tiled GFLOP/s   naive "
-                 "peak   tiled peak\n";
+    std::cout << "    T  causal  naive (ms)  tiled (ms)  speed-up  tiled GFLOP/s  naive peak  "
+                 "tiled peak\n";
     std::vector<double> sizes;
     std::vector<double> naive_full, tiled_full, naive_causal, tiled_causal;
     std::pair<double, double> full_4096, causal_4096;  // naive and tiled ms at T = 4096
@@ -489,12 +489,12 @@ void show_speed(const std::filesystem::path& figures) {
             (is_causal ? tiled_causal : tiled_full).push_back(tiled);
             const double flops = 4.0 * static_cast<double>(T * T) * 64 * (is_causal ? 0.5 : 1.0);
             if (T == 4096) (is_causal ? causal_4096 : full_4096) = {naive, tiled};
-            std::cout << std::setw(5) << T << std::setw(10) << (is_causal ? "yes" : "no")
-                      << std::fixed << std::setprecision(2) << std::setw(13) << naive
-                      << std::setw(13) << tiled << std::setw(10) << naive / tiled << "x"
+            std::cout << std::setw(5) << T << std::setw(8) << (is_causal ? "yes" : "no")
+                      << std::fixed << std::setprecision(2) << std::setw(12) << naive
+                      << std::setw(12) << tiled << std::setw(9) << naive / tiled << "x"
                       << std::setprecision(1) << std::setw(15) << flops / tiled / 1e6
-                      << std::setw(10) << static_cast<double>(naive_peak) / (1024 * 1024) << " MiB"
-                      << std::setw(9) << static_cast<double>(tiled_peak) / (1024 * 1024) << " MiB"
+                      << std::setw(8) << static_cast<double>(naive_peak) / (1024 * 1024) << " MiB"
+                      << std::setw(8) << static_cast<double>(tiled_peak) / (1024 * 1024) << " MiB"
                       << std::defaultfloat << '\n';
         }
     }

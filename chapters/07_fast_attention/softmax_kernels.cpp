@@ -32,7 +32,11 @@ inline float exp_inline(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     const float e_r = p * r * r + r + 1.0f;
-    const std::int32_t exponent_bits = (static_cast<std::int32_t>(n) + 127) << 23;
+    // n is in [-126, 127] for every x but NaN. Converting NaN to an integer is undefined
+    // behaviour, so NaN becomes -127 first (one vmaxps): 2^-127 is built as 0, and the
+    // result is NaN all the same, through r.
+    const float n_defined = n > -127.0f ? n : -127.0f;
+    const std::int32_t exponent_bits = (static_cast<std::int32_t>(n_defined) + 127) << 23;
     float scale;  // 2^n: sign 0, exponent n + 127, fraction 0
     std::memcpy(&scale, &exponent_bits, sizeof scale);
     return x < -87.0f ? 0.0f : e_r * scale;

@@ -224,8 +224,10 @@ Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) 
 }
 
 Matrix Llama::output_logits(const Matrix& h) const {
-    return linear(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier,
-                  "attn::Llama::output_logits", "classifier");
+    constexpr const char* fn = "attn::Llama::output_logits";
+    check_shape(fn, "h", h, {any("T"), exactly("dim", config_.dim)});
+    return linear(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier, fn,
+                  "classifier");
 }
 
 Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
@@ -247,8 +249,10 @@ CachedLlama::CachedLlama(const Llama& model)
                         model.config().rope_theta)) {}
 
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
+    constexpr const char* fn = "attn::CachedLlama::prefill";
+    check_tokens(prompt, model_.config().vocab_size, fn);  // before the cache is cleared
     if (prompt.size() > cache_.capacity()) {
-        invalid_argument("attn::CachedLlama::prefill",
+        invalid_argument(fn,
                          "the prompt has " + std::to_string(prompt.size()) +
                              " tokens, more than seq_len = " + std::to_string(cache_.capacity()));
     }
@@ -336,13 +340,25 @@ Vector CachedLlama::decode(std::size_t token) {
     return logits;
 }
 
+namespace {
+
+// sample_top_p()'s settings checked, naming `fn`; a temperature of 0 (greedy) passes when
+// `greedy` is allowed.
+void check_sampling(const char* fn, const Sampling& s, bool greedy) {
+    if (!(s.temperature > 0.0f) && !(greedy && s.temperature == 0.0f)) {
+        invalid_argument(fn, "temperature = " + std::to_string(s.temperature) +
+                                 (greedy ? " must be 0 (greedy) or above" : " must be above 0"));
+    }
+    if (!(s.top_p >= 0.0f && s.top_p <= 1.0f))
+        invalid_argument(fn, "top_p = " + std::to_string(s.top_p) + " must be in [0, 1]");
+}
+
+}  // namespace
+
 std::size_t sample_top_p(const Vector& logits, const Sampling& s, float coin) {
     constexpr const char* fn = "attn::sample_top_p";
     check_shape(fn, "logits", logits, {any("vocab_size")});
-    if (!(s.temperature > 0.0f))
-        invalid_argument(fn, "temperature must be above 0, got " + std::to_string(s.temperature));
-    if (!(s.top_p >= 0.0f && s.top_p <= 1.0f))
-        invalid_argument(fn, "top_p must be in [0, 1], got " + std::to_string(s.top_p));
+    check_sampling(fn, s, false);
     const Vector p = softmax(logits / s.temperature);
     std::vector<std::size_t> order(p.size());
     std::iota(order.begin(), order.end(), 0);
@@ -368,18 +384,23 @@ std::size_t sample_top_p(const Vector& logits, const Sampling& s, float coin) {
 }
 
 std::size_t pick_token(const Vector& logits, const Sampling& s, Rng& rng) {
+    constexpr const char* fn = "attn::pick_token";
+    check_shape(fn, "logits", logits, {any("vocab_size")});
+    check_sampling(fn, s, true);
     return s.temperature == 0.0f ? greedy_token(logits) : sample_top_p(logits, s, rng.uniform());
 }
 
 std::vector<std::size_t> llama_generate(const Llama& model, std::vector<std::size_t> prompt,
                                         std::size_t steps, const Sampling& s, Rng& rng,
                                         const std::function<bool(std::size_t)>& on_token) {
+    constexpr const char* fn = "attn::llama_generate";
+    check_tokens(prompt, model.config().vocab_size, fn);
+    check_sampling(fn, s, true);
     if (steps == 0) return prompt;
     if (prompt.size() >= model.config().seq_len) {
-        invalid_argument("attn::llama_generate",
-                         "the prompt has " + std::to_string(prompt.size()) +
-                             " tokens: with seq_len = " + std::to_string(model.config().seq_len) +
-                             " no room is left to generate");
+        invalid_argument(
+            fn, "the prompt has " + std::to_string(prompt.size()) + " tokens: with seq_len = " +
+                    std::to_string(model.config().seq_len) + " no room is left to generate");
     }
     CachedLlama cached(model);
     const Matrix first = cached.prefill(prompt);

@@ -158,7 +158,9 @@ public:
     /// A cache for seq_len positions. The model must outlive this object.
     explicit CachedLlama(const Llama& model);
 
-    /// Clears the cache and runs the prompt through forward().
+    /// Clears the cache and runs the prompt through forward(). Throws
+    /// std::invalid_argument, the cache untouched, for an empty prompt, an id outside the
+    /// vocabulary or more than seq_len tokens.
     /// \return `[T, vocab_size]`, the same logits as Llama::logits(prompt)
     Matrix prefill(const std::vector<std::size_t>& prompt);
 
@@ -198,12 +200,16 @@ struct Sampling {
 /// \param coin a uniform number in [0, 1): the draw
 std::size_t sample_top_p(const Vector& logits, const Sampling& s, float coin);
 
-/// Greedy for temperature 0, otherwise sample_top_p() with a number from `rng`.
+/// Greedy for temperature 0, otherwise sample_top_p() with a number from `rng`. Throws
+/// std::invalid_argument naming pick_token for empty logits, a negative temperature or a
+/// top_p outside [0, 1].
 std::size_t pick_token(const Vector& logits, const Sampling& s, Rng& rng);
 
 /// Generates up to `steps` tokens after the prompt with the cache, calling `on_token` with
 /// each new token as soon as it is chosen; generation stops early when on_token returns
-/// false or the context is full.
+/// false or the context is full. Throws std::invalid_argument, before anything runs, for an
+/// empty prompt, an id outside the vocabulary, settings pick_token() refuses, or a prompt
+/// that leaves no room in seq_len.
 /// \return the prompt and the new tokens
 std::vector<std::size_t> llama_generate(const Llama& model, std::vector<std::size_t> prompt,
                                         std::size_t steps, const Sampling& s, Rng& rng,

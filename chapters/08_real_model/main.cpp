@@ -398,7 +398,8 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     std::sort(fast.begin(), fast.end());
     std::sort(general.begin(), general.end());
     std::cout << std::fixed << std::setprecision(0) << "one token through decode(): " << fast[1]
-              << " tokens per second; through forward({token}), the blocks: " << general[1] << '\n';
+              << " tokens per second;\n  through forward({token}), the blocks: " << general[1]
+              << '\n';
     std::ostringstream compared;
     compared << std::fixed << std::setprecision(1);
     if (fast[1] >= general[1])

@@ -12,6 +12,17 @@ namespace attn {
 
 namespace {
 
+// Throws naming `fn` when `token` is not an id of the vocabulary; `index`, when given, is
+// its place in the caller's `tokens`.
+void check_token(const char* fn, std::size_t token, std::size_t vocab_size,
+                 std::optional<std::size_t> index = std::nullopt) {
+    if (token >= vocab_size) {
+        const std::string name = index ? "tokens[" + std::to_string(*index) + "]" : "token";
+        invalid_argument(fn, name + " = " + std::to_string(token) +
+                                 " is outside the vocabulary 0.." + std::to_string(vocab_size - 1));
+    }
+}
+
 std::string byte_piece(unsigned byte) {
     char name[8];
     std::snprintf(name, sizeof name, "<0x%02X>", byte);
@@ -57,16 +68,12 @@ Tokenizer::Tokenizer(std::vector<std::string> pieces, std::vector<float> scores)
 }
 
 const std::string& Tokenizer::piece(std::size_t token) const {
-    if (token >= pieces_.size()) {
-        invalid_argument("attn::Tokenizer::piece", "token " + std::to_string(token) +
-                                                       " is outside the vocabulary 0.." +
-                                                       std::to_string(pieces_.size() - 1));
-    }
+    check_token("attn::Tokenizer::piece", token, pieces_.size());
     return pieces_[token];
 }
 
 float Tokenizer::score(std::size_t token) const {
-    piece(token);  // checks the id
+    check_token("attn::Tokenizer::score", token, pieces_.size());
     return scores_[token];
 }
 
@@ -213,7 +220,8 @@ std::vector<std::size_t> Tokenizer::encode(std::string_view text, bool bos,
 }
 
 std::string Tokenizer::decode_piece(std::size_t previous, std::size_t token) const {
-    const std::string& p = piece(token);
+    check_token("attn::Tokenizer::decode_piece", token, pieces_.size());
+    const std::string& p = pieces_[token];
     unsigned byte = 0;
     char end = 0;
     if (p.size() == 6 && std::sscanf(p.c_str(), "<0x%2X%c", &byte, &end) == 2 && end == '>')
@@ -223,6 +231,8 @@ std::string Tokenizer::decode_piece(std::size_t previous, std::size_t token) con
 }
 
 std::string Tokenizer::decode(const std::vector<std::size_t>& tokens) const {
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+        check_token("attn::Tokenizer::decode", tokens[i], pieces_.size(), i);
     std::string text;
     std::size_t previous = Tokenizer::bos;  // a text starts as if after <s>
     for (std::size_t t : tokens) {

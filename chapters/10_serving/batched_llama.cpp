@@ -71,10 +71,9 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
     std::vector<std::size_t> all;
     for (std::size_t s = 0; s < ids.size(); ++s) {
         const std::string name = "sequence " + std::to_string(ids[s]);
-        if (!cache_.contains(ids[s])) cache_.length(ids[s]);  // throws, naming the id
+        const std::size_t length = cache_.length(ids[s], fn);  // throws for an unknown id
         if (!seen.insert(ids[s]).second) invalid_argument(fn, name + " is given twice");
         if (tokens[s].empty()) invalid_argument(fn, name + " has no new token");
-        const std::size_t length = cache_.length(ids[s]);
         if (length + tokens[s].size() > c.seq_len) {
             invalid_argument(fn,
                              name + " holds " + std::to_string(length) + " positions; " +
@@ -160,6 +159,7 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
 
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
                           std::size_t kv_bytes_per_position) {
+    check_config(c, "attn::decode_step_cost");  // n_heads = 0 would divide by zero
     const double B = static_cast<double>(batch);
     const double weights = static_cast<double>(weight_bytes_per_token(c));
     const double d_head = static_cast<double>(c.dim / c.n_heads);

@@ -74,6 +74,7 @@ struct StepCost {
 
 /// The step's cost for `batch` sequences of `context` cached positions, float32 weights and
 /// `kv_bytes_per_position` bytes of cache per position (all layers, keys and values).
+/// Throws std::invalid_argument for a configuration check_config() refuses.
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
                           std::size_t kv_bytes_per_position);
 

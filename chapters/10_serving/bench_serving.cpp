@@ -87,6 +87,7 @@ void paged_attention(benchmark::State& state) {
     p.block_stride = Head::block * Head::d;
     p.block_size = Head::block;
     p.d = Head::d;
+    p.n_blocks = h.table.size();
     for (auto _ : state) {
         attn::attend_paged(h.q.data(), p, h.table.data(), h.n, h.out.data(), h.scores.data());
         benchmark::DoNotOptimize(h.out.data());

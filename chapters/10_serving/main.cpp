@@ -30,10 +30,12 @@
 #include "common/print.hpp"
 #include "common/quote.hpp"
 #include "common/random.hpp"
+#include "common/svg.hpp"
 
 #include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -118,9 +120,168 @@ attn::PagedCacheConfig cache_for(const attn::LlamaConfig& c, std::size_t block_s
     return {c.n_layers, c.n_kv_heads, c.dim / c.n_heads, block_size, n_blocks, precision};
 }
 
+// A PagedKVCache's state, as the figure of the paged cache draws it.
+struct CacheState {
+    std::string caption;
+    std::vector<PagedKVCache::SequenceId> ids;     // the sequences, in order
+    std::vector<std::vector<std::size_t>> tables;  // per sequence, its block table
+    std::vector<std::size_t> lengths;              // per sequence, positions held
+    std::vector<std::size_t> owners;               // per block of the pool
+};
+
+CacheState state_of(const PagedKVCache& cache, std::string caption) {
+    CacheState s{std::move(caption), cache.sequences(), {}, {}, {}};
+    for (PagedKVCache::SequenceId id : s.ids) {
+        s.tables.push_back(cache.block_table(id));
+        s.lengths.push_back(cache.length(id));
+    }
+    for (std::size_t b = 0; b < cache.allocator().n_blocks(); ++b)
+        s.owners.push_back(cache.allocator().owners(b));
+    return s;
+}
+
+// How many positions a sequence held in a state (0 when it did not exist yet).
+std::size_t length_before(const CacheState& state, PagedKVCache::SequenceId id) {
+    for (std::size_t i = 0; i < state.ids.size(); ++i)
+        if (state.ids[i] == id) return state.lengths[i];
+    return 0;
+}
+
+// A block copied on write between two states: a table entry that changed.
+struct BlockCopy {
+    std::size_t sequence, from, to, rows;
+};
+
+std::vector<BlockCopy> copies_between(const CacheState& before, const CacheState& after,
+                                      std::size_t block_size) {
+    std::vector<BlockCopy> out;
+    for (std::size_t i = 0; i < after.ids.size(); ++i)
+        for (std::size_t j = 0; j < before.ids.size(); ++j) {
+            if (before.ids[j] != after.ids[i]) continue;
+            const auto& old_table = before.tables[j];
+            for (std::size_t e = 0; e < old_table.size() && e < after.tables[i].size(); ++e)
+                if (old_table[e] != after.tables[i][e])
+                    out.push_back({after.ids[i], old_table[e], after.tables[i][e],
+                                   std::min(block_size, before.lengths[j] - e * block_size)});
+        }
+    return out;
+}
+
+// The paged cache's figure: for each state, the sequences' block tables above, the pool's
+// blocks below with the positions each row holds and each block's owners, an arrow from
+// each table entry to its block, and an arrow for each block copied since the state before.
+void write_paged_cache_figure(const std::filesystem::path& path,
+                              const std::vector<CacheState>& states, std::size_t block_size) {
+    constexpr const char* fn = "write_paged_cache_figure";
+    constexpr int width = 780, block_w = 80, block_gap = 14, row_h = 13, header_h = 15;
+    const std::array<const char*, 2> stroke{"#1f5fa8", "#d2691e"}, fill{"#c6dbef", "#fdd0a2"};
+    const int block_h = header_h + static_cast<int>(block_size) * row_h;
+    const int band = 272;
+    std::ofstream svg =
+        attn::begin_svg(fn, path, width, band * static_cast<int>(states.size()) + 10);
+    // Arrowheads in each sequence's colour (0, 1) and in black (2), for the copies.
+    svg << "<defs>";
+    for (int m = 0; m < 3; ++m)
+        svg << "<marker id=\"arrow" << m << "\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" "
+            << "markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 "
+            << "L0,10 z\" fill=\"" << (m < 2 ? stroke[m] : "#333") << "\"/></marker>";
+    svg << "</defs>\n";
+    for (std::size_t k = 0; k < states.size(); ++k) {
+        const CacheState& s = states[k];
+        const int y0 = static_cast<int>(k) * band + 6;
+        attn::svg_text(svg, 10, y0 + 16, s.caption, "font-weight=\"bold\"");
+        const int pool_y = y0 + 122;
+        const auto block_x = [&](std::size_t b) {
+            return 10 + static_cast<int>(b) * (block_w + block_gap);
+        };
+        // The pool: each block's rows, coloured by the sequences that own it.
+        attn::svg_text(svg, width - 10, pool_y + block_h + 36,
+                       "the pool: " + std::to_string(s.owners.size()) + " blocks of " +
+                           std::to_string(block_size) + " positions",
+                       "text-anchor=\"end\" fill=\"#555\"");
+        for (std::size_t b = 0; b < s.owners.size(); ++b) {
+            const int x = block_x(b);
+            std::vector<std::size_t> users;  // indices of the sequences whose table holds b
+            std::size_t rows = 0;
+            for (std::size_t i = 0; i < s.ids.size(); ++i)
+                for (std::size_t e = 0; e < s.tables[i].size(); ++e)
+                    if (s.tables[i][e] == b) {
+                        users.push_back(i);
+                        rows = std::max(rows, std::min(block_size, s.lengths[i] - e * block_size));
+                    }
+            const bool free = s.owners[b] == 0;
+            svg << "<rect x=\"" << x << "\" y=\"" << pool_y << "\" width=\"" << block_w
+                << "\" height=\"" << block_h << "\" fill=\"white\" stroke=\""
+                << (free ? "#bbb\" stroke-dasharray=\"3 3" : "#555") << "\"/>\n";
+            attn::svg_text(svg, x + block_w / 2.0, pool_y + 11, "block " + std::to_string(b),
+                           "text-anchor=\"middle\" font-size=\"11\"");
+            for (std::size_t r = 0; r < rows; ++r) {
+                const int ry = pool_y + header_h + static_cast<int>(r) * row_h;
+                const int part = block_w / static_cast<int>(std::max<std::size_t>(1, users.size()));
+                for (std::size_t u = 0; u < users.size(); ++u)
+                    svg << "<rect x=\"" << x + static_cast<int>(u) * part << "\" y=\"" << ry
+                        << "\" width=\"" << part << "\" height=\"" << row_h << "\" fill=\""
+                        << fill[users[u] % 2] << "\" stroke=\"white\"/>\n";
+                // Which position the row holds: the same in every table that holds the block;
+                // in bold when it was written since the state before.
+                std::size_t entry = 0;
+                while (s.tables[users[0]][entry] != b) ++entry;
+                const std::size_t p = entry * block_size + r;
+                const bool fresh = k > 0 && p >= length_before(states[k - 1], s.ids[users[0]]);
+                attn::svg_text(svg, x + block_w / 2.0, ry + 10, "position " + std::to_string(p),
+                               std::string("text-anchor=\"middle\" font-size=\"9\"") +
+                                   (fresh ? " font-weight=\"bold\"" : ""));
+            }
+            const std::string owners = free ? "free" : "owners " + std::to_string(s.owners[b]);
+            attn::svg_text(svg, x + block_w / 2.0, pool_y + block_h + 15, owners,
+                           std::string("text-anchor=\"middle\" font-size=\"11\"") +
+                               (free              ? " fill=\"#999\""
+                                : s.owners[b] > 1 ? " font-weight=\"bold\""
+                                                  : ""));
+        }
+        // The block tables, and an arrow from each entry to its block.
+        for (std::size_t i = 0; i < s.ids.size(); ++i) {
+            const int tx = 10 + static_cast<int>(i % 2) * 390, ty = y0 + 32;
+            const std::string label = "sequence " + std::to_string(s.ids[i]) + ", " +
+                                      std::to_string(s.lengths[i]) + " positions, block table:";
+            attn::svg_text(svg, tx, ty + 16, label, std::string("fill=\"") + stroke[i % 2] + "\"");
+            for (std::size_t e = 0; e < s.tables[i].size(); ++e) {
+                const int cx = tx + static_cast<int>(attn::text_width(label, 13)) + 8 +
+                               static_cast<int>(e) * 36;
+                svg << "<rect x=\"" << cx << "\" y=\"" << ty << "\" width=\"30\" height=\"22\" "
+                    << "fill=\"" << fill[i % 2] << "\" stroke=\"" << stroke[i % 2] << "\"/>\n";
+                attn::svg_text(svg, cx + 15, ty + 16, std::to_string(s.tables[i][e]),
+                               "text-anchor=\"middle\"");
+                const int bx = block_x(s.tables[i][e]) + block_w / 2 + (i == 0 ? -8 : 8);
+                svg << "<path d=\"M" << cx + 15 << ',' << ty + 22 << " C" << cx + 15 << ','
+                    << ty + 60 << ' ' << bx << ',' << pool_y - 50 << ' ' << bx << ',' << pool_y
+                    << "\" fill=\"none\" stroke=\"" << stroke[i % 2]
+                    << "\" stroke-width=\"1.5\" marker-end=\"url(#arrow" << i % 2 << ")\"/>\n";
+            }
+        }
+        if (k == 0) continue;
+        // The copies made on write since the state before.
+        for (const BlockCopy& copy : copies_between(states[k - 1], s, block_size)) {
+            const int x1 = block_x(copy.from) + block_w / 2, x2 = block_x(copy.to) + block_w / 2;
+            const int y = pool_y + block_h + 22;
+            svg << "<path d=\"M" << x1 << ',' << y << " C" << x1 << ',' << y + 30 << ' ' << x2
+                << ',' << y + 30 << ' ' << x2 << ',' << y
+                << "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"5 3\" marker-end=\"url(#arrow2)\"/>\n";
+            attn::svg_text(svg, x1, y + 42,
+                           "copy on write: sequence " + std::to_string(copy.sequence) +
+                               " copies block " + std::to_string(copy.from) + "'s " +
+                               std::to_string(copy.rows) + " filled rows into block " +
+                               std::to_string(copy.to) + ", then writes its new position there",
+                           "font-size=\"12\"");
+        }
+    }
+    attn::end_svg(svg, fn, path);
+}
+
 }  // namespace
 
-void show_paged_cache() {
+void show_paged_cache(const std::filesystem::path& figures) {
     attn::section(std::cout, "A paged KV cache");
     const attn::Llama model = small_llama(64);
     attn::Rng rng(11);
@@ -162,6 +323,41 @@ void show_paged_cache() {
         std::cout << "; position 9 is row " << slot.offset << " of block " << slot.block << '\n';
     }
     std::cout << "  free blocks: " << cache.allocator().free_blocks() << " of 16\n";
+
+    // The figure: a fork and a write into the block it shares, read from a real cache.
+    PagedKVCache small(cache_for(model.config(), 4, 8));
+    attn::BatchedLlama small_runner(model, small);
+    const PagedKVCache::SequenceId parent = small.add_sequence();
+    small_runner.step({parent}, {random_tokens(6, 256, rng)});
+    const PagedKVCache::SequenceId child = small.fork(parent);
+    const CacheState forked =
+        state_of(small, "1. after fork(): sequence " + std::to_string(child) + " shares sequence " +
+                            std::to_string(parent) + "'s blocks, nothing is copied");
+    const std::size_t position = small.length(child);
+    small_runner.step({child}, {{7}});
+    const CacheState written = state_of(small, "2. after sequence " + std::to_string(child) +
+                                                   " writes position " + std::to_string(position));
+    write_paged_cache_figure(figures / "ch10_paged_cache.svg", {forked, written}, 4);
+    std::cout << "\nthe figure's cache, blocks of 4 in a pool of 8:\n";
+    for (const CacheState* state : {&forked, &written}) {
+        std::cout << "  " << state->caption << "\n   ";
+        for (std::size_t i = 0; i < state->ids.size(); ++i) {
+            std::cout << " sequence " << state->ids[i] << ": blocks";
+            for (std::size_t blk : state->tables[i]) std::cout << ' ' << blk;
+            std::cout << ';';
+        }
+        std::cout << " owners of blocks 0-7:";
+        for (std::size_t n : state->owners) std::cout << ' ' << n;
+        std::cout << '\n';
+    }
+    for (const BlockCopy& copy : copies_between(forked, written, 4)) {
+        std::cout << "  copy on write: block " << attn::quote("cow_from", std::to_string(copy.from))
+                  << "'s " << copy.rows << " filled rows into block "
+                  << attn::quote("cow_to", std::to_string(copy.to)) << '\n';
+    }
+    for (std::size_t b = 0; b < written.owners.size(); ++b)
+        if (written.owners[b] > 1) attn::quote("cow_shared", std::to_string(b));
+    std::cout << "Figure written to " << (figures / "ch10_paged_cache.svg").string() << '\n';
 }
 
 /// The logits agree to float rounding for every block size: the paged cache changes where
@@ -169,6 +365,18 @@ void show_paged_cache() {
 /// from the batched step's matrix products, which sum in another order than chapter 08's.)
 /// Interleaved growth gives interleaved tables: sequence 0's blocks are not contiguous, and
 /// nothing needs them to be.
+///
+/// The figure below is drawn from a real cache's state: blocks of 4 in a pool of 8, a
+/// sequence of 6 positions, and fork() (used in Shared prefixes, below). The fork copies
+/// nothing: its block table is a copy of its parent's, and every block it names now has 2
+/// owners. When the fork writes its next position, that position's block is shared and
+/// partly filled, so append_position() first copies it (copy on write): block {{cow_from}}'s
+/// filled rows go into block {{cow_to}}, a free one, which takes its place in the fork's
+/// table; block {{cow_from}} is again its parent's alone, with 1 owner. Block
+/// {{cow_shared}}, full, stays shared with 2 owners: no sequence writes into a full block
+/// again.
+///
+/// \image html ch10_paged_cache.svg "Block tables and the pool after a fork, and after the fork writes into its shared block"
 ///
 /// ## A serving trace
 ///
@@ -451,11 +659,15 @@ void show_shared_prefix() {
 ///
 /// \show batched_llama.cpp decode_step_cost roofline_tokens_per_second
 ///
-/// The program measures the two limits of this machine on one thread: how fast it reads
-/// as many bytes as the weights hold ({{weights_mb}} MB, from main memory or from a cache
-/// large enough to keep them: {{l3_weights}}), and a large sgemm's speed. Then it decodes B
-/// sequences of stories15M's shape (seeded random weights, prompts of 32 to 95 tokens),
-/// three rounds of 8 steps, and reports the tokens per second of the fastest round:
+/// The program measures the two limits of this machine on one thread. A roof is a bound
+/// only if nothing that runs here goes faster, so each is the faster of two measurements.
+/// Reading as many bytes as the weights hold ({{weights_mb}} MB, from main memory or from a
+/// cache large enough to keep them: {{l3_weights}}): a plain sum loop, and the packed kernel
+/// below multiplying one row by a matrix that large. Computing: a large sgemm, and the
+/// packed kernel on many rows of a product small enough to stay in cache, where arithmetic
+/// alone limits it. Then it decodes B sequences of stories15M's shape (seeded random
+/// weights, prompts of 32 to 95 tokens), three rounds of 8 steps, and reports the tokens
+/// per second of the fastest round:
 namespace {
 
 // This machine's level-3 cache in bytes, from the C library or from Linux's sysfs; 0 when
@@ -503,6 +715,81 @@ std::string fixed(double value, int precision) {
     return s.str();
 }
 
+// Steps per timed round of the batched runs.
+std::size_t steps_per_round(bool quick) {
+    return quick ? 2 : 8;
+}
+
+// The seconds of the fastest of `rounds` runs of f.
+double fastest(int rounds, const std::function<void()>& f) {
+    double best = 1e30;
+    for (int i = 0; i < rounds; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        f();
+        best = std::min(best, seconds_since(t0));
+    }
+    return best;
+}
+
+// The roofline's two limits on one thread. A roof is a bound only if nothing that runs here
+// goes faster, so each is the faster of two measurements: reading, by a plain sum loop
+// (measure_machine) and by the packed kernel multiplying one row by a matrix as large as
+// the weights; computing, by a large sgemm (measure_machine) and by the packed kernel on
+// many rows of a product whose weights stay in cache, so that arithmetic alone limits it.
+struct Roofs {
+    double sum_loop_bytes = 0, kernel_bytes = 0;  // bytes per second
+    double sgemm_flops = 0, kernel_flops = 0;     // operations per second
+    std::size_t kernel_rows = 0;                  // the rows of the kernel's fastest product
+    double bytes_per_second() const { return std::max(sum_loop_bytes, kernel_bytes); }
+    double flops_per_second() const { return std::max(sgemm_flops, kernel_flops); }
+};
+
+// Each of the roofs' measurements, the faster of two runs of them.
+Roofs faster(const Roofs& a, const Roofs& b) {
+    Roofs r = a.kernel_flops >= b.kernel_flops ? a : b;  // with its kernel_rows
+    r.sum_loop_bytes = std::max(a.sum_loop_bytes, b.sum_loop_bytes);
+    r.kernel_bytes = std::max(a.kernel_bytes, b.kernel_bytes);
+    r.sgemm_flops = std::max(a.sgemm_flops, b.sgemm_flops);
+    return r;
+}
+
+Roofs measure_roofs(const attn::LlamaConfig& c, std::size_t weight_bytes) {
+    const attn::MachineLimits limits = attn::measure_machine(weight_bytes);
+    Roofs r;
+    r.sum_loop_bytes = limits.bytes_per_second;
+    r.sgemm_flops = limits.flops_per_second;
+    {
+        // One row times [out, dim], as many numbers as the weights: a decode step at B = 1.
+        const std::size_t out = weight_bytes / (sizeof(float) * c.dim);
+        const std::vector<float> w(out * c.dim, 0.5f), x(c.dim, 1.0f);
+        const attn::PackedWeight packed = attn::pack_weight(w.data(), out, c.dim);
+        std::vector<float> y(out);
+        const double s = fastest(20, [&] { attn::matmul_packed(packed, x.data(), 1, y.data()); });
+        r.kernel_bytes = static_cast<double>(packed.panels.size() * sizeof(float)) / s;
+    }
+    // The feed-forward's [hidden_dim, dim] weight, 4 * hidden_dim * dim bytes, stays in
+    // cache from one call to the next.
+    const std::vector<float> w(c.hidden_dim * c.dim, 0.5f);
+    const attn::PackedWeight packed = attn::pack_weight(w.data(), c.hidden_dim, c.dim);
+    for (std::size_t rows : {12, 24, 48}) {
+        const std::vector<float> x(rows * c.dim, 1.0f);
+        std::vector<float> y(rows * c.hidden_dim);
+        constexpr int calls = 20;
+        const double s = fastest(10,
+                                 [&] {
+                                     for (int i = 0; i < calls; ++i)
+                                         attn::matmul_packed(packed, x.data(), rows, y.data());
+                                 }) /
+                         calls;
+        const double flops = 2.0 * static_cast<double>(rows * c.hidden_dim * c.dim) / s;
+        if (flops > r.kernel_flops) {
+            r.kernel_flops = flops;
+            r.kernel_rows = rows;
+        }
+    }
+    return r;
+}
+
 }  // namespace
 
 void show_batched(const std::filesystem::path& figures, bool quick) {
@@ -548,50 +835,27 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
     attn::use_one_blas_thread();
     attn::keep_freed_memory();  // chapter 09: a step reuses the last step's memory
     const std::size_t weight_bytes = attn::weight_bytes_per_token(c);
-    const attn::MachineLimits limits = attn::measure_machine(weight_bytes);
-    std::cout << "one thread: reading the weights' " << std::fixed << std::setprecision(1)
-              << static_cast<double>(weight_bytes) / 1e6 << " MB at "
-              << limits.bytes_per_second / 1e9 << " GB/s, sgemm " << limits.flops_per_second / 1e9
-              << " GFLOP/s\n"
-              << attn::wrap(attn::quote("l3_weights", where_weights_live(weight_bytes)), 90)
-              << '\n';
-    // Where the roofline bends: the first B whose operations per byte read, I(B), reach the
-    // machine's peak over its bandwidth (64 cached positions per sequence).
-    const double balance = limits.flops_per_second / limits.bytes_per_second;
-    const std::size_t kv_bytes = PagedKVCache(cache_for(c, 16, 1)).bytes_per_position();
-    const auto intensity = [&](std::size_t B) {
-        const attn::StepCost cost = attn::decode_step_cost(c, B, 64, kv_bytes);
-        return cost.flops / cost.bytes;
-    };
-    std::size_t bend = 1;
-    while (bend < 1000 && intensity(bend) < balance) ++bend;
-    std::cout << "operations per byte read, 64 cached positions each: I(1) = "
-              << attn::quote("intensity_b1", intensity(1), 2)
-              << "; peak / bandwidth = " << attn::quote("machine_balance", balance, 2)
-              << "\n  so at B = 1 reading takes "
-              << attn::quote("b1_read_over_compute", balance / intensity(1), 1)
-              << " times as long as computing\nthe roofline bends at B = "
-              << attn::quote("bend", std::to_string(bend))
-              << ", where I(B) = " << attn::quote("bend_intensity", intensity(bend), 2)
-              << " (B/2, no cache reads: B = " << attn::quote("bend_without_cache", 2 * balance, 1)
-              << ")\n";
+    // The roofs are measured before and after the runs, and the faster of each kept: the
+    // machine is shared, and a bound measured while something else ran would be too low.
+    const Roofs before = measure_roofs(c, weight_bytes);
+    double one_sequence_tokens = 0;
     {
         // Chapter 08's decoder of one sequence, for comparison with B = 1.
-        attn::CachedLlama one(model);
-        one.prefill(random_tokens(64, c.vocab_size, rng));
+        attn::CachedLlama one_sequence(model);
+        one_sequence.prefill(random_tokens(64, c.vocab_size, rng));
         const auto t0 = std::chrono::steady_clock::now();
-        for (std::size_t s = 0; s < 8; ++s) one.decode(1);
-        std::cout << "chapter 08's one-sequence decoder: " << std::setprecision(0)
-                  << 8.0 / seconds_since(t0) << " tokens/s\n\n";
+        for (std::size_t s = 0; s < 8; ++s) one_sequence.decode(1);
+        one_sequence_tokens = 8.0 / seconds_since(t0);
     }
-    std::cout << "   B   ms/step   tokens/s   x B=1   roofline tokens/s   measured/roofline\n";
     const std::vector<std::size_t> sizes =
         quick ? std::vector<std::size_t>{1, 4}
               : std::vector<std::size_t>{1, 2, 4, 8, 12, 16, 24, 32};
-    const std::size_t steps = quick ? 2 : 8;
-    std::vector<double> xs, measured, bound;
-    double base = 0, low = 1e30, high = 0, best_gain = 0;
-    std::size_t best_b = 1;
+    const std::size_t steps = steps_per_round(quick);
+    struct Run {
+        std::size_t B, context, kv_bytes;  // sequences, cached positions each, bytes each
+        double seconds;                    // per step
+    };
+    std::vector<Run> runs;
     for (std::size_t B : sizes) {
         PagedKVCache cache(cache_for(c, 16, B * 9));
         attn::BatchedLlama runner(model, cache);
@@ -607,85 +871,166 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
         runner.step(ids, first);
         // The best of 3 rounds of `steps` steps: the machine is shared, and a round that
         // something else slowed down says nothing about the code.
-        double per_step = 1e30;
-        for (int round = 0; round < 3; ++round) {
-            const auto t0 = std::chrono::steady_clock::now();
-            for (std::size_t s = 0; s < steps; ++s) runner.step(ids, next);
-            per_step = std::min(per_step, seconds_since(t0) / static_cast<double>(steps));
-        }
-        const double tokens = static_cast<double>(B) / per_step;
+        const double per_step = fastest(3,
+                                        [&] {
+                                            for (std::size_t s = 0; s < steps; ++s)
+                                                runner.step(ids, next);
+                                        }) /
+                                static_cast<double>(steps);
+        runs.push_back({B, context / B + 3 * steps / 2, cache.bytes_per_position(), per_step});
+    }
+    const Roofs roofs = faster(before, measure_roofs(c, weight_bytes));
+    const double bandwidth = roofs.bytes_per_second(), peak = roofs.flops_per_second();
+    std::cout << std::fixed << std::setprecision(1)
+              << "this machine, one thread; each roof is the faster of two measurements:\n"
+              << "  reading " << static_cast<double>(weight_bytes) / 1e6
+              << " MB, the weights' size: a sum loop "
+              << attn::quote("sum_loop_gbs", roofs.sum_loop_bytes / 1e9, 1)
+              << " GB/s, the packed kernel with one\n    row "
+              << attn::quote("kernel_read_gbs", roofs.kernel_bytes / 1e9, 1)
+              << " GB/s; the bandwidth roof: " << attn::quote("bandwidth_gbs", bandwidth / 1e9, 1)
+              << " GB/s\n  computing: a 1024^3 sgemm "
+              << attn::quote("sgemm_gflops", roofs.sgemm_flops / 1e9, 1)
+              << " GFLOP/s, the packed kernel on " << roofs.kernel_rows
+              << " rows times the\n    feed-forward's [" << c.hidden_dim << ", " << c.dim
+              << "] weight " << attn::quote("kernel_gflops", roofs.kernel_flops / 1e9, 1)
+              << " GFLOP/s; the compute roof: " << attn::quote("peak_gflops", peak / 1e9, 1)
+              << " GFLOP/s\n"
+              << attn::wrap(attn::quote("l3_weights", where_weights_live(weight_bytes)), 90)
+              << '\n';
+    attn::quote("bandwidth_roof_from", roofs.kernel_bytes > roofs.sum_loop_bytes
+                                           ? "the packed kernel's reading speed"
+                                           : "the sum loop's reading speed");
+    attn::quote("compute_roof_from", roofs.kernel_flops > roofs.sgemm_flops
+                                         ? "the packed kernel's speed on a product in cache"
+                                         : "the sgemm's speed");
+    // The roofline of sequences of `cached` positions (the runs' average), as a function of
+    // a real-valued B: a step reads W bytes of weights and B * kv of cache, and does B * f
+    // operations. Where B * f / peak = (W + B * kv) / bandwidth the two roofs cross.
+    const std::size_t cached = 64 + 3 * steps / 2;
+    const std::size_t kv_bytes = PagedKVCache(cache_for(c, 16, 1)).bytes_per_position();
+    const attn::StepCost one = attn::decode_step_cost(c, 1, cached, kv_bytes),
+                         two = attn::decode_step_cost(c, 2, cached, kv_bytes);
+    const double kv = two.bytes - one.bytes, W = one.bytes - kv, f = one.flops;
+    const auto intensity = [&](double B) { return B * f / (W + B * kv); };
+    const auto bandwidth_roof = [&](double B) { return B * bandwidth / (W + B * kv); };
+    const double compute_roof = peak / f;  // tokens per second, whatever B
+    const double balance = peak / bandwidth;
+    const double slack = f / peak - kv / bandwidth;  // <= 0: the cache's bytes grow as fast
+    const double bend = slack > 0 ? W / bandwidth / slack : 0.0;  // 0: they never cross
+    std::cout << "operations per byte read, "
+              << attn::quote("cached_positions", std::to_string(cached))
+              << " cached positions each: I(1) = " << attn::quote("intensity_b1", intensity(1), 2)
+              << "; peak / bandwidth = " << attn::quote("machine_balance", balance, 2)
+              << "\n  so at B = 1 reading takes "
+              << attn::quote("b1_read_over_compute", balance / intensity(1), 1)
+              << " times as long as computing\n";
+    if (bend > 0) {
+        std::cout << "the roofs cross at B = " << attn::quote("bend", bend, 1)
+                  << ", where I(B) = peak / bandwidth (B/2 alone: B = "
+                  << attn::quote("bend_without_cache", 2 * balance, 1) << ")\n";
+    } else {
+        std::cout << "the roofs never cross: each sequence's cache adds bytes as fast as work\n";
+    }
+    std::cout << "chapter 08's one-sequence decoder: " << std::setprecision(0)
+              << one_sequence_tokens << " tokens/s\n\n";
+
+    std::cout << "   B   ms/step   tokens/s   x B=1   roofline tokens/s   measured/roofline\n";
+    std::vector<double> xs, measured;
+    double base = 0, low = 1e30, high = 0, highest = 0, best_gain = 0;
+    std::size_t best_b = 1, highest_b = 1;
+    for (const Run& run : runs) {
+        const std::size_t B = run.B;
+        const double tokens = static_cast<double>(B) / run.seconds;
         if (B == 1) base = tokens;
-        const attn::StepCost cost =
-            attn::decode_step_cost(c, B, context / B + 3 * steps / 2, cache.bytes_per_position());
-        const double roof = attn::roofline_tokens_per_second(cost, B, limits.bytes_per_second,
-                                                             limits.flops_per_second);
+        const attn::StepCost cost = attn::decode_step_cost(c, B, run.context, run.kv_bytes);
+        const double roof = attn::roofline_tokens_per_second(cost, B, bandwidth, peak);
         const double gain = tokens / base, share = tokens / roof;
-        if (B >= bend) {
+        if (bend > 0 && static_cast<double>(B) > bend) {
             low = std::min(low, share);
             high = std::max(high, share);
+        }
+        if (share > highest) {
+            highest = share;
+            highest_b = B;
         }
         if (gain > best_gain) {
             best_gain = gain;
             best_b = B;
         }
-        std::cout << std::setw(4) << B << std::setw(10) << std::setprecision(2) << 1e3 * per_step
+        std::cout << std::setw(4) << B << std::setw(10) << std::setprecision(2) << 1e3 * run.seconds
                   << std::setw(11) << std::setprecision(0) << tokens << std::setw(8)
                   << (B == 16 ? attn::quote("b16_gain", gain, 1) : fixed(gain, 1)) << std::setw(20)
                   << std::setprecision(0) << roof << std::setw(20)
                   << (B == 1 ? attn::quote("b1_roof_share", share, 2) : fixed(share, 2)) << '\n';
         xs.push_back(static_cast<double>(B));
         measured.push_back(tokens);
-        bound.push_back(roof);
     }
     std::cout << "the largest gain: " << attn::quote("best_gain", best_gain, 1) << " times B = 1's"
               << " tokens per second, at B = " << attn::quote("best_gain_b", std::to_string(best_b))
               << '\n';
-    if (high > 0) {
-        // Past the bend, how the measured speed compares with the compute roof, and why.
-        std::string why;
-        if (high < 0.9)
-            why =
-                "below the roof, which is a large square sgemm's speed: a decode step's "
-                "products have only B rows, and attention and the small per-token loops "
-                "(RMSNorm, RoPE, SiLU) beside them reach neither limit";
-        else if (low > 1.1)
-            why =
-                "above the roof, which is this machine's sgemm speed: the packed kernel "
-                "below, its weights packed once and all its sums in registers, is faster on "
-                "these products than that sgemm is on its square ones";
-        else
-            why =
-                "near the roof: the packed kernel below, its weights packed once and all its "
-                "sums in registers, can match a large sgemm, while attention and the small "
-                "per-token loops (RMSNorm, RoPE, SiLU) reach neither limit";
-        const std::string range =
-            low == high ? fixed(low, 2) : fixed(low, 2) + " to " + fixed(high, 2);
-        std::cout << attn::wrap("past the bend (B >= " + std::to_string(bend) +
-                                    "): " + attn::quote("past_bend_share", range) +
-                                    " times the roof: " + attn::quote("past_bend_why", why),
-                                90)
-                  << '\n';
+    // How the measurements sit against the roofline, in a sentence for the page.
+    std::string verdict;
+    if (highest <= 1.0) {
+        verdict =
+            "Every measured point lies under the roofline, as measurements under a bound must";
+        verdict +=
+            high > 0 ? "; past the bend they reach " +
+                           (low == high ? fixed(low, 2) : fixed(low, 2) + " to " + fixed(high, 2)) +
+                           " of it, because the step's products read their weights from "
+                           "farther away than the measuring product, whose weight stayed "
+                           "in cache, and attention and the small per-token loops "
+                           "(RMSNorm, RoPE, SiLU) beside them reach neither roof."
+                     : ".";
+    } else {
+        verdict = "At B = " + std::to_string(highest_b) + " the measured speed is " +
+                  fixed(highest, 2) +
+                  " times the roofline's: the roofs are this machine's fastest measured loops, "
+                  "and the decode step, with its weights in their regular order, read or "
+                  "computed faster than they did. A roofline is a model, not a law.";
     }
-    std::cout << std::defaultfloat;
+    std::cout << attn::wrap(attn::quote("roof_verdict", verdict), 90) << '\n' << std::defaultfloat;
+
+    // The figure: the roofline from its formula, the two roofs, the bend, the measurements.
+    const double B_max = std::max(xs.back(), std::min(2 * bend, 512.0));
+    std::vector<double> fine, rising, flat, lower;
+    for (int i = 0; i <= 160; ++i) {
+        const double B = std::pow(B_max, i / 160.0);
+        if (!fine.empty() && fine.back() < bend && B > bend) fine.push_back(bend);
+        fine.push_back(B);
+    }
+    for (double B : fine) {
+        rising.push_back(bandwidth_roof(B));
+        flat.push_back(compute_roof);
+        lower.push_back(std::min(bandwidth_roof(B), compute_roof));
+    }
+    attn::PlotOptions axes;
+    axes.log_x = axes.log_y = true;
+    if (bend > 0 && bend <= B_max)
+        axes.marks.push_back({bend, compute_roof, "bend: B = " + fixed(bend, 1)});
     attn::write_svg_line_plot(figures / "ch10_batched.svg", xs,
-                              {{"measured", measured}, {"roofline bound", bound}},
+                              {{"bandwidth roof", rising, attn::SeriesStyle::dashed, fine},
+                               {"compute roof", flat, attn::SeriesStyle::dashed, fine},
+                               {"roofline: the lower roof", lower, attn::SeriesStyle::line, fine},
+                               {"measured", measured, attn::SeriesStyle::points}},
                               "Tokens per second against the batch, stories15M's shape, one thread",
-                              "sequences decoded together (B)", "tokens per second", true);
+                              "sequences decoded together, B (log scale)",
+                              "tokens per second (log scale)", axes);
     std::cout << "Figure written to " << (figures / "ch10_batched.svg").string() << '\n';
 }
 
 /// \image html ch10_batched.svg "Tokens per second against the batch size, with the roofline"
 ///
 /// The batched tokens are chapter 08's tokens, and a step of many sequences costs far less
-/// than as many steps of one. The roofline's shape is steep while a step is bound by
-/// reading the weights (each extra sequence nearly free), then flat once the products are
-/// bound by compute, past the bend the program prints (B = {{bend}}, where I(B) reaches
-/// {{bend_intensity}} operations per byte against the machine's {{machine_balance}}; B/2
-/// alone would have put it at B = {{bend_without_cache}}). The roofline is a model, not a
-/// law, and its two numbers come from separate loops: at B = 1 the decoder may read its
-/// weights faster than the measuring loop did (the weights' regular order suits the
-/// prefetchers), so its ratio can pass 1; here it is {{b1_roof_share}}. Past the bend the
-/// measured speed is {{past_bend_share}} times the roofline's: {{past_bend_why}}.
+/// than as many steps of one. The figure draws the roofline from its formula, for
+/// sequences of {{cached_positions}} cached positions (the runs' average): the bandwidth
+/// roof, B times the bandwidth over a step's bytes, rises with B (each extra sequence nearly
+/// free); the compute roof, the peak over one token's operations, is flat; the roofline is
+/// the lower of the two, and bends where they cross, at B = {{bend}}, where I(B) reaches the
+/// machine's {{machine_balance}} operations per byte (B/2 alone would have put it at
+/// B = {{bend_without_cache}}). The bandwidth roof here is {{bandwidth_roof_from}},
+/// {{bandwidth_gbs}} GB/s; the compute roof is {{compute_roof_from}}, {{peak_gflops}}
+/// GFLOP/s (the sgemm managed {{sgemm_gflops}}). {{roof_verdict}}
 ///
 /// How much batching gains depends on where the weights live: where they come from main
 /// memory, one sequence waits for them and the gain is large; where a cache holds them, one
@@ -901,15 +1246,21 @@ void show_int8_trained(bool quick) {
                   << "% (attractor sentences: " << 100.0 * af.attractor_accuracy() << "% and "
                   << 100.0 * ai.attractor_accuracy() << "%)\n";
         // What the rounding changed, for the page.
-        std::string changed;
-        if (same == positions && af.accuracy() == ai.accuracy())
-            changed = "changes no greedy word and no verb";
-        else
-            changed = "changes the greedy word at " + std::to_string(positions - same) + " of " +
-                      std::to_string(positions) + " positions and the verbs that agree from " +
-                      fixed(100.0 * af.accuracy(), 1) + "% to " + fixed(100.0 * ai.accuracy(), 1) +
-                      "%";
-        std::cout << "  the int8 rounding " << attn::quote("trained_changes", changed) << '\n';
+        const std::string words = same == positions
+                                      ? "no greedy word"
+                                      : "the greedy word at " + std::to_string(positions - same) +
+                                            " of " + std::to_string(positions) + " positions";
+        const std::string verbs =
+            af.accuracy() == ai.accuracy()
+                ? (same == positions ? "and no verb" : "and not the share of verbs that agree")
+                : "and the verbs that agree from " + fixed(100.0 * af.accuracy(), 1) + "% to " +
+                      fixed(100.0 * ai.accuracy(), 1) + "%";
+        std::string line = attn::wrap(
+            "the int8 rounding " + attn::quote("trained_changes", "changes " + words + " " + verbs),
+            86);
+        for (std::size_t at = 0; (at = line.find('\n', at)) != std::string::npos; at += 3)
+            line.replace(at, 1, "\n  ");
+        std::cout << "  " << line << '\n';
     }
     std::cout << std::defaultfloat << std::setprecision(2)
               << "  float32 cache against chapter 05's Gpt::logits: max difference " << against_gpt
@@ -989,7 +1340,7 @@ int main(int argc, char** argv) {
                                  std::optional<attn::Llama> checkpoint;
                                  if (options[1].given)
                                      checkpoint.emplace(attn::read_checkpoint(options[1].value));
-                                 show_paged_cache();
+                                 show_paged_cache(figures);
                                  show_trace(figures);
                                  show_shared_prefix();
                                  show_batched(figures, quick);

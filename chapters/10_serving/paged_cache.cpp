@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace attn {
 
@@ -19,6 +20,22 @@ BlockSlot block_slot(std::size_t position, std::size_t block_size,
                         std::to_string(block_table.size() * block_size) + " (excluded)");
     }
     return {block_table[position / block_size], position % block_size};
+}
+
+void check_block_table(const std::size_t* table, std::size_t n, std::size_t block_size,
+                       std::size_t n_blocks, const char* caller) {
+    if (block_size == 0) invalid_argument(caller, "block_size = 0: a block holds at least 1 row");
+    const std::size_t used = blocks_for(n, block_size);
+    for (std::size_t i = 0; i < used; ++i) {
+        if (table[i] >= n_blocks) {
+            invalid_argument(
+                caller, "table[" + std::to_string(i) + "] = " + std::to_string(table[i]) +
+                            " is not a block of the pool, which has n_blocks = " +
+                            std::to_string(n_blocks) +
+                            (n_blocks == 0 ? std::string(" (PagedHead::n_blocks is not set)")
+                                           : " (blocks 0.." + std::to_string(n_blocks - 1) + ")"));
+        }
+    }
 }
 
 std::size_t blocks_for(std::size_t positions, std::size_t block_size) {
@@ -76,7 +93,30 @@ std::size_t BlockAllocator::owners(std::size_t block) const {
     return owners_[block];
 }
 
+namespace {
+
+// The first of n numbers that is NaN or infinite, or n when all are finite.
+std::size_t first_not_finite(const float* x, std::size_t n) {
+    std::size_t i = 0;
+    while (i < n && std::isfinite(x[i])) ++i;
+    return i;
+}
+
+// "NaN", "inf" or "-inf".
+std::string not_finite_text(float x) {
+    return std::isnan(x) ? "NaN" : (x > 0 ? "inf" : "-inf");
+}
+
+}  // namespace
+
 float quantize_row(const float* x, std::size_t n, std::int8_t* q) {
+    // NaN has no int8 code (casting it to an integer is undefined behaviour), and an
+    // infinite scale would turn every number of the row into NaN when read back.
+    if (const std::size_t i = first_not_finite(x, n); i < n) {
+        invalid_argument("attn::quantize_row", "x[" + std::to_string(i) +
+                                                   "] = " + not_finite_text(x[i]) +
+                                                   ": only finite numbers have an int8 code");
+    }
     float largest = 0.0f;
     for (std::size_t i = 0; i < n; ++i) largest = std::max(largest, std::abs(x[i]));
     if (largest == 0.0f) {
@@ -163,8 +203,8 @@ std::vector<PagedKVCache::SequenceId> PagedKVCache::sequences() const {
     return ids;
 }
 
-std::size_t PagedKVCache::length(SequenceId id) const {
-    return sequence("attn::PagedKVCache::length", id).length;
+std::size_t PagedKVCache::length(SequenceId id, const char* caller) const {
+    return sequence(caller, id).length;
 }
 
 const std::vector<std::size_t>& PagedKVCache::block_table(SequenceId id) const {
@@ -271,6 +311,20 @@ void PagedKVCache::store(std::size_t layer, SequenceId id, std::size_t position,
                                  ", shared with another sequence: a stored position is never "
                                  "rewritten");
     }
+    // Checked before any row is written, in both precisions: int8 has no code for NaN or inf,
+    // and in float32 one NaN key would make every score of its head NaN, silently.
+    const std::size_t d = config_.d_head, numbers = config_.n_kv_heads * d;
+    for (const auto& [name, x] : {std::pair{"keys", keys}, std::pair{"values", values}}) {
+        if (const std::size_t i = first_not_finite(x, numbers); i < numbers) {
+            invalid_argument(fn, std::string(name) + "[" + std::to_string(i) +
+                                     "] = " + not_finite_text(x[i]) +
+                                     " (kv_head = " + std::to_string(i / d) + ", number " +
+                                     std::to_string(i % d) + " of d_head = " + std::to_string(d) +
+                                     ") at layer = " + std::to_string(layer) +
+                                     ", position = " + std::to_string(position) + " of sequence " +
+                                     std::to_string(id) + ": the cache holds finite numbers only");
+        }
+    }
     for (std::size_t h = 0; h < config_.n_kv_heads; ++h) {
         const std::size_t r = row(layer, slot.block, h, slot.offset);
         write_row(r, keys + h * config_.d_head, keys_, keys_q_, key_scales_);
@@ -321,6 +375,7 @@ void PagedKVCache::attend(std::size_t layer, SequenceId id, std::size_t kv_head,
     h.scale_stride = config_.n_kv_heads * config_.block_size;
     h.block_size = config_.block_size;
     h.d = d;
+    h.n_blocks = config_.n_blocks;
     if (config_.precision == KVPrecision::float32) {
         h.keys = &keys_[first * d];
         h.values = &values_[first * d];

@@ -28,6 +28,12 @@ BlockSlot block_slot(std::size_t position, std::size_t block_size,
                      const std::vector<std::size_t>& block_table,
                      const char* caller = "attn::block_slot");
 
+/// Checks the entries of a block table that positions 0..n-1 use, blocks_for(n, block_size)
+/// of them: each must be a block of a pool of n_blocks. Throws std::invalid_argument naming
+/// `caller` and the first entry that is not (`table[2] = 9`), or block_size = 0.
+void check_block_table(const std::size_t* table, std::size_t n, std::size_t block_size,
+                       std::size_t n_blocks, const char* caller);
+
 /// How many blocks hold `positions` positions: \f$\lceil positions / block\_size \rceil\f$.
 std::size_t blocks_for(std::size_t positions, std::size_t block_size);
 
@@ -121,8 +127,9 @@ public:
     /// The sequences, in the order of their ids.
     std::vector<SequenceId> sequences() const;
 
-    /// How many positions a sequence holds.
-    std::size_t length(SequenceId id) const;
+    /// How many positions a sequence holds. Throws std::invalid_argument naming `caller`
+    /// when no sequence has this id.
+    std::size_t length(SequenceId id, const char* caller = "attn::PagedKVCache::length") const;
     /// A sequence's blocks, in order.
     const std::vector<std::size_t>& block_table(SequenceId id) const;
 
@@ -138,7 +145,9 @@ public:
     std::size_t append_position(SequenceId id);
 
     /// Stores the key and value of a position already counted by append_position(). Throws
-    /// std::invalid_argument for a position in a block shared with another sequence.
+    /// std::invalid_argument, storing nothing, for a position in a block shared with another
+    /// sequence, and for a key or value that is NaN or infinite, in either precision: int8 has
+    /// no code for it, and in float32 it would make every score of its head NaN.
     /// \param layer the layer, 0..n_layers-1
     /// \param id the sequence
     /// \param position a position of the sequence, below its length()
@@ -210,7 +219,8 @@ private:
 
 /// Symmetric int8 quantisation of n numbers: scale = max|x| / 127 and
 /// \f$q_i = \mathrm{round}(x_i / scale)\f$, so \f$|q_i| \le 127\f$ and
-/// \f$|q_i \cdot scale - x_i| \le scale / 2\f$. A row of zeros has scale 0.
+/// \f$|q_i \cdot scale - x_i| \le scale / 2\f$. A row of zeros has scale 0. Throws
+/// std::invalid_argument naming the number (`x[3] = NaN`) when one is NaN or infinite.
 /// \return the scale
 float quantize_row(const float* x, std::size_t n, std::int8_t* q);
 

@@ -23,7 +23,7 @@ Matrix paged_gpt_logits(const Gpt& model, PagedKVCache& cache, PagedKVCache::Seq
                                  std::to_string(c.n_kv_heads) + " of " + std::to_string(d_head));
     }
     if (tokens.empty()) invalid_argument(fn, "no token to run");
-    const std::size_t start = cache.length(id), n_new = tokens.size();  // length(): a known id
+    const std::size_t start = cache.length(id, fn), n_new = tokens.size();  // a known id
     if (start + n_new > c.context) {
         invalid_argument(fn, "sequence " + std::to_string(id) + " holds " + std::to_string(start) +
                                  " positions; " + std::to_string(n_new) +

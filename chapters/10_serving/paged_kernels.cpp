@@ -1,9 +1,11 @@
 #include "chapters/10_serving/paged_kernels.hpp"
 
 #include "chapters/01_single_head_attention/softmax_in_place.hpp"
+#include "chapters/10_serving/paged_cache.hpp"
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -19,6 +21,7 @@ template <typename Row>
 void for_each_block(const PagedHead& h, const std::size_t* table, std::size_t n, Row row) {
     for (std::size_t i = 0, t = 0; t < n; ++i) {
         const std::size_t rows = std::min(h.block_size, n - t);
+        assert(table[i] < h.n_blocks);  // attend_paged() checked the table
         row(table[i], t, rows);
         t += rows;
     }
@@ -28,6 +31,9 @@ void for_each_block(const PagedHead& h, const std::size_t* table, std::size_t n,
 
 void attend_paged(const float* q, const PagedHead& h, const std::size_t* table, std::size_t n,
                   float* out, float* scores) {
+    // Out of line, in a file compiled with the usual flags: one pass over the n / block_size
+    // entries, before the kernel reads a row through them.
+    check_block_table(table, n, h.block_size, h.n_blocks, "attn::attend_paged");
     const std::size_t d = h.d;
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
     std::fill(out, out + d, 0.0f);

@@ -22,13 +22,16 @@ struct PagedHead {
     std::size_t scale_stride = 0;           ///< scales from one block to the next
     std::size_t block_size = 0;             ///< rows per block
     std::size_t d = 0;                      ///< numbers per row
+    std::size_t n_blocks = 0;               ///< blocks in the pool: a table entry is below it
 };
 
 /// Scores \f$K q / \sqrt{d}\f$ over positions 0..n-1, found block after block through
 /// `table`, their softmax, and \f$\sum_t p_t v_t\f$ into `out` (`[d]`). `scores` holds n
 /// numbers. Float32 rows when head.keys is set, int8 rows and their scales otherwise: a
 /// score is then \f$s_t \sum_i q_i k_{ti}\f$ with the integers, and a value row is scaled
-/// once per position.
+/// once per position. Throws std::invalid_argument naming attn::attend_paged, before reading
+/// any row, when head.block_size is 0 or an entry of `table` that positions 0..n-1 use is not
+/// below head.n_blocks (check_block_table()).
 void attend_paged(const float* q, const PagedHead& head, const std::size_t* table, std::size_t n,
                   float* out, float* scores);
 

@@ -120,6 +120,7 @@ void release_block(BlockPool& pool, std::size_t block);
 ///
 /// A sequence holds `length` positions and is about to write position `length`. Make the
 /// block that position goes in its own:
+///
 /// - When length % block_size is 0 (its blocks are full, or it has none), take a new block
 ///   from the pool (as allocate_block() does) and push it on the back of the table.
 /// - Else, when the table's last block has owners above 1 (a fork shares it), take a new
@@ -130,6 +131,7 @@ void release_block(BlockPool& pool, std::size_t block);
 ///   block in the table's last entry. The old block's rows stay as they are: the other
 ///   sequence reads them.
 /// - Else the last block is this sequence's alone: change nothing.
+/// .
 ///
 /// \param pool the pool, changed in place
 /// \param storage `[n_blocks, block_size, d]`, one head's rows; block_size is its second size

@@ -183,3 +183,24 @@ TEST_CASE("tiled attention gives NaN where masked attention does: a NaN query, a
     CHECK_THAT(nan_shown(attn::tiled_attention(q, nan_key, v, false, &own, {4, 4})),
                IsClose(nan_shown(attn::masked_attention(q, nan_key, v, own).output)));
 }
+
+TEST_CASE("fast_exp and exp_row turn NaN into NaN without converting NaN to an integer") {
+    // Converting NaN to an int is undefined behaviour: the sanitizer preset's
+    // -fsanitize=float-cast-overflow stops this test if fast_exp's formula does it.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    CHECK(std::isnan(attn::fast_exp(nan)));
+    CHECK(std::isnan(attn::fast_exp(-nan)));
+    // 37 scores, NaN in several lanes of the vector loop and in its scalar tail.
+    std::vector<float> s(37), want(37);
+    for (std::size_t j = 0; j < s.size(); ++j) {
+        s[j] = j % 5 == 0 ? (j % 2 ? -nan : nan) : -0.25f * static_cast<float>(j);
+        want[j] = std::exp(s[j]);
+    }
+    const float sum = attn::exp_row(s.data(), s.size(), 0.0f);
+    CHECK(std::isnan(sum));
+    for (std::size_t j = 0; j < s.size(); ++j) {
+        INFO("score " << j);
+        CHECK(std::isnan(s[j]) == std::isnan(want[j]));
+        if (!std::isnan(want[j])) CHECK(std::fabs(s[j] - want[j]) <= 1e-6f * want[j]);
+    }
+}

@@ -518,3 +518,45 @@ TEST_CASE("write_checkpoint refuses a size that does not fit in the header's int
         attn::test::NamesShapeError("attn::write_checkpoint",
                                     "seq_len = 2147483648 does not fit in the header's int32"));
 }
+
+TEST_CASE("bad input is refused by the function the reader called, before anything changes") {
+    using attn::test::NamesShapeError;
+    const attn::Llama& model = test_model();
+    CHECK_THROWS_MATCHES(model.output_logits(Matrix(xt::ones<float>({2, 5}))),
+                         std::invalid_argument,
+                         NamesShapeError("attn::Llama::output_logits", "[2, 5]"));
+
+    const Vector logits = {0.5f, 2.0f, -1.0f};
+    attn::Rng rng(1);
+    CHECK_THROWS_MATCHES(attn::pick_token(logits, {-1.0f, 0.9f}, rng), std::invalid_argument,
+                         NamesShapeError("attn::pick_token", "temperature = -1"));
+    CHECK_THROWS_MATCHES(attn::pick_token(logits, {0.0f, 1.5f}, rng), std::invalid_argument,
+                         NamesShapeError("attn::pick_token", "top_p = 1.5"));
+    CHECK_THROWS_MATCHES(attn::pick_token(Vector::from_shape({0}), {}, rng), std::invalid_argument,
+                         NamesShapeError("attn::pick_token", "[0]"));
+
+    CHECK_THROWS_MATCHES(attn::llama_generate(model, {}, 3, {}, rng, {}), std::invalid_argument,
+                         NamesShapeError("attn::llama_generate", "no token"));
+    CHECK_THROWS_MATCHES(attn::llama_generate(model, {1, 324}, 3, {}, rng, {}),
+                         std::invalid_argument, NamesShapeError("attn::llama_generate", "324"));
+    CHECK_THROWS_MATCHES(attn::llama_generate(model, {1, 5}, 3, {-1.0f, 0.9f}, rng, {}),
+                         std::invalid_argument,
+                         NamesShapeError("attn::llama_generate", "temperature = -1"));
+
+    // A refused prefill leaves the cache as it was (it used to clear it first).
+    attn::CachedLlama cached(model);
+    cached.prefill({1, 5, 9});
+    CHECK_THROWS_MATCHES(cached.prefill({1, 324}), std::invalid_argument,
+                         NamesShapeError("attn::CachedLlama::prefill", "324"));
+    CHECK_THROWS_MATCHES(cached.prefill({}), std::invalid_argument,
+                         NamesShapeError("attn::CachedLlama::prefill", "no token"));
+    CHECK(cached.position() == 3);
+
+    const attn::Tokenizer tok = test_tokenizer();
+    CHECK_THROWS_MATCHES(tok.score(400), std::invalid_argument,
+                         NamesShapeError("attn::Tokenizer::score", "token = 400"));
+    CHECK_THROWS_MATCHES(tok.decode_piece(1, 400), std::invalid_argument,
+                         NamesShapeError("attn::Tokenizer::decode_piece", "token = 400"));
+    CHECK_THROWS_MATCHES(tok.decode({1, 400}), std::invalid_argument,
+                         NamesShapeError("attn::Tokenizer::decode", "tokens[1] = 400"));
+}

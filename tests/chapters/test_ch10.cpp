@@ -15,6 +15,7 @@
 #include <xtensor/xview.hpp>
 
 #include <cmath>
+#include <limits>
 
 using attn::Matrix;
 using attn::PagedKVCache;
@@ -292,4 +293,132 @@ TEST_CASE("chapter 05's GPT over the paged cache: its own logits in float32, clo
     CHECK_THROWS_AS(attn::paged_gpt_logits(model, small, s, std::vector<std::size_t>(7, 1)),
                     attn::out_of_blocks);
     CHECK(small.length(s) == 0);
+}
+
+TEST_CASE("a NaN or infinite key or value is refused at store, in both precisions") {
+    using attn::test::NamesShapeError;
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    for (attn::KVPrecision p : {attn::KVPrecision::float32, attn::KVPrecision::int8}) {
+        INFO((p == attn::KVPrecision::int8 ? "int8" : "float32"));
+        // 2 layers, 2 key/value heads of 4 numbers, blocks of 2 positions.
+        PagedKVCache cache({2, 2, 4, 2, 4, p});
+        const auto id = cache.add_sequence();
+        const std::vector<float> keys = {1, 2, 3, 4, 5, 6, 7, 8}, values = {8, 7, 6, 5, 4, 3, 2, 1};
+        cache.append_position(id);
+        for (std::size_t l = 0; l < 2; ++l) cache.store(l, id, 0, keys.data(), values.data());
+        cache.append_position(id);
+        cache.store(0, id, 1, keys.data(), values.data());
+        const std::vector<float> key_before = cache.key(1, id, 1, 0),
+                                 stored = cache.key(0, id, 1, 1);
+        const std::vector<std::size_t> table = cache.block_table(id);
+
+        std::vector<float> bad_keys = keys, bad_values = values;
+        bad_keys[6] = nan;  // kv_head 1, number 2
+        bad_values[3] = inf;
+        CHECK_THROWS_MATCHES(cache.store(0, id, 1, bad_keys.data(), values.data()),
+                             std::invalid_argument,
+                             NamesShapeError("attn::PagedKVCache::store", "keys[6] = NaN"));
+        CHECK_THROWS_WITH(
+            cache.store(0, id, 1, bad_keys.data(), values.data()),
+            Contains("kv_head = 1") && Contains("layer = 0") && Contains("position = 1"));
+        CHECK_THROWS_MATCHES(cache.store(1, id, 1, keys.data(), bad_values.data()),
+                             std::invalid_argument,
+                             NamesShapeError("attn::PagedKVCache::store", "values[3] = inf"));
+        bad_values[3] = -inf;
+        CHECK_THROWS_MATCHES(cache.store(1, id, 1, keys.data(), bad_values.data()),
+                             std::invalid_argument,
+                             NamesShapeError("attn::PagedKVCache::store", "values[3] = -inf"));
+        // Nothing was written: the rows stored before read back as they were.
+        CHECK(cache.key(0, id, 1, 1) == stored);
+        CHECK(cache.key(1, id, 1, 0) == key_before);
+        CHECK(cache.length(id) == 2);
+        CHECK(cache.block_table(id) == table);
+    }
+    const std::vector<float> x = {1.0f, nan, 2.0f};
+    std::vector<std::int8_t> q(3, 5);
+    CHECK_THROWS_MATCHES(attn::quantize_row(x.data(), 3, q.data()), std::invalid_argument,
+                         NamesShapeError("attn::quantize_row", "x[1] = NaN"));
+    CHECK(q == std::vector<std::int8_t>(3, 5));
+}
+
+TEST_CASE("attention through a block table refuses an entry past the pool, reading nothing") {
+    using attn::test::NamesShapeError;
+    // A pool of 3 blocks of 2 rows of d = 2, as bench_serving builds one.
+    const std::vector<float> keys = {1, 0, 0, 1, 1, 1, -1, 0, 0, -1, 2, 2}, values = keys;
+    attn::PagedHead h;
+    h.keys = keys.data();
+    h.values = values.data();
+    h.block_stride = 2 * 2;
+    h.block_size = 2;
+    h.d = 2;
+    h.n_blocks = 3;
+    const std::vector<float> q = {1.0f, 0.5f};
+    std::vector<float> out(2, 7.0f), scores(4);
+    const std::vector<std::size_t> good = {2, 0}, past = {2, 3}, unused_past = {2, 0, 9};
+    attn::attend_paged(q.data(), h, good.data(), 4, out.data(), scores.data());
+    CHECK(std::isfinite(out[0]));
+    CHECK(std::isfinite(out[1]));
+    const std::vector<float> before = out;
+    CHECK_THROWS_MATCHES(attn::attend_paged(q.data(), h, past.data(), 4, out.data(), scores.data()),
+                         std::invalid_argument,
+                         NamesShapeError("attn::attend_paged", "table[1] = 3"));
+    CHECK(out == before);
+    // Entries past the n positions asked for are not read, so not checked.
+    attn::attend_paged(q.data(), h, unused_past.data(), 4, out.data(), scores.data());
+    CHECK(out == before);
+    h.n_blocks = 0;  // a view that does not say how large its pool is
+    CHECK_THROWS_MATCHES(attn::attend_paged(q.data(), h, good.data(), 1, out.data(), scores.data()),
+                         std::invalid_argument,
+                         NamesShapeError("attn::attend_paged", "n_blocks = 0"));
+    h.n_blocks = 3;
+    h.block_size = 0;
+    CHECK_THROWS_MATCHES(attn::attend_paged(q.data(), h, good.data(), 1, out.data(), scores.data()),
+                         std::invalid_argument,
+                         NamesShapeError("attn::attend_paged", "block_size = 0"));
+}
+
+TEST_CASE("an unknown sequence id is refused naming the function called, changing nothing") {
+    using attn::test::NamesShapeError;
+    const attn::Llama model = small_llama(2);
+    PagedKVCache cache(cache_for(model, 4, 6));
+    attn::BatchedLlama runner(model, cache);
+    const auto a = cache.add_sequence();
+    runner.step({a}, {tokens(5, 1)});
+    const std::vector<std::size_t> table = cache.block_table(a);
+    CHECK_THROWS_MATCHES(runner.step({a, 9}, {{1}, {2}}), std::invalid_argument,
+                         NamesShapeError("attn::BatchedLlama::step", "id 9"));
+    CHECK(cache.length(a) == 5);
+    CHECK(cache.block_table(a) == table);
+
+    const attn::GptConfig c{30, 12, 16, 2, 4, 2, 32, true};
+    attn::Rng rng(9);
+    const attn::Gpt gpt(c, attn::gpt2_init(c, rng));
+    PagedKVCache paged({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4});
+    const auto id = paged.add_sequence();
+    attn::paged_gpt_logits(gpt, paged, id, {1, 2});
+    CHECK_THROWS_MATCHES(attn::paged_gpt_logits(gpt, paged, 5, {1}), std::invalid_argument,
+                         NamesShapeError("attn::paged_gpt_logits", "id 5"));
+    CHECK(paged.length(id) == 2);
+    CHECK(paged.allocator().free_blocks() == 3);
+}
+
+TEST_CASE(
+    "the serving model and trace refuse settings that would divide by zero or clamp "
+    "nothing") {
+    using attn::test::NamesShapeError;
+    attn::LlamaConfig c = attn::stories15m_config();
+    c.n_heads = 0;
+    CHECK_THROWS_MATCHES(attn::decode_step_cost(c, 1, 100, 1000), std::invalid_argument,
+                         NamesShapeError("attn::decode_step_cost", "n_heads"));
+    attn::Rng rng(1);
+    attn::TraceSpec spec;
+    spec.requests = 10;
+    spec.context = 1;
+    CHECK_THROWS_MATCHES(attn::serving_trace(spec, rng), std::invalid_argument,
+                         NamesShapeError("attn::serving_trace", "context = 1"));
+    spec.context = 2048;
+    spec.max_tokens = {256, 0};
+    CHECK_THROWS_MATCHES(attn::serving_trace(spec, rng), std::invalid_argument,
+                         NamesShapeError("attn::serving_trace", "max_tokens[1] = 0"));
 }

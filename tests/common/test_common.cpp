@@ -7,6 +7,7 @@
 #include "common/quote.hpp"
 #include "common/random.hpp"
 #include "common/shape.hpp"
+#include "common/svg.hpp"
 #include "diagnosis.hpp"
 #include "matchers.hpp"
 
@@ -14,9 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <regex>
 #include <sstream>
 
 using attn::Matrix;
+using attn::Tokens;
 using attn::Vector;
 using Catch::Matchers::Contains;
 
@@ -138,6 +141,218 @@ TEST_CASE("write_svg_line_plot draws every series with its name, and rejects wha
     CHECK_THROWS_MATCHES(attn::write_svg_line_plot("/tmp/x.svg", {1}, {}, "t", "x", "y"),
                          std::invalid_argument,
                          NamesShapeError("attn::write_svg_line_plot", "series"));
+}
+
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// An SVG's own width and height, from its <svg> element.
+std::pair<double, double> svg_size(const std::string& svg) {
+    std::smatch m;
+    REQUIRE(std::regex_search(svg, m,
+                              std::regex(R"re(<svg[^>]* width="([\d.]+)" height="([\d.]+)")re")));
+    return {std::stod(m[1]), std::stod(m[2])};
+}
+
+// Every <text x=".." y=".." ...>content</text> of an SVG (not the rotated ones).
+struct SvgText {
+    double x, y;
+    std::string attributes, content;
+};
+std::vector<SvgText> svg_texts(const std::string& svg) {
+    std::vector<SvgText> out;
+    const std::regex text(R"re(<text x="([-\d.e]+)" y="([-\d.e]+)"([^>]*)>([^<]*)</text>)re");
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), text); it != std::sregex_iterator();
+         ++it)
+        out.push_back({std::stod((*it)[1]), std::stod((*it)[2]), (*it)[3], (*it)[4]});
+    return out;
+}
+
+// The y axis's tick labels: the texts anchored at their end, left of the frame.
+std::vector<std::string> y_tick_labels(const std::string& svg) {
+    std::vector<std::string> out;
+    for (const SvgText& t : svg_texts(svg))
+        if (t.attributes.find("text-anchor=\"end\"") != std::string::npos && t.x < 100)
+            out.push_back(t.content);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a log axis labels at least three values, whatever its range") {
+    // Ratios from 1.01 to 10^12, starting anywhere: never fewer than three labels, all inside
+    // the range, in order.
+    for (double lo : {1e-6, 0.03, 1.0, 7.5, 249.0, 1e5}) {
+        for (double ratio : {1.01, 1.1, 1.5, 2.0, 3.0, 8.6, 10.0, 40.0, 1e3, 1e6, 1e12}) {
+            const std::vector<double> t = attn::log_axis_ticks(lo, lo * ratio);
+            INFO("range " << lo << " to " << lo * ratio);
+            REQUIRE(t.size() >= 3);
+            CHECK(t.size() <= 12);
+            CHECK(t.front() >= lo * (1 - 1e-9));
+            CHECK(t.back() <= lo * ratio * (1 + 1e-9));
+            CHECK(std::is_sorted(t.begin(), t.end()));
+        }
+    }
+    // Decades when three fit, else 1-2-5 steps: chapter 10's tokens per second.
+    CHECK(attn::log_axis_ticks(0.5, 2000) == std::vector<double>{1, 10, 100, 1000});
+    CHECK(attn::log_axis_ticks(230, 2300) == std::vector<double>{500, 1000, 2000});
+    CHECK_THROWS_AS(attn::log_axis_ticks(0, 1), std::invalid_argument);
+}
+
+TEST_CASE("a line plot over a narrow log range still labels three y values") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_log_plot" / "p.svg";
+    // Tokens per second from 250 to 2145, as chapter 10's roofline figure plots them: a
+    // decade-only axis labels just "1000".
+    attn::write_svg_line_plot(path, {1, 2, 4, 8}, {{"measured", {250, 700, 1400, 2145}}}, "t", "B",
+                              "tokens per second", true);
+    CHECK(y_tick_labels(read_text(path)).size() >= 3);
+    // Narrower still: from 300 to 330, no 1-2-5 step and only one integer multiple inside.
+    attn::write_svg_line_plot(path, {1, 2, 3}, {{"flat", {300, 315, 330}}}, "t", "x", "y", true);
+    CHECK(y_tick_labels(read_text(path)).size() >= 3);
+    // Where labels would crowd (0.7, 0.8, 0.9, 1, 2, 3), the rounder ones stay: 1 is shown.
+    attn::write_svg_line_plot(path, {1, 2, 3}, {{"loss", {3.3, 1.0, 0.7}}}, "t", "x", "y", true);
+    const std::vector<std::string> labels = y_tick_labels(read_text(path));
+    CHECK(labels.size() >= 3);
+    CHECK(std::find(labels.begin(), labels.end(), "1") != labels.end());
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("a line plot keeps its legend inside the figure: in an empty corner, or below") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_legend" / "p.svg";
+    const std::string long_name = "training (mean of the last 20 steps), a long name";
+    const auto legend_inside = [&](const std::string& svg) {
+        const auto [width, height] = svg_size(svg);
+        bool found = false;
+        for (const SvgText& t : svg_texts(svg)) {
+            if (t.content != long_name) continue;
+            found = true;
+            CHECK(t.x >= 0);
+            CHECK(t.x + attn::text_width(t.content, 13) <= width);
+            CHECK(t.y <= height);
+        }
+        CHECK(found);
+        return std::pair{width, height};
+    };
+    // A line rising from the bottom-left corner to the top-right leaves the top-left empty:
+    // the legend goes there, and the figure keeps its size.
+    attn::write_svg_line_plot(path, {0, 1, 2, 3, 4},
+                              {{long_name, {0, 1, 2, 3, 4}}, {"b", {0, 0.5, 1, 1.5, 2}}}, "t", "x",
+                              "y");
+    std::string svg = read_text(path);
+    CHECK(legend_inside(svg).second == 420);
+    // Lines through all four corners and the middle of both edges: the legend goes below
+    // the plot, and the figure grows to hold it.
+    attn::write_svg_line_plot(path, {0, 1, 2, 3, 4},
+                              {{long_name, {0, 4, 0, 4, 0}},
+                               {"b", {4, 0, 4, 0, 4}},
+                               {"c", {4, 4, 4, 4, 4}},
+                               {"d", {0, 0, 0, 0, 0}}},
+                              "t", "x", "y");
+    svg = read_text(path);
+    CHECK(legend_inside(svg).second > 420);
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("a line plot draws curves from their own x, points alone, and labelled marks") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_marks" / "p.svg";
+    std::vector<double> fine, curve;
+    for (double b = 1; b <= 32; b += 0.5) {
+        fine.push_back(b);
+        curve.push_back(std::min(100 * b, 500.0));
+    }
+    attn::PlotOptions options;
+    options.log_x = options.log_y = true;
+    options.marks.push_back({5, 500, "bend: B = 5"});
+    attn::write_svg_line_plot(path, {1, 4, 16},
+                              {{"measured", {90, 420, 480}, attn::SeriesStyle::points},
+                               {"roofline", curve, attn::SeriesStyle::line, fine},
+                               {"compute roof", {500, 500, 500}, attn::SeriesStyle::dashed}},
+                              "roofline", "B", "tokens per second", options);
+    const std::string svg = read_text(path);
+    CHECK_THAT(svg, Contains("bend: B = 5") && Contains("stroke-dasharray=\"6 4\""));
+    // One polyline per drawn line (the points have none), with a vertex per x of its own.
+    std::size_t polylines = 0;
+    for (std::size_t at = svg.find("<polyline"); at != std::string::npos;
+         at = svg.find("<polyline", at + 1))
+        ++polylines;
+    CHECK(polylines == 2);
+    // Log x over 1..32: at least three labels along the bottom.
+    int x_labels = 0;
+    for (const SvgText& t : svg_texts(svg))
+        x_labels += t.attributes.find("text-anchor=\"middle\"") != std::string::npos && t.y > 370 &&
+                    t.y < 390;
+    CHECK(x_labels >= 3);
+    CHECK_THROWS_MATCHES(
+        attn::write_svg_line_plot(path, {1}, {{"a", {1, 2}, attn::SeriesStyle::line, {1}}}, "t",
+                                  "x", "y"),
+        std::invalid_argument,
+        attn::test::NamesShapeError("attn::write_svg_line_plot", "its own x has 1"));
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("write_svg_heatmaps keeps many panels within the page's column") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_grid" / "g.svg";
+    const Tokens tokens{"the", "dog", "that", "chased", "the", "cat", "was", "tired"};
+    attn::Rng rng(3);
+    std::vector<Matrix> panels;
+    Tokens titles;
+    for (int h = 0; h < 8; ++h) {
+        panels.push_back(xt::abs(attn::random_normal(8, 8, rng)) / 4.0f);
+        titles.push_back("head " + std::to_string(h));
+    }
+    // Eight heads asked for in one row: they wrap into rows no wider than 800 px.
+    attn::write_svg_heatmaps(path, panels, tokens, tokens, titles, "eight heads", 8);
+    std::string svg = read_text(path);
+    auto [width, height] = svg_size(svg);
+    CHECK(width <= 800);
+    CHECK(height > 2 * 8 * 30);  // more than one row of panels
+    // Four heads in two columns (chapter 04): two columns still, with smaller cells.
+    const std::vector<Matrix> four(panels.begin(), panels.begin() + 4);
+    attn::write_svg_heatmaps(path, four, tokens, tokens, Tokens(titles.begin(), titles.begin() + 4),
+                             "four heads", 2);
+    svg = read_text(path);
+    std::tie(width, height) = svg_size(svg);
+    CHECK(width <= 800);
+    CHECK(width > 600);
+    // A narrower column.
+    attn::write_svg_heatmaps(path, four, tokens, tokens, Tokens(titles.begin(), titles.begin() + 4),
+                             "four heads", attn::HeatmapGrid{.columns = 4, .max_width = 400});
+    CHECK(svg_size(read_text(path)).first <= 400);
+    std::filesystem::remove_all(path.parent_path());
+}
+
+TEST_CASE("write_svg_heatmaps features one panel large, the others as small multiples") {
+    const auto path = std::filesystem::temp_directory_path() / "attn_test_featured" / "f.svg";
+    const Tokens tokens{"the", "keys", "to", "the", "cabinet", "are", "here"};
+    std::vector<Matrix> panels;
+    Tokens titles;
+    for (int h = 0; h < 6; ++h) {
+        Matrix m = xt::zeros<float>({tokens.size(), tokens.size()});
+        for (std::size_t i = 0; i < tokens.size(); ++i) m(i, (i + h) % tokens.size()) = 1.0f;
+        panels.push_back(m);
+        titles.push_back("head " + std::to_string(h) + (h == 4 ? ": finds the subject" : ""));
+    }
+    attn::write_svg_heatmaps(path, panels, tokens, tokens, titles, "the trained heads",
+                             attn::HeatmapGrid{.columns = 3, .featured = 4});
+    const std::string svg = read_text(path);
+    CHECK(svg_size(svg).first <= 800);
+    // The featured panel's title in bold with its numbers (one per cell); the others'
+    // titles, small, and no numbers of theirs.
+    CHECK_THAT(svg, Contains("font-weight=\"bold\">head 4: finds the subject</text>"));
+    for (int h : {0, 1, 2, 3, 5})
+        CHECK_THAT(svg, Contains("font-size=\"11\" fill=\"#333\">head " + std::to_string(h)));
+    const std::regex number(R"(>[01]\.\d\d</text>)");
+    CHECK(std::distance(std::sregex_iterator(svg.begin(), svg.end(), number),
+                        std::sregex_iterator()) == 49);
+    CHECK_THROWS_MATCHES(attn::write_svg_heatmaps(path, panels, tokens, tokens, titles, "t",
+                                                  attn::HeatmapGrid{.featured = 6}),
+                         std::invalid_argument,
+                         attn::test::NamesShapeError("attn::write_svg_heatmaps", "featured = 6"));
+    std::filesystem::remove_all(path.parent_path());
 }
 
 TEST_CASE("write_svg_heatmap says which directory it cannot create") {
