@@ -81,7 +81,8 @@ void show_shape() {
               << attn::quote("stories15m_million_macs",
                              attn::weight_bytes_per_token(c) / sizeof(float) / 1e6, 0)
               << " million multiply-adds, one per weight read\n";
-    const attn::CheckpointPart& last = attn::checkpoint_layout(c).back();
+    const std::vector<attn::CheckpointPart> layout = attn::checkpoint_layout(c);
+    const attn::CheckpointPart& last = layout.back();
     std::cout << "its llama2.c checkpoint, stories15M.bin: " << last.offset + last.bytes
               << " bytes, "
               << attn::quote("stories15m_file_mb", (last.offset + last.bytes) / 1e6, 1) << " MB\n";
