@@ -76,6 +76,10 @@ TEMPLATE_ERRORS = [
 # past the end of a tensor stops at the learner's line instead of giving garbage. Leaks are
 # not the learner's concern here; the report goes to stderr, where run_case reads it.
 SANITIZER_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:print_summary=1")
+# The tests weigh each known mistake's formula on every call (tests/support/unchanged.hpp)
+# and, with this set, write their verdicts to stderr: "attn-formula matched|refuted\ttest\tname".
+SANITIZER_ENV["ATTN_MISTAKE_FORMULAS"] = "1"
+FORMULA_LINE = re.compile(r"^attn-formula (matched|refuted)\t([^\t]*)\t(.*)$", re.M)
 
 # glibc's words when it finds the heap corrupted (it then aborts, or hangs in the crash handler).
 HEAP_CORRUPTION = re.compile(r"(malloc\(\)|free\(\)|double free|corrupted|munmap_chunk|realloc\(\))[^\n]*")
@@ -341,17 +345,61 @@ def mistake_key(name):
     return name.split(":", 1)[0].strip().lower()
 
 
+def first_argument(call):
+    """`numbers(pool.owners)` of "numbers(pool.owners), IsClose(...)": the text before the
+    first comma outside brackets."""
+    depth = 0
+    for i, c in enumerate(call):
+        if c in "([{<":
+            depth += 1
+        elif c in ")]}>":
+            depth -= 1
+        elif c == "," and depth == 0:
+            return call[:i].strip()
+    return call.strip()
+
+
+def output_name(call):
+    """The output a comparison checks, when it is one of several: a struct's field or an
+    argument changed in place, e.g. "pool.owners" from `numbers(pool.owners)`, "dx" from
+    `g.dx` or `ex::layer_norm_backward(...).dx`; "" for a function's only result."""
+    actual = first_argument(call)
+    while True:  # unwrap conversions: numbers(x), as_vector(x), Vector{x}, static_cast<float>(x)
+        m = re.fullmatch(r"(?:[\w:]+(?:<[\w:]+>)?)\s*[({](.*)[)}]", actual)
+        if not m or first_argument(m.group(1)) != m.group(1).strip():
+            break
+        actual = m.group(1).strip()
+    m = re.search(r"\)\.([A-Za-z_]\w*)$", actual)
+    if m:
+        return m.group(1)
+    m = re.fullmatch(r"([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)", actual)
+    if m:
+        return m.group(2)[1:] if len(m.group(1)) == 1 else actual
+    return ""
+
+
 def failure_reason(case):
     """The failures of a Catch2 XML <TestCase>: ([(kind, reason in plain words, the named
     mistake or "", the reason without that mistake)], [mistakes a check attached and the
-    answer did not match])."""
+    answer did not match], [(the first line of each wrong value, the same without a
+    pattern)])."""
     found = []
     unmatched = []
-    info = ""
+    headlines = []  # (the first "wrong:" line of each failing comparison, its plain words)
+    infos = []  # the INFO messages of the next failing assertion (Catch writes them before it)
+    info = probe = ""
     for child in case.iter():
         if child.tag == "Info":
-            info = text(child)
-        elif child.tag == "Expression" and child.get("success") == "false":
+            infos.append(text(child))
+            continue
+        if child.tag not in ("Expression", "Exception", "FatalErrorCondition", "Failure"):
+            continue
+        # Each assertion's own messages, never one left over from an earlier assertion: the
+        # innermost says what this check checks, a "probe:" message which probe it belongs to.
+        info = infos[-1] if infos else ""
+        probe = next((i[len("probe:"):].strip() for i in infos if i.startswith("probe:")), "")
+        infos = []
+        if child.tag == "Expression" and child.get("success") == "false":
             throws_check = child.get("type", "").startswith(("CHECK_THROWS", "REQUIRE_THROWS"))
             exception = child.find("Exception")
             if exception is not None:
@@ -369,17 +417,29 @@ def failure_reason(case):
             lines = [l.strip() for l in expanded.splitlines()]
             mistakes = [l[len("mistake:"):].strip() for l in lines if l.startswith("mistake:")]
             wrongs = [l[len("wrong:"):].strip() for l in lines if l.startswith("wrong:")]
+            # Which output is wrong, when the function has several (a struct's fields).
+            output = output_name(" ".join(text(child.find("Original")).split()))
+            if output and wrongs and not re.match(r"[\w.\[\]]+: ", wrongs[0]):  # not named yet
+                wrongs[0] = f"{output}: {wrongs[0]}"
+                lines = [f"plain: {output}: {l[len('plain:'):].strip()}" if l.startswith("plain:")
+                         and not any(x.startswith("plain:") for x in lines[:i]) else l
+                         for i, l in enumerate(lines)]
             # The shape of the error (diagnosis.hpp) and the input it was found on, kept
             # with their alignment: the answer and the expected result side by side.
             details = [l[len("detail:"):].strip() for l in lines if l.startswith("detail:")]
             example = [l.split("input: ", 1)[1] if "input: " in l else ""
                        for l in expanded.splitlines() if l.strip().startswith("input:")]
             said = "\n".join(([wrongs[0]] if wrongs else []) + details[:MAX_DETAIL])
+            if wrongs:
+                # The same difference told without a pattern (where it is, the first element
+                # that differs), for when the pattern does not hold on the other inputs.
+                plain = [l[len("plain:"):].strip() for l in lines if l.startswith("plain:")]
+                headlines.append((wrongs[0], plain))
             if example:
-                said += "\n" + "\n".join(["the smallest input on which it fails:"]
-                                          + ["  " + l for l in example])
+                # A probe's input is designed, not the smallest: said so.
+                title = "the probe's input:" if probe else "the smallest input on which it fails:"
+                said += "\n" + "\n".join([title] + ["  " + l for l in example])
             unmatched += [l[len("unmatched:"):].strip() for l in lines if l.startswith("unmatched:")]
-            probe = info[len("probe:"):].strip() if info.startswith("probe:") else ""
             generic = ("probe", f"failed {probe}\n{said}") if probe and wrongs else \
                 ("smallest", said) if example and wrongs else ("wrong", said) if wrongs else None
             if mistakes:
@@ -397,6 +457,8 @@ def failure_reason(case):
             else:
                 original = " ".join(text(child.find("Original")).split())
                 found.append(("check", f"check failed: {original}" + (f" ({info})" if info else ""), "", None))
+                if probe:  # a plain CHECK inside a probe: the probe says what it isolates
+                    found[-1] = ("probe", f"failed {probe}\n{found[-1][1]}", "", None)
         elif child.tag == "Exception":
             found.append(exception_reason(text(child)) + ("", None))
         elif child.tag == "FatalErrorCondition":
@@ -404,13 +466,15 @@ def failure_reason(case):
             found.append(("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None))
         elif child.tag == "Failure":
             message = text(child)
-            if message.startswith("wrong:"):  # check_every_size(): the answer threw on a valid input
+            if message.startswith("wrong:") and probe:  # a probe's input that the answer refused
+                found.append(("probe", f"failed {probe}\n{message[len('wrong:'):].strip()}", "", None))
+            elif message.startswith("wrong:"):  # check_every_size(): the answer threw on a valid input
                 body = message[len("wrong:"):].strip().split("\ninput: ")
                 found.append(("smallest", body[0] + "".join(
                     "\nthe input:\n  " + b.replace("\n", "\n  ") for b in body[1:]), "", None))
             else:
                 found.append(("check", message.splitlines()[0] if message else "failed", "", None))
-    return found or [("check", "failed", "", None)], unmatched
+    return found or [("check", "failed", "", None)], unmatched, headlines
 
 
 def escape_test_name(name):
@@ -454,8 +518,18 @@ def sanitizer_reason(stderr):
 
 
 def run_case(binary, name, timeout):
-    """Runs one test case in its own process: (passed, failures, unmatched mistakes); see
-    failure_reason()."""
+    """Runs one test case in its own process: (passed, failures, unmatched mistakes, first
+    lines of the wrong values, formulas); see failure_reason(). formulas: {"matched": [...],
+    "refuted": [...]}, the known mistakes whose formulas gave the answer's output on every
+    call of the test, or not on one."""
+    passed, found, unmatched, headlines, stderr = _run_case(binary, name, timeout)
+    formulas = {"matched": [], "refuted": []}
+    for verdict, _test, mistake in FORMULA_LINE.findall(stderr or ""):
+        formulas[verdict].append(mistake.strip())
+    return passed, found, unmatched, headlines, formulas
+
+
+def _run_case(binary, name, timeout):
     with tempfile.TemporaryFile(mode="w+") as err:
         try:
             proc = subprocess.run([str(binary), escape_test_name(name), "-r", "xml"],
@@ -469,9 +543,9 @@ def run_case(binary, name, timeout):
     heap = HEAP_CORRUPTION.search(stderr)
     if heap:  # glibc aborts; Catch2's crash handler may then hang on the broken heap
         return False, [("crash", (f"crashed: the heap was corrupted (glibc: \"{heap.group(0).strip()}\"): "
-                                "the answer wrote outside a tensor, e.g. an index past its end"), "", None)], []
+                                "the answer wrote outside a tensor, e.g. an index past its end"), "", None)], [], [], stderr
     if stdout is None:
-        return False, [("timeout", f"did not finish within {timeout:g} s: an endless loop?", "", None)], []
+        return False, [("timeout", f"did not finish within {timeout:g} s: an endless loop?", "", None)], [], [], stderr
     try:
         case = ET.fromstring(stdout).find(".//TestCase")
     except ET.ParseError:
@@ -479,15 +553,78 @@ def run_case(binary, name, timeout):
     if case is None:
         if returncode < 0:
             name = signal.Signals(-returncode).name
-            return False, [("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None)], []
+            return False, [("crash", f"crashed with {name}: " + SIGNALS.get(name, "a fatal signal"), "", None)], [], [], stderr
         if "Sanitizer" in stderr:
-            return False, [("crash", sanitizer_reason(stderr), "", None)], []
-        return False, [("crash", f"the test program stopped unexpectedly (exit code {returncode})", "", None)], []
+            return False, [("crash", sanitizer_reason(stderr), "", None)], [], [], stderr
+        return False, [("crash", f"the test program stopped unexpectedly (exit code {returncode})", "", None)], [], [], stderr
     result = case.find("OverallResult")
     if result is not None and result.get("success") == "true":
-        return True, [], []
-    found, unmatched = failure_reason(case)
-    return False, found, unmatched
+        return True, [], [], [], stderr
+    found, unmatched, headlines = failure_reason(case)
+    return False, found, unmatched, headlines, stderr
+
+
+def formula_reason(fitting, kept):
+    """The words for mistakes whose formulas gave the answer's output on every call: the
+    mistake, or the few that no input told apart, then the test's first wrong value."""
+    if len(fitting) == 1:
+        said = "likely mistake: " + fitting[0]
+    else:
+        said = ("likely mistake, one of these (each gives your answer's output on every input "
+                "the tests tried): " + "; or ".join(fitting))
+    for kind, reason in kept:
+        if kind in ("probe", "wrong", "smallest", "mistake"):
+            first = next((l for l in reason.splitlines()
+                          if not l.startswith(("failed ", "likely mistake"))), "")
+            if first:
+                said += "\n" + first
+            break
+    return said
+
+
+# The shape of an error that is a pattern (diagnosis.hpp), and what must stay the same for
+# the pattern to hold on two inputs: the factor, the constant, the shift.
+PATTERNS = [
+    (re.compile(r"^every element is (.*) times the expected one"), "times"),
+    (re.compile(r"^every element has the wrong sign"), "sign"),
+    (re.compile(r"^every element is the expected one plus the same constant (\S+)"), "plus"),
+    (re.compile(r"^your result is the transpose"), "transpose"),
+    (re.compile(r"its last two dimensions are swapped"), "transpose"),  # the same, not square
+    (re.compile(r"^your \w+s are the expected ones shifted (\w+ by \d+)"), "shift"),
+    (re.compile(r"^your \w+s are the expected ones in reverse order"), "reverse"),
+    (re.compile(r"^your \w+s are the expected ones in another order"), "order"),
+    (re.compile(r"^each of your \w+s is one of the expected"), "repeated"),
+    (re.compile(r"^each \w+ is its own multiple of the expected"), "own multiple"),
+    (re.compile(r"^each \w+ is the expected \w+ plus a constant of its own"), "own constant"),
+    (re.compile(r"^your result holds the expected values, but in another order"), "values in another order"),
+    (re.compile(r"^every element of your result is 0"), "zeros"),
+]
+
+
+def pattern_of(line):
+    """(kind, what must match) of a pattern line, or None when the line is no pattern."""
+    line = re.sub(r"^(?:[\w.\[\]]+: )+(?=\w)", "", line)  # "dgain: every element ..."
+    for regex, kind in PATTERNS:
+        m = regex.search(line)
+        if m:
+            return kind, m.groups()
+    return None
+
+
+def patterns_that_hold(reason, headlines):
+    """A pattern line is shown only when every failing comparison of the exercise shows the
+    same pattern (the same factor, the same shift): one that holds on one input only is a
+    coincidence of its numbers, and is replaced by where the answer differs there."""
+    lines = reason.splitlines()
+    out = []
+    for line in lines:
+        pattern = pattern_of(line)
+        known = [plain for headline, plain in headlines if headline == line]
+        if pattern is None or not known or all(pattern_of(h) == pattern for h, _ in headlines):
+            out.append(line)
+            continue
+        out += [p for p in known[0] if p not in lines and p not in out]
+    return "\n".join(out)
 
 
 def run_exercise(binary, exercise, timeout):
@@ -504,15 +641,19 @@ def run_exercise(binary, exercise, timeout):
     if not names:
         exercise.state, exercise.reason = "failing", "no tests found for this exercise"
         return
-    results, unmatched = [], set()
+    results, unmatched, headlines = [], set(), []
     # Two test processes at a time (this book's machines have two cores); results in order.
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         outcomes = list(pool.map(lambda n: run_case(binary, n, timeout), names))
-    for name, (passed, found, not_matched) in zip(names, outcomes):
+    for name, (passed, found, not_matched, wrong_lines, formulas) in zip(names, outcomes):
         exercise.cases.append((name, passed))
+        # A mistake's formula that gave another output than the answer on one call, in any
+        # test, passing or not, refutes that mistake.
+        unmatched |= {mistake_key(m) for m in formulas["refuted"]}
         if not passed:
-            results.append((name, found))
+            results.append((name, found, formulas["matched"]))
             unmatched |= {mistake_key(m) for m in not_matched}
+            headlines += wrong_lines
 
     # Every message is true: a mistake that one test named but another test found the answer
     # does not make (its output differs from that mistake's there) is not named.
@@ -520,15 +661,21 @@ def run_exercise(binary, exercise, timeout):
         key = mistake_key(mistake)
         return any(key.startswith(u) or u.startswith(key) for u in unmatched)
 
-    failures = []
-    for name, found in results:
+    failures, smallest_inputs = [], []
+    for name, found, matched in results:
+        # Mistakes whose formulas gave the answer's output on every call of every test.
+        fitting = list(dict.fromkeys(m for m in matched if not refuted(m)))
+        fitting_keys = {mistake_key(m) for m in fitting}
         kept = []
         for kind, reason, mistake, generic in found:
-            if mistake and refuted(mistake):
+            # One input that several fitting mistakes share names none of them alone.
+            if mistake and (refuted(mistake) or (len(fitting) > 1 and mistake_key(mistake) in fitting_keys)):
                 if generic is None:
                     continue
                 kind, reason = generic
             kept.append((kind, reason))
+        if fitting:
+            kept.insert(0, ("mistake", formula_reason(fitting, kept)))
         kind, reason = min(kept or [("check", "failed")], key=lambda f: RANK[f[0]])
         other = re.search(r"exercise (\d+\.\d+) " + NOT_IMPLEMENTED, reason)
         if other and other.group(1) != exercise.number:
@@ -536,6 +683,7 @@ def run_exercise(binary, exercise, timeout):
             reason = (f"it calls exercise {other.group(1)}, which is not started yet: "
                       f"do {other.group(1)} first, or compute that step here")
         failures.append((kind, name, reason))
+        smallest_inputs += [r for k, r in kept if k == "smallest"]
     exercise.failures = len(failures)
     if not failures:
         exercise.state = "passing"
@@ -546,10 +694,11 @@ def run_exercise(binary, exercise, timeout):
         real = [f for f in failures if f[0] != "not_implemented"]
         if real:
             kind, name, exercise.reason = min(real, key=lambda f: RANK.get(f[0], 7))
+            exercise.reason = patterns_that_hold(exercise.reason, headlines)
             # A named cause or probe says why; the smallest failing input shows it happen.
-            smallest = next((f for f in real if f[0] == "smallest"), None)
-            if smallest and kind in ("mistake", "probe", "wrong", "library") and smallest[2] not in exercise.reason:
-                shown = smallest[2].split("\nthe smallest input on which it fails:", 1)
+            smallest = next(iter(smallest_inputs), None)
+            if smallest and kind in ("mistake", "probe", "wrong", "library") and smallest not in exercise.reason:
+                shown = smallest.split("\nthe smallest input on which it fails:", 1)
                 if len(shown) == 2:
                     exercise.reason += "\nthe smallest input on which it fails:" + shown[1]
         else:  # some tests pass, the rest still throw not_implemented

@@ -34,8 +34,9 @@ namespace attn::ex09 {
 /// Throws std::invalid_argument naming softmax_backward and both shapes when dp's shape is
 /// not p's (check_shape() with `exactly("T_q", ...)` and `exactly("T_k", ...)` does it).
 ///
-/// Example: P = `{{0.5, 0.5}}`, dP = `{{1, 0}}`: the row sum is 0.5, so
-/// dS = `{{0.5 * (1 - 0.5), 0.5 * (0 - 0.5)}}` = `{{0.25, -0.25}}`. A row's dS always sums to 0:
+/// Example: P = `{{0.5, 0.5}, {0.25, 0.75}}`, dP = `{{1, 0}, {0, 1}}`: the row sums of
+/// dP * P are 0.5 and 0.75, so dS = `{{0.5 * (1 - 0.5), 0.5 * (0 - 0.5)}, {0.25 * (0 - 0.75),
+/// 0.75 * (1 - 0.75)}}` = `{{0.25, -0.25}, {-0.1875, 0.1875}}`. A row's dS always sums to 0:
 /// adding one number to every score of a row does not change its softmax.
 ///
 /// Hint: raising one score raises its weight and lowers every other weight of its row, so each

@@ -198,8 +198,11 @@ TEST_CASE("2.4 attention_entropy: a NaN weight gives NaN, not a number", "[2.4]"
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const Vector h = ex::attention_entropy(Matrix{{0.5f, nan}, {0.5f, 0.5f}});
     REQUIRE(h.size() == 2);
-    INFO("row 0 holds a NaN weight; its entropy came out as " << h(0));
-    CHECK(std::isnan(h(0)));
+    {
+        INFO("row 0 holds a NaN weight: its entropy must be NaN, it came out as " << h(0));
+        CHECK(std::isnan(h(0)));
+    }
+    INFO("row 1, {0.5, 0.5}: its entropy is log 2 = 0.693147, it came out as " << h(1));
     CHECK(std::fabs(h(1) - std::log(2.0f)) < 1e-5f);
 }
 

@@ -17,6 +17,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <stdexcept>
 #include <string>
 
 using attn::Matrix;
@@ -47,6 +49,143 @@ constexpr const char* strided =
 constexpr const char* reversed = "heads merged in the wrong order: head 0's block comes first";
 constexpr const char* interleaved =
     "heads interleaved column by column: each head's columns stay together, as one block";
+constexpr const char* scaled_by_d_model =
+    "scores divided by sqrt(d_model): each head divides by sqrt(d_head), the width of its own "
+    "queries and keys";
+constexpr const char* no_w_o = "the output projection is missing: multiply the merged heads by W_o";
+constexpr const char* w_o_per_head =
+    "W_o applied per head (each head times its own block of W_o): W_o multiplies the merged "
+    "heads, so that it mixes them";
+constexpr const char* kv_modulo =
+    "query head h uses key/value head h % n_kv_heads: it is h / (n_heads / n_kv_heads), "
+    "consecutive query heads sharing one";
+constexpr const char* element_wise =
+    "an element-wise product (*) in place of a matrix product: x W_q, x W_k, x W_v and the "
+    "merged heads times W_o are matrix products, xt::linalg::dot (in xtensor * multiplies "
+    "element by element, broadcasting a row)";
+constexpr const char* w_o_transposed =
+    "W_o transposed: the merged heads are multiplied by W_o as given, [d_model, d_model], "
+    "row i of W_o weighing column i of the merged heads";
+constexpr const char* reshaped =
+    "the heads split and merged by plain reshapes of [T, d_model] to [n_heads, T, d_head] and "
+    "back, without the transpose: head h is the block of columns h*d_head..(h+1)*d_head-1 of "
+    "every token (PyTorch's view(T, n_heads, d_head).transpose(0, 1))";
+constexpr const char* reshaped_split =
+    "the heads split by a plain reshape of [T, d_model] to [n_heads, T, d_head], without the "
+    "transpose (merged right): head h is the block of columns h*d_head..(h+1)*d_head-1 of "
+    "every token";
+
+// The known mistakes of 4.4 as formulas: chapter 04's layer with one thing wired wrong.
+enum class Wiring {
+    right,
+    element_wise,
+    w_o_transposed,
+    reshaped,
+    reshaped_split,
+    merged_reversed,
+    split_strided,
+    no_w_o,
+    w_o_per_head,
+    scaled_by_d_model,
+    kv_modulo
+};
+
+Matrix wired(const Matrix& x, const Matrix& w_q, const Matrix& w_k, const Matrix& w_v,
+             const Matrix& w_o, std::size_t n_heads, std::size_t n_kv_heads, bool causal,
+             Wiring how) {
+    // What the reference refuses, a formula refuses (throws, never reads out of range).
+    if (x.shape(0) == 0) throw std::invalid_argument("x holds no token");
+    const std::size_t T = x.shape(0), d_model = x.shape(1);
+    const std::size_t d_head = attn::check_attention_weights(
+        "formula", d_model, attn::MultiHeadWeights{w_q, w_k, w_v, w_o, n_heads, n_kv_heads});
+    const auto product = [&](const Matrix& a, const Matrix& b) -> Matrix {
+        if (how == Wiring::element_wise) return a * b;  // broadcasts, or throws
+        return xt::linalg::dot(a, b);
+    };
+    const auto split = [&](const Matrix& m, std::size_t n) -> Tensor3 {
+        const std::size_t rows = m.shape(0), width = m.shape(1) / n;
+        Tensor3 heads = xt::zeros<float>({n, rows, width});
+        for (std::size_t h = 0; h < n; ++h)
+            for (std::size_t t = 0; t < rows; ++t)
+                for (std::size_t i = 0; i < width; ++i) {
+                    if (how == Wiring::reshaped || how == Wiring::reshaped_split)
+                        heads(h, t, i) = m.data()[(h * rows + t) * width + i];
+                    else if (how == Wiring::split_strided)
+                        heads(h, t, i) = m(t, i * n + h);
+                    else
+                        heads(h, t, i) = m(t, h * width + i);
+                }
+        return heads;
+    };
+    const Tensor3 q = split(product(x, w_q), n_heads);
+    const Tensor3 k = split(product(x, w_k), n_kv_heads);
+    const Tensor3 v = split(product(x, w_v), n_kv_heads);
+    const std::size_t rows = q.shape(1);
+    const attn::Mask mask = causal ? attn::causal_mask(T) : attn::Mask(xt::ones<bool>({T, T}));
+    Tensor3 out = xt::zeros<float>({n_heads, rows, d_head});
+    for (std::size_t h = 0; h < n_heads; ++h) {
+        const std::size_t g =
+            how == Wiring::kv_modulo ? h % n_kv_heads : h / (n_heads / n_kv_heads);
+        Matrix q_h = xt::view(q, h, xt::all(), xt::all());
+        if (how == Wiring::scaled_by_d_model)
+            q_h *= static_cast<float>(std::sqrt(double(d_head) / double(d_model)));
+        xt::view(out, h, xt::all(), xt::all()) =
+            attn::masked_attention(q_h, xt::view(k, g, xt::all(), xt::all()),
+                                   xt::view(v, g, xt::all(), xt::all()), mask)
+                .output;
+    }
+    Matrix merged = xt::zeros<float>({rows, n_heads * d_head});
+    for (std::size_t h = 0; h < n_heads; ++h)
+        for (std::size_t t = 0; t < rows; ++t)
+            for (std::size_t i = 0; i < d_head; ++i) {
+                const float value = out(h, t, i);
+                if (how == Wiring::reshaped)
+                    merged.data()[(h * rows + t) * d_head + i] = value;
+                else if (how == Wiring::merged_reversed)
+                    merged(t, (n_heads - 1 - h) * d_head + i) = value;
+                else if (how == Wiring::split_strided)
+                    merged(t, i * n_heads + h) = value;
+                else
+                    merged(t, h * d_head + i) = value;
+            }
+    switch (how) {
+        case Wiring::no_w_o:
+            return merged;
+        case Wiring::w_o_transposed:
+            return xt::linalg::dot(merged, xt::transpose(w_o));
+        case Wiring::w_o_per_head: {
+            Matrix blocks = xt::zeros<float>(w_o.shape());
+            for (std::size_t h = 0; h < n_heads; ++h)
+                xt::view(blocks, xt::range(h * d_head, (h + 1) * d_head),
+                         xt::range(h * d_head, (h + 1) * d_head)) =
+                    xt::view(w_o, xt::range(h * d_head, (h + 1) * d_head),
+                             xt::range(h * d_head, (h + 1) * d_head));
+            return xt::linalg::dot(merged, blocks);
+        }
+        default:
+            return product(merged, w_o);
+    }
+}
+
+template <Wiring how>
+Matrix wired_as(const Matrix& x, const Matrix& w_q, const Matrix& w_k, const Matrix& w_v,
+                const Matrix& w_o, std::size_t n_heads, std::size_t n_kv_heads, bool causal) {
+    return wired(x, w_q, w_k, w_v, w_o, n_heads, n_kv_heads, causal, how);
+}
+
+// Weighed on every call of ex::multi_head_attention (tests/support/unchanged.hpp): named only
+// when the answer's output is the formula's on every input the tests give.
+const attn::test::MistakeFormulas<&attn::ex04::multi_head_attention> mha_mistakes{
+    {element_wise, &wired_as<Wiring::element_wise>},
+    {w_o_transposed, &wired_as<Wiring::w_o_transposed>},
+    {reshaped, &wired_as<Wiring::reshaped>},
+    {reshaped_split, &wired_as<Wiring::reshaped_split>},
+    {reversed, &wired_as<Wiring::merged_reversed>},
+    {strided, &wired_as<Wiring::split_strided>},
+    {no_w_o, &wired_as<Wiring::no_w_o>},
+    {w_o_per_head, &wired_as<Wiring::w_o_per_head>},
+    {scaled_by_d_model, &wired_as<Wiring::scaled_by_d_model>},
+    {kv_modulo, &wired_as<Wiring::kv_modulo>}};
 
 // The outputs of ex::kv_head_for for every query head, as a vector a matcher can compare.
 Vector kv_heads(std::size_t n_heads, std::size_t n_kv_heads) {
@@ -66,19 +205,12 @@ Matrix mha(const std::string& name, std::size_t n_heads, std::size_t n_kv_heads,
 // The reference output of `name`, with every known mistake attached.
 attn::test::IsCloseMatcher<2> is_reference(const std::string& name) {
     return IsClose(ref().matrix(name + ".output"))
-        .or_mistake(ref().matrix(name + ".scaled_by_d_model"),
-                    "scores divided by sqrt(d_model): each head divides by sqrt(d_head), the "
-                    "width of its own queries and keys")
-        .or_mistake(ref().matrix(name + ".no_w_o"),
-                    "the output projection is missing: multiply the merged heads by W_o")
-        .or_mistake(ref().matrix(name + ".w_o_per_head"),
-                    "W_o applied per head (each head times its own block of W_o): W_o "
-                    "multiplies the merged heads, so that it mixes them")
+        .or_mistake(ref().matrix(name + ".scaled_by_d_model"), scaled_by_d_model)
+        .or_mistake(ref().matrix(name + ".no_w_o"), no_w_o)
+        .or_mistake(ref().matrix(name + ".w_o_per_head"), w_o_per_head)
         .or_mistake(ref().matrix(name + ".merged_reversed"), reversed)
         .or_mistake(ref().matrix(name + ".split_strided"), strided)
-        .or_mistake(ref().matrix(name + ".kv_modulo"),
-                    "query head h uses key/value head h % n_kv_heads: it is h / (n_heads / "
-                    "n_kv_heads), consecutive query heads sharing one");
+        .or_mistake(ref().matrix(name + ".kv_modulo"), kv_modulo);
 }
 }  // namespace
 
@@ -179,9 +311,7 @@ TEST_CASE("4.4 multi_head_attention: one head is chapter 03's attention, then W_
         attn::causal_self_attention(x, attn::Projections{w_q, w_k, w_v});
     const Matrix expected = xt::linalg::dot(one.output, w_o);
     CHECK_THAT(ex::multi_head_attention(x, w_q, w_k, w_v, w_o, 1, 1, true),
-               IsClose(expected).or_mistake(one.output,
-                                            "the output projection is missing: multiply the "
-                                            "merged heads by W_o"));
+               IsClose(expected).or_mistake(one.output, no_w_o));
 }
 
 TEST_CASE("4.4 multi_head_attention: 2 and 4 causal heads match PyTorch", "[4.4]") {
@@ -321,6 +451,72 @@ TEST_CASE("4.3 kv_head_for: every query head, for every head count up to 8", "[4
             t.actual = kv_heads(c[0], c[1]);
         },
         0);
+}
+
+TEST_CASE("4.4 multi_head_attention: probes: which part is wired wrong", "[4.4]") {
+    // x is square (T = d_model = 4), so that an element-wise product in place of a matrix
+    // product gives numbers, not a broadcast error.
+    const Matrix x = readable_matrix(4, 4, 21);
+    const Matrix eye = xt::eye<float>(4);
+    const Matrix w_q = readable_matrix(4, 4, 22), w_k = readable_matrix(4, 4, 23),
+                 w_v = readable_matrix(4, 4, 24), w_o = readable_matrix(4, 4, 25);
+    const Matrix w_k2 = readable_matrix(4, 2, 26), w_v2 = readable_matrix(4, 2, 27);
+    attn::test::ProbeChain probes;
+    const auto probe = [&](const std::string& label, const std::string& isolates,
+                           const attn::MultiHeadWeights& w, bool causal) {
+        probes.check(
+            label, isolates,
+            [&] {
+                return ex::multi_head_attention(x, w.w_q, w.w_k, w.w_v, w.w_o, w.n_heads,
+                                                w.n_kv_heads, causal);
+            },
+            IsClose(attn::multi_head_attention(x, w, causal).output)
+                .columns_are_heads(4 / w.n_heads)
+                .on_input(named("x", x) + "\n" + named("w_q", w.w_q) + "\n" + named("w_k", w.w_k) +
+                          "\n" + named("w_v", w.w_v) + "\n" + named("w_o", w.w_o) +
+                          "\nn_heads = " + std::to_string(w.n_heads) + ", n_kv_heads = " +
+                          std::to_string(w.n_kv_heads) + (causal ? ", causal" : ", not causal")));
+    };
+    probe("one head, every weight I",
+          "with W_q = W_k = W_v = W_o = I, Q = K = V = x and W_o changes nothing, so the output "
+          "is chapter 03's causal attention of x over itself, softmax(x x^T / sqrt(4) + mask) x; "
+          "a difference here is in the attention itself (the scores Q K^T divided by "
+          "sqrt(d_head), the causal mask, the softmax along each row, the weights times V) or "
+          "in how a weight is applied: x W is a matrix product, xt::linalg::dot (* multiplies "
+          "element by element)",
+          {eye, eye, eye, eye, 1, 1}, true);
+    probe("one head, W_o = I",
+          "with one head and W_o = I the output is the attention of x W_q, x W_k, x W_v: a "
+          "difference here is in the projections, Q = x W_q, K = x W_k, V = x W_v, each a "
+          "matrix product with its own weight, as given",
+          {w_q, w_k, w_v, eye, 1, 1}, true);
+    probe("one head, every weight as given",
+          "with one head the merged heads are that head's output, so the answer is it times "
+          "W_o: a difference here is in the output projection, the merged heads [T, d_model] "
+          "times W_o as given (xt::linalg::dot(merged, w_o), not W_o transposed)",
+          {w_q, w_k, w_v, w_o, 1, 1}, true);
+    probe("two heads, every weight I",
+          "with two heads and every weight I, head h attends with columns 2h, 2h + 1 of x, its "
+          "scores divided by sqrt(d_head) = sqrt(2), and its output goes back into those "
+          "columns: a difference here is in the split into heads (contiguous blocks of d_head "
+          "columns, split_heads), the key/value head each query head reads (with as many as "
+          "query heads, head h reads key/value head h), the scale of each head or the merge "
+          "(head 0's block first)",
+          {eye, eye, eye, eye, 2, 2}, true);
+    probe("two heads, every weight as given",
+          "the heads and the projections are right alone: a difference here is in W_o, which "
+          "multiplies the merged heads as a whole, so that it mixes the heads (not each head "
+          "by its own block of W_o)",
+          {w_q, w_k, w_v, w_o, 2, 2}, true);
+    probe("four heads sharing two key/value heads",
+          "with n_kv_heads = 2, query heads 0, 1 use key/value head 0 and heads 2, 3 use head 1 "
+          "(4.3's h / (n_heads / n_kv_heads)): a difference here is in which key/value head "
+          "each query head reads, or in splitting K and V into n_kv_heads heads",
+          {w_q, w_k2, w_v2, w_o, 4, 2}, true);
+    probe("not causal",
+          "with causal false every query sees every key: a difference here is in the mask "
+          "(none when not causal, chapter 03's causal mask when causal)",
+          {w_q, w_k, w_v, w_o, 2, 2}, false);
 }
 
 TEST_CASE("4.4 multi_head_attention: probe: with W_o = I the output is the merged heads", "[4.4]") {

@@ -11,6 +11,7 @@
 #include "reference.hpp"
 #include "unchanged.hpp"
 
+#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
@@ -53,6 +54,92 @@ ex::Block reference_block() {
     b.b2 = v("b2");
     return b;
 }
+
+// The same weights as chapter 05's BlockWeights, which compute the expected results.
+attn::BlockWeights as_block_weights(const ex::Block& b) {
+    return {b.ln1_gain, b.ln1_bias, b.attention, b.ln2_gain, b.ln2_bias, {b.w1, b.b1, b.w2, b.b2}};
+}
+
+constexpr const char* post_ln =
+    "post-LN (the norm after the residual, as in 2017): GPT-2 normalises before each "
+    "sub-layer, x + MHA(LN1(x))";
+constexpr const char* no_attention_residual =
+    "the attention's residual is missing: h = x + MHA(LN1(x))";
+constexpr const char* no_ffn_residual =
+    "the feed-forward network's residual is missing: y = h + FFN(LN2(h))";
+constexpr const char* exact_gelu =
+    "the exact (erf) GELU in the feed-forward network: GPT-2 uses the tanh form";
+constexpr const char* ffn_reads_x =
+    "the feed-forward network reads LN2(x): it reads LN2(h), h = x + MHA(LN1(x)) being the "
+    "stream after the attention's residual";
+constexpr const char* ffn_reads_ln1 =
+    "the feed-forward network reads LN1(x), the attention's normalised input: it reads "
+    "LN2(h), h = x + MHA(LN1(x)) normalised by the second norm";
+constexpr const char* ffn_unnormed =
+    "the feed-forward network reads h without the second norm: y = h + FFN(LN2(h))";
+constexpr const char* ln2_with_ln1 =
+    "the second norm uses ln1_gain and ln1_bias: LN2 has its own, ln2_gain and ln2_bias";
+constexpr const char* not_causal =
+    "the attention is not causal: GPT-2's block attends with chapter 03's causal mask";
+
+// The known mistakes of 5.4 as formulas: chapter 05's block with one thing wired wrong.
+enum class Wiring {
+    post_ln,
+    no_attention_residual,
+    no_ffn_residual,
+    exact_gelu,
+    ffn_reads_x,
+    ffn_reads_ln1,
+    ffn_unnormed,
+    ln2_with_ln1,
+    not_causal
+};
+
+template <Wiring how>
+Matrix wired(const Matrix& x, const ex::Block& w) {
+    attn::transformer_block(x, as_block_weights(w));  // refuses what the reference refuses
+    const auto ln = [](const Matrix& z, const Vector& gain, const Vector& bias) {
+        return attn::layer_norm(z, gain, bias, 1e-5f);
+    };
+    const auto attention = [&](const Matrix& z) {
+        return attn::multi_head_attention(z, w.attention, how != Wiring::not_causal).output;
+    };
+    const auto ffn = [&](const Matrix& z) -> Matrix {
+        Matrix hidden = xt::linalg::dot(z, w.w1);
+        hidden += w.b1;
+        Matrix out = xt::linalg::dot(
+            how == Wiring::exact_gelu ? attn::gelu_exact(hidden) : attn::gelu(hidden), w.w2);
+        out += w.b2;
+        return out;
+    };
+    if (how == Wiring::post_ln) {
+        const Matrix h = ln(x + attention(x), w.ln1_gain, w.ln1_bias);
+        return ln(h + ffn(h), w.ln2_gain, w.ln2_bias);
+    }
+    const Matrix normed = ln(x, w.ln1_gain, w.ln1_bias);
+    const Matrix attended = attention(normed);
+    const Matrix h = how == Wiring::no_attention_residual ? attended : Matrix(x + attended);
+    Matrix into_ffn = ln(h, w.ln2_gain, w.ln2_bias);
+    if (how == Wiring::ffn_reads_x) into_ffn = ln(x, w.ln2_gain, w.ln2_bias);
+    if (how == Wiring::ffn_reads_ln1) into_ffn = normed;
+    if (how == Wiring::ffn_unnormed) into_ffn = h;
+    if (how == Wiring::ln2_with_ln1) into_ffn = ln(h, w.ln1_gain, w.ln1_bias);
+    const Matrix out = ffn(into_ffn);
+    return how == Wiring::no_ffn_residual ? out : Matrix(h + out);
+}
+
+// Weighed on every call of ex::pre_ln_block (tests/support/unchanged.hpp): named only when
+// the answer's output is the formula's on every input the tests give.
+const attn::test::MistakeFormulas<&attn::ex05::pre_ln_block> block_mistakes{
+    {post_ln, &wired<Wiring::post_ln>},
+    {no_attention_residual, &wired<Wiring::no_attention_residual>},
+    {no_ffn_residual, &wired<Wiring::no_ffn_residual>},
+    {exact_gelu, &wired<Wiring::exact_gelu>},
+    {ffn_reads_x, &wired<Wiring::ffn_reads_x>},
+    {ffn_reads_ln1, &wired<Wiring::ffn_reads_ln1>},
+    {ffn_unnormed, &wired<Wiring::ffn_unnormed>},
+    {ln2_with_ln1, &wired<Wiring::ln2_with_ln1>},
+    {not_causal, &wired<Wiring::not_causal>}};
 }  // namespace
 
 // ---------------------------------------------------------------- 5.1 layer norm
@@ -154,19 +241,12 @@ TEST_CASE("5.3 rms_norm: rejects a gain of the wrong size", "[5.3]") {
 // The comparison with PyTorch comes first: its mistakes are the most specific.
 
 TEST_CASE("5.4 pre_ln_block: matches a GPT-2 block written in PyTorch", "[5.4]") {
-    CHECK_THAT(
-        ex::pre_ln_block(ref().matrix("block.x"), reference_block()),
-        IsClose(ref().matrix("block.out"), 1e-4f)
-            .or_mistake(ref().matrix("block.post_ln"),
-                        "post-LN (the norm after the residual, as in 2017): GPT-2 normalises "
-                        "before each sub-layer, x + MHA(LN1(x))")
-            .or_mistake(ref().matrix("block.no_attention_residual"),
-                        "the attention's residual is missing: h = x + MHA(LN1(x))")
-            .or_mistake(ref().matrix("block.no_ffn_residual"),
-                        "the feed-forward network's residual is missing: y = h + FFN(LN2(h))")
-            .or_mistake(ref().matrix("block.exact_gelu"),
-                        "the exact (erf) GELU in the feed-forward network: GPT-2 uses the tanh "
-                        "form"));
+    CHECK_THAT(ex::pre_ln_block(ref().matrix("block.x"), reference_block()),
+               IsClose(ref().matrix("block.out"), 1e-4f)
+                   .or_mistake(ref().matrix("block.post_ln"), post_ln)
+                   .or_mistake(ref().matrix("block.no_attention_residual"), no_attention_residual)
+                   .or_mistake(ref().matrix("block.no_ffn_residual"), no_ffn_residual)
+                   .or_mistake(ref().matrix("block.exact_gelu"), exact_gelu));
 }
 
 TEST_CASE("5.4 pre_ln_block: with every weight 0 both sub-layers add nothing", "[5.4]") {
@@ -223,38 +303,37 @@ using attn::test::readable_matrix;
 using attn::test::readable_vector;
 using attn::test::Trial;
 
-namespace {
-// The same weights as chapter 05's BlockWeights, which compute the expected results.
-attn::BlockWeights as_block_weights(const ex::Block& b) {
-    return {b.ln1_gain, b.ln1_bias, b.attention, b.ln2_gain, b.ln2_bias, {b.w1, b.b1, b.w2, b.b2}};
-}
-}  // namespace
-
-TEST_CASE("5.4 pre_ln_block: probes: each path alone", "[5.4]") {
+TEST_CASE("5.4 pre_ln_block: probes: each path alone, then both", "[5.4]") {
     const Matrix x = ref().matrix("block.x");
-    {
-        ex::Block b = reference_block();
-        b.attention.w_o = xt::zeros<float>(b.attention.w_o.shape());
-        b.attention.b_o = xt::zeros<float>(b.attention.b_o.shape());
-        INFO(
-            "probe: with the attention's W_o and b_o zero the attention adds nothing, so h = x "
-            "and the block must return x + FFN(LN2(x)): the feed-forward path (LN2, W1, b1, "
-            "GELU, W2, b2) or its residual is wrong");
-        CHECK_THAT(ex::pre_ln_block(x, b),
-                   IsClose(attn::transformer_block(x, as_block_weights(b))));
-    }
-    {
-        ex::Block b = reference_block();
-        b.w2 = xt::zeros<float>(b.w2.shape());
-        b.b2 = xt::zeros<float>(b.b2.shape());
-        INFO(
-            "probe: with W2 and b2 zero the feed-forward network adds nothing, so the block must "
-            "return h = x + MHA(LN1(x)) unchanged: either the attention path (LN1, the "
-            "attention, its residual onto x) is wrong, or the output is not h plus the "
-            "feed-forward network's result");
-        CHECK_THAT(ex::pre_ln_block(x, b),
-                   IsClose(attn::transformer_block(x, as_block_weights(b))));
-    }
+    attn::test::ProbeChain probes;
+    const auto probe = [&](const std::string& label, const std::string& isolates,
+                           const ex::Block& b) {
+        probes.check(
+            label, isolates, [&] { return ex::pre_ln_block(x, b); },
+            IsClose(attn::transformer_block(x, as_block_weights(b)), 1e-4f));
+    };
+    ex::Block no_attention = reference_block();
+    no_attention.attention.w_o = xt::zeros<float>(no_attention.attention.w_o.shape());
+    no_attention.attention.b_o = xt::zeros<float>(no_attention.attention.b_o.shape());
+    probe("the attention off (its W_o and b_o zero)",
+          "the attention adds nothing, so h = x and the block must return x + FFN(LN2(x)): a "
+          "difference here is in the feed-forward path (LN2 with ln2_gain and ln2_bias, W1, "
+          "b1, the tanh GELU, W2, b2) or its residual",
+          no_attention);
+    ex::Block no_ffn = reference_block();
+    no_ffn.w2 = xt::zeros<float>(no_ffn.w2.shape());
+    no_ffn.b2 = xt::zeros<float>(no_ffn.b2.shape());
+    probe("the feed-forward network off (W2 and b2 zero)",
+          "the feed-forward network adds nothing, so the block must return h = x + "
+          "MHA(LN1(x)) unchanged: a difference here is in the attention path (LN1 with "
+          "ln1_gain and ln1_bias, the causal attention with its biases, its residual onto x), "
+          "or the output is not h plus the feed-forward network's result",
+          no_ffn);
+    probe("both paths on",
+          "each path is right alone, so what is wrong is how they connect: the feed-forward "
+          "network reads LN2(h), h = x + MHA(LN1(x)) being the stream after the first "
+          "residual (not x, not LN1(x)), and its result is added to h",
+          reference_block());
 }
 
 TEST_CASE("5.1 layer_norm: every size from one number, a constant row included", "[5.1]") {
@@ -297,6 +376,21 @@ TEST_CASE("5.3 rms_norm: every size from one number, a row of zeros included", "
         1e-4f);
 }
 
+namespace {
+// Every weight of a block, one line each when small.
+std::string block_text(const ex::Block& b) {
+    const attn::MultiHeadWeights& a = b.attention;
+    return named("ln1_gain", b.ln1_gain) + "\n" + named("ln1_bias", b.ln1_bias) + "\n" +
+           named("attention.w_q", a.w_q) + "\n" + named("attention.b_q", a.b_q) + "\n" +
+           named("attention.w_k", a.w_k) + "\n" + named("attention.b_k", a.b_k) + "\n" +
+           named("attention.w_v", a.w_v) + "\n" + named("attention.b_v", a.b_v) + "\n" +
+           named("attention.w_o", a.w_o) + "\n" + named("attention.b_o", a.b_o) + "\n" +
+           named("ln2_gain", b.ln2_gain) + "\n" + named("ln2_bias", b.ln2_bias) + "\n" +
+           named("w1", b.w1) + "\n" + named("b1", b.b1) + "\n" + named("w2", b.w2) + "\n" +
+           named("b2", b.b2);
+}
+}  // namespace
+
 TEST_CASE("5.4 pre_ln_block: every size from T = 1, one head of width 2", "[5.4]") {
     std::vector<Dims> sizes;  // d: heads of width 2
     for (std::size_t T = 1; T <= 3; ++T)
@@ -327,9 +421,7 @@ TEST_CASE("5.4 pre_ln_block: every size from T = 1, one head of width 2", "[5.4]
             b.b2 = readable_vector(d, 23);
             t.input = "T = " + std::to_string(s.T) + ", d_model = " + std::to_string(d) + ", " +
                       std::to_string(s.d) + " head(s), d_ff = " + std::to_string(d_ff) + "\n" +
-                      named("x", x) +
-                      "\n(weights: readable_matrix/readable_vector in "
-                      "tests/exercises/test_ex05.cpp)";
+                      named("x", x) + "\n" + block_text(b);
             t.expected = attn::transformer_block(x, as_block_weights(b));
             t.actual = ex::pre_ln_block(x, b);
         },

@@ -16,12 +16,14 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 using attn::Matrix;
@@ -69,6 +71,95 @@ struct Layer {
     attn::MultiHeadWeights attention;
     attn::SwiGLUWeights ffn;
 };
+
+// Chapter 08's block with the same weights, for positions 0..T-1.
+Matrix library_block(const Matrix& x, const Layer& l) {
+    attn::LlamaConfig c;
+    c.dim = x.shape(1);
+    c.hidden_dim = l.ffn.w_gate.shape(1);
+    c.n_layers = 1;
+    c.n_heads = l.attention.n_heads;
+    c.n_kv_heads = l.attention.n_kv_heads;
+    c.vocab_size = 1;
+    c.seq_len = x.shape(0);
+    return attn::llama_block(x, attn::llama_layer(l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+                             0, c);
+}
+
+constexpr const char* q_only = "only the queries rotated: rotate each head's keys too";
+constexpr const char* no_rope = "no rotation: rope() the queries and keys of every head";
+constexpr const char* values_rotated =
+    "the values rotated too: RoPE turns only the queries and the keys, the values keep their "
+    "direction";
+constexpr const char* block_kv_modulo =
+    "head h used key/value head h % n_kv_heads: groups are contiguous, h / (n_heads / "
+    "n_kv_heads)";
+constexpr const char* block_not_causal = "no causal mask: token t may only see tokens 0..t";
+constexpr const char* ffn_reads_x =
+    "the feed-forward network reads RMSNorm(x): it reads RMSNorm(h), h = x + "
+    "Attn(RMSNorm(x)) being the stream after the attention's residual";
+constexpr const char* ffn_unnormed =
+    "the feed-forward network reads h without its norm: y = h + SwiGLU(RMSNorm(h) with "
+    "ffn_norm)";
+constexpr const char* ffn_with_attention_norm =
+    "the feed-forward network's norm uses attention_norm: it has its own gain, ffn_norm";
+
+// The known mistakes of 8.2 as formulas: chapter 08's block with one thing wired wrong.
+enum class Wiring {
+    q_only,
+    no_rope,
+    values_rotated,
+    kv_modulo,
+    not_causal,
+    ffn_reads_x,
+    ffn_unnormed,
+    ffn_with_attention_norm
+};
+
+template <Wiring how>
+Matrix wired(const Matrix& x, const Vector& attention_norm, const attn::MultiHeadWeights& a,
+             const Vector& ffn_norm, const attn::SwiGLUWeights& ffn) {
+    library_block(x, {attention_norm, ffn_norm, a, ffn});  // refuses what the reference refuses
+    const std::size_t T = x.shape(0), n_heads = a.n_heads, n_kv = a.n_kv_heads;
+    const Matrix z = attn::rms_norm(x, attention_norm, 1e-5f);
+    const attn::Tensor3 q = attn::split_heads(attn::project(z, a.w_q), n_heads);
+    const attn::Tensor3 k = attn::split_heads(attn::project(z, a.w_k), n_kv);
+    const attn::Tensor3 v = attn::split_heads(attn::project(z, a.w_v), n_kv);
+    const attn::Mask mask =
+        how == Wiring::not_causal ? attn::Mask(xt::ones<bool>({T, T})) : attn::causal_mask(T);
+    const auto turned = [](const Matrix& m, bool turn) {
+        return turn ? attn::rope(m, 0, 10000.0f) : m;
+    };
+    attn::Tensor3 heads = xt::zeros<float>(q.shape());
+    for (std::size_t h = 0; h < n_heads; ++h) {
+        const std::size_t g = how == Wiring::kv_modulo ? h % n_kv : h / (n_heads / n_kv);
+        const Matrix q_h = turned(xt::view(q, h, xt::all(), xt::all()), how != Wiring::no_rope);
+        const Matrix k_h = turned(xt::view(k, g, xt::all(), xt::all()),
+                                  how != Wiring::no_rope && how != Wiring::q_only);
+        const Matrix v_h =
+            turned(xt::view(v, g, xt::all(), xt::all()), how == Wiring::values_rotated);
+        xt::view(heads, h, xt::all(), xt::all()) =
+            attn::masked_attention(q_h, k_h, v_h, mask).output;
+    }
+    const Matrix h = x + attn::project(attn::merge_heads(heads), a.w_o);
+    Matrix into = attn::rms_norm(h, ffn_norm, 1e-5f);
+    if (how == Wiring::ffn_reads_x) into = attn::rms_norm(x, ffn_norm, 1e-5f);
+    if (how == Wiring::ffn_unnormed) into = h;
+    if (how == Wiring::ffn_with_attention_norm) into = attn::rms_norm(h, attention_norm, 1e-5f);
+    return h + attn::swiglu(into, ffn);
+}
+
+// Weighed on every call of ex::llama_block (tests/support/unchanged.hpp): named only when
+// the answer's output is the formula's on every input the tests give.
+const attn::test::MistakeFormulas<&attn::ex08::llama_block> block_mistakes{
+    {q_only, &wired<Wiring::q_only>},
+    {no_rope, &wired<Wiring::no_rope>},
+    {values_rotated, &wired<Wiring::values_rotated>},
+    {block_kv_modulo, &wired<Wiring::kv_modulo>},
+    {block_not_causal, &wired<Wiring::not_causal>},
+    {ffn_reads_x, &wired<Wiring::ffn_reads_x>},
+    {ffn_unnormed, &wired<Wiring::ffn_unnormed>},
+    {ffn_with_attention_norm, &wired<Wiring::ffn_with_attention_norm>}};
 
 Layer reference_layer() {
     const auto m = [](const std::string& name) { return ref().matrix("block." + name); };
@@ -174,6 +265,80 @@ std::string text_of(const std::string& key) {
     for (float b : ref().vector(key)) text += static_cast<char>(static_cast<unsigned char>(b));
     return text;
 }
+
+// ---------------------------------------------------------------- helpers for 8.4
+
+constexpr const char* coin_times_top_p =
+    "the coin scaled by top_p: r = coin * (the kept tokens' probability mass, which is above "
+    "top_p)";
+constexpr const char* not_renormalised =
+    "coin not scaled by the kept mass: r = coin * (sum of the kept probabilities)";
+constexpr const char* ascending = "the kept tokens walked from the least likely: most likely first";
+constexpr const char* one_short = "stopped before the token that crosses top_p: keep it";
+constexpr const char* no_temperature = "the temperature ignored: softmax(logits / temperature)";
+constexpr const char* times_temperature =
+    "the logits multiplied by the temperature: divide them, softmax(logits / temperature)";
+constexpr const char* cut_at_reach =
+    "the tokens were cut when their mass reached top_p (>=): keep them until it is above top_p "
+    "(>), the crossing token included";
+constexpr const char* higher_id_first =
+    "equal probabilities ordered from the higher id: the lower id comes first";
+
+// The known mistakes of 8.4 as formulas: top-p sampling with one thing done wrong.
+enum class Drawing {
+    coin_times_top_p,
+    not_renormalised,
+    ascending,
+    one_short,
+    no_temperature,
+    times_temperature,
+    cut_at_reach,
+    higher_id_first
+};
+
+template <Drawing how>
+std::size_t drawn(const Vector& logits, float temperature, float top_p, float coin) {
+    if (logits.size() == 0 || !(temperature > 0.0f) || !(top_p > 0.0f && top_p <= 1.0f))
+        throw std::invalid_argument("refused");  // as the reference refuses
+    const Vector p =
+        attn::softmax(how == Drawing::no_temperature      ? logits
+                      : how == Drawing::times_temperature ? Vector(logits * temperature)
+                                                          : Vector(logits / temperature));
+    std::vector<std::size_t> order(p.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    if (how == Drawing::higher_id_first) std::reverse(order.begin(), order.end());
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return p(a) > p(b); });
+    std::size_t kept = 0;
+    float mass = 0.0f;
+    while (kept < order.size()) {
+        if (how == Drawing::one_short && kept > 0 && mass + p(order[kept]) > top_p) break;
+        mass += p(order[kept++]);
+        if (how == Drawing::cut_at_reach ? mass >= top_p : mass > top_p) break;
+    }
+    if (how == Drawing::ascending) std::reverse(order.begin(), order.begin() + long(kept));
+    float r = coin * (how == Drawing::not_renormalised   ? 1.0f
+                      : how == Drawing::coin_times_top_p ? top_p
+                                                         : mass);
+    for (std::size_t i = 0; i < kept; ++i) {
+        r -= p(order[i]);
+        if (r < 0.0f) return order[i];
+    }
+    return order[kept - 1];
+}
+
+// Weighed on every call of ex::sample_top_p (tests/support/unchanged.hpp): named only when
+// the answer draws the formula's token on every call of the tests (four equal logits alone
+// cannot tell the coin scaled by top_p from a cut at >=).
+const attn::test::MistakeFormulas<&attn::ex08::sample_top_p> top_p_mistakes{
+    {coin_times_top_p, &drawn<Drawing::coin_times_top_p>},
+    {not_renormalised, &drawn<Drawing::not_renormalised>},
+    {ascending, &drawn<Drawing::ascending>},
+    {one_short, &drawn<Drawing::one_short>},
+    {no_temperature, &drawn<Drawing::no_temperature>},
+    {times_temperature, &drawn<Drawing::times_temperature>},
+    {cut_at_reach, &drawn<Drawing::cut_at_reach>},
+    {higher_id_first, &drawn<Drawing::higher_id_first>}};
 }  // namespace
 
 // ---------------------------------------------------------------- 8.1 rope
@@ -227,15 +392,10 @@ TEST_CASE("8.2 llama_block: matches a Llama block written in PyTorch", "[8.2]") 
     const Matrix x = ref().matrix("block.x");
     CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
                IsClose(ref().matrix("block.out"), 1e-4f)
-                   .or_mistake(ref().matrix("block.q_only"),
-                               "only the queries rotated: rotate each head's keys too")
-                   .or_mistake(ref().matrix("block.no_rope"),
-                               "no rotation: rope() the queries and keys of every head")
-                   .or_mistake(ref().matrix("block.kv_modulo"),
-                               "head h used key/value head h % n_kv_heads: groups are "
-                               "contiguous, h / (n_heads / n_kv_heads)")
-                   .or_mistake(ref().matrix("block.not_causal"),
-                               "no causal mask: token t may only see tokens 0..t")
+                   .or_mistake(ref().matrix("block.q_only"), q_only)
+                   .or_mistake(ref().matrix("block.no_rope"), no_rope)
+                   .or_mistake(ref().matrix("block.kv_modulo"), block_kv_modulo)
+                   .or_mistake(ref().matrix("block.not_causal"), block_not_causal)
                    .or_mistake_if_not_finite("NaN or inf: check the norms and the mask"));
 }
 
@@ -349,12 +509,10 @@ TEST_CASE("8.4 sample_top_p: the worked example", "[8.4]") {
     const Vector logits{0.0f, std::log(3.0f), std::log(6.0f)};
     const Vector got{static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.8f, 0.5f)),
                      static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.8f, 0.7f))};
-    CHECK_THAT(got,
-               IsClose(Vector{2, 1})
-                   .or_mistake(Vector{2, 2},
-                               "stopped before the token that crosses top_p, or walked the kept "
-                               "tokens from the least likely: keep the crossing token (0.6 is "
-                               "not above 0.8, 0.9 is) and walk the most likely first"));
+    // Both mistakes draw {2, 2} here: neither is named from this input alone.
+    CHECK_THAT(got, IsClose(Vector{2, 1})
+                        .or_mistake(Vector{2, 2}, one_short)
+                        .or_mistake(Vector{2, 2}, ascending));
 }
 
 TEST_CASE("8.4 sample_top_p: the draws of 20 coins from 0 to 0.95", "[8.4]") {
@@ -364,16 +522,10 @@ TEST_CASE("8.4 sample_top_p: the draws of 20 coins from 0 to 0.95", "[8.4]") {
     for (std::size_t i = 0; i < coins.size(); ++i)
         got(i) = static_cast<float>(ex::sample_top_p(logits, 0.7f, 0.8f, coins(i)));
     CHECK_THAT(got, IsClose(ref().vector("top_p.out"), 0.0f)
-                        .or_mistake(ref().vector("top_p.not_renormalised"),
-                                    "coin not scaled by the kept mass: r = coin * (sum of the "
-                                    "kept probabilities)")
-                        .or_mistake(ref().vector("top_p.ascending"),
-                                    "the kept tokens walked from the least likely: most likely "
-                                    "first")
-                        .or_mistake(ref().vector("top_p.one_short"),
-                                    "stopped before the token that crosses top_p: keep it")
-                        .or_mistake(ref().vector("top_p.no_temperature"),
-                                    "the temperature ignored: softmax(logits / temperature)"));
+                        .or_mistake(ref().vector("top_p.not_renormalised"), not_renormalised)
+                        .or_mistake(ref().vector("top_p.ascending"), ascending)
+                        .or_mistake(ref().vector("top_p.one_short"), one_short)
+                        .or_mistake(ref().vector("top_p.no_temperature"), no_temperature));
 }
 
 TEST_CASE("8.4 sample_top_p: probe: one token, or one certain token", "[8.4]") {
@@ -405,14 +557,12 @@ TEST_CASE("8.4 sample_top_p: a mass exactly top_p is not above it: the next toke
     const float coins[] = {0.1f, 0.6f, 0.9f};
     for (std::size_t i = 0; i < 3; ++i)
         got(i) = static_cast<float>(ex::sample_top_p(logits, 1.0f, 0.5f, coins[i]));
-    CHECK_THAT(got,
-               IsClose(Vector{0, 1, 2}, 0)
-                   .or_mistake(Vector{3, 2, 1},
-                               "equal probabilities ordered from the higher id: "
-                               "the lower id comes first")
-                   .or_mistake(Vector{0, 1, 1},
-                               "the tokens were cut when their mass reached top_p (>=): keep "
-                               "them until it is above top_p (>), the crossing token included"));
+    // The coin scaled by top_p draws {0, 1, 1} here too: the formulas tell them apart on the
+    // other tests' draws.
+    CHECK_THAT(got, IsClose(Vector{0, 1, 2}, 0)
+                        .or_mistake(Vector{3, 2, 1}, higher_id_first)
+                        .or_mistake(Vector{0, 1, 1}, cut_at_reach)
+                        .or_mistake(Vector{0, 1, 1}, coin_times_top_p));
 }
 
 TEST_CASE("8.4 sample_top_p: bad arguments are refused", "[8.4]") {
@@ -439,55 +589,43 @@ using attn::test::readable_matrix;
 using attn::test::readable_vector;
 using attn::test::Trial;
 
-namespace {
-// Chapter 08's block with the same weights, for positions 0..T-1.
-Matrix library_block(const Matrix& x, const Layer& l) {
-    attn::LlamaConfig c;
-    c.dim = x.shape(1);
-    c.hidden_dim = l.ffn.w_gate.shape(1);
-    c.n_layers = 1;
-    c.n_heads = l.attention.n_heads;
-    c.n_kv_heads = l.attention.n_kv_heads;
-    c.vocab_size = 1;
-    c.seq_len = x.shape(0);
-    return attn::llama_block(x, attn::llama_layer(l.attention_norm, l.attention, l.ffn_norm, l.ffn),
-                             0, c);
-}
-}  // namespace
-
-TEST_CASE("8.2 llama_block: probes: each path alone, and one token", "[8.2]") {
+TEST_CASE("8.2 llama_block: probes: one token, each path alone, then both", "[8.2]") {
     const Matrix x = ref().matrix("block.x");
-    {
-        Layer l = reference_layer();
-        l.attention.w_o = xt::zeros<float>(l.attention.w_o.shape());
-        INFO(
-            "probe: with W_o zero the attention adds nothing, so h = x and the block must return "
-            "x + SwiGLU(RMSNorm(x)): the feed-forward path (RMSNorm with ffn_norm, SwiGLU) or its "
-            "residual is wrong");
-        CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
-                   IsClose(library_block(x, l), 1e-4f));
-    }
-    {
-        Layer l = reference_layer();
-        l.ffn.w_down = xt::zeros<float>(l.ffn.w_down.shape());
-        INFO(
-            "probe: with W_down zero the feed-forward network adds nothing, so the block must "
-            "return h = x + Attn(RMSNorm(x)) unchanged: either the attention path (norm, RoPE, "
-            "heads, mask, its residual onto x) is wrong, or the output is not h plus the "
-            "feed-forward network's result");
-        CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
-                   IsClose(library_block(x, l), 1e-4f));
-    }
-    {
-        const Layer l = reference_layer();
-        const Matrix first = xt::view(x, xt::range(0, 1), xt::all());
-        INFO(
-            "probe: one token at position 0: RoPE turns nothing and the token sees only "
-            "itself, so attention returns its own value; a difference here is in the norms, "
-            "the projections or the feed-forward network");
-        CHECK_THAT(ex::llama_block(first, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
-                   IsClose(library_block(first, l), 1e-4f));
-    }
+    attn::test::ProbeChain probes;
+    const auto probe = [&](const std::string& label, const std::string& isolates,
+                           const Matrix& input, const Layer& l) {
+        probes.check(
+            label, isolates,
+            [&] {
+                return ex::llama_block(input, l.attention_norm, l.attention, l.ffn_norm, l.ffn);
+            },
+            IsClose(library_block(input, l), 1e-4f));
+    };
+    Layer no_ffn = reference_layer();
+    no_ffn.ffn.w_down = xt::zeros<float>(no_ffn.ffn.w_down.shape());
+    Layer no_attention = reference_layer();
+    no_attention.attention.w_o = xt::zeros<float>(no_attention.attention.w_o.shape());
+    probe("one token at position 0, the feed-forward network off (W_down zero)",
+          "RoPE turns nothing at position 0 and the token sees only itself, so the block must "
+          "return x + (RMSNorm(x) W_v) W_o: a difference here is in the attention norm "
+          "(RMSNorm with attention_norm), W_v, W_o or the residual onto x",
+          Matrix(xt::view(x, xt::range(0, 1), xt::all())), no_ffn);
+    probe("the attention off (W_o zero)",
+          "the attention adds nothing, so h = x and the block must return x + "
+          "SwiGLU(RMSNorm(x)): a difference here is in the feed-forward path (RMSNorm with "
+          "ffn_norm, SwiGLU: silu(z W_gate) * (z W_up), then W_down) or its residual",
+          x, no_attention);
+    probe("the feed-forward network off (W_down zero)",
+          "the block must return h = x + Attn(RMSNorm(x)) unchanged: the norm, W_v and W_o "
+          "being right, a difference here is in the attention over several tokens: RoPE on the "
+          "queries and keys of every head (not the values), the key/value head of each query "
+          "head, the causal mask",
+          x, no_ffn);
+    probe("both paths on",
+          "each path is right alone, so what is wrong is how they connect: the feed-forward "
+          "network reads RMSNorm(h) with ffn_norm, h = x + Attn(RMSNorm(x)) being the stream "
+          "after the attention's residual (not x), and its result is added to h",
+          x, reference_layer());
 }
 
 TEST_CASE("8.1 rope: every T from 1, widths 2 and 4, first positions 0..2", "[8.1]") {
@@ -529,11 +667,16 @@ TEST_CASE("8.2 llama_block: every T from 1, heads of width 2, grouped or not", "
             l.ffn = {readable_matrix(d, d_ff, 8), readable_matrix(d, d_ff, 9),
                      readable_matrix(d_ff, d, 10)};
             const Matrix x = readable_matrix(s[0], d, 11);
-            t.input = "T = " + std::to_string(s[0]) + ", d_model = " + std::to_string(d) +
-                      ", n_heads = " + std::to_string(s[1]) +
-                      ", n_kv_heads = " + std::to_string(s[2]) + ", d_ff = 3\n" + named("x", x) +
-                      "\n(weights: readable_matrix/readable_vector in "
-                      "tests/exercises/test_ex08.cpp)";
+            t.input =
+                "T = " + std::to_string(s[0]) + ", d_model = " + std::to_string(d) +
+                ", n_heads = " + std::to_string(s[1]) + ", n_kv_heads = " + std::to_string(s[2]) +
+                ", d_ff = 3\n" + named("x", x) + "\n" + named("attention_norm", l.attention_norm) +
+                "\n" + named("attention.w_q", l.attention.w_q) + "\n" +
+                named("attention.w_k", l.attention.w_k) + "\n" +
+                named("attention.w_v", l.attention.w_v) + "\n" +
+                named("attention.w_o", l.attention.w_o) + "\n" + named("ffn_norm", l.ffn_norm) +
+                "\n" + named("ffn.w_gate", l.ffn.w_gate) + "\n" + named("ffn.w_up", l.ffn.w_up) +
+                "\n" + named("ffn.w_down", l.ffn.w_down);
             t.expected = library_block(x, l);
             t.actual = ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn);
         },

@@ -717,6 +717,12 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
         std::vector<float> rows;  // what was written, position after position (first number)
     };
     std::vector<Sequence> sequences(1);
+    // Every argument of the calls below that the log does not show.
+    const std::string setup =
+        "block_size " + std::to_string(block_size) + ", d " + std::to_string(d) + ", a pool of " +
+        std::to_string(n_blocks) + " blocks; storage [" + std::to_string(n_blocks) + ", " +
+        std::to_string(block_size) + ", " + std::to_string(d) +
+        "] (position p of a sequence holds its p-th value); each step, then what it left:\n";
     std::mt19937 rng(3);
     std::string log;
     float next_value = 1.0f;
@@ -746,7 +752,7 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
             ex::make_last_block_writable(pool, storage, q.table, length);
             log += " -> table " + list_text(q.table) + ", " + pool_text(pool);
             if (q.table.size() != length / block_size + 1) {
-                INFO(last_lines(log.substr(1), 10));
+                INFO(setup + last_lines(log.substr(1), 10));
                 FAIL_CHECK("after the last step the table has "
                            << q.table.size() << " blocks; position " << length << " needs "
                            << length / block_size + 1);
@@ -754,7 +760,7 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
             }
             for (std::size_t b : q.table) {
                 if (b >= n_blocks) {
-                    INFO(last_lines(log.substr(1), 10));
+                    INFO(setup + last_lines(log.substr(1), 10));
                     FAIL_CHECK("after the last step the table names block "
                                << b << ", which is not a block of the pool (" << n_blocks << ")");
                     return;
@@ -762,7 +768,7 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
             }
             const std::size_t block = q.table[length / block_size];
             if (pool.owners[block] != 1) {
-                INFO(last_lines(log.substr(1), 10));
+                INFO(setup + last_lines(log.substr(1), 10));
                 FAIL_CHECK("after the last step position " << length << " would be written into "
                                                            << "block " << block
                                                            << ", which is not this sequence's "
@@ -784,7 +790,7 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
         for (std::size_t b = 0; b < n_blocks; ++b)
             if (counted[b] == 0) unowned.push_back(b);
         std::sort(free_sorted.begin(), free_sorted.end());
-        const std::string input = last_lines(log.substr(1), 10);
+        const std::string input = setup + last_lines(log.substr(1), 10);
         if (pool.owners != counted) {
             INFO("every block's owners must count the tables that name it");
             CHECK_THAT(numbers(pool.owners),
@@ -828,10 +834,6 @@ TEST_CASE("10.3 make_last_block_writable: 120 steps of sequences growing, forkin
 // ---------------------------------------------------------------- 10.4 int8 rows
 
 namespace {
-Vector values_of(const ex::QuantizedRow& q) {
-    return numbers(q.values);
-}
-
 // Rounding rules a learner may use instead of std::round, on the exact quotients x / scale.
 Vector rounded(const Vector& quotients, float (*rule)(float)) {
     Vector out = quotients;
@@ -863,7 +865,7 @@ TEST_CASE("10.4 quantize_int8: the worked example, ties rounded away from zero",
                    .or_mistake(Vector{127.0f / 128.0f},
                                "scale = max |x| / 128: int8 stops at 127 (128 wraps to -128); "
                                "divide by 127"));
-    CHECK_THAT(values_of(q),
+    CHECK_THAT(numbers(q.values),
                IsClose(Vector{127, 3, -3, 1, 0, 4, -4}, 0)
                    .or_mistake(Vector{127, 2, -2, 0, 0, 3, -3},
                                "truncates instead of rounding (a cast drops the fraction): "
@@ -891,11 +893,11 @@ TEST_CASE("10.4 quantize_int8: a row of negative numbers scales by its largest |
                                "the scale is 0 for a row of negative numbers: the largest |x| is "
                                "127 (a maximum of x that starts at 0 stays 0 here; take "
                                "std::abs)"));
-    CHECK_THAT(values_of(q), IsClose(Vector{-127, -64, -1, -1}, 0));
+    CHECK_THAT(numbers(q.values), IsClose(Vector{-127, -64, -1, -1}, 0));
     const ex::QuantizedRow small = ex::quantize_int8(Vector{-1, -0.5f});
     INFO("x = {-1, -0.5} (the task's example): scale 1 / 127, values {-127, -64}");
     CHECK_THAT(Vector{small.scale}, IsClose(Vector{1.0f / 127.0f}, 1e-9f));
-    CHECK_THAT(values_of(small), IsClose(Vector{-127, -64}, 0));
+    CHECK_THAT(numbers(small.values), IsClose(Vector{-127, -64}, 0));
 }
 
 TEST_CASE("10.4 quantize_int8: a row of zeros has scale 0 and values 0", "[10.4]") {
@@ -914,7 +916,7 @@ TEST_CASE("10.4 quantize_int8: a row of zeros has scale 0 and values 0", "[10.4]
     CHECK_THAT(
         Vector{q.scale},
         IsClose(Vector{0.0f}, 0).or_mistake_if_not_finite("the scale divided by max |x| = 0"));
-    CHECK_THAT(values_of(q), IsClose(Vector{0, 0, 0}, 0));
+    CHECK_THAT(numbers(q.values), IsClose(Vector{0, 0, 0}, 0));
     CHECK_THAT(ex::dequantize_int8(q),
                IsClose(Vector{0, 0, 0}, 0)
                    .or_mistake_if_not_finite("x / scale with scale 0 is NaN (0 / 0): when max "
@@ -952,7 +954,7 @@ TEST_CASE(
                 {"rounds with (int)(x + 0.5), which rounds negative numbers up: "
                  "std::round",
                  rounded(units, plus_half)});
-            t.actual = values_of(ex::quantize_int8(x));
+            t.actual = numbers(ex::quantize_int8(x).values);
         },
         0);
 }

@@ -22,11 +22,12 @@ namespace attn::test {
 /// `tolerance`. For a 3-d tensor `[n, rows, cols]` the leading index is called `slice_name`
 /// ("head" for `[n_heads, T, d_head]`, "sequence" for a batch). With `column_block` > 0 the columns come in blocks of
 /// that width, one head each (`[T, n_heads * d_head]`), and wrong columns are named by head.
+/// With `patterns` false, no pattern is looked for: only where the elements differ.
 template <std::size_t N>
 std::string describe_difference(const xt::xtensor<float, N>& actual,
                                 const xt::xtensor<float, N>& expected, float tolerance,
                                 const std::string& slice_name = "slice",
-                                std::size_t column_block = 0);
+                                std::size_t column_block = 0, bool patterns = true);
 
 /// Words for a shape that differs from the expected one: transposed, one row or column short,
 /// the right number of elements in another arrangement. Empty when no pattern fits.

@@ -18,6 +18,7 @@
 #include "common/errors.hpp"
 #include "common/tensor.hpp"
 #include "matchers.hpp"
+#include "unchanged.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -80,10 +81,12 @@ std::vector<std::pair<std::string, Matrix>> attention_variants(
 /// attn::not_implemented is passed on (the exercise is not started).
 template <std::size_t N, class Size, class Run>
 void check_every_size(const std::vector<Size>& sizes, Run run, float tolerance = 1e-5f) {
-    // The first failing trial is reported; the later ones are still run, to refute the
-    // variants the answer does not follow there: a variant is named only when the answer
-    // equals it on every failing input that computes it (a coincidence on the smallest input,
-    // e.g. sqrt(d_model) = 1, names nothing).
+    // The first failing trial is reported; every trial is run, to refute the variants the
+    // answer does not follow there (a passing trial where a variant differs refutes it too):
+    // a variant is named only when the answer equals it on every input that computes it (a
+    // coincidence on the smallest input, e.g. sqrt(d_model) = 1, names nothing). The verdicts
+    // also go to the formulas' ledger (unchanged.hpp), so that tests/check.py weighs them
+    // against the mistakes other tests name.
     std::optional<Trial<N>> first;
     std::set<std::string> refuted;
     for (const Size& size : sizes) {
@@ -100,13 +103,13 @@ void check_every_size(const std::vector<Size>& sizes, Run run, float tolerance =
             }
             continue;
         }
-        if (IsClose(trial.expected, tolerance).match(trial.actual)) continue;
-        if (first) {
-            for (const auto& [name, answer] : trial.variants)
-                if (!IsClose(answer, tolerance * 10).match(trial.actual)) refuted.insert(name);
-        } else {
-            first = std::move(trial);
+        for (const auto& [name, answer] : trial.variants) {
+            const bool agrees = IsClose(answer, tolerance * 10).match(trial.actual);
+            formulas::Ledger::get().record(name, agrees);
+            if (!agrees) refuted.insert(name);
         }
+        if (IsClose(trial.expected, tolerance).match(trial.actual)) continue;
+        if (!first) first = std::move(trial);
     }
     if (!first) {
         SUCCEED("every size passes");

@@ -31,15 +31,19 @@ std::string index_text(const xt::xtensor<float, N>& t, std::size_t flat) {
     return out + "]";
 }
 
-// Largest absolute difference, or infinity when the shapes differ or anything is NaN.
+// Largest absolute difference, or infinity when the shapes differ or anything is NaN (NaN
+// against NaN counts as equal with `nan_equal`: a known mistake's NaN where the answer has it).
 template <std::size_t N>
-float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b,
-                std::size_t* where) {
+float max_error(const xt::xtensor<float, N>& a, const xt::xtensor<float, N>& b, std::size_t* where,
+                bool nan_equal = false) {
     if (a.shape() != b.shape()) return INFINITY;
     float worst = 0.0f;
     for (std::size_t i = 0; i < a.size(); ++i) {
         // Equal values (infinities included) differ by 0; inf - inf alone would be NaN.
-        const float e = a.data()[i] == b.data()[i] ? 0.0f : std::fabs(a.data()[i] - b.data()[i]);
+        const bool both_nan = std::isnan(a.data()[i]) && std::isnan(b.data()[i]);
+        const float e = a.data()[i] == b.data()[i] || (nan_equal && both_nan)
+                            ? 0.0f
+                            : std::fabs(a.data()[i] - b.data()[i]);
         if (std::isnan(e) || e > worst) {
             worst = std::isnan(e) ? INFINITY : e;
             if (where) *where = i;
@@ -117,6 +121,12 @@ IsCloseMatcher<N>& IsCloseMatcher<N>::on_input(std::string input) {
 }
 
 template <std::size_t N>
+IsCloseMatcher<N>& IsCloseMatcher<N>::of(std::string output) {
+    output_ = std::move(output);
+    return *this;
+}
+
+template <std::size_t N>
 IsCloseMatcher<N>& IsCloseMatcher<N>::slices_are(std::string name) {
     slice_name_ = std::move(name);
     return *this;
@@ -142,9 +152,11 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
             }
         }
     }
+    // "wrong: dgain: ...": which output, when a function returns several
+    const std::string wrong = "wrong: " + (output_.empty() ? "" : output_ + ": ");
     if (actual.shape() != expected_.shape()) {
-        diagnosis_ = "wrong: the result has shape " + shape_text(actual) + ", expected " +
-                     shape_text(expected_);
+        diagnosis_ = wrong + (output_.empty() ? "the result" : "it") + " has shape " +
+                     shape_text(actual) + ", expected " + shape_text(expected_);
         const std::string why =
             describe_shape_difference({actual.shape().begin(), actual.shape().end()},
                                       {expected_.shape().begin(), expected_.shape().end()});
@@ -152,11 +164,21 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     } else {
         if (max_error(actual, expected_, nullptr) <= tolerance_) return true;
         // The shape of the error first, then where it is; see diagnosis.hpp.
-        std::istringstream lines(
-            describe_difference(actual, expected_, tolerance_, slice_name_, column_block_));
+        const std::string said =
+            describe_difference(actual, expected_, tolerance_, slice_name_, column_block_);
+        std::istringstream lines(said);
         std::string line;
         for (bool first = true; std::getline(lines, line); first = false)
-            diagnosis_ += (first ? "wrong: " : "\ndetail: ") + line;
+            diagnosis_ += (first ? wrong : "\ndetail: ") + line;
+        // The same without a pattern: tests/check.py shows it instead when the pattern of
+        // this input does not hold on the exercise's other failing inputs.
+        const std::string plain =
+            describe_difference(actual, expected_, tolerance_, slice_name_, column_block_, false);
+        if (plain != said) {
+            std::istringstream plain_lines(plain);
+            for (bool first = true; std::getline(plain_lines, line); first = false)
+                diagnosis_ += "\nplain: " + (first ? wrong.substr(7) : std::string()) + line;
+        }
     }
     if (!input_.empty()) {
         std::istringstream lines(input_ + "\n" + side_by_side(actual, expected_));
@@ -169,11 +191,11 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
         // A cause of NaN that fits this input, but not a verified mistake: said as a hint,
         // right under the first line, never as "likely mistake".
         const std::size_t end_of_first = diagnosis_.find('\n');
-        const std::string hint =
-            "\ndetail: NaN or inf on this input usually means: " + not_finite_mistake_;
+        std::string cause = not_finite_mistake_;
+        if (cause.rfind("NaN or inf: ", 0) == 0) cause.erase(0, 12);  // said once is enough
+        const std::string hint = "\ndetail: NaN or inf on this input usually means: " + cause;
         diagnosis_.insert(end_of_first == std::string::npos ? diagnosis_.size() : end_of_first,
                           hint);
-        return false;
     }
     // A mistake is named only when the answer is that mistake's answer; the others are
     // listed as not made, so that the check never names one that another test refutes.
@@ -181,7 +203,7 @@ bool IsCloseMatcher<N>::match(const xt::xtensor<float, N>& actual) const {
     // is named then.
     std::vector<const Mistake*> matching;
     for (const Mistake& m : mistakes_) {
-        if (max_error(actual, m.answer, nullptr) <= tolerance_ * 10)
+        if (max_error(actual, m.answer, nullptr, true) <= tolerance_ * 10)
             matching.push_back(&m);
         else
             diagnosis_ += "\nunmatched: " + m.name;

@@ -10,12 +10,14 @@
 // learner's progress table.
 #pragma once
 
+#include "common/errors.hpp"
 #include "common/tensor.hpp"
 
 #include <catch2/catch.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
 
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -81,6 +83,10 @@ public:
     /// expected result side by side (the smallest failing input of check_every_size()).
     IsCloseMatcher& on_input(std::string input);
 
+    /// Which output this is, for a function with several (a struct's field, an argument
+    /// changed in place): a failure says "wrong: dgain: ...".
+    IsCloseMatcher& of(std::string output);
+
     /// What the leading index of a 3-d result is called in a failure ("slice" by default).
     IsCloseMatcher& slices_are(std::string name);
 
@@ -101,6 +107,7 @@ private:
     std::string not_finite_mistake_;
     std::string not_binary_mistake_;
     std::string input_;
+    std::string output_;
     std::string slice_name_ = "slice";
     std::size_t column_block_ = 0;
     mutable std::string diagnosis_;
@@ -111,6 +118,55 @@ template <std::size_t N>
 IsCloseMatcher<N> IsClose(const xt::xtensor<float, N>& expected, float tolerance = 1e-5f) {
     return IsCloseMatcher<N>(expected, tolerance);
 }
+
+/// Probes of a composite exercise, run in order: each a designed input that isolates one
+/// part (identity weights, one head, one token, a path switched off), compared with the
+/// chapter's own result. The first probe that fails is reported, with what it isolates and
+/// the probes before it that held, so that its words can say which part is wrong; the
+/// probes after it are not run (their words assume the earlier ones held).
+///
+///   ProbeChain probes;
+///   probes.check("one head, every weight I", "... a difference here is in ...",
+///                [&] { return ex::f(...); }, IsClose(expected));
+class ProbeChain {
+public:
+    /// Runs `run` (an answer that throws fails the probe) unless an earlier probe failed;
+    /// `label` names the probe for the ones after it, `isolates` is the message.
+    template <class Run, std::size_t N>
+    bool check(const std::string& label, const std::string& isolates, Run run,
+               const IsCloseMatcher<N>& matcher) {
+        if (failed_) return false;
+        xt::xtensor<float, N> actual;
+        std::string threw;
+        try {
+            actual = run();
+        } catch (const attn::not_implemented&) {
+            throw;
+        } catch (const std::exception& e) {
+            threw = e.what();
+        }
+        if (threw.empty() && matcher.match(actual)) {
+            held_ += (held_.empty() ? "" : "; ") + label;
+            return true;
+        }
+        failed_ = true;
+        INFO("probe: " << label << ": " << isolates
+                       << (held_.empty() ? std::string()
+                                         : " (the probes before it hold: " + held_ + ")"));
+        if (!threw.empty())
+            FAIL_CHECK("wrong: threw on this valid input: " << threw);
+        else
+            CHECK_THAT(actual, matcher);
+        return false;
+    }
+
+    /// Whether a probe failed (the chain stopped there).
+    bool failed() const { return failed_; }
+
+private:
+    std::string held_;
+    bool failed_ = false;
+};
 
 /// Matches a vector `[T]` or a matrix `[rows, T]` of attention weights: every element
 /// finite and in [0, 1], every row summing to one within `tolerance`.

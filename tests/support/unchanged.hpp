@@ -31,6 +31,12 @@
 // and the structs the exercises take by const reference, field by field: fields_of() below
 // is the one list of their fields (a struct missing from it, or a field missing from its
 // list, does not compile).
+//
+// The same wrapper weighs the known mistakes of an exercise, each written as a function
+// with the exercise's signature (a formula: the reference answer with that one mistake),
+// on every call a test makes: see MistakeFormulas at the end of this file. A mistake is
+// named only when its formula gives the answer's output on every call, never from one
+// input that two mistakes share.
 #pragma once
 
 #include "diagnosis.hpp"
@@ -43,12 +49,17 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 // The structs an exercise takes by const reference (defined by the chapter's library or the
@@ -68,10 +79,14 @@ struct SoftmaxState;
 }
 namespace attn::ex09 {
 struct AdamSettings;
-}
+struct AdamState;
+struct LayerNormGradients;
+}  // namespace attn::ex09
 namespace attn::ex10 {
+struct BlockSlot;
+struct BlockPool;
 struct QuantizedRow;
-}
+}  // namespace attn::ex10
 
 namespace attn::test {
 namespace unchanged {
@@ -84,7 +99,8 @@ struct Field {
 template <class S, class M>
 Field(const char*, M S::*) -> Field<S, M>;
 
-/// The fields of every struct an exercise takes by const reference, in declaration order.
+/// The fields of every struct an exercise takes by const reference, or returns or changes
+/// where a mistake's formula is compared with it, in declaration order.
 /// (Templates on the struct, so that a test file needs only its own chapter's structs.)
 template <class S>
 constexpr auto fields_of() {
@@ -116,6 +132,14 @@ constexpr auto fields_of() {
     } else if constexpr (std::is_same_v<S, attn::ex09::AdamSettings>) {
         return tuple{Field{"beta1", &S::beta1}, Field{"beta2", &S::beta2},
                      Field{"epsilon", &S::epsilon}, Field{"weight_decay", &S::weight_decay}};
+    } else if constexpr (std::is_same_v<S, attn::ex09::AdamState>) {
+        return tuple{Field{"m", &S::m}, Field{"v", &S::v}, Field{"step", &S::step}};
+    } else if constexpr (std::is_same_v<S, attn::ex09::LayerNormGradients>) {
+        return tuple{Field{"dx", &S::dx}, Field{"dgain", &S::dgain}, Field{"dbias", &S::dbias}};
+    } else if constexpr (std::is_same_v<S, attn::ex10::BlockSlot>) {
+        return tuple{Field{"block", &S::block}, Field{"offset", &S::offset}};
+    } else if constexpr (std::is_same_v<S, attn::ex10::BlockPool>) {
+        return tuple{Field{"free", &S::free}, Field{"owners", &S::owners}};
     } else if constexpr (std::is_same_v<S, attn::ex10::QuantizedRow>) {
         return tuple{Field{"values", &S::values}, Field{"scale", &S::scale}};
     } else {
@@ -342,6 +366,200 @@ inline void report(const Call& call, std::vector<std::string> changes, const cha
 
 }  // namespace unchanged
 
+// ------------------------------------------------------------------ mistakes as formulas
+//
+// A wrong answer compared on one input can equal several mistakes: on four equal logits,
+// top-p's coin scaled by top_p picks the same tokens as a cut at >=. A formula computes a
+// mistake on any input, so every call of an exercise in a test weighs every formula of that
+// exercise: the answer's output (its result and what it changed in place) against the
+// formula's, on a copy of the same arguments. A formula that differs once is refuted for the
+// whole exercise; one that agrees on every call of a failing test names the mistake.
+//
+//   const attn::test::MistakeFormulas<&attn::ex08::sample_top_p> top_p_mistakes{
+//       {"the coin scaled by top_p: r = coin * (the kept mass)", &coin_times_top_p},
+//       ...};
+//
+// With ATTN_MISTAKE_FORMULAS set (tests/check.py sets it), each test case writes its verdicts
+// to stderr when it ends, one a line: "attn-formula matched|refuted<TAB>test<TAB>mistake".
+// A formula must throw (not crash) on an input the reference answer refuses; it runs only
+// when the answer did not throw. check_every_size() records its variants (the mistakes it
+// computes for each size) in the same ledger.
+
+namespace formulas {
+
+template <class T>
+bool close(const T& a, const T& b, double tolerance) {
+    if constexpr (std::is_floating_point_v<T>) {
+        if (a == b || (std::isnan(a) && std::isnan(b))) return true;
+        return std::fabs(double(a) - double(b)) <= tolerance * std::max(1.0, std::fabs(double(b)));
+    } else if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::string>) {
+        return a == b;
+    } else if constexpr (unchanged::is_tensor<T>::value) {
+        if (!std::equal(a.shape().begin(), a.shape().end(), b.shape().begin(), b.shape().end()))
+            return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!close(a.data()[i], b.data()[i], tolerance)) return false;
+        return true;
+    } else if constexpr (unchanged::is_vector<T>::value) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (!close(static_cast<const typename T::value_type&>(a[i]),
+                       static_cast<const typename T::value_type&>(b[i]), tolerance))
+                return false;
+        return true;
+    } else if constexpr (std::is_same_v<T, std::monostate>) {
+        return true;
+    } else {
+        constexpr auto fields = unchanged::fields_of<T>();
+        static_assert(std::tuple_size_v<decltype(fields)> > 0,
+                      "a mistake's formula returns or changes this struct: list its fields in "
+                      "fields_of() (tests/support/unchanged.hpp)");
+        return std::apply(
+            [&](const auto&... f) {
+                return (... && close(a.*(f.member), b.*(f.member), tolerance));
+            },
+            fields);
+    }
+}
+
+/// What the calls of the running test case said about each formula: how many calls weighed
+/// it, and whether one refuted it. Written out when the test case ends (see above).
+class Ledger {
+public:
+    static Ledger& get() {
+        static Ledger ledger;
+        return ledger;
+    }
+    void record(const std::string& mistake, bool agrees) {
+        const std::string now = Catch::getResultCapture().getCurrentTestName();
+        if (now != test_) {
+            flush();
+            test_ = now;
+        }
+        Entry& e = entries_[mistake];
+        ++e.calls;
+        e.refuted = e.refuted || !agrees;
+    }
+    Ledger(const Ledger&) = delete;
+    Ledger& operator=(const Ledger&) = delete;
+    ~Ledger() { flush(); }
+
+private:
+    Ledger() = default;
+    struct Entry {
+        std::size_t calls = 0;
+        bool refuted = false;
+    };
+    void flush() {
+        if (std::getenv("ATTN_MISTAKE_FORMULAS") != nullptr)
+            for (const auto& [mistake, e] : entries_)
+                std::fprintf(stderr, "attn-formula %s\t%s\t%s\n", e.refuted ? "refuted" : "matched",
+                             test_.c_str(), mistake.c_str());
+        std::fflush(stderr);
+        entries_.clear();
+    }
+    std::string test_;
+    std::map<std::string, Entry> entries_;
+};
+
+template <auto F>
+struct Registry;
+
+template <class R, class... A, R (*F)(A...)>
+struct Registry<F> {
+    using Args = std::tuple<std::remove_cvref_t<A>...>;  // a copy of every argument
+    using Result = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
+    struct Formula {
+        std::string mistake;
+        R (*wrong)(A...);
+        double tolerance;
+    };
+    static std::vector<Formula>& formulas() {
+        static std::vector<Formula> list;
+        return list;
+    }
+
+    /// Weighs every formula on the arguments as they were before the answer's call (`given`):
+    /// its result against the answer's, and each argument taken by non-const reference (in and
+    /// out) against the answer's after the call (`after`).
+    static void weigh(const Args& given, const Args& after, const Result& result) {
+        for (const Formula& f : formulas()) {
+            bool agrees = false;
+            try {
+                Args mine = given;
+                if constexpr (std::is_void_v<R>) {
+                    std::apply(f.wrong, mine);
+                    agrees = true;
+                } else {
+                    agrees = close(static_cast<const R&>(std::apply(f.wrong, mine)), result,
+                                   f.tolerance);
+                }
+                agrees = agrees &&
+                         changed_alike(mine, after, f.tolerance, std::index_sequence_for<A...>{});
+            } catch (...) {
+                agrees = false;  // the formula refuses an input the answer took
+            }
+            Ledger::get().record(f.mistake, agrees);
+        }
+    }
+
+private:
+    template <std::size_t... I>
+    static bool changed_alike(const Args& mine, const Args& answer, double tolerance,
+                              std::index_sequence<I...>) {
+        return (... && [&] {
+            using P = std::tuple_element_t<I, std::tuple<A...>>;
+            if constexpr (std::is_lvalue_reference_v<P> &&
+                          !std::is_const_v<std::remove_reference_t<P>>)
+                return close(std::get<I>(mine), std::get<I>(answer), tolerance);
+            else
+                return true;
+        }());
+    }
+};
+
+}  // namespace formulas
+
+/// The known mistakes of exercise `F`, each a function with F's signature that makes that
+/// one mistake, and the words that name it (before the first ':', what tests/check.py
+/// matches with the same mistake attached elsewhere by or_mistake()). `tolerance`: how far
+/// (relative, at least 1 absolute) an output may lie from a formula's and still be its.
+template <auto F>
+class MistakeFormulas;
+
+template <class R, class... A, R (*F)(A...)>
+class MistakeFormulas<F> {
+public:
+    struct Formula {
+        const char* mistake;
+        R (*wrong)(A...);
+    };
+    MistakeFormulas(std::initializer_list<Formula> list, double tolerance = 1e-4) : list_(list) {
+        for (const Formula& f : list)
+            formulas::Registry<F>::formulas().push_back({f.mistake, f.wrong, tolerance});
+    }
+
+    /// `matcher` with every formula's output on these arguments attached as a known mistake
+    /// (IsCloseMatcher::or_mistake), so that a comparison names the mistake in the words the
+    /// formulas use; a formula that refuses the arguments is left out.
+    template <class Matcher, class... Given>
+    Matcher attached(Matcher matcher, Given&&... args) const {
+        for (const Formula& f : list_) {
+            try {
+                matcher.or_mistake(f.wrong(args...), f.mistake);
+            } catch (const std::exception&) {
+            }
+        }
+        return matcher;
+    }
+
+    /// The formulas, each with the words of its mistake.
+    const std::vector<Formula>& list() const { return list_; }
+
+private:
+    std::vector<Formula> list_;
+};
+
 /// An exercise function `F`, called as itself, that fails the test when the answer changes
 /// an argument it takes by const reference (see the top of this file).
 template <auto F>
@@ -361,6 +579,9 @@ public:
     R operator()(A... args, const char* file = __builtin_FILE(),
                  int line = __builtin_LINE()) const {
         const auto before = std::make_tuple(unchanged::copy_if_kept<A>(args)...);
+        using Registry = formulas::Registry<F>;
+        std::optional<typename Registry::Args> given;  // for the mistakes' formulas
+        if (!Registry::formulas().empty()) given.emplace(args...);
         const auto check = [&] {
             compare(before, std::forward_as_tuple(args...), file, line,
                     std::index_sequence_for<A...>{});
@@ -376,9 +597,11 @@ public:
         if constexpr (std::is_void_v<R>) {
             call();
             check();
+            if (given) Registry::weigh(*given, typename Registry::Args(args...), {});
         } else {
             R result = call();
             check();
+            if (given) Registry::weigh(*given, typename Registry::Args(args...), result);
             return result;
         }
     }
