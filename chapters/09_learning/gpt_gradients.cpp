@@ -44,12 +44,14 @@ void set(Vector& into, const Vector& g) {
 GptActivations gpt_forward_batch(const Gpt& model,
                                  const std::vector<std::vector<std::size_t>>& sequences,
                                  const char* caller) {
+    if (sequences.empty()) invalid_argument(caller, "no sequence to run: sequences.size() = 0");
     const GptWeights& w = model.weights();
     GptActivations f;
     f.starts.push_back(0);
-    for (const std::vector<std::size_t>& tokens : sequences) {
-        if (tokens.empty()) invalid_argument(caller, "a sequence holds no token");
-        f.tokens.insert(f.tokens.end(), tokens.begin(), tokens.end());
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+        if (sequences[s].empty())
+            invalid_argument(caller, "sequences[" + std::to_string(s) + "] holds no token");
+        f.tokens.insert(f.tokens.end(), sequences[s].begin(), sequences[s].end());
         f.starts.push_back(f.tokens.size());
     }
     // The sequences' embeddings, one below the other: N rows.
@@ -80,26 +82,26 @@ GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tok
     return gpt_forward_batch(model, {tokens}, caller);
 }
 
-GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch) {
-    constexpr const char* fn = "attn::gpt_gradients";
-    if (batch.empty()) invalid_argument(fn, "the batch holds no sequence");
+GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
+                           const char* caller) {
+    if (batch.empty()) invalid_argument(caller, "the batch holds no sequence");
     std::vector<std::vector<std::size_t>> inputs;
     std::vector<std::size_t> targets;
     for (std::size_t s = 0; s < batch.size(); ++s) {
         if (batch[s].inputs.size() != batch[s].targets.size()) {
-            invalid_argument(fn, "sequence " + std::to_string(s) + " has " +
-                                     std::to_string(batch[s].inputs.size()) + " inputs but " +
-                                     std::to_string(batch[s].targets.size()) + " targets");
+            invalid_argument(caller, "sequence " + std::to_string(s) + " has " +
+                                         std::to_string(batch[s].inputs.size()) + " inputs but " +
+                                         std::to_string(batch[s].targets.size()) + " targets");
         }
         if (batch[s].inputs.empty())
-            invalid_argument(fn, "sequence " + std::to_string(s) + " holds no token");
-        check_tokens(batch[s].targets, model.config().vocab_size, fn);
+            invalid_argument(caller, "sequence " + std::to_string(s) + " holds no token");
+        check_tokens(batch[s].targets, model.config().vocab_size, caller);
         inputs.push_back(batch[s].inputs);
         targets.insert(targets.end(), batch[s].targets.begin(), batch[s].targets.end());
     }
     const GptWeights& w = model.weights();
     GptGradients g{0.0, zeros_like(w)};
-    const GptActivations f = gpt_forward_batch(model, inputs, fn);
+    const GptActivations f = gpt_forward_batch(model, inputs, caller);
 
     // The loss: the mean over all N positions of the batch, so dlogits carries 1/N.
     const CrossEntropy ce = cross_entropy(f.logits, targets);

@@ -46,7 +46,8 @@ struct GptActivations {
 /// layer but attention is one matrix product for the whole batch; attention runs per
 /// sequence (multi_head_attention_forward()).
 /// \param model the GPT \param sequences each 1..context ids below vocab_size
-/// \param caller the function named in an error (a token outside the vocabulary, too many)
+/// \param caller the function named in an error (no sequence, an empty one, a token outside
+/// the vocabulary, too many)
 GptActivations gpt_forward_batch(const Gpt& model,
                                  const std::vector<std::vector<std::size_t>>& sequences,
                                  const char* caller = "attn::gpt_forward_batch");
@@ -70,7 +71,8 @@ struct GptGradients {
 /// logits to the embeddings. Every position of the batch weighs the same (the mean is over
 /// all of them). Throws std::invalid_argument for an empty batch or sequence, a sequence
 /// longer than the context, inputs and targets of different lengths, or an id outside the
-/// vocabulary.
-GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch);
+/// vocabulary, naming `caller`.
+GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
+                           const char* caller = "attn::gpt_gradients");
 
 }  // namespace attn

@@ -3,8 +3,8 @@
 #include "common/shape.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <map>
-#include <set>
 #include <tuple>
 
 namespace attn {
@@ -16,9 +16,11 @@ const std::vector<std::string> plural = {"dogs", "cats", "birds", "foxes", "hors
 const std::vector<std::string> transitive = {"chased", "saw", "followed", "liked"};
 const std::vector<std::string> prepositions = {"near", "behind", "beside"};
 const std::vector<std::string> adjectives = {"tired", "hungry", "happy", "sleepy"};
-
-// How a sentence reaches its verb: directly, through "that V the N", or "P the N".
-enum class Middle { none, clause, phrase };
+// The front: a preamble before "the" and adjectives between "the" and the noun, 0, 2 or 4
+// words and 0, 1 or 2, so that the subject is the 2nd to the 8th word.
+const std::vector<std::vector<std::string>> preambles = {
+    {}, {"yesterday", ","}, {"in", "the", "morning", ","}};
+const std::vector<std::vector<std::string>> before_noun = {{}, {"old"}, {"big", "old"}};
 
 }  // namespace
 
@@ -26,7 +28,16 @@ Language::Language() {
     words_ = {".", "the", "that", "was", "were"};
     for (const auto* list : {&singular, &plural, &transitive, &prepositions, &adjectives})
         words_.insert(words_.end(), list->begin(), list->end());
+    words_.insert(words_.end(), {"yesterday", ",", "in", "morning", "big", "old"});
+    const auto ids = [&](const std::vector<std::string>& list) {
+        std::vector<std::size_t> out;
+        for (const std::string& w : list) out.push_back(id(w));
+        return out;
+    };
+    for (const auto& preamble : preambles)
+        for (const auto& before : before_noun) fronts_.push_back({ids(preamble), ids(before)});
     const auto noun = [&](std::size_t i, bool many) { return id(many ? plural[i] : singular[i]); };
+    Rng rng(9);  // draws each core sentence's front: the same sentences in every run
     for (bool many : {false, true}) {
         for (std::size_t n = 0; n < singular.size(); ++n) {
             // The middles: none, every clause, every phrase.
@@ -41,11 +52,20 @@ Language::Language() {
                         middles.push_back({{id(p), id("the"), noun(m, other)}, other});
             for (const auto& [middle, other] : middles) {
                 for (const std::string& a : adjectives) {
+                    std::vector<std::size_t> core = {id("the"), noun(n, many)};
+                    core.insert(core.end(), middle.begin(), middle.end());
+                    core.insert(core.end(), {id(many ? "were" : "was"), id(a), id(".")});
+                    cores_.insert(core);
+                    const auto& [preamble, before] =
+                        fronts_[static_cast<std::size_t>(rng.uniform() * fronts_.size()) %
+                                fronts_.size()];
                     Sentence s;
-                    s.tokens = {id("the"), noun(n, many)};
-                    s.tokens.insert(s.tokens.end(), middle.begin(), middle.end());
-                    s.verb_position = s.tokens.size();
-                    s.tokens.insert(s.tokens.end(), {id(many ? "were" : "was"), id(a), id(".")});
+                    s.tokens = preamble;
+                    s.tokens.push_back(id("the"));
+                    s.tokens.insert(s.tokens.end(), before.begin(), before.end());
+                    s.subject_position = s.tokens.size();
+                    s.tokens.insert(s.tokens.end(), core.begin() + 1, core.end());
+                    s.verb_position = s.subject_position + 1 + middle.size();
                     s.plural_subject = many;
                     s.attractor = other >= 0 && static_cast<bool>(other) != many;
                     sentences_.push_back(std::move(s));
@@ -53,6 +73,14 @@ Language::Language() {
             }
         }
     }
+}
+
+double Language::grammar_mean_tokens() const {
+    double core = 0.0, front = 0.0;
+    for (const auto& c : cores_) core += static_cast<double>(c.size());
+    for (const auto& [preamble, before] : fronts_)
+        front += static_cast<double>(preamble.size() + before.size());
+    return core / static_cast<double>(cores_.size()) + front / static_cast<double>(fronts_.size());
 }
 
 std::optional<bool> Language::plural_noun(std::size_t token) const {
@@ -80,12 +108,26 @@ std::string Language::text(const std::vector<std::size_t>& tokens) const {
 }
 
 bool Language::accepts(const std::vector<std::size_t>& tokens) const {
-    static const std::set<std::vector<std::size_t>> all = [this] {
-        std::set<std::vector<std::size_t>> s;
-        for (const Sentence& sentence : sentences_) s.insert(sentence.tokens);
-        return s;
-    }();
-    return all.count(tokens) != 0;
+    const std::size_t the = id("the");
+    // A front that the sentence starts with, followed by a core sentence without its "the".
+    for (const auto& [preamble, before] : fronts_) {
+        const std::size_t core_start = preamble.size() + 1 + before.size();
+        if (tokens.size() <= core_start ||
+            !std::equal(preamble.begin(), preamble.end(), tokens.begin()) ||
+            tokens[preamble.size()] != the ||
+            !std::equal(before.begin(), before.end(), tokens.begin() + preamble.size() + 1))
+            continue;
+        std::vector<std::size_t> core = {the};
+        core.insert(core.end(), tokens.begin() + static_cast<std::ptrdiff_t>(core_start),
+                    tokens.end());
+        if (cores_.count(core)) return true;
+    }
+    return false;
+}
+
+bool subject_position_unseen(const Sentence& sentence) {
+    return std::find(unseen_subject_positions.begin(), unseen_subject_positions.end(),
+                     sentence.subject_position) != unseen_subject_positions.end();
 }
 
 LanguageSplit split_sentences(const Language& language, double held_out_share, Rng& rng) {
@@ -93,11 +135,17 @@ LanguageSplit split_sentences(const Language& language, double held_out_share, R
         invalid_argument("attn::split_sentences", "held_out_share must be between 0 and 1, got " +
                                                       std::to_string(held_out_share));
     }
-    // Each kind: the subject's number, an attractor or not, and how the verb is reached.
-    std::map<std::tuple<bool, bool, std::size_t>, std::vector<Sentence>> kinds;
-    for (const Sentence& s : language.sentences())
-        kinds[{s.plural_subject, s.attractor, s.verb_position}].push_back(s);
     LanguageSplit split;
+    // Each kind: the subject's number, an attractor or not, and the middle's length.
+    std::map<std::tuple<bool, bool, std::size_t>, std::vector<Sentence>> kinds;
+    for (const Sentence& s : language.sentences()) {
+        if (subject_position_unseen(s)) {
+            split.held_out.push_back(s);
+            continue;
+        }
+        const std::size_t middle = s.verb_position - s.subject_position - 1;
+        kinds[{s.plural_subject, s.attractor, middle}].push_back(s);
+    }
     for (auto& [kind, group] : kinds) {
         // A seeded shuffle (Fisher-Yates), then the first share of the kind is held out.
         for (std::size_t i = group.size(); i > 1; --i)

@@ -2,6 +2,8 @@
 
 #include "common/shape.hpp"
 
+#include <xtensor/xview.hpp>
+
 #include <malloc.h>  // mallopt, glibc
 
 #include <algorithm>
@@ -29,6 +31,17 @@ bool all_finite(const float* data, std::size_t size) {
     return true;
 }
 
+// Every sentence checked before the first is used, so that the error names `fn` and the
+// sentence (`train[3]`), not the function that would meet it later.
+void check_sentences(const char* fn, const char* name, const Language& language,
+                     const std::vector<Sentence>& sentences) {
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        if (sentences[i].tokens.empty())
+            invalid_argument(fn, std::string(name) + "[" + std::to_string(i) + "] holds no token");
+        check_tokens(sentences[i].tokens, language.words().size(), fn);
+    }
+}
+
 }  // namespace
 
 void keep_freed_memory() {
@@ -41,8 +54,17 @@ void keep_freed_memory() {
 
 StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
                          const std::vector<Sequence>& batch, float learning_rate, double max_norm) {
+    constexpr const char* fn = "attn::training_step";
+    // Before the gradients are computed: AdamW::step and clip_gradients would refuse these
+    // only afterwards, naming themselves.
+    if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
+        invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
+                                 ": the learning rate must be above 0 and finite");
+    }
+    if (!(max_norm > 0.0))
+        invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
     const std::string step = "attn::training_step: step " + std::to_string(optimiser.steps() + 1);
-    GptGradients g = gpt_gradients(Gpt(config, weights), batch);
+    GptGradients g = gpt_gradients(Gpt(config, weights), batch, fn);
     // A non-finite loss or gradient would turn every weight into NaN in one AdamW step:
     // stop before it, naming where it began.
     if (!std::isfinite(g.loss))
@@ -56,14 +78,50 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
     return report;
 }
 
+namespace {
+
+// evaluate()'s checks, before any sentence is scored.
+void check_scored(const char* fn, const Language& language,
+                  const std::vector<Sentence>& sentences) {
+    check_sentences(fn, "sentences", language, sentences);
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        const Sentence& s = sentences[i];
+        if (s.verb_position >= s.tokens.size()) {
+            invalid_argument(fn, "sentences[" + std::to_string(i) +
+                                     "].verb_position = " + std::to_string(s.verb_position) +
+                                     " is past its " + std::to_string(s.tokens.size()) + " tokens");
+        }
+    }
+}
+
+}  // namespace
+
 Agreement evaluate(const Gpt& model, const Language& language,
                    const std::vector<Sentence>& sentences) {
-    return evaluate([&](const std::vector<std::size_t>& inputs) { return model.logits(inputs); },
-                    language, sentences);
+    constexpr const char* fn = "attn::evaluate";
+    check_scored(fn, language, sentences);
+    // The sentences 64 at a time through one forward pass, as training runs them; then each
+    // sentence's logits, in order, to the evaluate() below.
+    std::vector<Matrix> logits;
+    constexpr std::size_t batch = 64;
+    for (std::size_t first = 0; first < sentences.size(); first += batch) {
+        std::vector<std::vector<std::size_t>> inputs;
+        for (std::size_t i = first; i < std::min(sentences.size(), first + batch); ++i)
+            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
+        const GptActivations f = gpt_forward_batch(model, inputs, fn);
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+            logits.push_back(
+                xt::view(f.logits, xt::range(f.starts[i], f.starts[i + 1]), xt::all()));
+    }
+    std::size_t next = 0;
+    return evaluate([&](const std::vector<std::size_t>&) { return logits[next++]; }, language,
+                    sentences);
 }
 
 Agreement evaluate(const LogitsOf& logits_of, const Language& language,
                    const std::vector<Sentence>& sentences) {
+    constexpr const char* fn = "attn::evaluate";
+    check_scored(fn, language, sentences);
     const std::size_t was = language.id("was"), were = language.id("were");
     Agreement a;
     double total = 0.0;
@@ -72,7 +130,7 @@ Agreement evaluate(const LogitsOf& logits_of, const Language& language,
         const Sequence seq = sentence_sequence(language, s);
         const Matrix logits = logits_of(seq.inputs);
         check_shape(
-            "attn::evaluate", "logits", logits,
+            fn, "logits", logits,
             {exactly("inputs", seq.inputs.size()), exactly("vocab_size", language.words().size())});
         const CrossEntropy ce = cross_entropy(logits, seq.targets);
         total += ce.loss * static_cast<double>(seq.targets.size());
@@ -100,27 +158,104 @@ Gpt train_agreement_model(const Language& language, const std::vector<Sentence>&
     constexpr const char* fn = "attn::train_agreement_model";
     if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
     if (train.empty()) invalid_argument(fn, "no sentence to train on");
+    check_sentences(fn, "train", language, train);
     const GptConfig config = agreement_config(language.words().size());
     Rng rng(2026);
     GptWeights weights = gpt2_init(config, rng);
     AdamWSettings settings;
     settings.beta2 = 0.95f;
+    settings.weight_decay = agreement_weight_decay;
     AdamW optimiser(weights, settings);
     keep_freed_memory();  // each step reuses the last one's memory
-    const float peak = 3e-3f;
-    const std::size_t warmup = std::max<std::size_t>(1, steps / 20), batch_size = 64;
+    const std::size_t warmup = std::max<std::size_t>(1, steps / 20);
     for (std::size_t step = 0; step < steps; ++step) {
         std::vector<Sequence> batch;
-        for (std::size_t i = 0; i < batch_size; ++i) {
+        for (std::size_t i = 0; i < agreement_batch; ++i) {
             const std::size_t pick =
                 static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
             batch.push_back(sentence_sequence(language, train[pick]));
         }
-        const StepReport r = training_step(config, weights, optimiser, batch,
-                                           learning_rate_at(step, peak, warmup, steps));
+        const StepReport r =
+            training_step(config, weights, optimiser, batch,
+                          learning_rate_at(step, agreement_peak_learning_rate, warmup, steps));
         if (after_step) after_step(step, r, weights);
     }
     return Gpt(config, weights);
+}
+
+HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::size_t>& keys) {
+    constexpr const char* fn = "attn::head_focus";
+    if (rows.empty()) invalid_argument(fn, "no rows to measure");
+    if (keys.size() != rows.size()) {
+        invalid_argument(fn, std::to_string(rows.size()) + " rows but " +
+                                 std::to_string(keys.size()) + " keys: one key per row");
+    }
+    HeadFocus focus;
+    focus.rows = rows.size();
+    std::size_t largest = 0;
+    double weight = 0.0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Vector& row = rows[i];
+        const std::string name = "rows[" + std::to_string(i) + "]";
+        if (keys[i] >= row.size()) {
+            invalid_argument(fn, "keys[" + std::to_string(i) + "] = " + std::to_string(keys[i]) +
+                                     " is outside " + name + ", of " + std::to_string(row.size()) +
+                                     " keys");
+        }
+        double sum = 0.0;
+        for (const float w : row) {
+            if (!(w >= 0.0f) || !std::isfinite(w))
+                invalid_argument(fn, name + " holds the weight " + std::to_string(w));
+            sum += w;
+        }
+        if (std::abs(sum - 1.0) > 1e-3)
+            invalid_argument(fn, name + " sums to " + std::to_string(sum) + ", not 1");
+        largest += static_cast<std::size_t>(std::max_element(row.begin(), row.end()) -
+                                            row.begin()) == keys[i];
+        weight += row(keys[i]);
+    }
+    focus.largest_share = static_cast<double>(largest) / static_cast<double>(rows.size());
+    focus.mean_weight = weight / static_cast<double>(rows.size());
+    return focus;
+}
+
+std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
+                                           const std::vector<Sentence>& sentences) {
+    constexpr const char* fn = "attn::verb_rows";
+    if (sentences.empty()) invalid_argument(fn, "no sentence to measure");
+    check_sentences(fn, "sentences", language, sentences);
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        const Sentence& s = sentences[i];
+        if (s.subject_position >= s.verb_position || s.verb_position >= s.tokens.size()) {
+            invalid_argument(
+                fn, "sentences[" + std::to_string(i) +
+                        "]: subject_position = " + std::to_string(s.subject_position) +
+                        " must be before verb_position = " + std::to_string(s.verb_position) +
+                        ", within its " + std::to_string(s.tokens.size()) + " tokens");
+        }
+    }
+    const GptConfig& c = model.config();
+    std::vector<std::vector<Vector>> rows(c.n_layers * c.n_heads);
+    // A batch of sentences at a time: one forward pass keeps every head's weights.
+    constexpr std::size_t batch = 64;
+    for (std::size_t first = 0; first < sentences.size(); first += batch) {
+        const std::size_t last = std::min(sentences.size(), first + batch);
+        std::vector<std::vector<std::size_t>> inputs;
+        for (std::size_t i = first; i < last; ++i)
+            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
+        const GptActivations f = gpt_forward_batch(model, inputs, fn);
+        for (std::size_t i = first; i < last; ++i) {
+            const std::size_t verb = sentences[i].verb_position;
+            for (std::size_t l = 0; l < c.n_layers; ++l) {
+                const Tensor3& weights = f.blocks[l].attention.sequences[i - first].weights;
+                for (std::size_t h = 0; h < c.n_heads; ++h) {
+                    rows[l * c.n_heads + h].push_back(
+                        Vector(xt::view(weights, h, verb, xt::range(0, verb + 1))));
+                }
+            }
+        }
+    }
+    return rows;
 }
 
 }  // namespace attn

@@ -1,7 +1,8 @@
 /// \file
 /// \brief Chapter 09: training. A sentence as a training example, one step of training
 /// (gradients, a check that they are finite, clipping, AdamW), and the measures of what the
-/// model learned: its loss and its agreement on sentences it never saw.
+/// model learned: its loss and its agreement on sentences it never saw, and where its heads
+/// look from the word before the verb.
 #pragma once
 
 #include "chapters/09_learning/adamw.hpp"
@@ -38,7 +39,8 @@ void keep_freed_memory();
 /// gradient are finite, clipping to `max_norm`, then `optimiser.step` with `learning_rate`.
 /// Throws std::runtime_error naming the step (the optimiser's count + 1) and the first
 /// tensor that is not finite (or the loss), before any weight changes; std::invalid_argument
-/// for a learning rate that is not above 0, as AdamW::step does.
+/// naming training_step, before any gradient is computed, for a learning rate or max_norm
+/// that is not above 0 and for a batch gpt_gradients() refuses.
 StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
                          const std::vector<Sequence>& batch, float learning_rate,
                          double max_norm = 1.0);
@@ -48,16 +50,28 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
 /// of 16.
 GptConfig agreement_config(std::size_t vocab_size);
 
+/// The steps train_agreement_model() runs for the book (chapter 09's default, and what
+/// chapter 10 needs to train the same model).
+inline constexpr std::size_t agreement_steps = 1000;
+/// The sentences of one training step.
+inline constexpr std::size_t agreement_batch = 64;
+/// The learning rate at the end of the warm-up, before the cosine decay.
+inline constexpr float agreement_peak_learning_rate = 3e-3f;
+/// AdamW's weight decay on the blocks' matrices.
+inline constexpr float agreement_weight_decay = 1.0f;
+
 /// What train_agreement_model() calls after every step: the step (0-based), what it did,
 /// and the weights after it.
 using AfterStep = std::function<void(std::size_t step, const StepReport&, const GptWeights&)>;
 
 /// Trains agreement_config()'s model from GPT-2's initialisation (seeded, 2026): `steps`
-/// steps, each of 64 sentences drawn from `train` (the same seeded generator), AdamW with
-/// \f$\beta_2\f$ = 0.95, learning_rate_at() with a peak of 0.003 and a warm-up of a
+/// steps, each of agreement_batch sentences drawn from `train` (the same seeded generator),
+/// AdamW with \f$\beta_2\f$ = 0.95 and a weight decay of agreement_weight_decay,
+/// learning_rate_at() with a peak of agreement_peak_learning_rate and a warm-up of a
 /// twentieth of the steps (at least 1), clipping to norm 1. The same steps give the same
-/// model, so chapter 10 trains the model this chapter trained. Throws std::invalid_argument
-/// for 0 steps or no training sentence.
+/// model, so chapter 10 trains the model this chapter trained. Throws std::invalid_argument,
+/// before the first step, for 0 steps, no training sentence, or a sentence that is empty or
+/// holds an id outside the language.
 Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
                           std::size_t steps, const AfterStep& after_step = {});
 
@@ -77,7 +91,11 @@ struct Agreement {
 };
 
 /// The loss of `model` on `sentences`, and at each verb whether "was" or "were" scores
-/// higher: right when it agrees with the subject.
+/// higher: right when it agrees with the subject. The sentences run through
+/// gpt_forward_batch() 64 at a time, so the logits agree with Gpt::logits() of each sentence
+/// to rounding (about 1e-6), not to the bit. Throws std::invalid_argument, before any
+/// sentence is scored, for a sentence that is empty, holds an id outside the language or
+/// whose verb_position is past its end.
 Agreement evaluate(const Gpt& model, const Language& language,
                    const std::vector<Sentence>& sentences);
 
@@ -90,5 +108,34 @@ using LogitsOf = std::function<Matrix(const std::vector<std::size_t>& inputs)>;
 /// `[inputs, vocab_size]`.
 Agreement evaluate(const LogitsOf& logits, const Language& language,
                    const std::vector<Sentence>& sentences);
+
+/// Where one head looks, measured over many sentences.
+struct HeadFocus {
+    std::size_t rows = 0;  ///< how many query rows were measured
+    /// The share of the rows whose largest weight (the first, on a tie) is at their key.
+    double largest_share = 0.0;
+    double mean_weight = 0.0;  ///< the mean weight at the key
+};
+
+/// How one head's attention falls on one key of each sentence. `rows[i]` is the head's
+/// weights in one query row of sentence i, `[T_i]` over the keys that row sees, and
+/// `keys[i]` the key looked for in it (the subject). A head that always puts its largest
+/// weight on the key scores a largest_share of 1; a head that always looks at one fixed
+/// position scores the share of sentences whose key stands there. Throws
+/// std::invalid_argument naming attn::head_focus for no rows, rows and keys of different
+/// counts, a key outside its row, or a row that is not a distribution (a weight below 0 or
+/// not finite, a sum away from 1 by more than 1e-3).
+HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::size_t>& keys);
+
+/// Every head's attention weights in the row that predicts the verb, one row per sentence:
+/// `result[l * n_heads + h][i]` is head h of block l on `sentences[i]`, the row of
+/// inputs[verb_position] (the word before the verb, sentence_sequence()) over its
+/// verb_position + 1 keys. In that row the subject is key subject_position + 1 (the inputs
+/// start with ".") and the word before the verb, the attractor when there is one, is the
+/// last key. Throws std::invalid_argument naming attn::verb_rows for no sentence, a
+/// sentence that is empty or holds an id outside the language, or whose subject is not
+/// before its verb or whose verb is past its end.
+std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
+                                           const std::vector<Sentence>& sentences);
 
 }  // namespace attn

@@ -1161,8 +1161,8 @@ void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
 ///
 /// A model whose weights have learned something is the fairer test, and the book has one
 /// that needs no download: chapter 09's GPT, which learned subject-verb agreement. The
-/// program trains it again here (the same seeded 600 steps give the same weights, in
-/// {{train_seconds}} seconds on this machine) and runs it over the paged cache.
+/// program trains it again here (chapter 09's seeded {{train_steps}} steps give the same
+/// weights, in {{train_seconds}} seconds on this machine) and runs it over the paged cache.
 /// attn::paged_gpt_logits() hands each block's new keys and values to the cache and lets
 /// attention read back what the cache stored, int8 rounding included, through chapter 05's
 /// key/value source:
@@ -1178,7 +1178,7 @@ void show_int8_trained(bool quick) {
     const attn::Language language;
     attn::Rng rng(20);  // chapter 09's split: these sentences were never trained on
     const attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
-    const std::size_t steps = quick ? 60 : 600;
+    const std::size_t steps = quick ? 60 : attn::agreement_steps;
     const auto t0 = std::chrono::steady_clock::now();
     const attn::Gpt model = attn::train_agreement_model(language, split.train, steps);
     const double train_seconds = seconds_since(t0);
@@ -1217,7 +1217,8 @@ void show_int8_trained(bool quick) {
     }
     const attn::Agreement af = attn::evaluate(with_f32, language, split.held_out),
                           ai = attn::evaluate(with_i8, language, split.held_out);
-    std::cout << "\nchapter 09's trained model (" << steps << " steps, trained here in "
+    std::cout << "\nchapter 09's trained model ("
+              << attn::quote("train_steps", std::to_string(steps)) << " steps, trained here in "
               << attn::quote("train_seconds", train_seconds, 1) << " s), "
               << attn::quote("trained_sentences", std::to_string(split.held_out.size()))
               << " held-out sentences,\n  " << positions << " positions\n"

@@ -418,7 +418,11 @@ TEST_CASE("the language: every sentence's verb agrees with its subject, attracto
     }
     CHECK(attractors == 10 * 35 * 4);  // half of the 70 middles hold a noun of the other number
     const attn::Sentence& first_clause = lang.sentences()[4 * 1];  // after the 4 of "the dog was"
-    CHECK(lang.text(first_clause.tokens) == "the dog that chased the dog was tired .");
+    // From the subject on: the front before it is drawn.
+    const std::vector<std::size_t> from_subject(
+        first_clause.tokens.begin() + static_cast<std::ptrdiff_t>(first_clause.subject_position),
+        first_clause.tokens.end());
+    CHECK(lang.text(from_subject) == "dog that chased the dog was tired .");
     // A verb that does not agree, a missing word, a sentence twice: not the grammar's.
     CHECK_FALSE(lang.accepts(
         {lang.id("the"), lang.id("dog"), lang.id("were"), lang.id("tired"), lang.id(".")}));
@@ -436,7 +440,7 @@ TEST_CASE("the held-out sentences are never trained on and hold every kind of se
     std::set<std::tuple<bool, bool, std::size_t>> kinds;
     for (const attn::Sentence& s : split.held_out) {
         CHECK(trained.count(s.tokens) == 0);
-        kinds.insert({s.plural_subject, s.attractor, s.verb_position});
+        kinds.insert({s.plural_subject, s.attractor, s.verb_position - s.subject_position});
     }
     // Singular and plural subjects; no middle (no attractor), a phrase or a clause, each
     // with and without an attractor: 2 x (1 + 2 + 2).
@@ -531,7 +535,7 @@ TEST_CASE(
     "tensor") {
     const attn::Language lang;
     attn::Rng rng(3);
-    const attn::GptConfig c{lang.words().size(), 12, 16, 1, 2, 2, 32, true};
+    const attn::GptConfig c{lang.words().size(), 16, 16, 1, 2, 2, 32, true};
     attn::GptWeights w = attn::gpt2_init(c, rng);
     attn::AdamW opt(w);
     std::vector<attn::Sequence> batch;
@@ -557,7 +561,7 @@ TEST_CASE(
 TEST_CASE("evaluate: a model that always says 'was' gets half of the balanced sentences") {
     const attn::Language lang;
     attn::Rng rng(4);
-    const attn::GptConfig c{lang.words().size(), 12, 16, 1, 2, 2, 32, true};
+    const attn::GptConfig c{lang.words().size(), 16, 16, 1, 2, 2, 32, true};
     attn::GptWeights w = attn::gpt2_init(c, rng);
     // "was" wins everywhere: the final norm's bias points every hidden state along its
     // (tied) embedding row.
@@ -638,11 +642,224 @@ TEST_CASE("train_agreement_model is seeded, and evaluate takes logits from anywh
     const attn::Agreement direct = attn::evaluate(a, language, some);
     const attn::Agreement through = attn::evaluate(
         [&](const std::vector<std::size_t>& inputs) { return a.logits(inputs); }, language, some);
-    CHECK(direct.loss == through.loss);
+    CHECK(direct.loss == Approx(through.loss).epsilon(1e-6));  // batched: rounding apart
     CHECK(direct.correct == through.correct);
     CHECK_THROWS_WITH(attn::evaluate([](const std::vector<std::size_t>&) { return attn::Matrix(); },
                                      language, some),
                       Contains("attn::evaluate") && Contains("logits"));
     CHECK_THROWS_WITH(attn::train_agreement_model(language, split.train, 0), Contains("steps"));
     CHECK_THROWS_WITH(attn::train_agreement_model(language, {}, 2), Contains("no sentence"));
+}
+
+TEST_CASE("bad input is refused by the function the reader called, before anything changes") {
+    using attn::test::NamesShapeError;
+    const attn::Gpt& model = reference_gpt();
+    CHECK_THROWS_MATCHES(attn::gpt_forward_batch(model, {}), std::invalid_argument,
+                         NamesShapeError("attn::gpt_forward_batch", "sequences.size() = 0"));
+    CHECK_THROWS_MATCHES(attn::gpt_forward_batch(model, {{1, 2}, {}}), std::invalid_argument,
+                         NamesShapeError("attn::gpt_forward_batch", "sequences[1]"));
+
+    // training_step checks its settings and its batch itself, before any gradient.
+    const attn::Language lang;
+    attn::Rng rng(3);
+    const attn::GptConfig c{lang.words().size(), 12, 16, 1, 2, 2, 32, true};
+    attn::GptWeights w = attn::gpt2_init(c, rng);
+    const attn::GptWeights before = w;
+    attn::AdamW opt(w);
+    const std::vector<attn::Sequence> batch = {attn::sentence_sequence(lang, lang.sentences()[0])};
+    CHECK_THROWS_MATCHES(attn::training_step(c, w, opt, batch, 0.0f), std::invalid_argument,
+                         NamesShapeError("attn::training_step", "learning_rate = 0"));
+    CHECK_THROWS_MATCHES(attn::training_step(c, w, opt, batch, 1e-3f, 0.0), std::invalid_argument,
+                         NamesShapeError("attn::training_step", "max_norm = 0"));
+    CHECK_THROWS_MATCHES(attn::training_step(c, w, opt, {}, 1e-3f), std::invalid_argument,
+                         NamesShapeError("attn::training_step", "no sequence"));
+    CHECK_THROWS_MATCHES(attn::training_step(c, w, opt, {{{1, 2}, {2, 99}}}, 1e-3f),
+                         std::invalid_argument, NamesShapeError("attn::training_step", "99"));
+    CHECK(opt.steps() == 0);
+    CHECK_THAT(w.blocks[0].ffn.w1, IsClose(before.blocks[0].ffn.w1, 0.0f));
+
+    // Every sentence is checked before the first is scored or trained on.
+    const attn::Gpt small(c, w);
+    std::vector<attn::Sentence> sentences = {lang.sentences()[0], {}};
+    CHECK_THROWS_MATCHES(attn::evaluate(small, lang, sentences), std::invalid_argument,
+                         NamesShapeError("attn::evaluate", "sentences[1]"));
+    CHECK_THROWS_MATCHES(attn::train_agreement_model(lang, sentences, 1), std::invalid_argument,
+                         NamesShapeError("attn::train_agreement_model", "train[1]"));
+    sentences[1] = lang.sentences()[1];
+    sentences[1].verb_position = 40;
+    CHECK_THROWS_MATCHES(attn::evaluate(small, lang, sentences), std::invalid_argument,
+                         NamesShapeError("attn::evaluate", "sentences[1].verb_position = 40"));
+    sentences[1] = lang.sentences()[1];
+    sentences[1].tokens[0] = 99;
+    CHECK_THROWS_MATCHES(attn::evaluate(small, lang, sentences), std::invalid_argument,
+                         NamesShapeError("attn::evaluate", "99"));
+}
+
+TEST_CASE("the language moves the subject: many positions, the unseen ones never trained on") {
+    const attn::Language lang, again;
+    const std::size_t context = attn::agreement_config(lang.words().size()).context;
+    std::set<std::size_t> positions;
+    for (std::size_t i = 0; i < lang.sentences().size(); ++i) {
+        const attn::Sentence& s = lang.sentences()[i];
+        INFO(lang.text(s.tokens));
+        REQUIRE(s.subject_position < s.verb_position);
+        positions.insert(s.subject_position);
+        // The subject is the first noun, of the sentence's number; the front has no noun.
+        CHECK(lang.plural_noun(s.tokens[s.subject_position]) == s.plural_subject);
+        for (std::size_t t = 0; t < s.subject_position; ++t)
+            CHECK_FALSE(lang.plural_noun(s.tokens[t]).has_value());
+        CHECK(lang.accepts(s.tokens));
+        // With the "." before it, the inputs fit; the fronts' draw is seeded.
+        CHECK(s.tokens.size() <= context);
+        CHECK(s.tokens == again.sentences()[i].tokens);
+    }
+    CHECK(positions == std::set<std::size_t>{1, 2, 3, 4, 5, 6, 7});  // the 2nd to the 8th word
+    CHECK(lang.grammar_size() == 9 * lang.sentences().size());       // 3 preambles x 3
+
+    attn::Rng rng(4);
+    const attn::LanguageSplit split = attn::split_sentences(lang, 0.2, rng);
+    std::set<std::size_t> trained, held;
+    for (const attn::Sentence& s : split.train) {
+        CHECK_FALSE(attn::subject_position_unseen(s));
+        CHECK(lang.accepts(s.tokens));
+        trained.insert(s.subject_position);
+    }
+    for (const attn::Sentence& s : split.held_out) held.insert(s.subject_position);
+    CHECK(trained == std::set<std::size_t>{1, 2, 3, 5, 7});
+    for (const std::size_t p : attn::unseen_subject_positions) CHECK(held.count(p) == 1);
+    const auto unseen = [](const attn::Sentence& s) { return attn::subject_position_unseen(s); };
+    CHECK(std::count_if(split.held_out.begin(), split.held_out.end(), unseen) ==
+          std::count_if(lang.sentences().begin(), lang.sentences().end(), unseen));
+
+    // Any front with any core sentence is the grammar's, not only the fronts drawn; a front
+    // out of order or without its comma is not, nor a verb that agrees with the attractor.
+    const auto words = [&](std::initializer_list<const char*> list) {
+        std::vector<std::size_t> tokens;
+        for (const char* w : list) tokens.push_back(lang.id(w));
+        return tokens;
+    };
+    CHECK(lang.accepts(words({"in", "the", "morning", ",", "the", "big", "old", "dogs", "near",
+                              "the", "cat", "were", "tired", "."})));
+    CHECK(lang.accepts(words({"yesterday", ",", "the", "old", "dog", "that", "chased", "the",
+                              "cats", "was", "tired", "."})));
+    CHECK_FALSE(lang.accepts(words({"the", "old", "big", "dog", "was", "tired", "."})));
+    CHECK_FALSE(lang.accepts(words({"yesterday", "the", "dog", "was", "tired", "."})));
+    CHECK_FALSE(lang.accepts(words({"yesterday", ",", "the", "old", "dog", "that", "chased", "the",
+                                    "cats", "were", "tired", "."})));
+}
+
+TEST_CASE("head_focus: a head on the subject scores 1, a fixed-position head the subjects there") {
+    const attn::Language lang;
+    std::vector<attn::Sentence> sentences;
+    for (const attn::Sentence& s : lang.sentences())
+        if (s.attractor) sentences.push_back(s);
+    // Constructed rows of the row that predicts the verb, keys 0 .. verb_position; in them
+    // the subject is key subject_position + 1 and the attractor the last key.
+    const auto rows_of = [&](const std::function<void(const attn::Sentence&, Vector&)>& fill) {
+        std::vector<Vector> rows;
+        for (const attn::Sentence& s : sentences) {
+            Vector row = xt::zeros<float>({s.verb_position + 1});
+            fill(s, row);
+            rows.push_back(row);
+        }
+        return rows;
+    };
+    std::vector<std::size_t> subjects, attractors, first;
+    for (const attn::Sentence& s : sentences) {
+        subjects.push_back(s.subject_position + 1);
+        attractors.push_back(s.verb_position);
+        first.push_back(0);
+    }
+
+    attn::HeadFocus f = attn::head_focus(
+        rows_of([](const attn::Sentence& s, Vector& r) { r(s.subject_position + 1) = 1.0f; }),
+        subjects);
+    CHECK(f.rows == sentences.size());
+    CHECK(f.largest_share == 1.0);
+    CHECK(f.mean_weight == Approx(1.0));
+    // Less than half its weight on the subject, but more than on any other key.
+    f = attn::head_focus(rows_of([](const attn::Sentence& s, Vector& r) {
+                             r.fill(0.6f / static_cast<float>(r.size() - 1));
+                             r(s.subject_position + 1) = 0.4f;
+                         }),
+                         subjects);
+    CHECK(f.largest_share == 1.0);
+    CHECK(f.mean_weight == Approx(0.4));
+
+    // A head that always looks at key 3 scores the share of subjects that stand there.
+    const double at_3 = static_cast<double>(std::count(subjects.begin(), subjects.end(), 3)) /
+                        static_cast<double>(subjects.size());
+    REQUIRE(at_3 > 0.0);
+    REQUIRE(at_3 < 0.5);
+    f = attn::head_focus(rows_of([](const attn::Sentence&, Vector& r) { r(3) = 1.0f; }), subjects);
+    CHECK(f.largest_share == Approx(at_3));
+    CHECK(f.mean_weight == Approx(at_3));
+
+    // A head on the row's own word finds the attractor, never the subject; a uniform row's
+    // largest weight is its first key (the first of a tie).
+    const std::vector<Vector> own =
+        rows_of([](const attn::Sentence& s, Vector& r) { r(s.verb_position) = 1.0f; });
+    CHECK(attn::head_focus(own, subjects).largest_share == 0.0);
+    CHECK(attn::head_focus(own, attractors).largest_share == 1.0);
+    const std::vector<Vector> uniform = rows_of(
+        [](const attn::Sentence&, Vector& r) { r.fill(1.0f / static_cast<float>(r.size())); });
+    CHECK(attn::head_focus(uniform, subjects).largest_share == 0.0);
+    CHECK(attn::head_focus(uniform, first).largest_share == 1.0);
+
+    // Bad input, named.
+    CHECK_THROWS_WITH(attn::head_focus({}, {}),
+                      Contains("attn::head_focus") && Contains("no rows"));
+    CHECK_THROWS_WITH(attn::head_focus(own, {1, 2}),
+                      Contains("attn::head_focus") && Contains("one key per row"));
+    std::vector<Vector> one = {own[0]};
+    CHECK_THROWS_WITH(attn::head_focus(one, {one[0].size()}),
+                      Contains("attn::head_focus") && Contains("keys[0]") && Contains("outside"));
+    one[0](0) = -0.5f;
+    one[0](1) = 0.5f;
+    CHECK_THROWS_WITH(attn::head_focus(one, {1}),
+                      Contains("attn::head_focus") && Contains("rows[0]") && Contains("-0.5"));
+    one[0] = own[0];
+    one[0](0) = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH(attn::head_focus(one, {1}),
+                      Contains("attn::head_focus") && Contains("rows[0]") && Contains("nan"));
+    one[0] = own[0];
+    one[0](0) = 1.0f;
+    CHECK_THROWS_WITH(attn::head_focus(one, {1}),
+                      Contains("attn::head_focus") && Contains("rows[0] sums to 2"));
+}
+
+TEST_CASE("verb_rows: every head's weights in the row that predicts the verb, one per sentence") {
+    using attn::test::NamesShapeError;
+    const attn::Language lang;
+    attn::Rng rng(6);
+    const attn::GptConfig c{lang.words().size(), 16, 16, 2, 2, 2, 32, true};
+    const attn::Gpt model(c, attn::gpt2_init(c, rng));
+    const std::vector<attn::Sentence> some = {lang.sentences()[7], lang.sentences()[1570],
+                                              lang.sentences()[2500]};
+    const std::vector<std::vector<Vector>> rows = attn::verb_rows(model, lang, some);
+    REQUIRE(rows.size() == 4);  // 2 blocks x 2 heads
+    for (std::size_t i = 0; i < some.size(); ++i) {
+        const std::size_t verb = some[i].verb_position;
+        const attn::GptActivations f =
+            attn::gpt_forward(model, attn::sentence_sequence(lang, some[i]).inputs);
+        for (std::size_t l = 0; l < 2; ++l) {
+            for (std::size_t h = 0; h < 2; ++h) {
+                INFO("sentence " << i << ", block " << l << ", head " << h);
+                REQUIRE(rows[l * 2 + h].size() == some.size());
+                const Vector expected = xt::view(f.blocks[l].attention.sequences[0].weights, h,
+                                                 verb, xt::range(0, verb + 1));
+                CHECK_THAT(rows[l * 2 + h][i], IsClose(expected, 1e-6f));
+            }
+        }
+    }
+    CHECK_THROWS_WITH(attn::verb_rows(model, lang, {}),
+                      Contains("attn::verb_rows") && Contains("no sentence"));
+    std::vector<attn::Sentence> bad = {some[0], some[1]};
+    bad[1].subject_position = bad[1].verb_position;
+    CHECK_THROWS_MATCHES(attn::verb_rows(model, lang, bad), std::invalid_argument,
+                         NamesShapeError("attn::verb_rows", "sentences[1]"));
+    bad[1] = some[1];
+    bad[1].tokens[0] = 99;
+    CHECK_THROWS_MATCHES(attn::verb_rows(model, lang, bad), std::invalid_argument,
+                         NamesShapeError("attn::verb_rows", "99"));
 }
