@@ -303,7 +303,7 @@ using attn::test::readable_matrix;
 using attn::test::readable_vector;
 using attn::test::Trial;
 
-TEST_CASE("5.4 pre_ln_block: probes: each path alone, then both", "[5.4]") {
+TEST_CASE("5.4 pre_ln_block: probes: the residual stream, each path alone, then both", "[5.4]") {
     const Matrix x = ref().matrix("block.x");
     attn::test::ProbeChain probes;
     const auto probe = [&](const std::string& label, const std::string& isolates,
@@ -315,6 +315,14 @@ TEST_CASE("5.4 pre_ln_block: probes: each path alone, then both", "[5.4]") {
     ex::Block no_attention = reference_block();
     no_attention.attention.w_o = xt::zeros<float>(no_attention.attention.w_o.shape());
     no_attention.attention.b_o = xt::zeros<float>(no_attention.attention.b_o.shape());
+    ex::Block neither = no_attention;
+    neither.w2 = xt::zeros<float>(neither.w2.shape());
+    neither.b2 = xt::zeros<float>(neither.b2.shape());
+    probe("both paths off (the attention's W_o, b_o and the feed-forward's W2, b2 zero)",
+          "neither path adds anything, so the block must return x itself: a difference here is "
+          "in the residual stream, what each residual adds onto (x, then h = x + MHA(LN1(x)); "
+          "not LN1(x) or LN2(h), which only the paths read)",
+          neither);
     probe("the attention off (its W_o and b_o zero)",
           "the attention adds nothing, so h = x and the block must return x + FFN(LN2(x)): a "
           "difference here is in the feed-forward path (LN2 with ln2_gain and ln2_bias, W1, "

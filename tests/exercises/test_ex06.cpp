@@ -145,6 +145,13 @@ TEST_CASE("6.3 ring_slot: position p in slot p mod window", "[6.3]") {
             .or_mistake(Vector{0, 1, 2, 0, 1, 2, 0, 1, 2, 0},
                         "the ring has window - 1 slots: it needs window of them, p mod window"));
     CHECK_THAT(slots(3, 1), IsClose(Vector{0, 0, 0}, 0));
+    // A position is a std::size_t: one past 2^32 - 1 is still a position of its own (a
+    // 32-bit counter would wrap to 4 and say slot 4 mod 3 = 1).
+    const std::size_t far = (std::size_t{1} << 32) + 4;
+    INFO(
+        "ring_slot(2^32 + 4, 3): 2^32 + 4 = 3 * 1431655765 + 5, so slot 5 mod 3 = 2; a "
+        "position kept in 32 bits wraps to 4, slot 1");
+    CHECK(ex::ring_slot(far, 3) == 2);
 }
 
 TEST_CASE("6.3 ring_slot: rejects a window of 0", "[6.3]") {

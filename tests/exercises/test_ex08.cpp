@@ -589,7 +589,8 @@ using attn::test::readable_matrix;
 using attn::test::readable_vector;
 using attn::test::Trial;
 
-TEST_CASE("8.2 llama_block: probes: one token, each path alone, then both", "[8.2]") {
+TEST_CASE("8.2 llama_block: probes: the residual stream, one token, each path alone, then both",
+          "[8.2]") {
     const Matrix x = ref().matrix("block.x");
     attn::test::ProbeChain probes;
     const auto probe = [&](const std::string& label, const std::string& isolates,
@@ -605,6 +606,13 @@ TEST_CASE("8.2 llama_block: probes: one token, each path alone, then both", "[8.
     no_ffn.ffn.w_down = xt::zeros<float>(no_ffn.ffn.w_down.shape());
     Layer no_attention = reference_layer();
     no_attention.attention.w_o = xt::zeros<float>(no_attention.attention.w_o.shape());
+    Layer neither = no_attention;
+    neither.ffn.w_down = xt::zeros<float>(neither.ffn.w_down.shape());
+    probe("both paths off (W_o and W_down zero)",
+          "neither path adds anything, so the block must return x itself: a difference here is "
+          "in the residual stream, what each residual adds onto (x, then h = x + "
+          "Attn(RMSNorm(x)); not a normed input, which only the paths read)",
+          x, neither);
     probe("one token at position 0, the feed-forward network off (W_down zero)",
           "RoPE turns nothing at position 0 and the token sees only itself, so the block must "
           "return x + (RMSNorm(x) W_v) W_o: a difference here is in the attention norm "

@@ -381,8 +381,8 @@ inline void report(const Call& call, std::vector<std::string> changes, const cha
 //
 // With ATTN_MISTAKE_FORMULAS set (tests/check.py sets it), each test case writes its verdicts
 // to stderr when it ends, one a line: "attn-formula matched|refuted<TAB>test<TAB>mistake".
-// A formula must throw (not crash) on an input the reference answer refuses; it runs only
-// when the answer did not throw. check_every_size() records its variants (the mistakes it
+// A formula must throw (not crash) on an input the reference answer refuses. When the
+// answer throws, a formula that does not is refuted: a throw is an output too. check_every_size() records its variants (the mistakes it
 // computes for each size) in the same ledger.
 
 namespace formulas {
@@ -503,6 +503,22 @@ struct Registry<F> {
         }
     }
 
+    /// The answer threw on `given`: a throw is an output too, so a formula that computes a
+    /// result there does not describe the answer (an answer that refuses valid grouped-query
+    /// heads is not "h % n_kv_heads", which agrees with it only on the inputs it takes). A
+    /// formula that throws as well says nothing either way.
+    static void weigh_throw(const Args& given) {
+        for (const Formula& f : formulas()) {
+            try {
+                Args mine = given;
+                std::apply(f.wrong, mine);
+            } catch (...) {
+                continue;
+            }
+            Ledger::get().record(f.mistake, false);
+        }
+    }
+
 private:
     template <std::size_t... I>
     static bool changed_alike(const Args& mine, const Args& answer, double tolerance,
@@ -591,6 +607,7 @@ public:
                 return F(std::forward<A>(args)...);
             } catch (...) {
                 check();
+                if (given) Registry::weigh_throw(*given);
                 throw;
             }
         };
