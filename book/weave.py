@@ -100,7 +100,7 @@ def term_pattern(term):
 
 
 # Prose that must not be touched when linking terms: code spans, formulas, references, HTML.
-PROTECTED = re.compile(r"(`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+( \"[^\"]*\")?|<[^>]*>|\[[^\]]*\]\([^)]*\)"
+PROTECTED = re.compile(r"(`[^`]*`|\\f\$.*?\\f\$|\\f\[.*?\\f\]|\\ref \S+(?: \"[^\"]*\")?|<[^>]*>|\[[^\]]*\]\([^)]*\)"
                        r"|\"[^\"]*\")")
 
 # *emphasis* of several words, which Doxygen renders only when nothing inside it is linked.
