@@ -6,6 +6,8 @@ every change that no test of its exercise rejects.
     python3 scripts/mutate.py --chapter 09 --report tests/mutation/report_09.md
     python3 scripts/mutate.py --exercise 10.5 --report tests/mutation/report_10_5.md
     python3 scripts/mutate.py --sample 5 --seed 1                      CI's slice: 5 per exercise
+    python3 scripts/mutate.py --chapter 09 --guards --cache /tmp/m.jsonl  argument checks too;
+                                                                       verdicts kept and reused
 
 Each mutant is solutions/NN_name/N_M_*.cpp with one change (the operators are in OPERATORS
 below), written to a temporary directory and checked by tests/check.py in place of the
@@ -42,6 +44,14 @@ The id is the operator and a hash of the changed line before and after (and whic
 identical copies), so it does not move when other lines do; `--list` and the report print
 each mutant's id beside its diff. Exit status: 1 when a survivor is not listed there, 2 when
 an exercise's solution does not pass or a check could not run, 0 otherwise.
+
+--cache FILE keeps each verdict (JSON lines, keyed by the mutant's text and a hash of the
+chapter's exercise tests, the test support code, exercises.hpp and check.py; not the chapter
+libraries): a run interrupted by a long wait for the lock resumes where it stopped, and a
+report is written again at once after equivalent.txt changes.
+
+About 1.6 s of build and tests per mutant (the lock's waits not counted): 1042 mutants in
+all chapters, about 30 min; 1315 with --guards, about 37 min.
 
 Only Python's standard library is used.
 """
