@@ -12,7 +12,8 @@
 namespace attn::ex01 {
 
 Vector dot_scores(const Vector& query, const Matrix& keys) {
-    if (query.size() == 0) throw std::invalid_argument("query must not be empty, but has shape [0]");
+    if (query.size() == 0)
+        throw std::invalid_argument("query must not be empty, but has shape [0]");
     if (keys.shape(0) == 0 || keys.shape(1) != query.size()) {
         throw std::invalid_argument("keys must have shape [T, d_k] = [T, " +
                                     std::to_string(query.size()) + "], but has shape " +

@@ -21,9 +21,9 @@ Matrix permute_rows(const Matrix& x, const std::vector<std::size_t>& order) {
     }
     for (std::size_t i = 0; i < T; ++i) {
         if (order[i] >= T) {
-            attn::invalid_argument(fn, "order[" + std::to_string(i) + "] = " +
-                                           std::to_string(order[i]) + " is out of range 0.." +
-                                           std::to_string(T - 1));
+            attn::invalid_argument(fn, "order[" + std::to_string(i) +
+                                           "] = " + std::to_string(order[i]) +
+                                           " is out of range 0.." + std::to_string(T - 1));
         }
     }
     Matrix out = xt::zeros<float>({T, x.shape(1)});

@@ -9,7 +9,9 @@
 namespace attn::ex03 {
 
 Mask causal_mask(std::size_t T) {
-    if (T == 0) attn::invalid_argument("attn::ex03::causal_mask", "T = 0: the mask needs at least one token");
+    if (T == 0)
+        attn::invalid_argument("attn::ex03::causal_mask",
+                               "T = 0: the mask needs at least one token");
     Mask allowed = xt::zeros<bool>({T, T});
     for (std::size_t i = 1; i < T; ++i)
         for (std::size_t j = 0; j <= i; ++j) allowed(i, j) = true;

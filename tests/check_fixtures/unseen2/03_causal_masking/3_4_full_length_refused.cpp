@@ -17,9 +17,9 @@ BatchMask padded_causal_masks(const std::vector<std::size_t>& lengths, std::size
     const std::size_t B = lengths.size();
     for (std::size_t b = 0; b < B; ++b) {
         if (lengths[b] == 0 || lengths[b] >= T) {
-            attn::invalid_argument(fn, "lengths[" + std::to_string(b) + "] = " +
-                                           std::to_string(lengths[b]) + " is not in 1..T = " +
-                                           std::to_string(T));
+            attn::invalid_argument(fn, "lengths[" + std::to_string(b) +
+                                           "] = " + std::to_string(lengths[b]) +
+                                           " is not in 1..T = " + std::to_string(T));
         }
     }
     BatchMask masks = xt::zeros<bool>({B, T, T});

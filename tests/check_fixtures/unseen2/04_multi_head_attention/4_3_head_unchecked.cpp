@@ -10,11 +10,12 @@ namespace attn::ex04 {
 
 std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_heads) {
     constexpr const char* fn = "attn::ex04::kv_head_for";
-    if (n_kv_heads == 0) attn::invalid_argument(fn, "n_kv_heads = 0: at least one key/value head is needed");
+    if (n_kv_heads == 0)
+        attn::invalid_argument(fn, "n_kv_heads = 0: at least one key/value head is needed");
     if (n_heads % n_kv_heads != 0) {
-        attn::invalid_argument(fn, "n_heads = " + std::to_string(n_heads) +
-                                       " is not a multiple of n_kv_heads = " +
-                                       std::to_string(n_kv_heads));
+        attn::invalid_argument(
+            fn, "n_heads = " + std::to_string(n_heads) +
+                    " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
     }
     const std::size_t group = n_heads / n_kv_heads;
     return head / group;

@@ -24,18 +24,21 @@ Matrix multi_head_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_
     const std::size_t T = x.shape(0), d_model = x.shape(1);
     if (n_heads == 0) attn::invalid_argument(fn, "n_heads = 0: at least one head is needed");
     if (d_model % n_heads != 0) {
-        attn::invalid_argument(fn, "d_model = " + std::to_string(d_model) +
-                                       " is not a multiple of n_heads = " + std::to_string(n_heads));
+        attn::invalid_argument(fn,
+                               "d_model = " + std::to_string(d_model) +
+                                   " is not a multiple of n_heads = " + std::to_string(n_heads));
     }
     if (n_kv_heads == 0 || n_heads % n_kv_heads != 0) {
-        attn::invalid_argument(fn, "n_heads = " + std::to_string(n_heads) +
-                                       " is not a multiple of n_kv_heads = " +
-                                       std::to_string(n_kv_heads));
+        attn::invalid_argument(
+            fn, "n_heads = " + std::to_string(n_heads) +
+                    " is not a multiple of n_kv_heads = " + std::to_string(n_kv_heads));
     }
     const std::size_t d_head = d_model / n_heads, d_kv = n_kv_heads * d_head;
     check_shape(fn, "w_q", w_q, {exactly("d_model", d_model), exactly("d_model", d_model)});
-    check_shape(fn, "w_k", w_k, {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
-    check_shape(fn, "w_v", w_v, {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(fn, "w_k", w_k,
+                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
+    check_shape(fn, "w_v", w_v,
+                {exactly("d_model", d_model), exactly("n_kv_heads * d_head", d_kv)});
     check_shape(fn, "w_o", w_o, {exactly("d_model", d_model), exactly("d_model", d_model)});
 
     Matrix q = attn::project(x, w_q);
@@ -51,7 +54,8 @@ Matrix multi_head_attention(const Matrix& x, const Matrix& w_q, const Matrix& w_
         const Matrix qm = xt::view(qh, h, xt::all(), xt::all());
         const Matrix km = xt::view(kh, g, xt::all(), xt::all());
         const Matrix vm = xt::view(vh, g, xt::all(), xt::all());
-        xt::view(outputs, h, xt::all(), xt::all()) = attn::masked_attention(qm, km, vm, allowed).output;
+        xt::view(outputs, h, xt::all(), xt::all()) =
+            attn::masked_attention(qm, km, vm, allowed).output;
     }
     const Matrix merged = merge_heads(outputs);
     Matrix out = xt::linalg::dot(merged, w_o);

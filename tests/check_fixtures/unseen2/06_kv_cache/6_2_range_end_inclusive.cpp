@@ -12,7 +12,8 @@ namespace attn::ex06 {
 
 Vector attend_cached(const HeadCache& cache, const Vector& query) {
     constexpr const char* fn = "attn::ex06::attend_cached";
-    if (cache.length == 0) attn::invalid_argument(fn, "the cache is empty (length = 0): prefill it first");
+    if (cache.length == 0)
+        attn::invalid_argument(fn, "the cache is empty (length = 0): prefill it first");
     check_shape(fn, "query", query, {exactly("d_head", cache.keys.shape(1))});
     const std::size_t last = cache.length - 1;  // rows 0..last
     const Matrix keys = xt::view(cache.keys, xt::range(std::size_t{0}, last), xt::all());

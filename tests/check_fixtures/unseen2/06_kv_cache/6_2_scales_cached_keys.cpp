@@ -15,7 +15,8 @@ namespace attn::ex06 {
 
 Vector attend_cached(const HeadCache& cache, const Vector& query) {
     constexpr const char* fn = "attn::ex06::attend_cached";
-    if (cache.length == 0) attn::invalid_argument(fn, "the cache is empty (length = 0): prefill it first");
+    if (cache.length == 0)
+        attn::invalid_argument(fn, "the cache is empty (length = 0): prefill it first");
     const std::size_t n = cache.length, d_head = cache.keys.shape(1);
     check_shape(fn, "query", query, {exactly("d_head", d_head)});
 

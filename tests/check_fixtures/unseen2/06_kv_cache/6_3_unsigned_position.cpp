@@ -7,7 +7,9 @@
 namespace attn::ex06 {
 
 std::size_t ring_slot(std::size_t position, std::size_t window) {
-    if (window == 0) attn::invalid_argument("attn::ex06::ring_slot", "window = 0: the ring needs at least one slot");
+    if (window == 0)
+        attn::invalid_argument("attn::ex06::ring_slot",
+                               "window = 0: the ring needs at least one slot");
     const unsigned p = static_cast<unsigned>(position);
     return p % window;
 }

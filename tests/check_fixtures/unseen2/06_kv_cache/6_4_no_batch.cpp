@@ -12,9 +12,12 @@ namespace attn::ex06 {
 std::size_t kv_cache_bytes(std::size_t layers, std::size_t kv_heads, std::size_t d_head,
                            std::size_t tokens, std::size_t bytes_per_number, std::size_t batch) {
     constexpr const char* fn = "attn::ex06::kv_cache_bytes";
-    const std::pair<const char*, std::size_t> arguments[] = {
-        {"layers", layers}, {"kv_heads", kv_heads},           {"d_head", d_head},
-        {"tokens", tokens}, {"bytes_per_number", bytes_per_number}, {"batch", batch}};
+    const std::pair<const char*, std::size_t> arguments[] = {{"layers", layers},
+                                                             {"kv_heads", kv_heads},
+                                                             {"d_head", d_head},
+                                                             {"tokens", tokens},
+                                                             {"bytes_per_number", bytes_per_number},
+                                                             {"batch", batch}};
     for (const auto& [name, value] : arguments) {
         if (value == 0)
             attn::invalid_argument(fn, std::string(name) + " = 0: every size must be at least 1");

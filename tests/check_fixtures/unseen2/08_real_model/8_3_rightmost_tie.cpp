@@ -19,14 +19,15 @@ std::vector<std::size_t> merge_pairs(std::vector<std::size_t> tokens,
     }
     for (std::size_t i = 0; i < tokens.size(); ++i) {
         if (tokens[i] >= pieces.size()) {
-            attn::invalid_argument(fn, "tokens[" + std::to_string(i) + "] = " +
-                                           std::to_string(tokens[i]) +
+            attn::invalid_argument(fn, "tokens[" + std::to_string(i) +
+                                           "] = " + std::to_string(tokens[i]) +
                                            " is outside the vocabulary of " +
                                            std::to_string(pieces.size()) + " pieces");
         }
     }
     std::map<std::string, std::size_t> id_of;
-    for (std::size_t id = 0; id < pieces.size(); ++id) id_of.emplace(pieces[id], id);  // first id wins
+    for (std::size_t id = 0; id < pieces.size(); ++id)
+        id_of.emplace(pieces[id], id);  // first id wins
 
     while (true) {
         bool found = false;

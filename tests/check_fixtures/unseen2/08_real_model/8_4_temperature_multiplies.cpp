@@ -17,7 +17,8 @@ std::size_t sample_top_p(const Vector& logits, float temperature, float top_p, f
     constexpr const char* fn = "attn::ex08::sample_top_p";
     check_shape(fn, "logits", logits, {any("vocab_size")});
     if (!(temperature > 0.0f))
-        attn::invalid_argument(fn, "temperature = " + std::to_string(temperature) + " must be above 0");
+        attn::invalid_argument(fn,
+                               "temperature = " + std::to_string(temperature) + " must be above 0");
     if (!(top_p > 0.0f && top_p <= 1.0f))
         attn::invalid_argument(fn, "top_p = " + std::to_string(top_p) + " must be in (0, 1]");
     const Vector scaled = logits * temperature;

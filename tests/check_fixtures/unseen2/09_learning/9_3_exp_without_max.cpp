@@ -21,8 +21,8 @@ Matrix cross_entropy_backward(const Matrix& logits, const std::vector<std::size_
     }
     for (std::size_t t = 0; t < N; ++t) {
         if (targets[t] >= V) {
-            attn::invalid_argument(fn, "targets[" + std::to_string(t) + "] = " +
-                                           std::to_string(targets[t]) +
+            attn::invalid_argument(fn, "targets[" + std::to_string(t) +
+                                           "] = " + std::to_string(targets[t]) +
                                            " is not below vocab_size = " + std::to_string(V));
         }
     }

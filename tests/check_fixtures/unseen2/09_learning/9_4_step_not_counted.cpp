@@ -26,15 +26,17 @@ void adamw_step(std::vector<float>& weights, const std::vector<float>& grads, Ad
                                        " numbers but weights has " + std::to_string(n));
     }
     if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
-        attn::invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
-                                       " must be finite and above 0");
+        attn::invalid_argument(
+            fn, "learning_rate = " + std::to_string(learning_rate) + " must be finite and above 0");
     }
     if (state.m.empty()) state.m.assign(n, 0.0f);
     if (state.v.empty()) state.v.assign(n, 0.0f);
 
     const std::size_t t = state.step + 1;
-    const double correction1 = 1.0 - std::pow(static_cast<double>(settings.beta1), static_cast<double>(t));
-    const double correction2 = 1.0 - std::pow(static_cast<double>(settings.beta2), static_cast<double>(t));
+    const double correction1 =
+        1.0 - std::pow(static_cast<double>(settings.beta1), static_cast<double>(t));
+    const double correction2 =
+        1.0 - std::pow(static_cast<double>(settings.beta2), static_cast<double>(t));
     for (std::size_t i = 0; i < n; ++i) {
         const float g = grads[i];
         float& m = state.m[i];
@@ -44,7 +46,8 @@ void adamw_step(std::vector<float>& weights, const std::vector<float>& grads, Ad
         const double m_hat = m / correction1;
         const double v_hat = v / correction2;
         if (decays) weights[i] -= learning_rate * settings.weight_decay * weights[i];
-        weights[i] -= static_cast<float>(learning_rate * m_hat / (std::sqrt(v_hat) + settings.epsilon));
+        weights[i] -=
+            static_cast<float>(learning_rate * m_hat / (std::sqrt(v_hat) + settings.epsilon));
     }
 }
 

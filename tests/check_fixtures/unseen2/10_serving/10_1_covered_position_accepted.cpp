@@ -11,7 +11,8 @@ namespace attn::ex10 {
 BlockSlot block_slot(std::size_t position, std::size_t block_size,
                      const std::vector<std::size_t>& block_table) {
     constexpr const char* fn = "attn::ex10::block_slot";
-    if (block_size == 0) attn::invalid_argument(fn, "block_size = 0: a block must hold at least one position");
+    if (block_size == 0)
+        attn::invalid_argument(fn, "block_size = 0: a block must hold at least one position");
     const std::size_t covered = block_table.size() * block_size;
     if (position > covered) {
         attn::invalid_argument(fn, "position = " + std::to_string(position) +

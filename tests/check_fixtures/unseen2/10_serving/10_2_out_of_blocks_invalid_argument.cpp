@@ -28,7 +28,8 @@ void release_block(BlockPool& pool, std::size_t block) {
                                        std::to_string(pool.owners.size()) + " blocks");
     }
     if (pool.owners[block] == 0)
-        attn::invalid_argument(fn, "block = " + std::to_string(block) + " is free already (released twice)");
+        attn::invalid_argument(
+            fn, "block = " + std::to_string(block) + " is free already (released twice)");
     --pool.owners[block];
     if (pool.owners[block] == 0) pool.free.push_back(block);
 }

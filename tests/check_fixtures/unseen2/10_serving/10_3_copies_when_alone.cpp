@@ -14,7 +14,8 @@ void make_last_block_writable(BlockPool& pool, Tensor3& storage,
                               std::vector<std::size_t>& block_table, std::size_t length) {
     constexpr const char* fn = "attn::ex10::make_last_block_writable";
     const std::size_t n_blocks = pool.owners.size();
-    check_shape(fn, "storage", storage, {exactly("n_blocks", n_blocks), any("block_size"), any("d")});
+    check_shape(fn, "storage", storage,
+                {exactly("n_blocks", n_blocks), any("block_size"), any("d")});
     const std::size_t block_size = storage.shape(1);
     const std::size_t needed = (length + block_size - 1) / block_size;
     if (block_table.size() != needed) {
@@ -24,8 +25,8 @@ void make_last_block_writable(BlockPool& pool, Tensor3& storage,
     }
     for (std::size_t i = 0; i < block_table.size(); ++i) {
         if (block_table[i] >= n_blocks) {
-            attn::invalid_argument(fn, "block_table[" + std::to_string(i) + "] = " +
-                                           std::to_string(block_table[i]) +
+            attn::invalid_argument(fn, "block_table[" + std::to_string(i) +
+                                           "] = " + std::to_string(block_table[i]) +
                                            " is not a block of the pool, which has " +
                                            std::to_string(n_blocks) + " blocks");
         }

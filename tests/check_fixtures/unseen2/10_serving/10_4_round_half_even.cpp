@@ -19,8 +19,8 @@ QuantizedRow quantize_int8(const Vector& x) {
     float max_abs = 0.0f;
     for (std::size_t i = 0; i < d; ++i) {
         if (!std::isfinite(x(i))) {
-            attn::invalid_argument(fn, "x[" + std::to_string(i) + "] = " + std::to_string(x(i)) +
-                                           " is not finite");
+            attn::invalid_argument(
+                fn, "x[" + std::to_string(i) + "] = " + std::to_string(x(i)) + " is not finite");
         }
         max_abs = std::max(max_abs, std::abs(x(i)));
     }
@@ -37,8 +37,8 @@ QuantizedRow quantize_int8(const Vector& x) {
 
 Vector dequantize_int8(const QuantizedRow& q) {
     if (!std::isfinite(q.scale) || q.scale < 0.0f) {
-        attn::invalid_argument("attn::ex10::dequantize_int8",
-                               "scale = " + std::to_string(q.scale) + " must be finite and at least 0");
+        attn::invalid_argument("attn::ex10::dequantize_int8", "scale = " + std::to_string(q.scale) +
+                                                                  " must be finite and at least 0");
     }
     Vector out = xt::zeros<float>({q.values.size()});
     for (std::size_t i = 0; i < q.values.size(); ++i)

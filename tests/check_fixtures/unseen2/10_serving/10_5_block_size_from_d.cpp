@@ -17,13 +17,14 @@ Vector attend_paged(const Vector& query, const Tensor3& keys, const Tensor3& val
     check_shape(fn, "keys", keys, {any("n_blocks"), any("block_size"), any("d")});
     const std::size_t n_blocks = keys.shape(0), block_size = keys.shape(2), d = keys.shape(2);
     check_shape(fn, "query", query, {exactly("d", d)});
-    check_shape(fn, "values", values,
-                {exactly("n_blocks", n_blocks), exactly("block_size", keys.shape(1)), exactly("d", d)});
+    check_shape(
+        fn, "values", values,
+        {exactly("n_blocks", n_blocks), exactly("block_size", keys.shape(1)), exactly("d", d)});
     if (length == 0) attn::invalid_argument(fn, "length = 0: there is nothing to attend to");
     for (std::size_t i = 0; i < block_table.size(); ++i) {
         if (block_table[i] >= n_blocks) {
-            attn::invalid_argument(fn, "block_table[" + std::to_string(i) + "] = " +
-                                           std::to_string(block_table[i]) +
+            attn::invalid_argument(fn, "block_table[" + std::to_string(i) +
+                                           "] = " + std::to_string(block_table[i]) +
                                            " is not a block of the pool, which has " +
                                            std::to_string(n_blocks) + " blocks");
         }
