@@ -416,6 +416,8 @@ def failure_reason(case):
             expanded = text(child.find("Expanded"))
             lines = [l.strip() for l in expanded.splitlines()]
             mistakes = [l[len("mistake:"):].strip() for l in lines if l.startswith("mistake:")]
+            # A fact the test saw (an input changed), not a guess: said without "likely".
+            certain = [l[len("certain:"):].strip() for l in lines if l.startswith("certain:")]
             wrongs = [l[len("wrong:"):].strip() for l in lines if l.startswith("wrong:")]
             # Which output is wrong, when the function has several (a struct's fields).
             output = output_name(" ".join(text(child.find("Original")).split()))
@@ -442,7 +444,10 @@ def failure_reason(case):
             unmatched += [l[len("unmatched:"):].strip() for l in lines if l.startswith("unmatched:")]
             generic = ("probe", f"failed {probe}\n{said}") if probe and wrongs else \
                 ("smallest", said) if example and wrongs else ("wrong", said) if wrongs else None
-            if mistakes:
+            if certain:
+                found.append(("mistake", "mistake: " + certain[0]
+                              + (f"\n{wrongs[0]}" if wrongs else ""), certain[0], generic))
+            elif mistakes:
                 found.append(("mistake", "likely mistake: " + mistakes[0]
                               + (f"\n{wrongs[0]}" if wrongs else ""), mistakes[0], generic))
             elif generic:
@@ -575,7 +580,7 @@ def formula_reason(fitting, kept):
     for kind, reason in kept:
         if kind in ("probe", "wrong", "smallest", "mistake"):
             first = next((l for l in reason.splitlines()
-                          if not l.startswith(("failed ", "likely mistake"))), "")
+                          if not l.startswith(("failed ", "likely mistake", "mistake:"))), "")
             if first:
                 said += "\n" + first
             break

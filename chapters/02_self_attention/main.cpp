@@ -181,10 +181,9 @@ void show_equivariance(const attn::RunningExample& ex) {
     const Matrix original = attn::self_attention(ex.embeddings, p).output;
     const Matrix reversed =
         attn::self_attention(attn::permute_rows(ex.embeddings, reverse), p).output;
-    std::cout << "Output of \"dog\" in the original order:  "
-              << attn::format_vector(xt::row(original, 1), 3) << '\n'
-              << "Output of \"dog\" in the reversed order:  "
-              << attn::format_vector(xt::row(reversed, 6), 3) << '\n';
+    std::cout << "Output of \"dog\" (row 1 in the original order, row 6 in the reversed):\n"
+              << "  original  " << attn::format_vector(xt::row(original, 1), 3) << '\n'
+              << "  reversed  " << attn::format_vector(xt::row(reversed, 6), 3) << '\n';
     const float worst = xt::amax(xt::abs(attn::permute_rows(reversed, reverse) - original))();
     std::cout << "max |SelfAttention(PX) - P SelfAttention(X)| = " << std::scientific
               << std::setprecision(1) << worst << std::defaultfloat << '\n';

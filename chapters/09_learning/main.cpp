@@ -1012,8 +1012,10 @@ void show_heads(const attn::Gpt& model, const attn::Language& language,
                           << panels[best](row, k) << '\n';
             std::cout << std::defaultfloat;
         }
+        attn::HeatmapGrid grid;  // the found head large, the others as small multiples
+        grid.featured = best;
         attn::write_svg_heatmaps(figures / names[s], panels, labels, labels, titles,
-                                 "Chapter 09: the trained heads", c.n_heads);
+                                 "Chapter 09: the trained heads", grid);
     }
     for (const char* name : names) std::cout << "\nFigure written to " << (figures / name).string();
     std::cout << '\n';

@@ -8,7 +8,7 @@
 // throws) and fails the test with the function, the argument and the first element that
 // changed, in the words tests/check.py shows the learner:
 //
-//   mistake: attend_paged changed its input `keys` (const): element [0, 1, 0] was 2, is now
+//   certain: attend_paged changed its input `keys` (const): element [0, 1, 0] was 2, is now
 //   1.41421 (every element was multiplied by 1/sqrt(2) = 0.707107); an answer must not ...
 //
 // Each test file declares, once per exercise function, a wrapper of the same name in its
@@ -336,7 +336,7 @@ public:
     std::string describe() const override {
         std::string out = "leaves the inputs it takes by const reference as they were";
         for (std::size_t i = 0; i < changes_.size(); ++i)
-            out += (i ? "\ndetail: also: " : "\nmistake: ") + changes_[i];
+            out += (i ? "\ndetail: also: " : "\ncertain: ") + changes_[i];
         return out;
     }
 
