@@ -501,6 +501,15 @@ TEST_CASE("8.3 merge_pairs: mismatched sizes and unknown tokens are refused", "[
                          Refused("merge_pairs"));
     CHECK_THROWS_MATCHES(ex::merge_pairs({0, 5}, pieces, {0, 1}), std::invalid_argument,
                          Refused("merge_pairs"));
+    // The first id past the end, alone and beside a valid one: ids run 0 .. size - 1.
+    INFO(
+        "merge_pairs({2}, pieces of 2 tokens): token 2 equals the vocabulary's size, one past "
+        "its last id 1, and must be refused (a bound checked with > instead of >=?)");
+    CHECK_THROWS_MATCHES(ex::merge_pairs({2}, pieces, {0, 1}), std::invalid_argument,
+                         Refused("merge_pairs"));
+    INFO("merge_pairs({0, 2}, pieces of 2 tokens): token 2 equals the vocabulary's size");
+    CHECK_THROWS_MATCHES(ex::merge_pairs({0, 2}, pieces, {0, 1}), std::invalid_argument,
+                         Refused("merge_pairs"));
 }
 
 // ---------------------------------------------------------------- 8.4 sample_top_p
