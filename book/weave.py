@@ -450,10 +450,13 @@ def answering(rel, taken):
     return found
 
 
-def exercise_of(name, dir_name):
-    """The exercise of this chapter or an earlier one whose function has this name. A
-    member (`Type::name`) is never taken for a free exercise function of the same name: a
-    `\\show` line names the exercise it answers, `(exercise 6.1)`."""
+def exercise_of(name, dir_name, rel):
+    """The exercise of this chapter or an earlier one whose function has this name, unless
+    the exercise declares the library code that answers it and file `rel` is not part of
+    it: an overload of the same name elsewhere (chapter 08's project() for a weight stored
+    [out, in]) is not exercise 2.1's answer. A member (`Type::name`) is never taken for a
+    free exercise function of the same name: a `\\show` line names the exercise it answers,
+    `(exercise 6.1)`."""
     if "::" in name:
         return None
     short = name.lstrip(":")
@@ -461,6 +464,9 @@ def exercise_of(name, dir_name):
         if d > dir_name:
             break
         for ex in layout.exercises(d):
+            declared = ex.answered_by is not None
+            if declared and all(pathlib.PurePath(f).as_posix() != rel for f, _ in ex.answered_by):
+                continue
             if ex.function.split("::")[-1] == short:
                 return ex
     return None
@@ -477,8 +483,10 @@ def show_block(chapter_dir, file_name, names, source):
         if len(exercises) != len(numbers):
             fail(f"{source}: \\show ... ({stated.group(0)}): no such exercise")
     else:
-        exercises = [ex for ex in (exercise_of(n, chapter_dir.name) for n in names) if ex]
+        exercises = None
     code, rel, taken = shown_code(chapter_dir, file_name, names, source)
+    if exercises is None:
+        exercises = [ex for ex in (exercise_of(n, chapter_dir.name, rel) for n in names) if ex]
     # what the exercises declare they are answered by folds, whatever the \show line says
     exercises += [ex for ex in answering(rel, taken) if ex not in exercises]
     exercises.sort(key=lambda ex: tuple(int(n) for n in ex.number.split(".")))

@@ -30,7 +30,10 @@ struct QKV {
     Matrix v;  ///< `[T, d_v]`
 };
 
-/// One linear projection of every token: \f$X W\f$.
+/// One linear projection of every token: \f$X W\f$, with W stored as the book writes it,
+/// `[in, out]`. The book's one product \f$x W\f$: chapter 04 adds a bias, chapter 08 a
+/// weight stored `[out, in]` as checkpoints keep it (a LinearWeight), each an overload of
+/// this name whose weight's type says its layout.
 /// \param x `[T, d_model]` one token per row
 /// \param w `[d_model, d_out]`
 /// \return `[T, d_out]`

@@ -150,10 +150,10 @@ void show_split_and_merge() {
 /// shape. Each head runs chapter 03's attn::masked_attention() (here with the causal
 /// mask) on its own block; the only change inside a head is the scale, which is
 /// \f$1/\sqrt{d_{head}}\f$, the width of the head's own queries and keys, not
-/// \f$1/\sqrt{d_{model}}\f$. The layer, with attn::affine() for \f$x W + b\f$ and
+/// \f$1/\sqrt{d_{model}}\f$. The layer, with attn::project() for \f$x W + b\f$ and
 /// `head_of()` for one head's `[T, d_head]` block:
 ///
-/// \show multi_head_attention.cpp affine head_of attend_heads multi_head_attention (exercise 4.4)
+/// \show multi_head_attention.cpp project head_of attend_heads multi_head_attention (exercise 4.4)
 void show_shapes(const attn::RunningExample& ex) {
     attn::section(std::cout, "The shapes, step by step");
     const attn::MultiHeadWeights w = attn::designed_heads();

@@ -2,15 +2,16 @@
 
 #include "chapters/01_single_head_attention/single_head_attention.hpp"
 #include "chapters/03_causal_masking/causal_masking.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xindex_view.hpp>
 #include <xtensor/xsort.hpp>
 #include <xtensor/xstrided_view.hpp>
 #include <xtensor/xview.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -27,9 +28,17 @@ void check_kv_heads(const char* fn, std::size_t n_heads, std::size_t n_kv_heads)
     }
 }
 
-Matrix affine(const Matrix& x, const Matrix& w, const Vector& b) {
-    Matrix y = project(x, w);
-    if (b.size() != 0) y += b;
+Matrix project(const Matrix& x, const Matrix& w, const Vector& b) {
+    constexpr const char* fn = "attn::project";
+    check_shape(fn, "x", x, {any("T"), any("d_in")});
+    check_shape(fn, "w", w, {exactly("d_in", x.shape(1)), any("d_out")});
+    if (b.size() == 0) return project(x, w);
+    check_shape(fn, "b", b, {exactly("d_out", w.shape(1))});
+    Matrix y = Matrix::from_shape({x.shape(0), w.shape(1)});
+    for (std::size_t t = 0; t < y.shape(0); ++t)
+        std::copy(b.begin(), b.end(), y.data() + t * y.shape(1));
+    gemm(x.shape(0), w.shape(1), x.shape(1), 1.0f, x.data(), x.shape(1), Read::as_stored, w.data(),
+         w.shape(1), Read::as_stored, 1.0f, y.data(), y.shape(1));
     return y;
 }
 
@@ -152,17 +161,17 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
                                      const KeyValueSource& source) {
     check_layer(caller, x, w);
     const Tensor3 q =
-        split_heads(affine(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
+        split_heads(project(x, w.w_q, w.b_q), w.n_heads, caller);  // [n_heads, T, d_head]
     Tensor3 k =
-        split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
-    Tensor3 v = split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, caller);
+        split_heads(project(x, w.w_k, w.b_k), w.n_kv_heads, caller);  // [n_kv_heads, T, d_head]
+    Tensor3 v = split_heads(project(x, w.w_v, w.b_v), w.n_kv_heads, caller);
     if (source) std::tie(k, v) = source(std::move(k), std::move(v));  // e.g. a cache's keys
 
     HeadsResult heads = attend_heads(q, k, v, allowed, caller);
     MultiHeadResult r;
     r.weights = std::move(heads.weights);
     r.heads = merge_heads(heads.outputs);
-    r.output = affine(r.heads, w.w_o, w.b_o);
+    r.output = project(r.heads, w.w_o, w.b_o);
     return r;
 }
 
@@ -172,11 +181,11 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
     // Every query head's key/value head, gathered once: [n_heads, T, d_head] like the queries.
     std::vector<std::size_t> kv(w.n_heads);
     for (std::size_t h = 0; h < w.n_heads; ++h) kv[h] = kv_head_for(h, w.n_heads, w.n_kv_heads);
-    const Tensor3 q = split_heads(affine(x, w.w_q, w.b_q), w.n_heads, fn);
+    const Tensor3 q = split_heads(project(x, w.w_q, w.b_q), w.n_heads, fn);
     const Tensor3 k =
-        xt::view(split_heads(affine(x, w.w_k, w.b_k), w.n_kv_heads, fn), xt::keep(kv));
+        xt::view(split_heads(project(x, w.w_k, w.b_k), w.n_kv_heads, fn), xt::keep(kv));
     const Tensor3 v =
-        xt::view(split_heads(affine(x, w.w_v, w.b_v), w.n_kv_heads, fn), xt::keep(kv));
+        xt::view(split_heads(project(x, w.w_v, w.b_v), w.n_kv_heads, fn), xt::keep(kv));
 
     // scores[h, i, j] = q[h, i, :] . k[h, j, :] / sqrt(d_head), all heads in one expression.
     Tensor3 scores = xt::sum(xt::view(q, xt::all(), xt::all(), xt::newaxis(), xt::all()) *
@@ -196,7 +205,7 @@ Matrix multi_head_attention_batched(const Matrix& x, const MultiHeadWeights& w, 
         xt::sum(xt::view(weights, xt::all(), xt::all(), xt::all(), xt::newaxis()) *
                     xt::view(v, xt::all(), xt::newaxis(), xt::all(), xt::all()),
                 {2});
-    return affine(merge_heads(outputs), w.w_o, w.b_o);
+    return project(merge_heads(outputs), w.w_o, w.b_o);
 }
 
 MultiHeadWeights with_kv_heads_copied(const MultiHeadWeights& w) {

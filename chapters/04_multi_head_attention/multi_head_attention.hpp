@@ -53,9 +53,12 @@ std::size_t check_attention_weights(const char* caller, std::size_t d_model,
                                     const MultiHeadWeights& w, const std::string& prefix = "",
                                     Biases biases = Biases::optional);
 
-/// \f$x W + b\f$, or \f$x W\f$ when `b` is empty (a layer without biases).
+/// \f$x W + b\f$, or \f$x W\f$ when `b` is empty (a layer without biases): chapter 02's
+/// project() with a bias, in one product (each row of the result starts as b and
+/// \f$x W\f$ is added to it: the bias costs no pass of its own).
 /// \param x `[T, d_in]` \param w `[d_in, d_out]` \param b `[d_out]` or empty
-Matrix affine(const Matrix& x, const Matrix& w, const Vector& b);
+/// \return `[T, d_out]`
+Matrix project(const Matrix& x, const Matrix& w, const Vector& b);
 
 /// `d_model / n_heads`, the width of one head. Throws std::invalid_argument naming
 /// `caller` when n_heads is 0 or does not divide d_model.

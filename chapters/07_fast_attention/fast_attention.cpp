@@ -1,9 +1,9 @@
 #include "chapters/07_fast_attention/fast_attention.hpp"
 
 #include "chapters/07_fast_attention/softmax_kernels.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
 #include <xtensor/xbuilder.hpp>
 
 #include <algorithm>
@@ -84,10 +84,8 @@ Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool c
         for (std::size_t j0 = 0; j0 < k_end; j0 += Bk) {
             const std::size_t nk = std::min(Bk, k_end - j0);
             // The tile of scores, [nq, nk] = Q_block K_block^T / sqrt(d).
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(nq),
-                        static_cast<int>(nk), static_cast<int>(d), scale, q.data() + i0 * d,
-                        static_cast<int>(d), k.data() + j0 * d, static_cast<int>(d), 0.0f,
-                        scores.data(), static_cast<int>(nk));
+            gemm(nq, nk, d, scale, q.data() + i0 * d, d, Read::as_stored, k.data() + j0 * d, d,
+                 Read::transposed, 0.0f, scores.data(), nk);
             for (std::size_t i = 0; i < nq; ++i) {
                 float* s = scores.data() + i * nk;
                 // Only a tile that crosses the diagonal has keys in query i's future.
@@ -115,10 +113,8 @@ Matrix tiled_attention(const Matrix& q, const Matrix& k, const Matrix& v, bool c
                 scale_row(acc.data() + i * d_v, d_v, rescale);
             }
             // acc += P_tile V_block
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(nq),
-                        static_cast<int>(d_v), static_cast<int>(nk), 1.0f, scores.data(),
-                        static_cast<int>(nk), v.data() + j0 * d_v, static_cast<int>(d_v), 1.0f,
-                        acc.data(), static_cast<int>(d_v));
+            gemm(nq, d_v, nk, 1.0f, scores.data(), nk, Read::as_stored, v.data() + j0 * d_v, d_v,
+                 Read::as_stored, 1.0f, acc.data(), d_v);
         }
         for (std::size_t i = 0; i < nq; ++i) {
             if (row_sum[i] == 0.0f) continue;  // a query that saw no key: zeros

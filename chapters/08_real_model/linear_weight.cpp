@@ -1,8 +1,9 @@
 #include "chapters/08_real_model/linear_weight.hpp"
 
+#include "chapters/08_real_model/decode_kernels.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm and cblas_sgemv, through xflens
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmanipulation.hpp>
 
@@ -31,7 +32,7 @@ Matrix LinearWeight::stored() const {
     return m;
 }
 
-Matrix linear(const Matrix& x, const LinearWeight& w, const char* caller, const char* name) {
+Matrix project(const Matrix& x, const LinearWeight& w, const char* caller, const char* name) {
     check_shape(caller, "x", x, {any("T"), any("in")});
     if (w.in() != x.shape(1)) {
         invalid_argument(caller, std::string("weight '") + name + "' is stored " + shape_of(w) +
@@ -39,19 +40,15 @@ Matrix linear(const Matrix& x, const LinearWeight& w, const char* caller, const 
                                      " columns, not in = " + std::to_string(w.in()));
     }
     Matrix y = xt::zeros<float>({x.shape(0), w.out()});
-    if (y.size() == 0 || w.in() == 0) return y;
-    // One BLAS call reads W as stored: the transposed flag makes x (W_stored)^T of it.
-    // A single row is a matrix-vector product, which OpenBLAS's sgemv does at memory speed.
-    const int T = static_cast<int>(x.shape(0)), out = static_cast<int>(w.out()),
-              in = static_cast<int>(w.in());
-    if (T == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, w.data(), in, x.data(), 1, 0.0f,
-                    y.data(), 1);
-    } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, out, in, 1.0f, x.data(), in,
-                    w.data(), in, 0.0f, y.data(), out);
-    }
+    // One product reads W as stored: read transposed, it is x (W_stored)^T. A single row is
+    // a matrix-vector product (common/matmul.hpp), at the speed of reading W.
+    gemm(x.shape(0), w.out(), w.in(), 1.0f, x.data(), w.in(), Read::as_stored, w.data(), w.in(),
+         Read::transposed, 0.0f, y.data(), w.out());
     return y;
+}
+
+void project_row(const float* x, const LinearWeight& w, float* y) {
+    matvec(w.data(), x, w.out(), w.in(), y);
 }
 
 }  // namespace attn

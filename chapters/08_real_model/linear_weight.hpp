@@ -51,14 +51,20 @@ private:
 };
 
 /// \f$y = x W\f$ with W given as stored, `[out, in]`: \f$y_{t,o} = \sum_i x_{t,i}\,
-/// W^{stored}_{o,i}\f$ (PyTorch's `F.linear(x, W)`). Throws std::invalid_argument naming
-/// `caller` and `name` when x's width is not w.in().
+/// W^{stored}_{o,i}\f$ (PyTorch's `F.linear(x, W)`): chapter 02's project(), the weight's
+/// type saying how it is stored. Throws std::invalid_argument naming `caller` and `name`
+/// when x's width is not w.in().
 /// \param x `[T, in]`
 /// \param w `[out, in]`
 /// \param caller the function named in an error
 /// \param name the weight's name in an error
 /// \return `[T, out]`
-Matrix linear(const Matrix& x, const LinearWeight& w, const char* caller = "attn::linear",
-              const char* name = "w");
+Matrix project(const Matrix& x, const LinearWeight& w, const char* caller = "attn::project",
+               const char* name = "w");
+
+/// project() for one row, with the decode step's kernel (decode_kernels.hpp's matvec(),
+/// made for the speed of memory): \f$y = x W\f$, x `[w.in()]`, y `[w.out()]`. The caller
+/// has checked the sizes; nothing is checked here.
+void project_row(const float* x, const LinearWeight& w, float* y);
 
 }  // namespace attn

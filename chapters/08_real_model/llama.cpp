@@ -153,9 +153,9 @@ struct Projected {
 
 Projected project_rotated(const Matrix& z, const LlamaLayer& w, std::size_t first_position,
                           const LlamaConfig& c, const char* fn) {
-    Projected p{split_heads(linear(z, w.w_q, fn, "w_q"), c.n_heads, fn),
-                split_heads(linear(z, w.w_k, fn, "w_k"), c.n_kv_heads, fn),
-                split_heads(linear(z, w.w_v, fn, "w_v"), c.n_kv_heads, fn)};
+    Projected p{split_heads(project(z, w.w_q, fn, "w_q"), c.n_heads, fn),
+                split_heads(project(z, w.w_k, fn, "w_k"), c.n_kv_heads, fn),
+                split_heads(project(z, w.w_v, fn, "w_v"), c.n_kv_heads, fn)};
     rope_heads(p.q, first_position, c.rope_theta);
     rope_heads(p.k, first_position, c.rope_theta);
     return p;
@@ -171,11 +171,12 @@ Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_posit
     if (source) std::tie(p.k, p.v) = source(std::move(p.k), std::move(p.v));  // rotated keys
     const Mask allowed = causal_mask(x.shape(0), p.k.shape(1));
     const HeadsResult heads = attend_heads(p.q, p.k, p.v, allowed, caller);  // chapter 04
-    Matrix h = x + linear(merge_heads(heads.outputs), w.w_o, caller, "w_o");
+    Matrix h = x + project(merge_heads(heads.outputs), w.w_o, caller, "w_o");
     // SwiGLU (chapter 05) with the weights as stored.
     const Matrix z = rms_norm(h, w.ffn_norm, c.norm_eps);
-    h += linear(silu_gate(linear(z, w.w_gate, caller, "w_gate"), linear(z, w.w_up, caller, "w_up")),
-                w.w_down, caller, "w_down");
+    h += project(
+        silu_gate(project(z, w.w_gate, caller, "w_gate"), project(z, w.w_up, caller, "w_up")),
+        w.w_down, caller, "w_down");
     return h;
 }
 
@@ -226,8 +227,8 @@ Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) 
 Matrix Llama::output_logits(const Matrix& h) const {
     constexpr const char* fn = "attn::Llama::output_logits";
     check_shape(fn, "h", h, {any("T"), exactly("dim", config_.dim)});
-    return linear(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier, fn,
-                  "classifier");
+    return project(rms_norm(h, weights_.final_norm, config_.norm_eps), weights_.classifier, fn,
+                   "classifier");
 }
 
 Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
@@ -312,9 +313,9 @@ Vector CachedLlama::decode(std::size_t token) {
         const LlamaLayer& layer = w.layers[l];
         norm(layer.attention_norm);
         // One token's heads are contiguous blocks of its row: [n_heads, 1, d_head] in memory.
-        matvec(layer.w_q.data(), z.data(), d, d, q.data());
-        matvec(layer.w_k.data(), z.data(), d_kv, d, k.data());
-        matvec(layer.w_v.data(), z.data(), d_kv, d, v.data());
+        project_row(z.data(), layer.w_q, q.data());
+        project_row(z.data(), layer.w_k, k.data());
+        project_row(z.data(), layer.w_v, v.data());
         for (std::size_t h = 0; h < c.n_heads; ++h)
             rope_rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
         for (std::size_t h = 0; h < c.n_kv_heads; ++h)
@@ -325,18 +326,18 @@ Vector CachedLlama::decode(std::size_t token) {
             attend_one(&q[h * d_head], cache_.key_rows(l, kv), cache_.value_rows(l, kv), pos + 1,
                        d_head, &attended[h * d_head], scores.data());
         }
-        matvec(layer.w_o.data(), attended.data(), d, d, out.data());
+        project_row(attended.data(), layer.w_o, out.data());
         for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
         norm(layer.ffn_norm);
-        matvec(layer.w_gate.data(), z.data(), f, d, gate.data());
-        matvec(layer.w_up.data(), z.data(), f, d, up.data());
+        project_row(z.data(), layer.w_gate, gate.data());
+        project_row(z.data(), layer.w_up, up.data());
         for (std::size_t i = 0; i < f; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-        matvec(layer.w_down.data(), gate.data(), d, f, out.data());
+        project_row(gate.data(), layer.w_down, out.data());
         for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
     }
     norm(w.final_norm);
     Vector logits = Vector::from_shape({c.vocab_size});
-    matvec(w.classifier.data(), z.data(), c.vocab_size, d, logits.data());
+    project_row(z.data(), w.classifier, logits.data());
     return logits;
 }
 

@@ -183,10 +183,11 @@ void show_rope(const std::filesystem::path& figures) {
 /// third time. Each matrix is an attn::LinearWeight, a pointer to its place in the file and
 /// its stored shape, and the classifier of a tied model *is* the embedding. Multiplying by
 /// a weight as stored needs no transpose either: \f$y = x W = x\,(W^{\mathrm{stored}})^\top\f$
-/// is one BLAS call, PyTorch's `F.linear`: the matrix product with W's "transposed" flag,
-/// or, for a single row, the matrix-vector product of W as stored:
+/// is one product, PyTorch's `F.linear`: chapter 02's attn::project(), now for a weight whose
+/// type says it is stored `[out, in]`, read with common/matmul.hpp's "transposed" flag (for
+/// a single row, BLAS's matrix-vector product of W as stored):
 ///
-/// \show linear_weight.cpp linear
+/// \show linear_weight.cpp project
 ///
 /// The header is the only description of the file, so the reader trusts nothing: the
 /// sizes must be positive, the heads must divide dim and the key/value heads the heads,
@@ -328,8 +329,8 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// wastes the matrix products' machinery, so decoding keeps a second path; in this run it
 /// was {{decode_vs_forward}} the first (timed below). Each new token,
 /// attn::CachedLlama::decode(), is a single row: every weight matrix, as stored, is used in
-/// a matrix-vector product, attn::matvec()
-/// (its loop is `matvec_rows()`, below), whose output o is the dot product of row o with the
+/// a matrix-vector product, attn::project_row(), the one-row variant of attn::project()
+/// (its kernel is attn::matvec(), whose loop is `matvec_rows()`, below), whose output o is the dot product of row o with the
 /// token's vector, and each
 /// head's query meets the cached keys and values in place, attn::attend_one(). The next
 /// token is chosen as in chapter 05, greedily, or by sampling with a temperature;

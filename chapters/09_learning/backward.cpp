@@ -3,9 +3,9 @@
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/05_transformer_block/gpt.hpp"
 #include "chapters/07_fast_attention/softmax_kernels.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xview.hpp>
@@ -16,56 +16,6 @@
 
 namespace attn {
 
-// a b, a^T b, a b^T or a^T b^T (the flags say which) in one BLAS call: the transpose is
-// BLAS's way of reading the matrix, never a copy. A dimension of 0 gives zeros of the shape.
-namespace {
-
-// out = a b (+ out, when accumulate), the transposes as BLAS's way of reading: no copy.
-void gemm(const Matrix& a, const Matrix& b, bool transpose_a, bool transpose_b, Matrix& out,
-          bool accumulate) {
-    const std::size_t inner = transpose_a ? a.shape(0) : a.shape(1);
-    if (out.size() == 0 || inner == 0) return;
-    cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(out.shape(0)),
-                static_cast<int>(out.shape(1)), static_cast<int>(inner), 1.0f, a.data(),
-                static_cast<int>(a.shape(1)), b.data(), static_cast<int>(b.shape(1)),
-                accumulate ? 1.0f : 0.0f, out.data(), static_cast<int>(out.shape(1)));
-}
-
-}  // namespace
-
-// a b, a^T b, a b^T or a^T b^T (the flags say which) in one BLAS call: the transpose is
-// BLAS's way of reading the matrix, never a copy. A dimension of 0 gives zeros of the shape.
-Matrix product(const Matrix& a, const Matrix& b, bool transpose_a, bool transpose_b) {
-    const std::size_t m = transpose_a ? a.shape(1) : a.shape(0);
-    const std::size_t inner = transpose_a ? a.shape(0) : a.shape(1);
-    const std::size_t n = transpose_b ? b.shape(0) : b.shape(1);
-    if ((transpose_b ? b.shape(1) : b.shape(0)) != inner) {
-        invalid_argument("attn::product", std::string("a") + (transpose_a ? "^T" : "") + " is " +
-                                              std::to_string(m) + " x " + std::to_string(inner) +
-                                              " but b" + (transpose_b ? "^T" : "") + " is " +
-                                              shape_of(b) + (transpose_b ? " transposed" : ""));
-    }
-    if (inner == 0) return xt::zeros<float>({m, n});
-    Matrix out = Matrix::from_shape({m, n});  // every entry is written by BLAS
-    gemm(a, b, transpose_a, transpose_b, out, false);
-    return out;
-}
-
-Matrix linear(const Matrix& x, const Matrix& w, const Vector& b) {
-    constexpr const char* fn = "attn::linear";
-    check_shape(fn, "x", x, {any("T"), any("in")});
-    check_shape(fn, "w", w, {exactly("in", x.shape(1)), any("out")});
-    if (b.size() == 0) return product(x, w);
-    check_shape(fn, "b", b, {exactly("out", w.shape(1))});
-    // Every row starts as b, and BLAS adds x W to it: the bias costs no pass of its own.
-    Matrix y = Matrix::from_shape({x.shape(0), w.shape(1)});
-    for (std::size_t t = 0; t < y.shape(0); ++t)
-        std::copy(b.begin(), b.end(), y.data() + t * y.shape(1));
-    gemm(x, w, false, false, y, true);
-    return y;
-}
-
 LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& dy) {
     constexpr const char* fn = "attn::linear_backward";
     check_shape(fn, "x", x, {any("T"), any("in")});
@@ -75,7 +25,8 @@ LinearGradients linear_backward(const Matrix& x, const Matrix& w, const Matrix& 
     Vector db = xt::zeros<float>({dy.shape(1)});
     for (std::size_t t = 0; t < dy.shape(0); ++t)
         for (std::size_t o = 0; o < dy.shape(1); ++o) db(o) += dy(t, o);
-    return {product(dy, w, false, true), product(x, dy, true, false), db};
+    return {matmul(dy, w, Read::as_stored, Read::transposed),
+            matmul(x, dy, Read::transposed, Read::as_stored), db};
 }
 
 Matrix softmax_backward(const Matrix& p, const Matrix& dp) {
@@ -103,10 +54,11 @@ AttentionGradients attention_backward(const Matrix& p, const Matrix& q, const Ma
     check_shape(fn, "p", p, {exactly("T_q", q.shape(0)), exactly("T_k", k.shape(0))});
     check_shape(fn, "d_out", d_out, {exactly("T_q", q.shape(0)), exactly("d_v", v.shape(1))});
     const float scale = 1.0f / std::sqrt(static_cast<float>(q.shape(1)));
-    const Matrix dp = product(d_out, v, false, true);  // O = P V
-    const Matrix ds = softmax_backward(p, dp);         // masked keys: P = 0, so dS = 0
-    return {Matrix(product(ds, k) * scale), Matrix(product(ds, q, true, false) * scale),
-            product(p, d_out, true, false)};
+    const Matrix dp = matmul(d_out, v, Read::as_stored, Read::transposed);  // O = P V
+    const Matrix ds = softmax_backward(p, dp);  // masked keys: P = 0, so dS = 0
+    return {Matrix(matmul(ds, k) * scale),
+            Matrix(matmul(ds, q, Read::transposed, Read::as_stored) * scale),
+            matmul(p, d_out, Read::transposed, Read::as_stored)};
 }
 
 AttentionGradients causal_attention_backward(const Matrix& q, const Matrix& k, const Matrix& v,
@@ -155,8 +107,8 @@ MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWe
     MultiHeadForward f;
     f.starts = sequence_starts(fn, starts, x.shape(0));
     // The projections of every row of every sequence at once.
-    const Matrix q = linear(x, w.w_q, w.b_q), k = linear(x, w.w_k, w.b_k),
-                 v = linear(x, w.w_v, w.b_v);
+    const Matrix q = project(x, w.w_q, w.b_q), k = project(x, w.w_k, w.b_k),
+                 v = project(x, w.w_v, w.b_v);
     f.merged = xt::zeros<float>({x.shape(0), q.shape(1)});
     for (std::size_t s = 0; s + 1 < f.starts.size(); ++s) {
         // Chapter 04's heads, on this sequence's rows only.
@@ -170,7 +122,7 @@ MultiHeadForward multi_head_attention_forward(const Matrix& x, const MultiHeadWe
         xt::view(f.merged, xt::range(first, last), xt::all()) = merge_heads(r.outputs);
         f.sequences.push_back(std::move(heads));
     }
-    f.output = linear(f.merged, w.w_o, w.b_o);
+    f.output = project(f.merged, w.w_o, w.b_o);
     return f;
 }
 

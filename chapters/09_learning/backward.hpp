@@ -6,6 +6,7 @@
 #pragma once
 
 #include "chapters/05_transformer_block/transformer_block.hpp"
+#include "common/matmul.hpp"
 #include "common/tensor.hpp"
 
 #include <cstddef>
@@ -13,17 +14,9 @@
 
 namespace attn {
 
-/// The matrix product of a and b, either of them read transposed (\f$a^\top b\f$, \f$a
-/// b^\top\f$ ...): one BLAS call, which reads a matrix by columns instead of copying its
-/// transpose. Backward passes are full of transposes. \return `[m, n]`; zeros when a
-/// dimension is 0
-Matrix product(const Matrix& a, const Matrix& b, bool transpose_a = false,
-               bool transpose_b = false);
-
-/// Chapter 04's affine(), \f$y = x W + b\f$, in one BLAS call: each row of y starts as b
-/// and the product is added to it. No bias (b empty): \f$x W\f$.
-/// \param x `[T, in]` \param w `[in, out]` \param b `[out]` or empty \return `[T, out]`
-Matrix linear(const Matrix& x, const Matrix& w, const Vector& b);
+// Products: common/matmul.hpp's matmul(), whose Read flags give the transposes backward
+// passes are full of (a^T b, a b^T) without a copy; a layer's forward is chapter 04's
+// project(x, W, b).
 
 /// The gradients of \f$y = x W + b\f$.
 struct LinearGradients {

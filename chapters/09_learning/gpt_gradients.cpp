@@ -66,13 +66,13 @@ GptActivations gpt_forward_batch(const Gpt& model,
         k.attention = multi_head_attention_forward(k.a, b.attention, f.starts);
         k.h = x + k.attention.output;
         k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
-        k.hidden = linear(k.b, b.ffn.w1, b.ffn.b1);
+        k.hidden = project(k.b, b.ffn.w1, b.ffn.b1);
         k.gelu = fast_gelu(k.hidden);
-        x = k.h + linear(k.gelu, b.ffn.w2, b.ffn.b2);
+        x = k.h + project(k.gelu, b.ffn.w2, b.ffn.b2);
         f.blocks.push_back(std::move(k));
     }
     f.final_norm = layer_norm(x, w.ln_f_gain, w.ln_f_bias);
-    f.logits = product(f.final_norm, w.token_embedding, false, true);
+    f.logits = matmul(f.final_norm, w.token_embedding, Read::as_stored, Read::transposed);
     f.x = std::move(x);
     return f;
 }
@@ -108,9 +108,9 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
     g.loss = ce.loss;
 
     // Backward. logits = n E^T: n gets dlogits E, E gets dlogits^T n (the tied use).
-    g.d.token_embedding = product(ce.dlogits, f.final_norm, true, false);
+    g.d.token_embedding = matmul(ce.dlogits, f.final_norm, Read::transposed, Read::as_stored);
     const LayerNormGradients lf =
-        layer_norm_backward(f.x, w.ln_f_gain, product(ce.dlogits, w.token_embedding));
+        layer_norm_backward(f.x, w.ln_f_gain, matmul(ce.dlogits, w.token_embedding));
     g.d.ln_f_gain = lf.dgain;
     g.d.ln_f_bias = lf.dbias;
     Matrix dx = lf.dx;

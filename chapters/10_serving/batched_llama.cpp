@@ -1,11 +1,10 @@
 #include "chapters/10_serving/batched_llama.hpp"
 
 #include "chapters/10_serving/paged_kernels.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
 #include <xtensor/xview.hpp>
-
-#include <xtensor-blas/xlinalg.hpp>  // cblas_sgemm, through xflens
 
 #include <algorithm>
 #include <chrono>
@@ -16,22 +15,19 @@ namespace attn {
 
 namespace {
 
-// x W for the step's rows, W as stored. A decode step's few rows go through matmul_packed
-// and the copy of W packed once; a prefill's many rows through BLAS (chapter 08's linear),
-// whose blocking is made for large products.
-Matrix project(const Matrix& x, const LinearWeight& w, const PackedWeight& packed, const char* fn,
-               const char* name) {
-    if (x.shape(0) > 64 || w.in() != x.shape(1)) return linear(x, w, fn, name);
-    Matrix y = Matrix::from_shape({x.shape(0), w.out()});
-    matmul_packed(packed, x.data(), x.shape(0), y.data());
-    return y;
-}
-
 PackedWeight packed(const LinearWeight& w) {
     return pack_weight(w.data(), w.out(), w.in());
 }
 
 }  // namespace
+
+Matrix project_packed(const Matrix& x, const LinearWeight& w, const PackedWeight& packed,
+                      const char* caller, const char* name) {
+    if (x.shape(0) > 64 || w.in() != x.shape(1)) return project(x, w, caller, name);
+    Matrix y = Matrix::from_shape({x.shape(0), w.out()});
+    matmul_packed(packed, x.data(), x.shape(0), y.data());
+    return y;
+}
 
 BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
     : model_(model),
@@ -121,9 +117,9 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
         const PackedLlamaLayer& pw = packed_[l];
         const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
         // One product per weight matrix for all the step's tokens.
-        Matrix q = project(z, w.w_q, pw.w_q, fn, "w_q");
-        Matrix k = project(z, w.w_k, pw.w_k, fn, "w_k");
-        const Matrix v = project(z, w.w_v, pw.w_v, fn, "w_v");
+        Matrix q = project_packed(z, w.w_q, pw.w_q, fn, "w_q");
+        Matrix k = project_packed(z, w.w_k, pw.w_k, fn, "w_k");
+        const Matrix v = project_packed(z, w.w_v, pw.w_v, fn, "w_v");
         for (std::size_t r = 0; r < rows; ++r) {
             const float* cos = &rope_.cos(position[r], 0);
             const float* sin = &rope_.sin(position[r], 0);
@@ -142,19 +138,19 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
                               scores.data());
             }
         }
-        x += project(attended, w.w_o, pw.w_o, fn, "w_o");
+        x += project_packed(attended, w.w_o, pw.w_o, fn, "w_o");
         const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
-        x += project(silu_gate(project(z2, w.w_gate, pw.w_gate, fn, "w_gate"),
-                               project(z2, w.w_up, pw.w_up, fn, "w_up")),
-                     w.w_down, pw.w_down, fn, "w_down");
+        x += project_packed(silu_gate(project_packed(z2, w.w_gate, pw.w_gate, fn, "w_gate"),
+                                      project_packed(z2, w.w_up, pw.w_up, fn, "w_up")),
+                            w.w_down, pw.w_down, fn, "w_down");
     }
     // Only the last token of each sequence needs its logits: the classifier, the largest
     // matrix, runs on B rows, not N.
     Matrix last = xt::zeros<float>({ids.size(), d});
     for (std::size_t s = 0; s < ids.size(); ++s) xt::row(last, s) = xt::row(x, last_row[s]);
     const Vector& gain = model_.weights().final_norm;
-    return project(rms_norm(last, gain, c.norm_eps), model_.weights().classifier, classifier_, fn,
-                   "classifier");
+    return project_packed(rms_norm(last, gain, c.norm_eps), model_.weights().classifier,
+                          classifier_, fn, "classifier");
 }
 
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
@@ -200,8 +196,8 @@ MachineLimits measure_machine(std::size_t bytes) {
     best = 1e30;
     for (int i = 0; i < 3; ++i) {
         const auto t0 = clock::now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, k, k, 1.0f, x.data(), k, y.data(),
-                    k, 0.0f, z.data(), k);
+        gemm(k, k, k, 1.0f, x.data(), k, Read::as_stored, y.data(), k, Read::as_stored, 0.0f,
+             z.data(), k);
         best = std::min(best, seconds(t0, clock::now()));
     }
     m.flops_per_second = 2.0 * k * static_cast<double>(k) * k / best;

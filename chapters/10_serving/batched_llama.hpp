@@ -24,6 +24,17 @@ struct PackedLlamaLayer {
     PackedWeight w_down;  ///< LlamaLayer::w_down
 };
 
+/// x W for a batch of rows, W as stored and packed once (pack_weight()): chapter 08's
+/// project() for a decode step's thin batch. Up to 64 rows go through matmul_packed(), which
+/// reads W from memory once for all of them; more rows (a prompt) through project(x, w),
+/// whose BLAS blocking is made for large products. Throws std::invalid_argument naming
+/// `caller` and `name` when x's width is not w.in().
+/// \param x `[rows, w.in()]` \param w the weight \param packed pack_weight() of w
+/// \param caller the function named in an error \param name the weight's name in an error
+/// \return `[rows, w.out()]`
+Matrix project_packed(const Matrix& x, const LinearWeight& w, const PackedWeight& packed,
+                      const char* caller, const char* name);
+
 /// \brief Chapter 08's Llama, run as a server runs it: a step takes any number of sequences,
 /// each with its new tokens (a whole prompt, or the one token it decodes), packed as the rows
 /// of one matrix.

@@ -1044,8 +1044,11 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// One more idea made the decode step fast at every B. A BLAS sgemm copies ("packs") its
 /// operands into cache-sized panels inside every call, a second pass over all the weights
 /// that costs as much as the product when the batch is thin. The weights never change, so
-/// BatchedLlama packs them once, at construction, and multiplies with its own kernel:
+/// BatchedLlama packs them once, at construction, and multiplies with its own kernel,
+/// under attn::project_packed(), the thin-batch variant of the book's one product
+/// attn::project() (a prompt's many rows still go through BLAS):
 ///
+/// \show batched_llama.cpp project_packed
 /// \show paged_kernels.cpp pack_weight pass matmul_packed
 ///
 /// `make bench` measures the same steps with Google Benchmark (bench_serving), and the cost

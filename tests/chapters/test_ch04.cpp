@@ -181,3 +181,27 @@ TEST_CASE("chapter 04 functions reject bad input, naming the function the caller
     CHECK_THROWS_MATCHES(attn::attention_cost(10, 4, 4, 1), std::invalid_argument,
                          NamesShapeError("attn::attention_cost", "n_heads = 4"));
 }
+
+TEST_CASE("project with a bias: every row x W + b, and x W without one") {
+    attn::Rng rng(21);
+    const Matrix x = attn::random_normal(5, 3, rng), w = attn::random_normal(3, 4, rng);
+    const attn::Vector b = attn::random_normal(4, rng);
+    Matrix expected = xt::zeros<float>({5, 4});
+    for (std::size_t t = 0; t < 5; ++t)
+        for (std::size_t o = 0; o < 4; ++o) {
+            expected(t, o) = b(o);
+            for (std::size_t i = 0; i < 3; ++i) expected(t, o) += x(t, i) * w(i, o);
+        }
+    CHECK_THAT(attn::project(x, w, b), IsClose(expected, 1e-5f));
+    const Matrix one = xt::view(x, xt::range(0, 1), xt::all());  // one row: the sgemv path
+    CHECK_THAT(attn::project(one, w, b),
+               IsClose(Matrix(xt::view(expected, xt::range(0, 1), xt::all())), 1e-5f));
+    CHECK_THAT(attn::project(x, w, attn::Vector{}),
+               IsClose(Matrix(expected - xt::view(b, xt::newaxis(), xt::all())), 1e-5f));
+    CHECK_THROWS_WITH(
+        attn::project(x, w, attn::Vector(xt::ones<float>({3}))),
+        Catch::Matchers::Contains("attn::project") && Catch::Matchers::Contains("'b'"));
+    CHECK_THROWS_WITH(
+        attn::project(x, attn::random_normal(4, 4, rng), b),
+        Catch::Matchers::Contains("attn::project") && Catch::Matchers::Contains("'w'"));
+}

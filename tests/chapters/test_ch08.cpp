@@ -265,11 +265,11 @@ TEST_CASE("linear multiplies by a weight stored [out, in] and names a mismatch")
     const attn::LinearWeight w = attn::LinearWeight::from_in_out(w_in_out);
     CHECK(w.out() == 2);
     CHECK(w.in() == 3);
-    CHECK_THAT(attn::linear(x, w), IsClose(Matrix{{6.5f, 10.0f}, {-0.5f, 9.0f}}, 1e-6f));
+    CHECK_THAT(attn::project(x, w), IsClose(Matrix{{6.5f, 10.0f}, {-0.5f, 9.0f}}, 1e-6f));
     // One row goes through the matrix-vector product.
-    CHECK_THAT(attn::linear(Matrix{{1.0f, 2.0f, 3.0f}}, w), IsClose(Matrix{{6.5f, 10.0f}}, 1e-6f));
+    CHECK_THAT(attn::project(Matrix{{1.0f, 2.0f, 3.0f}}, w), IsClose(Matrix{{6.5f, 10.0f}}, 1e-6f));
     CHECK_THROWS_WITH(
-        attn::linear(Matrix(xt::ones<float>({2, 2})), w, "attn::caller", "w_up"),
+        attn::project(Matrix(xt::ones<float>({2, 2})), w, "attn::caller", "w_up"),
         Contains("attn::caller") && Contains("'w_up'") && Contains("[2, 3]") && Contains("in = 3"));
 }
 

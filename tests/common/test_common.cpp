@@ -2,6 +2,7 @@
 #include "common/chapter_program.hpp"
 #include "common/errors.hpp"
 #include "common/heatmap.hpp"
+#include "common/matmul.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
 #include "common/quote.hpp"
@@ -10,6 +11,8 @@
 #include "common/svg.hpp"
 #include "diagnosis.hpp"
 #include "matchers.hpp"
+
+#include <xtensor/xview.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -519,4 +522,79 @@ TEST_CASE("simple_factor names square roots of small sizes only") {
     CHECK(simple_factor(-std::sqrt(2917.0)) == "");  // a coincidence, not a size
     CHECK(simple_factor(2.0) == "2");
     CHECK(simple_factor(1.00978) == "");
+}
+
+using attn::test::IsClose;
+
+namespace {
+
+// The product by its definition, one multiply-add at a time: what gemm must equal.
+Matrix by_definition(const Matrix& a, const Matrix& b, bool ta, bool tb) {
+    const std::size_t m = ta ? a.shape(1) : a.shape(0), k = ta ? a.shape(0) : a.shape(1);
+    const std::size_t n = tb ? b.shape(0) : b.shape(1);
+    Matrix c = xt::zeros<float>({m, n});
+    for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j)
+            for (std::size_t p = 0; p < k; ++p)
+                c(i, j) += (ta ? a(p, i) : a(i, p)) * (tb ? b(j, p) : b(p, j));
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("matmul: every way of reading a and b, one row (the matrix-vector path) included") {
+    using attn::Read;
+    attn::Rng rng(11);
+    for (const std::size_t m : {std::size_t{1}, std::size_t{2}, std::size_t{5}}) {
+        for (const bool ta : {false, true}) {
+            for (const bool tb : {false, true}) {
+                const std::size_t k = 3, n = 4;
+                const Matrix a =
+                    ta ? attn::random_normal(k, m, rng) : attn::random_normal(m, k, rng);
+                const Matrix b =
+                    tb ? attn::random_normal(n, k, rng) : attn::random_normal(k, n, rng);
+                INFO("m = " << m << ", a " << (ta ? "transposed" : "as stored") << ", b "
+                            << (tb ? "transposed" : "as stored"));
+                CHECK_THAT(attn::matmul(a, b, ta ? Read::transposed : Read::as_stored,
+                                        tb ? Read::transposed : Read::as_stored),
+                           IsClose(by_definition(a, b, ta, tb), 1e-5f));
+            }
+        }
+    }
+    // An empty inner size is a sum of nothing: zeros of the shape.
+    CHECK_THAT(attn::matmul(Matrix::from_shape({2, 0}), Matrix::from_shape({0, 3})),
+               IsClose(Matrix(xt::zeros<float>({2, 3}))));
+    CHECK_THROWS_WITH(attn::matmul(attn::random_normal(2, 3, rng), attn::random_normal(2, 3, rng)),
+                      Contains("attn::matmul") && Contains("2 x 3"));
+}
+
+TEST_CASE("gemm: alpha and beta, a tile of a wider matrix (lda, ldc), and beta on an empty sum") {
+    using attn::Read;
+    attn::Rng rng(12);
+    const Matrix a = attn::random_normal(4, 6, rng), b = attn::random_normal(3, 5, rng);
+    for (const std::size_t m : {std::size_t{1}, std::size_t{3}}) {
+        // C's top-left [m, 5] block of a [4, 7] matrix += 0.5 * a[:m, 2:5] b, beta = 2.
+        Matrix c = attn::random_normal(4, 7, rng);
+        Matrix expected = c;
+        const Matrix tile = xt::view(a, xt::range(0, m), xt::range(2, 5));
+        const Matrix product = by_definition(tile, b, false, false);
+        for (std::size_t i = 0; i < m; ++i)
+            for (std::size_t j = 0; j < 5; ++j)
+                expected(i, j) = 2.0f * c(i, j) + 0.5f * product(i, j);
+        attn::gemm(m, 5, 3, 0.5f, a.data() + 2, 6, Read::as_stored, b.data(), 5, Read::as_stored,
+                   2.0f, c.data(), 7);
+        INFO("m = " << m);
+        CHECK_THAT(c, IsClose(expected, 1e-5f));
+    }
+    // beta = 0 overwrites what C held, even a NaN; k = 0 leaves beta C.
+    Matrix c = {{std::nanf(""), 1.0f}};
+    attn::gemm(1, 2, 3, 1.0f, a.data(), 6, Read::as_stored, b.data(), 5, Read::as_stored, 0.0f,
+               c.data(), 2);
+    CHECK_THAT(c, IsClose(by_definition(xt::view(a, xt::range(0, 1), xt::range(0, 3)),
+                                        xt::view(b, xt::all(), xt::range(0, 2)), false, false),
+                          1e-5f));
+    Matrix d = {{1.0f, 2.0f}};
+    attn::gemm(1, 2, 0, 1.0f, a.data(), 6, Read::as_stored, b.data(), 5, Read::as_stored, 3.0f,
+               d.data(), 2);
+    CHECK_THAT(d, IsClose(Matrix{{3.0f, 6.0f}}));
 }
