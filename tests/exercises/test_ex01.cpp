@@ -35,6 +35,21 @@ constexpr KeepsInputs<&attn::ex01::attention_weights> attention_weights{"attenti
 }  // namespace ex
 
 namespace {
+// 1.3: the scores scaled by the values' width: the query scaled by sqrt(d_k / d_v) gives
+// exactly that through the library's attend (which refuses what the answer must refuse).
+Vector scaled_by_d_v(const Vector& query, const Matrix& keys, const Matrix& values) {
+    const float factor = std::sqrt(static_cast<float>(query.size()) /
+                                   static_cast<float>(values.shape(1) == 0 ? 1 : values.shape(1)));
+    attn::attend(query, keys, values);  // throws where the answer must
+    return attn::attend(Vector(query * factor), keys, values).output;
+}
+const attn::test::MistakeFormulas<&attn::ex01::attend> attend_mistakes{
+    {"the scores are divided by sqrt(d_v), the values' width; the scale is 1/sqrt(d_k), the "
+     "width of the query and the keys",
+     &scaled_by_d_v}};
+}  // namespace
+
+namespace {
 const Reference& ref() {
     return Reference::load("ch01");
 }

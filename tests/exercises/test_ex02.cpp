@@ -33,6 +33,24 @@ constexpr KeepsInputs<&attn::ex02::attention_entropy> attention_entropy{"attenti
 }  // namespace ex
 
 namespace {
+// 2.4: each row divided by its sum before the entropy (a row of zeros gives 0/0 = NaN).
+Vector entropy_of_renormalised(const Matrix& weights) {
+    attn::attention_entropy(weights);  // throws where the answer must
+    Matrix w = weights;
+    for (std::size_t i = 0; i < w.shape(0); ++i) {
+        float sum = 0.0f;
+        for (std::size_t j = 0; j < w.shape(1); ++j) sum += w(i, j);
+        for (std::size_t j = 0; j < w.shape(1); ++j) w(i, j) /= sum;
+    }
+    return attn::attention_entropy(w);
+}
+const attn::test::MistakeFormulas<&attn::ex02::attention_entropy> entropy_mistakes{
+    {"each row is divided by its sum first: the entropy is of the weights as given, "
+     "-sum w log w, whatever they sum to (a row of zeros has entropy 0)",
+     &entropy_of_renormalised}};
+}  // namespace
+
+namespace {
 const Reference& ref() {
     return Reference::load("ch02");
 }

@@ -15,6 +15,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
+#include <stdexcept>
 #include <string>
 
 using attn::Matrix;
@@ -31,6 +32,49 @@ constexpr KeepsInputs<&attn::ex05::gelu_tanh> gelu_tanh{"gelu_tanh", "x"};
 constexpr KeepsInputs<&attn::ex05::rms_norm> rms_norm{"rms_norm", "x", "gain", "eps"};
 constexpr KeepsInputs<&attn::ex05::pre_ln_block> pre_ln_block{"pre_ln_block", "x", "w"};
 }  // namespace ex
+
+namespace {
+// 5.2: sqrt(2)/pi for sqrt(2/pi) inside the tanh.
+Matrix gelu_sqrt2_over_pi(const Matrix& x) {
+    if (x.size() == 0) throw std::invalid_argument("attn::ex05::gelu_tanh: x is empty");
+    const float c = std::sqrt(2.0f) / 3.14159265f;
+    return 0.5f * x * (1.0f + xt::tanh(c * (x + 0.044715f * x * x * x)));
+}
+const attn::test::MistakeFormulas<&attn::ex05::gelu_tanh> gelu_mistakes{
+    {"the constant in the tanh is sqrt(2)/pi = 0.450; it is sqrt(2/pi) = 0.798",
+     &gelu_sqrt2_over_pi}};
+
+// 5.3: the root mean square taken of gain * x instead of x.
+Matrix rms_of_gain_times_x(const Matrix& x, const Vector& gain, float eps) {
+    attn::rms_norm(x, gain, eps);  // throws where the answer must
+    const Matrix gx = x * gain;
+    return attn::rms_norm(gx, Vector(xt::ones<float>({gain.size()})), eps);
+}
+// 5.1: the variance in one pass in float, mean(x^2) - mean^2, which cancels when a row's
+// mean is large next to its spread.
+Matrix one_pass_variance(const Matrix& x, const Vector& gain, const Vector& bias, float eps) {
+    attn::layer_norm(x, gain, bias, eps);  // throws where the answer must
+    Matrix y = x;
+    const std::size_t d = x.shape(1);
+    for (std::size_t t = 0; t < x.shape(0); ++t) {
+        float sum = 0.0f, squares = 0.0f;
+        for (std::size_t i = 0; i < d; ++i) sum += x(t, i), squares += x(t, i) * x(t, i);
+        const float mean = sum / static_cast<float>(d);
+        const float var = squares / static_cast<float>(d) - mean * mean;
+        for (std::size_t i = 0; i < d; ++i)
+            y(t, i) = (x(t, i) - mean) / std::sqrt(var + eps) * gain(i) + bias(i);
+    }
+    return y;
+}
+const attn::test::MistakeFormulas<&attn::ex05::rms_norm> rms_mistakes{
+    {"the root mean square is taken of gain * x: it is of x alone, and the gain multiplies "
+     "afterwards",
+     &rms_of_gain_times_x}};
+const attn::test::MistakeFormulas<&attn::ex05::layer_norm> layer_norm_mistakes{
+    {"the variance is mean(x^2) - mean^2 in float, which cancels on a row whose mean is "
+     "large next to its spread: take the mean of (x - mean)^2",
+     &one_pass_variance}};
+}  // namespace
 
 namespace {
 const Reference& ref() {

@@ -99,7 +99,8 @@ TEST_CASE("6.2 attend_cached: the worked example", "[6.2]") {
             .or_mistake(Vector{3, 4},
                         "the new query attends only to itself: it sees every cached position")
             .or_mistake(Vector{1, 2},
-                        "the new token's own key is missing: append it before attending")
+                        "the newest cached position, row length - 1 (the new token's own key), is "
+                        "left out: attend over rows 0..length-1")
             .or_mistake(
                 Vector{2.18210450f, 3.01852540f},
                 "attends to the unused rows of the cache too: only rows 0..length-1 hold positions")

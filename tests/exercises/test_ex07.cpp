@@ -34,6 +34,20 @@ constexpr KeepsInputs<&attn::ex07::tiled_attention> tiled_attention{
 }  // namespace ex
 
 namespace {
+// 7.2: b's sum rescaled to a's maximum, as if a's were always the larger.
+attn::ex07::SoftmaxState assumes_a_larger(const attn::ex07::SoftmaxState& a,
+                                          const attn::ex07::SoftmaxState& b) {
+    const float m = std::max(a.max, b.max);
+    if (m == -std::numeric_limits<float>::infinity()) return {};  // both empty
+    return {m, a.sum + b.sum * std::exp(b.max - a.max)};
+}
+const attn::test::MistakeFormulas<&attn::ex07::merge_states> merge_mistakes{
+    {"b's sum is rescaled to a's maximum as if a's were always the larger: rescale both sums "
+     "to the larger maximum, e^(m_a - m) and e^(m_b - m)",
+     &assumes_a_larger}};
+}  // namespace
+
+namespace {
 Vector as_vector(const ex::SoftmaxState& s) {
     return Vector{s.max, s.sum};
 }

@@ -1,5 +1,5 @@
 // answers: 6.2
-// expect 6.2: failing: the new token's own key is missing
+// expect 6.2: failing: the newest cached position, row length - 1 (the new token's own key), is left out
 // Stops one row short.
 #include "exercises.hpp"
 
