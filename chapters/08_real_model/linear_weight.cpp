@@ -40,8 +40,13 @@ Matrix project(const Matrix& x, const LinearWeight& w, const char* caller, const
                                      " columns, not in = " + std::to_string(w.in()));
     }
     Matrix y = xt::zeros<float>({x.shape(0), w.out()});
-    // One product reads W as stored: read transposed, it is x (W_stored)^T. A single row is
-    // a matrix-vector product (common/matmul.hpp), at the speed of reading W.
+    // A single row (a decode step) goes to the kernel made for it, which reads W at the
+    // speed of memory; more rows to one product that reads W as stored: read transposed,
+    // it is x (W_stored)^T.
+    if (x.shape(0) == 1 && w.in() > 0) {
+        project_row(x.data(), w, y.data());
+        return y;
+    }
     gemm(x.shape(0), w.out(), w.in(), 1.0f, x.data(), w.in(), Read::as_stored, w.data(), w.in(),
          Read::transposed, 0.0f, y.data(), w.out());
     return y;

@@ -52,7 +52,8 @@ private:
 
 /// \f$y = x W\f$ with W given as stored, `[out, in]`: \f$y_{t,o} = \sum_i x_{t,i}\,
 /// W^{stored}_{o,i}\f$ (PyTorch's `F.linear(x, W)`): chapter 02's project(), the weight's
-/// type saying how it is stored. Throws std::invalid_argument naming `caller` and `name`
+/// type saying how it is stored. One row goes to project_row(), the decode step's kernel;
+/// more rows to one BLAS product. Throws std::invalid_argument naming `caller` and `name`
 /// when x's width is not w.in().
 /// \param x `[T, in]`
 /// \param w `[out, in]`

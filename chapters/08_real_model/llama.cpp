@@ -105,6 +105,26 @@ void check_rope(const char* fn, std::size_t d, float theta) {
         invalid_argument(fn, "theta must be above 1, got " + std::to_string(theta));
 }
 
+// Every weight of one block against the configuration, `prefix` before its name in an error.
+void check_layer(const char* fn, const LlamaLayer& l, const LlamaConfig& c,
+                 const std::string& prefix) {
+    const std::size_t d = c.dim, f = c.hidden_dim, d_kv = c.n_kv_heads * (c.dim / c.n_heads);
+    check_shape(fn, prefix + "attention_norm", l.attention_norm, {exactly("dim", d)});
+    check_shape(fn, prefix + "w_q", l.w_q, {exactly("dim", d), exactly("dim", d)});
+    check_shape(fn, prefix + "w_k", l.w_k,
+                {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
+    check_shape(fn, prefix + "w_v", l.w_v,
+                {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
+    check_shape(fn, prefix + "w_o", l.w_o, {exactly("dim", d), exactly("dim", d)});
+    check_shape(fn, prefix + "ffn_norm", l.ffn_norm, {exactly("dim", d)});
+    const std::size_t hidden = f ? f : l.w_gate.out();  // a configuration of one block may omit it
+    check_shape(fn, prefix + "w_gate", l.w_gate,
+                {exactly("hidden_dim", hidden), exactly("dim", d)});
+    check_shape(fn, prefix + "w_up", l.w_up, {exactly("hidden_dim", hidden), exactly("dim", d)});
+    check_shape(fn, prefix + "w_down", l.w_down,
+                {exactly("dim", d), exactly("hidden_dim", hidden)});
+}
+
 }  // namespace
 
 RopeTables rope_tables(std::size_t first_position, std::size_t positions, std::size_t d,
@@ -143,41 +163,70 @@ void rope_heads(Tensor3& heads, std::size_t first_position, float theta) {
             rope_rotate(&heads(h, p, 0), heads.shape(2), &t.cos(p, 0), &t.sin(p, 0));
 }
 
-namespace {
-
-// The queries, keys and values of a block's attention, with the queries and keys rotated
-// for positions first_position..
-struct Projected {
-    Tensor3 q, k, v;  // [n_heads, T, d_head], [n_kv_heads, T, d_head] twice
-};
-
-Projected project_rotated(const Matrix& z, const LlamaLayer& w, std::size_t first_position,
-                          const LlamaConfig& c, const char* fn) {
-    Projected p{split_heads(project(z, w.w_q, fn, "w_q"), c.n_heads, fn),
-                split_heads(project(z, w.w_k, fn, "w_k"), c.n_kv_heads, fn),
-                split_heads(project(z, w.w_v, fn, "w_v"), c.n_kv_heads, fn)};
-    rope_heads(p.q, first_position, c.rope_theta);
-    rope_heads(p.k, first_position, c.rope_theta);
-    return p;
+void ContiguousKV::store(std::size_t layer, const Matrix& keys, const Matrix& values) {
+    const std::size_t n_kv = cache_.keys(layer).shape(0);
+    cache_.append(layer, split_heads(keys, n_kv), split_heads(values, n_kv));
 }
 
-}  // namespace
+void ContiguousKV::attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q,
+                          float* out, float* scores) const {
+    const std::size_t d_head = cache_.keys(layer).shape(2);
+    attend_one(q, cache_.key_rows(layer, kv_head), cache_.value_rows(layer, kv_head),
+               start_ + row + 1, d_head, out, scores);
+}
+
+void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
+                 const std::vector<std::size_t>& positions, const LlamaConfig& c,
+                 const RopeTables& rope, LlamaKV& kv, const Projector& product) {
+    const auto times = [&](const Matrix& in, const LinearWeight& weight) {
+        return product ? product(in, weight) : project(in, weight);
+    };
+    const std::size_t rows = x.shape(0), d_head = c.dim / c.n_heads;
+    // Attention: queries, keys and values of every row, the queries and keys rotated by
+    // their row's position; the keys and values stored before anything attends.
+    const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
+    Matrix q = times(z, w.w_q), k = times(z, w.w_k);
+    const Matrix v = times(z, w.w_v);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const float* cos = &rope.cos(positions[r], 0);
+        const float* sin = &rope.sin(positions[r], 0);
+        for (std::size_t h = 0; h < c.n_heads; ++h)
+            rope_rotate(&q(r, h * d_head), d_head, cos, sin);
+        for (std::size_t h = 0; h < c.n_kv_heads; ++h)
+            rope_rotate(&k(r, h * d_head), d_head, cos, sin);
+    }
+    kv.store(layer, k, v);
+    // Each row's query heads, side by side as merge_heads() would put them, attend over
+    // their sequence up to the row's own position.
+    Matrix attended = xt::zeros<float>({rows, c.dim});
+    std::vector<float> scores(*std::max_element(positions.begin(), positions.end()) + 1);
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t h = 0; h < c.n_heads; ++h)
+            kv.attend(layer, r, kv_head_for(h, c.n_heads, c.n_kv_heads), &q(r, h * d_head),
+                      &attended(r, h * d_head), scores.data());
+    x += times(attended, w.w_o);
+    // SwiGLU (chapter 05), its weights as stored.
+    const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
+    x += times(silu_gate(times(z2, w.w_gate), times(z2, w.w_up)), w.w_down);
+}
 
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
-                   const LlamaConfig& c, const KeyValueSource& source, const char* caller) {
-    check_shape(caller, "x", x, {any("T"), exactly("dim", c.dim)});
-    Projected p =
-        project_rotated(rms_norm(x, w.attention_norm, c.norm_eps), w, first_position, c, caller);
-    if (source) std::tie(p.k, p.v) = source(std::move(p.k), std::move(p.v));  // rotated keys
-    const Mask allowed = causal_mask(x.shape(0), p.k.shape(1));
-    const HeadsResult heads = attend_heads(p.q, p.k, p.v, allowed, caller);  // chapter 04
-    Matrix h = x + project(merge_heads(heads.outputs), w.w_o, caller, "w_o");
-    // SwiGLU (chapter 05) with the weights as stored.
-    const Matrix z = rms_norm(h, w.ffn_norm, c.norm_eps);
-    h += project(
-        silu_gate(project(z, w.w_gate, caller, "w_gate"), project(z, w.w_up, caller, "w_up")),
-        w.w_down, caller, "w_down");
-    return h;
+                   const LlamaConfig& c) {
+    constexpr const char* fn = "attn::llama_block";
+    check_shape(fn, "x", x, {any("T"), exactly("dim", c.dim)});
+    const std::size_t T = x.shape(0), d_head = head_size(c.dim, c.n_heads, fn);
+    check_kv_heads(fn, c.n_heads, c.n_kv_heads);
+    check_rope(fn, d_head, c.rope_theta);
+    check_layer(fn, w, c, "");
+    if (T == 0) return x;
+    std::vector<std::size_t> positions(T);
+    std::iota(positions.begin(), positions.end(), first_position);
+    KVCache cache(1, c.n_kv_heads, d_head, T);
+    ContiguousKV kv(cache);
+    Matrix y = x;
+    llama_block(y, w, 0, positions, c, rope_tables(0, first_position + T, d_head, c.rope_theta),
+                kv);
+    return y;
 }
 
 Llama::Llama(LlamaConfig config, LlamaWeights weights)
@@ -185,8 +234,6 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
     constexpr const char* fn = "attn::Llama";
     check_config(config_, fn);
     const std::size_t d = config_.dim;
-    const std::size_t f = config_.hidden_dim;
-    const std::size_t d_head = d / config_.n_heads, d_kv = config_.n_kv_heads * d_head;
     check_shape(fn, "token_embedding", weights_.token_embedding,
                 {exactly("vocab_size", config_.vocab_size), exactly("dim", d)});
     check_shape(fn, "final_norm", weights_.final_norm, {exactly("dim", d)});
@@ -198,21 +245,8 @@ Llama::Llama(LlamaConfig config, LlamaWeights weights)
                                  std::to_string(config_.n_layers));
     }
     // Every matrix [out, in], as stored.
-    for (std::size_t i = 0; i < weights_.layers.size(); ++i) {
-        const LlamaLayer& l = weights_.layers[i];
-        const std::string layer = "layers[" + std::to_string(i) + "].";
-        check_shape(fn, layer + "attention_norm", l.attention_norm, {exactly("dim", d)});
-        check_shape(fn, layer + "w_q", l.w_q, {exactly("dim", d), exactly("dim", d)});
-        check_shape(fn, layer + "w_k", l.w_k,
-                    {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
-        check_shape(fn, layer + "w_v", l.w_v,
-                    {exactly("n_kv_heads * d_head", d_kv), exactly("dim", d)});
-        check_shape(fn, layer + "w_o", l.w_o, {exactly("dim", d), exactly("dim", d)});
-        check_shape(fn, layer + "ffn_norm", l.ffn_norm, {exactly("dim", d)});
-        check_shape(fn, layer + "w_gate", l.w_gate, {exactly("hidden_dim", f), exactly("dim", d)});
-        check_shape(fn, layer + "w_up", l.w_up, {exactly("hidden_dim", f), exactly("dim", d)});
-        check_shape(fn, layer + "w_down", l.w_down, {exactly("dim", d), exactly("hidden_dim", f)});
-    }
+    for (std::size_t i = 0; i < weights_.layers.size(); ++i)
+        check_layer(fn, weights_.layers[i], config_, "layers[" + std::to_string(i) + "].");
 }
 
 Matrix Llama::embed(const std::vector<std::size_t>& tokens, const char* caller) const {
@@ -237,9 +271,8 @@ Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
         invalid_argument(fn, std::to_string(tokens.size()) + " tokens do not fit in seq_len " +
                                  std::to_string(config_.seq_len));
     }
-    Matrix x = embed(tokens, fn);
-    for (const LlamaLayer& layer : weights_.layers) x = llama_block(x, layer, 0, config_);
-    return output_logits(x);
+    check_tokens(tokens, config_.vocab_size, fn);
+    return CachedLlama(*this).prefill(tokens);
 }
 
 CachedLlama::CachedLlama(const Llama& model)
@@ -271,16 +304,14 @@ Matrix CachedLlama::forward(const std::vector<std::size_t>& tokens) {
                                  std::to_string(start) + " of seq_len = " +
                                  std::to_string(cache_.capacity()) + " positions");
     }
-    Matrix x = model_.embed(tokens, fn);
-    for (std::size_t l = 0; l < model_.config().n_layers; ++l) {
-        // Chapter 06's way: the block's attention stores the rotated keys and the values in
-        // the cache and attends over every position it holds.
-        const KeyValueSource cached = [&](Tensor3 keys, Tensor3 values) {
-            cache_.append(l, keys, values);
-            return std::pair{cache_.keys(l), cache_.values(l)};
-        };
-        x = llama_block(x, model_.weights().layers[l], start, model_.config(), cached, fn);
-    }
+    Matrix x = model_.embed(tokens, fn);  // refuses no token or an id outside the vocabulary
+    std::vector<std::size_t> positions(tokens.size());
+    std::iota(positions.begin(), positions.end(), start);
+    // Chapter 06's way: each block stores its rows' keys and values in the cache and attends
+    // over every position it holds.
+    ContiguousKV kv(cache_);
+    for (std::size_t l = 0; l < model_.config().n_layers; ++l)
+        llama_block(x, model_.weights().layers[l], l, positions, model_.config(), rope_, kv);
     return model_.output_logits(x);
 }
 
@@ -292,53 +323,10 @@ Vector CachedLlama::decode(std::size_t token) {
         invalid_argument(fn, "the context is full: the cache holds all " +
                                  std::to_string(cache_.capacity()) + " positions (seq_len)");
     }
-    // forward() with one token, written with plain arrays: every weight matrix, read as
-    // stored, meets a single row; the step is bound by reading the weights (decode_kernels.hpp). Chapter
-    // 08's program measures what this second path gains over forward({token}).
-    const LlamaConfig& c = model_.config();
-    const LlamaWeights& w = model_.weights();
-    const std::size_t pos = cache_.length(), d = c.dim, d_head = d / c.n_heads;
-    const std::size_t d_kv = c.n_kv_heads * d_head, f = c.hidden_dim;
-    Vector x = xt::row(model_.embed({token}, fn), 0);
-    std::vector<float> z(d), q(d), attended(d), out(d), gate(f), up(f), scores(pos + 1);
-    Tensor3 k = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
-    Tensor3 v = Tensor3::from_shape({c.n_kv_heads, 1, d_head});
-    const auto norm = [&](const Vector& gain) {  // RMSNorm of x into z
-        double mean_square = 0.0;                // in double, as rms_norm() (chapter 05)
-        for (std::size_t i = 0; i < d; ++i) mean_square += static_cast<double>(x(i)) * x(i);
-        const double scale = 1.0 / std::sqrt(mean_square / static_cast<double>(d) + c.norm_eps);
-        for (std::size_t i = 0; i < d; ++i) z[i] = static_cast<float>(x(i) * scale) * gain(i);
-    };
-    for (std::size_t l = 0; l < c.n_layers; ++l) {
-        const LlamaLayer& layer = w.layers[l];
-        norm(layer.attention_norm);
-        // One token's heads are contiguous blocks of its row: [n_heads, 1, d_head] in memory.
-        project_row(z.data(), layer.w_q, q.data());
-        project_row(z.data(), layer.w_k, k.data());
-        project_row(z.data(), layer.w_v, v.data());
-        for (std::size_t h = 0; h < c.n_heads; ++h)
-            rope_rotate(&q[h * d_head], d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
-        for (std::size_t h = 0; h < c.n_kv_heads; ++h)
-            rope_rotate(&k(h, 0, 0), d_head, &rope_.cos(pos, 0), &rope_.sin(pos, 0));
-        cache_.append(l, k, v);
-        for (std::size_t h = 0; h < c.n_heads; ++h) {
-            const std::size_t kv = kv_head_for(h, c.n_heads, c.n_kv_heads);
-            attend_one(&q[h * d_head], cache_.key_rows(l, kv), cache_.value_rows(l, kv), pos + 1,
-                       d_head, &attended[h * d_head], scores.data());
-        }
-        project_row(attended.data(), layer.w_o, out.data());
-        for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
-        norm(layer.ffn_norm);
-        project_row(z.data(), layer.w_gate, gate.data());
-        project_row(z.data(), layer.w_up, up.data());
-        for (std::size_t i = 0; i < f; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-        project_row(gate.data(), layer.w_down, out.data());
-        for (std::size_t i = 0; i < d; ++i) x(i) += out[i];
-    }
-    norm(w.final_norm);
-    Vector logits = Vector::from_shape({c.vocab_size});
-    project_row(z.data(), w.classifier, logits.data());
-    return logits;
+    check_tokens({token}, model_.config().vocab_size, fn);
+    // forward() with one row: every product of the block is then the decode kernel's
+    // (project_row()), bound by reading the weights.
+    return xt::row(forward({token}), 0);
 }
 
 namespace {

@@ -103,22 +103,71 @@ void rope_rotate(float* x, std::size_t d, const float* cos, const float* sin);
 /// rope() applied to every head of `[n_heads, T, d_head]`, in place.
 void rope_heads(Tensor3& heads, std::size_t first_position, float theta);
 
-/// One Llama block, queries at positions first_position..:
-/// \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on queries and keys and a
-/// causal mask, then \f$y = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$. The attention is
-/// chapter 04's, with the keys and values from `source` when one is given (CachedLlama's
-/// cache, which stores the rotated keys and returns every position it holds); the new
-/// tokens are then the last of the keys, and each sees the keys up to its own position.
-/// \param x `[T, dim]`
-/// \param w the block
-/// \param first_position the position of row 0
-/// \param c the configuration (theta, epsilon)
-/// \param source where the keys and values come from; empty: the T new ones
-/// \param caller the function named in an error
+/// Where a Llama block keeps the keys and values of the rows it runs: the one small
+/// interface the block reads and writes through. ContiguousKV puts one sequence in chapter
+/// 06's cache; chapter 10's paged cache holds many sequences in blocks. A step's rows are
+/// tokens at known positions (a prompt's, or one new token of each of several sequences).
+class LlamaKV {
+public:
+    virtual ~LlamaKV() = default;
+    /// Stores the step's rotated keys and its values, row r at its own position.
+    /// \param layer the block \param keys `[rows, n_kv_heads * d_head]` \param values the same
+    virtual void store(std::size_t layer, const Matrix& keys, const Matrix& values) = 0;
+    /// One query head of row r attends over its sequence's positions up to its own:
+    /// \f$\mathrm{softmax}(K q / \sqrt{d})\, V\f$ over key/value head `kv_head`.
+    /// \param layer the block \param row the row of the step \param kv_head the key/value head
+    /// \param q `[d_head]` \param out `[d_head]`, the result \param scores room for as many
+    /// numbers as the row's position + 1
+    virtual void attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q,
+                        float* out, float* scores) const = 0;
+};
+
+/// One sequence in chapter 06's contiguous cache: the step's rows are the cache's next
+/// positions, row r at cache.length() + r (as the cache was when this view was made).
+class ContiguousKV final : public LlamaKV {
+public:
+    /// The cache must outlive this object and have room for the step's rows.
+    explicit ContiguousKV(KVCache& cache) : cache_(cache), start_(cache.length()) {}
+    /// Appends the rows to the layer's keys and values.
+    void store(std::size_t layer, const Matrix& keys, const Matrix& values) override;
+    /// attend_one() (decode_kernels.hpp) over the cached rows 0..start + row, read in place.
+    void attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q, float* out,
+                float* scores) const override;
+
+private:
+    KVCache& cache_;
+    std::size_t start_;
+};
+
+/// How a block multiplies its rows by one of its weights; empty: project(), which gives a
+/// single row to the decode kernel project_row() and more rows to BLAS. Chapter 10 passes its
+/// packed kernel for thin batches.
+using Projector = std::function<Matrix(const Matrix& x, const LinearWeight& w)>;
+
+/// \brief One Llama block, the only one the book has: for the rows of a step, in place.
+///
+/// \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on each row's queries and
+/// keys at its position, then \f$x = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$. Each row's
+/// key and value go into `kv` first, and each query head (grouped: kv_head_for()) attends
+/// through `kv` over its sequence's positions up to its own: causal by construction. A
+/// prompt, one new token, or one new token of each of many sequences: the same function.
+/// The caller has checked the rows (their count, positions and room in the cache).
+/// \param x `[rows, dim]`, replaced by the block's output
+/// \param w the block's weights \param layer the block's index (for the cache)
+/// \param positions each row's position (RoPE's angle)
+/// \param c the configuration \param rope the angles of every position used
+/// \param kv where the keys and values live \param product how the rows meet the weights
+void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
+                 const std::vector<std::size_t>& positions, const LlamaConfig& c,
+                 const RopeTables& rope, LlamaKV& kv, const Projector& product = {});
+
+/// llama_block() for one sequence of T tokens on its own, at positions first_position..
+/// (they see each other, causally, and nothing before): exercise 8.2's block, on a cache of
+/// T positions made for the call. Throws std::invalid_argument naming attn::llama_block when
+/// x is not `[T, dim]` or the configuration is refused.
 /// \return `[T, dim]`
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,
-                   const LlamaConfig& c, const KeyValueSource& source = {},
-                   const char* caller = "attn::llama_block");
+                   const LlamaConfig& c);
 
 /// A Llama: a configuration and weights that fit it.
 class Llama {
@@ -140,7 +189,8 @@ public:
     /// The final RMSNorm, then the classifier. \param h `[T, dim]` \return `[T, vocab_size]`
     Matrix output_logits(const Matrix& h) const;
 
-    /// The next-token logits at every position, recomputing everything (no cache).
+    /// The next-token logits at every position: the tokens run as a prompt through a cache
+    /// made for the call (CachedLlama::prefill()).
     /// \param tokens 1..seq_len token ids
     /// \return `[T, vocab_size]`
     Matrix logits(const std::vector<std::size_t>& tokens) const;
@@ -166,13 +216,15 @@ public:
 
     /// Runs tokens at the next positions through every llama_block(), their keys and
     /// values stored in the cache and attending over all it holds: prefill() with a prompt,
-    /// and one decode step with one token (decode() computes the same, faster).
+    /// and decode() with one token. Throws std::invalid_argument, the cache untouched, for
+    /// no token, an id outside the vocabulary or more tokens than the cache has room for.
     /// \return `[tokens.size(), vocab_size]`
     Matrix forward(const std::vector<std::size_t>& tokens);
 
-    /// Runs one token at position position(): every weight matrix, as stored, in a
-    /// matrix-vector product, attention over the cache read in place (decode_kernels.hpp). Throws
-    /// std::invalid_argument before prefill() and when the cache is full.
+    /// Runs one token at position position(): forward() with one row, where every weight
+    /// meets it in the decode kernel project_row() and attention reads the cache in place
+    /// (decode_kernels.hpp). Throws std::invalid_argument before prefill() and when the cache
+    /// is full.
     /// \return `[vocab_size]`
     Vector decode(std::size_t token);
 

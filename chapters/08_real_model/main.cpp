@@ -18,6 +18,7 @@
 
 #include "common/blas_threads.hpp"
 #include "common/chapter_program.hpp"
+#include "common/matmul.hpp"
 #include "common/plot.hpp"
 #include "common/print.hpp"
 #include "common/quote.hpp"
@@ -55,10 +56,16 @@ using attn::Vector;
 /// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
-/// attn::llama_block() is that block; `project_rotated()` makes the queries, keys and
-/// values of chapter 04 and rotates the queries and keys (the next section):
+/// attn::llama_block() is that block, the only one the book has from here on. It runs the
+/// rows of a step: a whole prompt, one new token, or (chapter 10) one new token of each of
+/// many sequences. Each row's queries and keys are rotated for its own position (the next
+/// section); its keys and values go through attn::LlamaKV, a small interface that chapter
+/// 06's cache (attn::ContiguousKV, below) and chapter 10's paged cache implement; and each
+/// query head (grouped-query: attn::kv_head_for()) attends over its sequence up to its own
+/// position, causal without a mask. How the rows meet each weight matrix is attn::project()
+/// unless the caller brings a faster kernel:
 ///
-/// \show llama.cpp project_rotated llama_block
+/// \show llama.cpp llama_block
 ///
 /// No bias appears anywhere. Whether the token embedding is also the classifier depends on
 /// the model: GPT-2, llama2.c's TinyStories models and the small Llama 3.2 models share it;
@@ -323,16 +330,16 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 /// attn::CachedLlama runs the model with chapter 06's cache. Each layer caches its keys
 /// *after* rotating them: a key's position never changes, so it is rotated once. A
 /// query is rotated for its own position when it arrives. The prompt runs through
-/// attn::CachedLlama::forward(): every llama_block() above, its attention fed by the cache,
-/// as chapter 06 feeds chapter 05's block. One new token could go the same way, as a
-/// prompt of one, and the program checks that it gives the same logits. But one row
-/// wastes the matrix products' machinery, so decoding keeps a second path; in this run it
-/// was {{decode_vs_forward}} the first (timed below). Each new token,
-/// attn::CachedLlama::decode(), is a single row: every weight matrix, as stored, is used in
-/// a matrix-vector product, attn::project_row(), the one-row variant of attn::project()
-/// (its kernel is attn::matvec(), whose loop is `matvec_rows()`, below), whose output o is the dot product of row o with the
-/// token's vector, and each
-/// head's query meets the cached keys and values in place, attn::attend_one(). The next
+/// attn::CachedLlama::forward(): every llama_block() above, its keys and values stored in
+/// the cache through attn::ContiguousKV, as chapter 06 feeds chapter 05's block. A new token
+/// goes the same way, as a prompt of one: attn::CachedLlama::decode() is forward() with one
+/// row. Nothing in the block changes for it; what changes is under it. Every weight matrix,
+/// as stored, meets a single row, and attn::project() gives a single row to
+/// attn::project_row(), a kernel written for it (attn::matvec(), whose loop is
+/// `matvec_rows()`, below): output o is the dot product of row o with the token's vector.
+/// In this run it was {{row_kernel_vs_blas}} BLAS's own matrix-vector product on the same
+/// weights (timed below). Each head's query meets the cached keys and values in place,
+/// attn::attend_one(). The next
 /// token is chosen as in chapter 05, greedily, or by sampling with a temperature;
 /// llama2.c adds *top-p* (nucleus) sampling (Holtzman et al. 2019), attn::sample_top_p().
 /// It sorts the tokens by probability, keeps the most likely ones until their
@@ -341,12 +348,14 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 ///
 /// \show llama.cpp CachedLlama::prefill CachedLlama::forward CachedLlama::decode
 ///
+/// \show llama.cpp ContiguousKV::store ContiguousKV::attend
+///
 /// \show decode_kernels.cpp matvec_rows attend_one
 ///
 /// \show llama.cpp sample_top_p
 ///
 /// The program's model has random weights, so it writes nonsense, but the nonsense is
-/// {{cache_same_tokens}} with and without the cache:
+/// {{cache_same_tokens}} one token at a time with the cache and all at once, as one prompt:
 void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     attn::section(std::cout, "Generation");
     const std::vector<std::size_t> prompt = tok.encode("Once upon a time", true);
@@ -356,13 +365,14 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "greedy, 40 tokens:\n  " << pieces_of(tok, tokens) << '\n';
-    const Matrix full = model.logits(tokens);  // recomputed, no cache
+    const Matrix full = model.logits(tokens);  // all at once, as one prompt
     std::vector<std::size_t> recomputed(prompt);
     for (std::size_t t = prompt.size() - 1; t + 1 < tokens.size(); ++t)
         recomputed.push_back(attn::greedy_token(xt::row(full, t)));
-    std::cout << "the same tokens recomputed without the cache: "
+    std::cout << "the same tokens from one pass over the whole text: "
               << (recomputed == tokens ? "all equal" : "DIFFERENT") << '\n';
-    // Rounding differs between the two paths; it changes a greedy token only at a near tie.
+    // Rounding differs between one row at a time and all rows at once (one product or
+    // another); it changes a greedy token only at a near tie.
     attn::quote("cache_same_tokens", recomputed == tokens
                                          ? "the same"
                                          : "not quite the same (a near tie between two tokens "
@@ -375,42 +385,48 @@ void show_generation(const attn::Llama& model, const attn::Tokenizer& tok) {
               << " layers, one thread)\n"
               << std::defaultfloat;
 
-    // One token at a time through both paths, over the same steps: the medians of 3 runs.
-    std::vector<double> fast, general;
-    float difference = 0.0f;
+    // The kernel under the block: a token's products through project_row(), against BLAS's
+    // matrix-vector product on the same weights (the general product's one-row path); the
+    // medians of 3 runs of 20 tokens' worth each.
+    std::vector<const attn::LinearWeight*> weights;
+    for (const attn::LlamaLayer& l : model.weights().layers)
+        for (const attn::LinearWeight* w :
+             {&l.w_q, &l.w_k, &l.w_v, &l.w_o, &l.w_gate, &l.w_up, &l.w_down})
+            weights.push_back(w);
+    weights.push_back(&model.weights().classifier);
+    std::vector<float> x(std::max(model.config().dim, model.config().hidden_dim), 0.5f);
+    std::vector<float> y(
+        std::max({model.config().dim, model.config().hidden_dim, model.config().vocab_size}));
+    std::vector<double> kernel, blas;
     for (int run = 0; run < 3; ++run) {
-        attn::CachedLlama a(model), b(model);
-        a.prefill(prompt);
-        b.prefill(prompt);
-        double seconds_a = 0, seconds_b = 0;
-        for (std::size_t t = prompt.size(); t < tokens.size(); ++t) {
-            const auto t0 = std::chrono::steady_clock::now();
-            const Vector by_decode = a.decode(tokens[t - 1]);
-            const auto t1 = std::chrono::steady_clock::now();
-            const Vector by_blocks = xt::row(b.forward({tokens[t - 1]}), 0);
-            const auto t2 = std::chrono::steady_clock::now();
-            seconds_a += std::chrono::duration<double>(t1 - t0).count();
-            seconds_b += std::chrono::duration<double>(t2 - t1).count();
-            difference = std::max(difference, xt::amax(xt::abs(by_decode - by_blocks))());
-        }
-        const double steps = static_cast<double>(tokens.size() - prompt.size());
-        fast.push_back(steps / seconds_a);
-        general.push_back(steps / seconds_b);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int token = 0; token < 20; ++token)
+            for (const attn::LinearWeight* w : weights) attn::project_row(x.data(), *w, y.data());
+        const auto t1 = std::chrono::steady_clock::now();
+        for (int token = 0; token < 20; ++token)
+            for (const attn::LinearWeight* w : weights)
+                attn::gemm(1, w->out(), w->in(), 1.0f, x.data(), w->in(), attn::Read::as_stored,
+                           w->data(), w->in(), attn::Read::transposed, 0.0f, y.data(), w->out());
+        const auto t2 = std::chrono::steady_clock::now();
+        kernel.push_back(std::chrono::duration<double>(t1 - t0).count() / 20);
+        blas.push_back(std::chrono::duration<double>(t2 - t1).count() / 20);
     }
-    std::sort(fast.begin(), fast.end());
-    std::sort(general.begin(), general.end());
-    std::cout << std::fixed << std::setprecision(0) << "one token through decode(): " << fast[1]
-              << " tokens per second;\n  through forward({token}), the blocks: " << general[1]
-              << '\n';
+    std::sort(kernel.begin(), kernel.end());
+    std::sort(blas.begin(), blas.end());
     std::ostringstream compared;
     compared << std::fixed << std::setprecision(1);
-    if (fast[1] >= general[1])
-        compared << fast[1] / general[1] << " times as fast as";
+    if (kernel[1] <= blas[1])
+        compared << blas[1] / kernel[1] << " times as fast as";
     else
-        compared << general[1] / fast[1] << " times slower than";
-    std::cout << "  decode() was " << attn::quote("decode_vs_forward", compared.str())
-              << " forward({token}) (medians of 3 runs);\n  their logits differ by at most "
-              << std::defaultfloat << std::setprecision(2) << difference << '\n';
+        compared << kernel[1] / blas[1] << " times slower than";
+    std::cout << "a token's products, every weight matrix once (dim " << model.config().dim
+              << "):\n"
+              << std::fixed << std::setprecision(1)
+              << "  through project_row():                 " << kernel[1] * 1e6 << " us\n"
+              << "  through BLAS's matrix-vector product:  " << blas[1] * 1e6 << " us\n"
+              << "  project_row() was " << attn::quote("row_kernel_vs_blas", compared.str())
+              << " BLAS (medians of 3 runs)\n"
+              << std::defaultfloat;
 }
 
 /// ## Running a TinyStories model

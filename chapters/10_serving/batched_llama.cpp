@@ -29,17 +29,30 @@ Matrix project_packed(const Matrix& x, const LinearWeight& w, const PackedWeight
     return y;
 }
 
+void PagedKV::store(std::size_t layer, const Matrix& keys, const Matrix& values) {
+    for (std::size_t r = 0; r < owners_.size(); ++r)
+        cache_.store(layer, owners_[r], positions_[r], &keys(r, 0), &values(r, 0));
+}
+
+void PagedKV::attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q,
+                     float* out, float* scores) const {
+    cache_.attend(layer, owners_[row], kv_head, q, positions_[row] + 1, out, scores);
+}
+
 BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
     : model_(model),
       cache_(cache),
       rope_(rope_tables(0, model.config().seq_len, model.config().dim / model.config().n_heads,
                         model.config().rope_theta)) {
     const LlamaConfig& c = model.config();
-    for (const LlamaLayer& l : model.weights().layers) {
-        packed_.push_back({packed(l.w_q), packed(l.w_k), packed(l.w_v), packed(l.w_o),
-                           packed(l.w_gate), packed(l.w_up), packed(l.w_down)});
-    }
-    classifier_ = packed(model.weights().classifier);
+    const auto pack = [&](const LinearWeight& w) {
+        if (!packed_.count(w.data())) packed_.emplace(w.data(), packed(w));
+    };
+    for (const LlamaLayer& l : model.weights().layers)
+        for (const LinearWeight* w :
+             {&l.w_q, &l.w_k, &l.w_v, &l.w_o, &l.w_gate, &l.w_up, &l.w_down})
+            pack(*w);
+    pack(model.weights().classifier);
     const PagedCacheConfig& k = cache.config();
     const std::size_t d_head = c.dim / c.n_heads;
     if (k.n_layers != c.n_layers || k.n_kv_heads != c.n_kv_heads || k.d_head != d_head) {
@@ -52,22 +65,25 @@ BatchedLlama::BatchedLlama(const Llama& model, PagedKVCache& cache)
     }
 }
 
-Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
-                          const std::vector<std::vector<std::size_t>>& tokens) {
-    constexpr const char* fn = "attn::BatchedLlama::step";
-    const LlamaConfig& c = model_.config();
+namespace {
+
+// Every check of a step, before anything changes (so that a refused step leaves every
+// sequence as it was); returns the step's tokens, sequence after sequence.
+std::vector<std::size_t> check_step(const PagedKVCache& cache, const LlamaConfig& c,
+                                    const std::vector<PagedKVCache::SequenceId>& ids,
+                                    const std::vector<std::vector<std::size_t>>& tokens,
+                                    const char* fn) {
     if (ids.empty()) invalid_argument(fn, "no sequence to run");
     if (tokens.size() != ids.size()) {
         invalid_argument(fn, std::to_string(ids.size()) + " sequences but " +
                                  std::to_string(tokens.size()) + " lists of tokens");
     }
-    // Every check first, so that a refused step leaves every sequence as it was.
     std::set<PagedKVCache::SequenceId> seen;
-    std::size_t rows = 0, blocks = 0;
+    std::size_t blocks = 0;
     std::vector<std::size_t> all;
     for (std::size_t s = 0; s < ids.size(); ++s) {
         const std::string name = "sequence " + std::to_string(ids[s]);
-        const std::size_t length = cache_.length(ids[s], fn);  // throws for an unknown id
+        const std::size_t length = cache.length(ids[s], fn);  // throws for an unknown id
         if (!seen.insert(ids[s]).second) invalid_argument(fn, name + " is given twice");
         if (tokens[s].empty()) invalid_argument(fn, name + " has no new token");
         if (length + tokens[s].size() > c.seq_len) {
@@ -76,27 +92,35 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
                                  std::to_string(tokens[s].size()) +
                                  " more pass the model's seq_len = " + std::to_string(c.seq_len));
         }
-        rows += tokens[s].size();
-        blocks += cache_.blocks_needed(ids[s], tokens[s].size());
+        blocks += cache.blocks_needed(ids[s], tokens[s].size());
         all.insert(all.end(), tokens[s].begin(), tokens[s].end());
     }
     for (std::size_t s = 0; s < ids.size(); ++s) {
-        const std::size_t total = cache_.length(ids[s]) + tokens[s].size();
-        if (blocks_for(total, cache_.config().block_size) > cache_.allocator().n_blocks()) {
+        const std::size_t total = cache.length(ids[s]) + tokens[s].size();
+        if (blocks_for(total, cache.config().block_size) > cache.allocator().n_blocks()) {
             invalid_argument(
                 fn,
                 "sequence " + std::to_string(ids[s]) + " would hold " + std::to_string(total) +
-                    " positions: " + std::to_string(blocks_for(total, cache_.config().block_size)) +
+                    " positions: " + std::to_string(blocks_for(total, cache.config().block_size)) +
                     " blocks, more than the whole pool of " +
-                    std::to_string(cache_.allocator().n_blocks()) + " can ever hold");
+                    std::to_string(cache.allocator().n_blocks()) + " can ever hold");
         }
     }
-    if (blocks > cache_.allocator().free_blocks()) {
+    if (blocks > cache.allocator().free_blocks()) {
         throw out_of_blocks(std::string(fn) + ": the step needs " + std::to_string(blocks) +
-                            " new blocks, " + std::to_string(cache_.allocator().free_blocks()) +
+                            " new blocks, " + std::to_string(cache.allocator().free_blocks()) +
                             " are free");
     }
-    Matrix x = model_.embed(all, fn);  // checks the tokens against the vocabulary
+    return all;
+}
+
+}  // namespace
+
+Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
+                          const std::vector<std::vector<std::size_t>>& tokens) {
+    constexpr const char* fn = "attn::BatchedLlama::step";
+    const LlamaConfig& c = model_.config();
+    Matrix x = model_.embed(check_step(cache_, c, ids, tokens, fn), fn);  // and the vocabulary
 
     // Row r of the step is token `position[r]` of sequence `owner[r]`.
     std::vector<PagedKVCache::SequenceId> owner;
@@ -109,48 +133,20 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
         last_row.push_back(owner.size() - 1);
     }
 
-    const std::size_t d = c.dim, d_head = d / c.n_heads;
-    Matrix attended = xt::zeros<float>({rows, d});
-    std::vector<float> scores(c.seq_len);
-    for (std::size_t l = 0; l < c.n_layers; ++l) {
-        const LlamaLayer& w = model_.weights().layers[l];
-        const PackedLlamaLayer& pw = packed_[l];
-        const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
-        // One product per weight matrix for all the step's tokens.
-        Matrix q = project_packed(z, w.w_q, pw.w_q, fn, "w_q");
-        Matrix k = project_packed(z, w.w_k, pw.w_k, fn, "w_k");
-        const Matrix v = project_packed(z, w.w_v, pw.w_v, fn, "w_v");
-        for (std::size_t r = 0; r < rows; ++r) {
-            const float* cos = &rope_.cos(position[r], 0);
-            const float* sin = &rope_.sin(position[r], 0);
-            for (std::size_t h = 0; h < c.n_heads; ++h)
-                rope_rotate(&q(r, h * d_head), d_head, cos, sin);
-            for (std::size_t h = 0; h < c.n_kv_heads; ++h)
-                rope_rotate(&k(r, h * d_head), d_head, cos, sin);
-            cache_.store(l, owner[r], position[r], &k(r, 0), &v(r, 0));
-        }
-        // Attention, per row: its query over its own sequence's positions 0..position[r]
-        // (the step's later tokens of the same sequence are stored, but not seen).
-        for (std::size_t r = 0; r < rows; ++r) {
-            for (std::size_t h = 0; h < c.n_heads; ++h) {
-                cache_.attend(l, owner[r], kv_head_for(h, c.n_heads, c.n_kv_heads),
-                              &q(r, h * d_head), position[r] + 1, &attended(r, h * d_head),
-                              scores.data());
-            }
-        }
-        x += project_packed(attended, w.w_o, pw.w_o, fn, "w_o");
-        const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
-        x += project_packed(silu_gate(project_packed(z2, w.w_gate, pw.w_gate, fn, "w_gate"),
-                                      project_packed(z2, w.w_up, pw.w_up, fn, "w_up")),
-                            w.w_down, pw.w_down, fn, "w_down");
-    }
+    // Chapter 08's block, row by row through the block tables; each weight meets the
+    // step's rows in the packed kernel (a prompt's many rows: BLAS).
+    PagedKV kv(cache_, owner, position);
+    const Projector thin = [&](const Matrix& rows_in, const LinearWeight& w) {
+        return project_packed(rows_in, w, packed_.at(w.data()), fn, "w");
+    };
+    for (std::size_t l = 0; l < c.n_layers; ++l)
+        llama_block(x, model_.weights().layers[l], l, position, c, rope_, kv, thin);
     // Only the last token of each sequence needs its logits: the classifier, the largest
     // matrix, runs on B rows, not N.
-    Matrix last = xt::zeros<float>({ids.size(), d});
+    Matrix last = xt::zeros<float>({ids.size(), c.dim});
     for (std::size_t s = 0; s < ids.size(); ++s) xt::row(last, s) = xt::row(x, last_row[s]);
     const Vector& gain = model_.weights().final_norm;
-    return project_packed(rms_norm(last, gain, c.norm_eps), model_.weights().classifier,
-                          classifier_, fn, "classifier");
+    return thin(rms_norm(last, gain, c.norm_eps), model_.weights().classifier);
 }
 
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,

@@ -9,20 +9,10 @@
 #include "chapters/10_serving/paged_kernels.hpp"
 
 #include <cstddef>
+#include <unordered_map>
 #include <vector>
 
 namespace attn {
-
-/// The seven matrices of a LlamaLayer, packed for matmul_packed().
-struct PackedLlamaLayer {
-    PackedWeight w_q;     ///< LlamaLayer::w_q
-    PackedWeight w_k;     ///< LlamaLayer::w_k
-    PackedWeight w_v;     ///< LlamaLayer::w_v
-    PackedWeight w_o;     ///< LlamaLayer::w_o
-    PackedWeight w_gate;  ///< LlamaLayer::w_gate
-    PackedWeight w_up;    ///< LlamaLayer::w_up
-    PackedWeight w_down;  ///< LlamaLayer::w_down
-};
 
 /// x W for a batch of rows, W as stored and packed once (pack_weight()): chapter 08's
 /// project() for a decode step's thin batch. Up to 64 rows go through matmul_packed(), which
@@ -34,6 +24,28 @@ struct PackedLlamaLayer {
 /// \return `[rows, w.out()]`
 Matrix project_packed(const Matrix& x, const LinearWeight& w, const PackedWeight& packed,
                       const char* caller, const char* name);
+
+/// The sequences of a step in chapter 10's paged cache, as chapter 08's block reads and
+/// writes them (LlamaKV): row r is position `positions[r]` of sequence `owners[r]`, its keys
+/// and values stored through the sequence's block table and read back through it.
+class PagedKV final : public LlamaKV {
+public:
+    /// The cache and the two lists must outlive this object; the positions are already
+    /// counted (PagedKVCache::append_position()).
+    PagedKV(PagedKVCache& cache, const std::vector<PagedKVCache::SequenceId>& owners,
+            const std::vector<std::size_t>& positions)
+        : cache_(cache), owners_(owners), positions_(positions) {}
+    /// PagedKVCache::store() for every row.
+    void store(std::size_t layer, const Matrix& keys, const Matrix& values) override;
+    /// PagedKVCache::attend() over the row's sequence, positions 0..positions[row].
+    void attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q, float* out,
+                float* scores) const override;
+
+private:
+    PagedKVCache& cache_;
+    const std::vector<PagedKVCache::SequenceId>& owners_;
+    const std::vector<std::size_t>& positions_;
+};
 
 /// \brief Chapter 08's Llama, run as a server runs it: a step takes any number of sequences,
 /// each with its new tokens (a whole prompt, or the one token it decodes), packed as the rows
@@ -69,8 +81,9 @@ public:
 private:
     const Llama& model_;
     PagedKVCache& cache_;
-    std::vector<PackedLlamaLayer> packed_;  // per layer
-    PackedWeight classifier_;
+    // Every weight matrix packed once, found by where its numbers are (a tied classifier is
+    // the embedding: one packed copy).
+    std::unordered_map<const float*, PackedWeight> packed_;
     RopeTables rope_;  // every position's angles, computed once
 };
 

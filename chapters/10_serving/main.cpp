@@ -635,10 +635,14 @@ void show_shared_prefix() {
 /// it (chapter 08 measured how near it comes to the copy bandwidth). With B sequences, each
 /// matrix meets a `[B, in]` matrix instead: the weights are read once for all B rows and
 /// give 2B operations per number read. BatchedLlama::step packs the sequences' new tokens
-/// into the rows of one matrix, one product per weight matrix, and attends per row over its
-/// own sequence's blocks:
+/// into the rows of one matrix and runs chapter 08's attn::llama_block() on them, the same
+/// block that decodes one sequence: one product per weight matrix for all the rows, and each
+/// row attending over its own sequence's blocks through attn::PagedKV, the paged cache's side
+/// of chapter 08's small cache interface. After its checks (every one before anything
+/// changes, so that a refused step leaves the cache as it was), the step is one loop over
+/// the model's layers:
 ///
-/// \show batched_llama.cpp BatchedLlama::step
+/// \show batched_llama.cpp BatchedLlama::step PagedKV::store PagedKV::attend
 ///
 /// The roofline model (Williams, Waterman and Patterson 2009) says how fast that can be. A
 /// step must read its bytes (the weights, plus each sequence's cached keys and values) and

@@ -86,7 +86,7 @@ Matrix rope(const Matrix& x, std::size_t first_position, float theta);
 /// \f$O_j = \mathrm{softmax}(R(Q_j) R(K_g)^\top / \sqrt{d_{head}} + M)\, V_g\f$ (R: rope(); M:
 /// causal, 0 or \f$-\infty\f$); \f$h = x + [O_0 \cdots O_{n_{heads}-1}]\, W_o\f$ and
 /// \f$y = h + \mathrm{SwiGLU}(\mathrm{RMSNorm}(h))\f$, with \f$\epsilon = 10^{-5}\f$.
-// answered in the library by: chapters/08_real_model/llama.cpp rope_heads project_rotated llama_block
+// answered in the library by: chapters/08_real_model/llama.cpp rope_heads llama_block
 Matrix llama_block(const Matrix& x, const Vector& attention_norm, const MultiHeadWeights& attention,
                    const Vector& ffn_norm, const SwiGLUWeights& ffn);
 
