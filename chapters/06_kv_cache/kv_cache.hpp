@@ -52,6 +52,10 @@ public:
     std::size_t length() const;
     /// Positions it has room for.
     std::size_t capacity() const { return capacity_; }
+    /// Key/value heads per layer.
+    std::size_t n_kv_heads() const { return n_kv_heads_; }
+    /// Numbers per head and position.
+    std::size_t d_head() const { return d_head_; }
     /// Bytes it allocated for keys and values (float32).
     std::size_t bytes() const;
     /// Forgets every position (the memory stays allocated).

@@ -164,15 +164,14 @@ void rope_heads(Tensor3& heads, std::size_t first_position, float theta) {
 }
 
 void ContiguousKV::store(std::size_t layer, const Matrix& keys, const Matrix& values) {
-    const std::size_t n_kv = cache_.keys(layer).shape(0);
-    cache_.append(layer, split_heads(keys, n_kv), split_heads(values, n_kv));
+    cache_.append(layer, split_heads(keys, cache_.n_kv_heads()),
+                  split_heads(values, cache_.n_kv_heads()));
 }
 
 void ContiguousKV::attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q,
                           float* out, float* scores) const {
-    const std::size_t d_head = cache_.keys(layer).shape(2);
     attend_one(q, cache_.key_rows(layer, kv_head), cache_.value_rows(layer, kv_head),
-               start_ + row + 1, d_head, out, scores);
+               start_ + row + 1, cache_.d_head(), out, scores);
 }
 
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
