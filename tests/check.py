@@ -75,7 +75,10 @@ TEMPLATE_ERRORS = [
 # The learner's answers are compiled with AddressSanitizer (CMakeLists.txt), so that a read
 # past the end of a tensor stops at the learner's line instead of giving garbage. Leaks are
 # not the learner's concern here; the report goes to stderr, where run_case reads it.
-SANITIZER_ENV = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:print_summary=1")
+# handle_abort: a failed _GLIBCXX_ASSERTIONS check (an index past a std::array's end) aborts;
+# AddressSanitizer then prints the stack, with the learner's line.
+SANITIZER_ENV = dict(os.environ,
+                     ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:print_summary=1:handle_abort=1")
 # The tests weigh each known mistake's formula on every call (tests/support/unchanged.hpp)
 # and, with this set, write their verdicts to stderr: "attn-formula matched|refuted\ttest\tname".
 SANITIZER_ENV["ATTN_MISTAKE_FORMULAS"] = "1"
@@ -502,6 +505,10 @@ def sanitizer_reason(stderr):
             where = f" at {relative(path)}:{line}:  {code}"
             break
     access = re.search(r"(READ|WRITE) of size (\d+)", stderr)
+    if re.search(r"Assertion '__n < (this->)?size\(\)' failed", stderr):
+        return (f"crashed: an index past the end of a std::array or std::vector{where}: a "
+                "tensor's shape has one entry per dimension (a matrix has shape(0) and shape(1) "
+                "only), and a std::vector of n entries ends at n - 1")
     if re.search(r"xt::(sum|amax|amin|mean|prod)\(.*keep_dims", where) and re.search(r"[-+*/]\s*xt::", where):
         return (f"crashed: your answer read past the end of a tensor{where}: dividing (or "
                 "subtracting, ...) by a lazy xt::sum(e, {1}, xt::keep_dims) expression reads past its "
@@ -566,6 +573,9 @@ def _run_case(binary, name, timeout):
     if result is not None and result.get("success") == "true":
         return True, [], [], [], stderr
     found, unmatched, headlines = failure_reason(case)
+    if "Sanitizer" in stderr:  # Catch2 saw the signal; AddressSanitizer's report says more
+        found = [("crash", sanitizer_reason(stderr), "", None) if kind == "crash" else (kind, *rest)
+                 for kind, *rest in found]
     return False, found, unmatched, headlines, stderr
 
 

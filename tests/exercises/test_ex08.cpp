@@ -7,7 +7,10 @@
 // are computed here, the way each mistake computes them.
 #include "exercises.hpp"
 
+#include "chapters/01_single_head_attention/single_head_attention.hpp"
 #include "chapters/08_real_model/llama.hpp"
+#include "common/print.hpp"
+#include "common/random.hpp"
 #include "every_size.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
@@ -23,6 +26,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -408,6 +412,23 @@ TEST_CASE("8.2 llama_block: with W_o and W_down zero, x comes out unchanged", "[
                IsClose(x, 1e-6f));
 }
 
+TEST_CASE("8.2 llama_block: rows so small that RMSNorm's eps = 1e-5 matters", "[8.2]") {
+    // Mean squares of about 1e-6, below eps: without eps (or with another) each norm scales
+    // a row by 1 / sqrt(1e-6) instead of 1 / sqrt(1.1e-5). W_o zero keeps the stream tiny
+    // for the feed-forward network's norm too; W_o as it is tests the attention's alone.
+    const Layer full = reference_layer();
+    Layer l = full;
+    l.attention.w_o = xt::zeros<float>(l.attention.w_o.shape());
+    const Matrix x = ref().matrix("block.x") * 1e-3f;
+    INFO(
+        "x scaled by 1e-3 (mean square about 1e-6, below eps): RMSNorm divides by "
+        "sqrt(mean(x^2) + eps), eps = 1e-5, in both norms");
+    CHECK_THAT(ex::llama_block(x, l.attention_norm, l.attention, l.ffn_norm, l.ffn),
+               IsClose(library_block(x, l), 1e-6f));
+    CHECK_THAT(ex::llama_block(x, full.attention_norm, full.attention, full.ffn_norm, full.ffn),
+               IsClose(library_block(x, full), 1e-6f));
+}
+
 TEST_CASE("8.2 llama_block: x of the wrong width is refused", "[8.2]") {
     const Layer l = reference_layer();
     CHECK_THROWS_AS(ex::llama_block(Matrix(xt::ones<float>({3, 12})), l.attention_norm, l.attention,
@@ -487,6 +508,13 @@ TEST_CASE("8.3 merge_pairs: probe: a single possible merge", "[8.3]") {
         "stop: {ab, c}; a difference here is in finding a pair's piece or in replacing two "
         "tokens by one");
     CHECK_THAT(numbers(ex::merge_pairs({0, 1, 2}, pieces, {0, 0, 0, 1})), IsClose(Vector{3, 2}, 0));
+}
+
+TEST_CASE("8.3 merge_pairs: a pair may merge into token 0", "[8.3]") {
+    // Id 0 is a piece like any other: "ab" is token 0 here.
+    const std::vector<std::string> pieces{"ab", "a", "b"};
+    INFO("pieces {\"ab\", \"a\", \"b\"}: a b ({1, 2}) joins into \"ab\", token 0");
+    CHECK_THAT(numbers(ex::merge_pairs({1, 2}, pieces, {1, 0, 0})), IsClose(Vector{0}, 0));
 }
 
 TEST_CASE("8.3 merge_pairs: no token or one token stays as it is", "[8.3]") {
@@ -572,6 +600,46 @@ TEST_CASE("8.4 sample_top_p: a mass exactly top_p is not above it: the next toke
                         .or_mistake(Vector{3, 2, 1}, higher_id_first)
                         .or_mistake(Vector{0, 1, 1}, cut_at_reach)
                         .or_mistake(Vector{0, 1, 1}, coin_times_top_p));
+}
+
+TEST_CASE("8.4 sample_top_p: a coin just below 1 draws the least likely token kept", "[8.4]") {
+    // The last kept token's share ends at coin = 1; the coin 1 - 2^-24 lands in it. In float,
+    // the walk can end a hair short of the coin (the sum of the kept probabilities is rounded
+    // one way, the coin minus them another), and the answer must still be that token, not
+    // one past the kept ones or one before. The inputs: seeded random logits, and among
+    // them some where chapter 01's softmax in float leaves the walk short (found below).
+    const float coin = std::nextafter(1.0f, 0.0f);
+    attn::Rng rng(84);
+    std::vector<Vector> inputs;
+    std::size_t short_walks = 0;
+    for (int trial = 0; trial < 20000 && (inputs.size() < 300 || short_walks < 5); ++trial) {
+        const std::size_t n = 2 + static_cast<std::size_t>(trial % 7);
+        const Vector logits = attn::random_normal(n, rng, 2.0f);
+        const Vector p = attn::softmax(logits);
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::size_t a, std::size_t b) { return p(a) > p(b); });
+        float mass = 0.0f, r = 0.0f;
+        for (std::size_t i : order) mass += p(i);  // top_p 1: every token kept
+        r = coin * mass;
+        for (std::size_t i : order) r -= p(i);
+        const bool walk_short = r >= 0.0f;
+        if (walk_short) ++short_walks;
+        if (inputs.size() < 300 || (walk_short && short_walks <= 5)) inputs.push_back(logits);
+    }
+    REQUIRE(short_walks >= 1);  // the search itself: the seed must give such an input
+    for (const Vector& logits : inputs) {
+        // The expected token, in double: the least likely (the higher id among equals).
+        std::size_t last = 0;
+        for (std::size_t i = 1; i < logits.size(); ++i)
+            if (logits(i) <= logits(last)) last = i;
+        INFO("logits " << attn::format_vector(logits, 6)
+                       << ", temperature 1, top_p 1 (every token kept), coin 1 - 2^-24: the "
+                          "least likely token, "
+                       << last);
+        CHECK(ex::sample_top_p(logits, 1.0f, 1.0f, coin) == last);
+    }
 }
 
 TEST_CASE("8.4 sample_top_p: bad arguments are refused", "[8.4]") {
