@@ -297,7 +297,8 @@ enum class Drawing {
     no_temperature,
     times_temperature,
     cut_at_reach,
-    higher_id_first
+    higher_id_first,
+    ascending_walk  // the same mistake walked backwards by index: its fallback is the least likely
 };
 
 template <Drawing how>
@@ -324,7 +325,8 @@ std::size_t drawn(const Vector& logits, float temperature, float top_p, float co
     float r = coin * (how == Drawing::not_renormalised   ? 1.0f
                       : how == Drawing::coin_times_top_p ? top_p
                                                          : mass);
-    for (std::size_t i = 0; i < kept; ++i) {
+    for (std::size_t n = 0; n < kept; ++n) {
+        const std::size_t i = how == Drawing::ascending_walk ? kept - 1 - n : n;
         r -= p(order[i]);
         if (r < 0.0f) return order[i];
     }
@@ -338,6 +340,8 @@ const attn::test::MistakeFormulas<&attn::ex08::sample_top_p> top_p_mistakes{
     {coin_times_top_p, &drawn<Drawing::coin_times_top_p>},
     {not_renormalised, &drawn<Drawing::not_renormalised>},
     {ascending, &drawn<Drawing::ascending>},
+    {"the kept tokens walked by index from the least likely, backwards: most likely first",
+     &drawn<Drawing::ascending_walk>},
     {one_short, &drawn<Drawing::one_short>},
     {no_temperature, &drawn<Drawing::no_temperature>},
     {times_temperature, &drawn<Drawing::times_temperature>},
