@@ -8,6 +8,7 @@
 #include "common/random.hpp"
 #include "common/tensor.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -132,6 +133,18 @@ public:
     Tensor3 values() const;
     /// Positions appended so far (more than window once it wraps).
     std::size_t count() const { return count_; }
+    /// Key/value heads.
+    std::size_t n_kv_heads() const { return keys_.shape(0); }
+    /// Numbers per head and position.
+    std::size_t d_head() const { return keys_.shape(2); }
+    /// Positions it keeps: min(count(), window).
+    std::size_t kept() const { return std::min(count_, window_); }
+    /// The keys of one key/value head in place, slot after slot: `d_head` floats per slot,
+    /// kept() slots valid (chapter 08's sliding-window Llama reads them this way). The head
+    /// must exist (unchecked).
+    const float* key_rows(std::size_t kv_head) const { return &keys_(kv_head, 0, 0); }
+    /// The values in place, laid out as key_rows().
+    const float* value_rows(std::size_t kv_head) const { return &values_(kv_head, 0, 0); }
     /// Bytes allocated for keys and values: fixed, whatever count() is.
     std::size_t bytes() const;
 

@@ -5,6 +5,7 @@
 #include "common/shape.hpp"
 
 #include <xtensor/xbuilder.hpp>
+#include <xtensor/xmanipulation.hpp>
 #include <xtensor/xview.hpp>
 
 #include <algorithm>
@@ -172,6 +173,29 @@ void ContiguousKV::attend(std::size_t layer, std::size_t row, std::size_t kv_hea
                           float* out, float* scores) const {
     attend_one(q, cache_.key_rows(layer, kv_head), cache_.value_rows(layer, kv_head),
                start_ + row + 1, cache_.d_head(), out, scores);
+}
+
+WindowKV::WindowKV(const LlamaConfig& c, std::size_t window)
+    : rings_(c.n_layers, RingKVCache(c.n_kv_heads, c.dim / c.n_heads, window)) {}
+
+void WindowKV::store(std::size_t layer, const Matrix& keys, const Matrix& values) {
+    if (keys.shape(0) != 1) {
+        invalid_argument("attn::WindowKV::store",
+                         "a sliding window runs one row a step (a prompt token by token), got " +
+                             std::to_string(keys.shape(0)) +
+                             " rows: the earlier ones would see the later ones' keys");
+    }
+    RingKVCache& ring = rings_[layer];
+    // One row [1, n_kv_heads * d_head] is the ring's [n_kv_heads, d_head], row-major.
+    const std::vector<std::size_t> heads{ring.n_kv_heads(), ring.d_head()};
+    ring.append(xt::reshape_view(keys, heads), xt::reshape_view(values, heads));
+}
+
+void WindowKV::attend(std::size_t layer, std::size_t, std::size_t kv_head, const float* q,
+                      float* out, float* scores) const {
+    const RingKVCache& ring = rings_[layer];
+    attend_one(q, ring.key_rows(kv_head), ring.value_rows(kv_head), ring.kept(), ring.d_head(), out,
+               scores);
 }
 
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,

@@ -139,6 +139,26 @@ private:
     std::size_t start_;
 };
 
+/// A sliding window (Mistral 7B's attention, window 4096): each layer keeps the last
+/// `window` positions in chapter 06's ring buffer, and a query attends over those. The order
+/// of the slots does not matter to a softmax, and each key was rotated for its own position
+/// when it was stored, so the ring's order is never undone. A step is one row (a prompt runs
+/// token by token): with more, the earlier rows would see keys stored after them.
+class WindowKV final : public LlamaKV {
+public:
+    /// One ring of `window` positions per layer of the configuration.
+    WindowKV(const LlamaConfig& c, std::size_t window);
+    /// Appends the row's key and value to the layer's ring, over the oldest once it is full.
+    /// Throws std::invalid_argument naming attn::WindowKV::store for a step of several rows.
+    void store(std::size_t layer, const Matrix& keys, const Matrix& values) override;
+    /// attend_one() over the ring's kept positions, read in place.
+    void attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q, float* out,
+                float* scores) const override;
+
+private:
+    std::vector<RingKVCache> rings_;  // one per layer
+};
+
 /// How a block multiplies its rows by one of its weights; empty: project(), which gives a
 /// single row to the decode kernel project_row() and more rows to BLAS. Chapter 10 passes its
 /// packed kernel for thin batches.

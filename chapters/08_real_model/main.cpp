@@ -350,6 +350,14 @@ void show_tokenizer(const attn::Tokenizer& tok) {
 ///
 /// \show llama.cpp ContiguousKV::store ContiguousKV::attend
 ///
+/// The same interface takes chapter 06's ring buffer: attn::WindowKV keeps each layer's last
+/// W positions, and the block becomes a sliding-window Llama, as Mistral 7B attends (W =
+/// 4096 there). A query's softmax does not care in which order the ring holds the keys, and
+/// each key was rotated for its own position when it was stored, so nothing else changes.
+/// The tests check it against attention over the last W rows of the contiguous cache.
+///
+/// \show llama.cpp WindowKV::store WindowKV::attend
+///
 /// \show decode_kernels.cpp matvec_rows attend_one
 ///
 /// \show llama.cpp sample_top_p

@@ -3,6 +3,7 @@
 // numbers): RoPE, the block, logits, greedy tokens, cached against recomputed, the
 // tokenizer, top-p sampling; and every kind of damaged file a reader may point it at.
 #include "chapters/08_real_model/checkpoint.hpp"
+#include "chapters/08_real_model/decode_kernels.hpp"
 #include "chapters/08_real_model/tokenizer.hpp"
 
 #include "common/random.hpp"
@@ -559,4 +560,71 @@ TEST_CASE("bad input is refused by the function the reader called, before anythi
                          NamesShapeError("attn::Tokenizer::decode_piece", "token = 400"));
     CHECK_THROWS_MATCHES(tok.decode({1, 400}), std::invalid_argument,
                          NamesShapeError("attn::Tokenizer::decode", "tokens[1] = 400"));
+}
+
+namespace {
+
+// What a sliding window must give, without a ring: chapter 06's contiguous cache, each query
+// attending over the last `window` rows only.
+class LastRowsKV final : public attn::LlamaKV {
+public:
+    LastRowsKV(attn::KVCache& cache, std::size_t window)
+        : cache_(cache), start_(cache.length()), window_(window) {}
+    void store(std::size_t layer, const Matrix& keys, const Matrix& values) override {
+        cache_.append(layer, attn::split_heads(keys, cache_.n_kv_heads()),
+                      attn::split_heads(values, cache_.n_kv_heads()));
+    }
+    void attend(std::size_t layer, std::size_t row, std::size_t kv_head, const float* q, float* out,
+                float* scores) const override {
+        const std::size_t n = start_ + row + 1, first = n > window_ ? n - window_ : 0;
+        const std::size_t d = cache_.d_head();
+        attn::attend_one(q, cache_.key_rows(layer, kv_head) + first * d,
+                         cache_.value_rows(layer, kv_head) + first * d, n - first, d, out, scores);
+    }
+
+private:
+    attn::KVCache& cache_;
+    std::size_t start_, window_;
+};
+
+// One token at position `position` through every block of the model, then the logits.
+Vector next_logits(const attn::Llama& m, std::size_t token, std::size_t position,
+                   const attn::RopeTables& rope, attn::LlamaKV& kv) {
+    Matrix x = m.embed({token}, "test");
+    for (std::size_t l = 0; l < m.config().n_layers; ++l)
+        attn::llama_block(x, m.weights().layers[l], l, {position}, m.config(), rope, kv);
+    return xt::row(m.output_logits(x), 0);
+}
+
+}  // namespace
+
+TEST_CASE("a sliding window through the ring equals attention over the last window positions") {
+    const attn::Llama& m = test_model();
+    const attn::LlamaConfig& c = m.config();
+    const attn::RopeTables rope = attn::rope_tables(0, c.seq_len, c.dim / c.n_heads, c.rope_theta);
+    attn::Rng rng(8);
+    std::vector<std::size_t> tokens;
+    for (int t = 0; t < 20; ++t)
+        tokens.push_back(static_cast<std::size_t>(rng.uniform() * float(c.vocab_size - 1)));
+    for (const std::size_t window : {std::size_t{1}, std::size_t{5}, std::size_t{20}}) {
+        attn::WindowKV ring(c, window);
+        attn::KVCache cache(c.n_layers, c.n_kv_heads, c.dim / c.n_heads, c.seq_len);
+        for (std::size_t t = 0; t < tokens.size(); ++t) {
+            LastRowsKV last(cache, window);
+            INFO("window " << window << ", position " << t);
+            CHECK_THAT(next_logits(m, tokens[t], t, rope, ring),
+                       IsClose(next_logits(m, tokens[t], t, rope, last), 1e-5f));
+        }
+    }
+    // A window as long as the text is the whole cache: the same logits as CachedLlama.
+    attn::WindowKV ring(c, tokens.size());
+    const Matrix whole = attn::CachedLlama(m).prefill(tokens);
+    for (std::size_t t = 0; t < tokens.size(); ++t)
+        CHECK_THAT(next_logits(m, tokens[t], t, rope, ring),
+                   IsClose(Vector(xt::row(whole, t)), 1e-4f));
+    // A step of two rows would let the first see the second's key.
+    attn::WindowKV two(c, 4);
+    CHECK_THROWS_WITH(two.store(0, Matrix(xt::zeros<float>({std::size_t{2}, c.dim})),
+                                Matrix(xt::zeros<float>({std::size_t{2}, c.dim}))),
+                      Contains("attn::WindowKV::store") && Contains("2 rows"));
 }
