@@ -493,7 +493,11 @@ def escape_test_name(name):
 def sanitizer_reason(stderr):
     """AddressSanitizer's report (the learner's answers are compiled with it) in the learner's
     terms: what was read or written, and the line of the learner's code that did it."""
-    first = next(l for l in stderr.splitlines() if "Sanitizer" in l).strip()
+    lines = stderr.splitlines()
+    # "ERROR: AddressSanitizer: SEGV on ..." says what happened; a DEADLYSIGNAL line before it
+    # does not.
+    first = next((l for l in lines if "ERROR: AddressSanitizer" in l),
+                 next(l for l in lines if "Sanitizer" in l)).strip()
     where = ""
     for m in re.finditer(r"#\d+ 0x[0-9a-f]+ in .*? (/\S+?):(\d+)(?::\d+)?$", stderr, re.M):
         path, line = m.group(1), int(m.group(2))
@@ -505,10 +509,13 @@ def sanitizer_reason(stderr):
             where = f" at {relative(path)}:{line}:  {code}"
             break
     access = re.search(r"(READ|WRITE) of size (\d+)", stderr)
-    if re.search(r"Assertion '__n < (this->)?size\(\)' failed", stderr):
-        return (f"crashed: an index past the end of a std::array or std::vector{where}: a "
-                "tensor's shape has one entry per dimension (a matrix has shape(0) and shape(1) "
-                "only), and a std::vector of n entries ends at n - 1")
+    assertion = re.search(r"^.*Assertion '__n < (this->)?size\(\)' failed.*$", stderr, re.M)
+    if assertion and "std::array" in assertion.group(0):
+        return (f"crashed: an index past the end of a std::array{where}: a tensor's shape has "
+                "one entry per dimension (a matrix has shape(0) and shape(1) only)")
+    if assertion:
+        return (f"crashed: an index past the end of a std::vector{where}: a vector of n entries "
+                "ends at index n - 1")
     if re.search(r"xt::(sum|amax|amin|mean|prod)\(.*keep_dims", where) and re.search(r"[-+*/]\s*xt::", where):
         return (f"crashed: your answer read past the end of a tensor{where}: dividing (or "
                 "subtracting, ...) by a lazy xt::sum(e, {1}, xt::keep_dims) expression reads past its "

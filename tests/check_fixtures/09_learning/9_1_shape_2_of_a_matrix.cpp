@@ -1,5 +1,5 @@
 // answers: 9.1
-// expect 9.1: failing: an index past the end of a std::array
+// expect 9.1: failing: an index past the end of a std::array at
 // A matrix has shape(0) and shape(1); shape(2) reads past the shape array (the strides, by
 // chance equal to shape(1) here): _GLIBCXX_ASSERTIONS in the learner's build stops it.
 // Exercise 9.1, a reference answer.

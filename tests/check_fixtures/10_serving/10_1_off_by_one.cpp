@@ -1,5 +1,5 @@
 // answers: 10.1
-// expect 10.1: failing: off by one
+// expect 10.1: failing: an index past the end of a std::vector at tests/check_fixtures/10_serving/10_1_off_by_one.cpp
 // Accepts the first position past the table.
 #include "exercises.hpp"
 
