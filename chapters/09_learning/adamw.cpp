@@ -76,13 +76,19 @@ void AdamW::step(GptWeights& w, GptWeights& gradients, float learning_rate) {
         std::vector<float>& m = m_[i];
         std::vector<float>& v = v_[i];
         const float decay = weights[i].decays ? learning_rate * s.weight_decay : 0.0f;
-        for (std::size_t j = 0; j < m.size(); ++j) {
-            m[j] = s.beta1 * m[j] + (1.0f - s.beta1) * g[j];
-            v[j] = s.beta2 * v[j] + (1.0f - s.beta2) * g[j] * g[j];
-            const double m_hat = m[j] / correction1, v_hat = v[j] / correction2;
-            p[j] -= decay * p[j];  // decoupled: not part of the gradient, so not rescaled by v
-            p[j] -= static_cast<float>(learning_rate * m_hat / (std::sqrt(v_hat) + s.epsilon));
-        }
+        adamw_update(p, g, m.data(), v.data(), m.size(), learning_rate, decay, s, correction1,
+                     correction2);
+    }
+}
+
+void adamw_update(float* w, const float* g, float* m, float* v, std::size_t n, float learning_rate,
+                  float decay, const AdamWSettings& s, double correction1, double correction2) {
+    for (std::size_t j = 0; j < n; ++j) {
+        m[j] = s.beta1 * m[j] + (1.0f - s.beta1) * g[j];
+        v[j] = s.beta2 * v[j] + (1.0f - s.beta2) * g[j] * g[j];
+        const double m_hat = m[j] / correction1, v_hat = v[j] / correction2;
+        w[j] -= decay * w[j];  // decoupled: not part of the gradient, so not rescaled by v
+        w[j] -= static_cast<float>(learning_rate * m_hat / (std::sqrt(v_hat) + s.epsilon));
     }
 }
 

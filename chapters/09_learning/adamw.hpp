@@ -37,6 +37,16 @@ struct AdamWSettings {
     float weight_decay = 0.1f;  ///< decoupled: \f$w \leftarrow w - \eta\lambda w\f$
 };
 
+/// AdamW's update of n numbers, the one loop every optimiser here runs: the moments m and v
+/// move towards the gradient g and its square, and each weight w steps by
+/// \f$\eta\,\hat{m} / (\sqrt{\hat{v}} + \epsilon)\f$ after a decay of
+/// \f$\eta\lambda w\f$ (`decay` is \f$\eta\lambda\f$, 0 for a tensor that does not decay).
+/// \param correction1 \f$1 - \beta_1^t\f$ \param correction2 \f$1 - \beta_2^t\f$
+/// \param w the weights \param g their gradients \param m the first moments \param v the
+/// second \param n how many \param learning_rate \f$\eta\f$ \param s the settings
+void adamw_update(float* w, const float* g, float* m, float* v, std::size_t n, float learning_rate,
+                  float decay, const AdamWSettings& s, double correction1, double correction2);
+
 /// AdamW's state for one model: a first and second moment per number, and the step count.
 class AdamW {
 public:

@@ -3,6 +3,7 @@
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/05_transformer_block/gpt.hpp"
 #include "chapters/07_fast_attention/softmax_kernels.hpp"
+#include "chapters/08_real_model/llama.hpp"
 #include "common/matmul.hpp"
 #include "common/shape.hpp"
 
@@ -211,6 +212,62 @@ LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, cons
             g.dx(t, i) = static_cast<float>((u[i] - mean_u - x_hat[i] * mean_u_x_hat) / sigma);
     }
     return g;
+}
+
+RmsNormGradients rms_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
+                                   float eps) {
+    constexpr const char* fn = "attn::rms_norm_backward";
+    check_shape(fn, "x", x, {any("T"), any("d")});
+    const std::size_t T = x.shape(0), d = x.shape(1);
+    check_shape(fn, "gain", gain, {exactly("d", d)});
+    check_shape(fn, "dy", dy, {exactly("T", T), exactly("d", d)});
+    RmsNormGradients g{xt::zeros<float>({T, d}), xt::zeros<float>({d})};
+    for (std::size_t t = 0; t < T; ++t) {
+        // r as the forward pass computes it, in double.
+        double mean_square = 0.0;
+        for (std::size_t i = 0; i < d; ++i) mean_square += static_cast<double>(x(t, i)) * x(t, i);
+        const double r = std::sqrt(mean_square / static_cast<double>(d) + eps);
+        double mean_u_x = 0.0;
+        for (std::size_t i = 0; i < d; ++i) {
+            mean_u_x += static_cast<double>(dy(t, i)) * gain(i) * x(t, i);
+            g.dgain(i) += static_cast<float>(dy(t, i) * x(t, i) / r);
+        }
+        mean_u_x /= static_cast<double>(d);
+        for (std::size_t i = 0; i < d; ++i) {
+            const double u = static_cast<double>(dy(t, i)) * gain(i);
+            g.dx(t, i) = static_cast<float>((u - x(t, i) * mean_u_x / (r * r)) / r);
+        }
+    }
+    return g;
+}
+
+void rope_rotate_back(float* x, std::size_t d, const float* cos, const float* sin) {
+    for (std::size_t i = 0; i < d / 2; ++i) {
+        const float a = x[2 * i], b = x[2 * i + 1];
+        x[2 * i] = a * cos[i] + b * sin[i];  // the transpose of rope_rotate()'s rotation
+        x[2 * i + 1] = -a * sin[i] + b * cos[i];
+    }
+}
+
+Matrix rope_backward(const Matrix& dy, std::size_t first_position, float theta) {
+    constexpr const char* fn = "attn::rope_backward";
+    check_shape(fn, "dy", dy, {any("T"), any("d")});
+    const std::size_t T = dy.shape(0), d = dy.shape(1);
+    if (d % 2 != 0) invalid_argument(fn, "d = " + std::to_string(d) + " must be even");
+    Matrix dx = dy;
+    if (T == 0) return dx;
+    const RopeTables r = rope_tables(first_position, T, d, theta);
+    for (std::size_t t = 0; t < T; ++t) rope_rotate_back(&dx(t, 0), d, &r.cos(t, 0), &r.sin(t, 0));
+    return dx;
+}
+
+SiluGateGradients silu_gate_backward(const Matrix& gate, const Matrix& up, const Matrix& dy) {
+    constexpr const char* fn = "attn::silu_gate_backward";
+    check_shape(fn, "gate", gate, {any("T"), any("hidden")});
+    check_shape(fn, "up", up, {exactly("T", gate.shape(0)), exactly("hidden", gate.shape(1))});
+    check_shape(fn, "dy", dy, {exactly("T", gate.shape(0)), exactly("hidden", gate.shape(1))});
+    const Matrix sigmoid = 1.0f / (1.0f + xt::exp(-gate));
+    return {dy * up * sigmoid * (1.0f + gate * (1.0f - sigmoid)), dy * gate * sigmoid};
 }
 
 namespace {

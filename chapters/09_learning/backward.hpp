@@ -135,6 +135,46 @@ Matrix fast_gelu(const Matrix& x);
 /// \param x `[T, d]`, the input \param dy `[T, d]` \return `[T, d]`
 Matrix gelu_backward(const Matrix& x, const Matrix& dy);
 
+/// The gradients of RMSNorm.
+struct RmsNormGradients {
+    Matrix dx;     ///< `[T, d]`
+    Vector dgain;  ///< `[d]`: \f$\sum_t dy_t \circ x_t / r_t\f$
+};
+
+/// Backward of chapter 05's RMSNorm \f$y = g \circ x / r\f$, \f$r = \sqrt{\mathrm{mean}(x^2) +
+/// \epsilon}\f$, the Llama's norm, row by row: with \f$u = dy \circ g\f$,
+/// \f$dx = \frac{1}{r}\left(u - x\,\frac{\mathrm{mean}(u \circ x)}{r^2}\right)\f$.
+/// Layer norm's backward without the mean's term: nothing is subtracted, so nothing flows
+/// through a mean; the one term left is the gradient through r.
+/// \param x `[T, d]` \param gain `[d]` \param dy `[T, d]` \param eps as in the forward pass
+RmsNormGradients rms_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
+                                   float eps = 1e-5f);
+
+/// Backward of chapter 08's rope(): a rotation is undone by its transpose, the rotation by
+/// the opposite angle, so \f$dx_{2i} = dy_{2i}\cos + dy_{2i+1}\sin\f$,
+/// \f$dx_{2i+1} = -dy_{2i}\sin + dy_{2i+1}\cos\f$. RoPE has no parameters: only dx.
+/// \param dy `[T, d]`, d even \param first_position the position of row 0
+/// \param theta the base, as in the forward pass \return `[T, d]`
+Matrix rope_backward(const Matrix& dy, std::size_t first_position, float theta = 10000.0f);
+
+/// rope_rotate() undone: the d/2 pairs of one vector rotated back by the angles whose cos
+/// and sin are given (a row of RopeTables), in place. What rope_backward() does to a row.
+void rope_rotate_back(float* x, std::size_t d, const float* cos, const float* sin);
+
+/// The gradients of SwiGLU's gate.
+struct SiluGateGradients {
+    Matrix d_gate;  ///< `[T, hidden]`
+    Matrix d_up;    ///< `[T, hidden]`
+};
+
+/// Backward of chapter 05's silu_gate() \f$y = \mathrm{SiLU}(a) \circ b\f$,
+/// \f$\mathrm{SiLU}(a) = a\,\sigma(a)\f$, elementwise: \f$db = dy \circ a\,\sigma(a)\f$ and
+/// \f$da = dy \circ b\,\sigma(a)\,(1 + a\,(1 - \sigma(a)))\f$, the product rule on
+/// \f$a\,\sigma(a)\f$ with \f$\sigma' = \sigma(1 - \sigma)\f$.
+/// \param gate `[T, hidden]`, a (x W_gate) \param up `[T, hidden]`, b (x W_up)
+/// \param dy `[T, hidden]`
+SiluGateGradients silu_gate_backward(const Matrix& gate, const Matrix& up, const Matrix& dy);
+
 /// Backward of an embedding lookup \f$x_t = E_{token_t}\f$: a scatter-add, row t of dy into
 /// row token_t of the result; a token used twice gets both rows' gradients.
 /// \param tokens T ids below vocab_size \param dy `[T, d]` \param vocab_size rows of E

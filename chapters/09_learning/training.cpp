@@ -42,6 +42,23 @@ void check_sentences(const char* fn, const char* name, const Language& language,
     }
 }
 
+// verb_rows()'s checks, before any sentence runs.
+void check_measured(const char* fn, const Language& language,
+                    const std::vector<Sentence>& sentences) {
+    if (sentences.empty()) invalid_argument(fn, "no sentence to measure");
+    check_sentences(fn, "sentences", language, sentences);
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        const Sentence& s = sentences[i];
+        if (s.subject_position >= s.verb_position || s.verb_position >= s.tokens.size()) {
+            invalid_argument(
+                fn, "sentences[" + std::to_string(i) +
+                        "]: subject_position = " + std::to_string(s.subject_position) +
+                        " must be before verb_position = " + std::to_string(s.verb_position) +
+                        ", within its " + std::to_string(s.tokens.size()) + " tokens");
+        }
+    }
+}
+
 }  // namespace
 
 void keep_freed_memory() {
@@ -78,6 +95,29 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
     return report;
 }
 
+StepReport llama_training_step(LlamaParameters& p, LlamaParameters& gradients,
+                               BufferAdamW& optimiser, const std::vector<Sequence>& batch,
+                               float learning_rate, double max_norm) {
+    constexpr const char* fn = "attn::llama_training_step";
+    if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
+        invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
+                                 ": the learning rate must be above 0 and finite");
+    }
+    if (!(max_norm > 0.0))
+        invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
+    const std::string step = std::string(fn) + ": step " + std::to_string(optimiser.steps() + 1);
+    const double loss = llama_gradients(p, batch, gradients, fn);
+    if (!std::isfinite(loss))
+        throw std::runtime_error(step + ": the loss is " + std::to_string(loss));
+    for (const TensorSlot& slot : gradients.slots()) {
+        if (!all_finite(gradients.data() + slot.offset, slot.size))
+            throw std::runtime_error(step + ": the gradient of " + slot.name + " is not finite");
+    }
+    StepReport report{loss, clip_gradients(gradients, max_norm)};
+    optimiser.step(p, gradients, learning_rate);
+    return report;
+}
+
 namespace {
 
 // evaluate()'s checks, before any sentence is scored.
@@ -109,6 +149,26 @@ Agreement evaluate(const Gpt& model, const Language& language,
         for (std::size_t i = first; i < std::min(sentences.size(), first + batch); ++i)
             inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
         const GptActivations f = gpt_forward_batch(model, inputs, fn);
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+            logits.push_back(
+                xt::view(f.logits, xt::range(f.starts[i], f.starts[i + 1]), xt::all()));
+    }
+    std::size_t next = 0;
+    return evaluate([&](const std::vector<std::size_t>&) { return logits[next++]; }, language,
+                    sentences);
+}
+
+Agreement evaluate(const LlamaParameters& model, const Language& language,
+                   const std::vector<Sentence>& sentences) {
+    constexpr const char* fn = "attn::evaluate";
+    check_scored(fn, language, sentences);
+    std::vector<Matrix> logits;
+    constexpr std::size_t batch = 64;
+    for (std::size_t first = 0; first < sentences.size(); first += batch) {
+        std::vector<std::vector<std::size_t>> inputs;
+        for (std::size_t i = first; i < std::min(sentences.size(), first + batch); ++i)
+            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
+        const LlamaActivations f = llama_forward_batch(model, inputs, fn);
         for (std::size_t i = 0; i < inputs.size(); ++i)
             logits.push_back(
                 xt::view(f.logits, xt::range(f.starts[i], f.starts[i + 1]), xt::all()));
@@ -183,6 +243,49 @@ Gpt train_agreement_model(const Language& language, const std::vector<Sentence>&
     return Gpt(config, weights);
 }
 
+LlamaConfig agreement_llama_config(std::size_t vocab_size) {
+    LlamaConfig c;
+    c.dim = 32;
+    c.hidden_dim = 96;
+    c.n_layers = 2;
+    c.n_heads = 4;
+    c.n_kv_heads = 2;
+    c.vocab_size = vocab_size;
+    c.seq_len = 16;
+    return c;
+}
+
+LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,
+                                      std::size_t steps, const AfterLlamaStep& after_step) {
+    constexpr const char* fn = "attn::train_agreement_llama";
+    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
+    if (train.empty()) invalid_argument(fn, "no sentence to train on");
+    check_sentences(fn, "train", language, train);
+    // The loop's constants, once: the model, its start, the optimiser and the schedule.
+    const LlamaConfig config = agreement_llama_config(language.words().size());
+    Rng rng(2026);
+    LlamaParameters model = llama_init(config, rng);
+    LlamaParameters gradients(config);
+    AdamWSettings settings;
+    settings.beta2 = 0.95f;
+    settings.weight_decay = agreement_weight_decay;
+    BufferAdamW optimiser(model, settings);
+    const std::size_t warmup = std::max<std::size_t>(1, steps / 20);
+    keep_freed_memory();  // each step reuses the last one's memory
+    for (std::size_t step = 0; step < steps; ++step) {
+        std::vector<Sequence> batch;
+        for (std::size_t i = 0; i < agreement_batch; ++i) {
+            const std::size_t pick =
+                static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
+            batch.push_back(sentence_sequence(language, train[pick]));
+        }
+        const float rate = learning_rate_at(step, agreement_peak_learning_rate, warmup, steps);
+        const StepReport r = llama_training_step(model, gradients, optimiser, batch, rate);
+        if (after_step) after_step(step, r, model);
+    }
+    return model;
+}
+
 HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::size_t>& keys) {
     constexpr const char* fn = "attn::head_focus";
     if (rows.empty()) invalid_argument(fn, "no rows to measure");
@@ -222,18 +325,7 @@ HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::siz
 std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
                                            const std::vector<Sentence>& sentences) {
     constexpr const char* fn = "attn::verb_rows";
-    if (sentences.empty()) invalid_argument(fn, "no sentence to measure");
-    check_sentences(fn, "sentences", language, sentences);
-    for (std::size_t i = 0; i < sentences.size(); ++i) {
-        const Sentence& s = sentences[i];
-        if (s.subject_position >= s.verb_position || s.verb_position >= s.tokens.size()) {
-            invalid_argument(
-                fn, "sentences[" + std::to_string(i) +
-                        "]: subject_position = " + std::to_string(s.subject_position) +
-                        " must be before verb_position = " + std::to_string(s.verb_position) +
-                        ", within its " + std::to_string(s.tokens.size()) + " tokens");
-        }
-    }
+    check_measured(fn, language, sentences);
     const GptConfig& c = model.config();
     std::vector<std::vector<Vector>> rows(c.n_layers * c.n_heads);
     // A batch of sentences at a time: one forward pass keeps every head's weights.
@@ -248,6 +340,37 @@ std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& lan
             const std::size_t verb = sentences[i].verb_position;
             for (std::size_t l = 0; l < c.n_layers; ++l) {
                 const Tensor3& weights = f.blocks[l].attention.sequences[i - first].weights;
+                for (std::size_t h = 0; h < c.n_heads; ++h) {
+                    rows[l * c.n_heads + h].push_back(
+                        Vector(xt::view(weights, h, verb, xt::range(0, verb + 1))));
+                }
+            }
+        }
+    }
+    return rows;
+}
+
+}  // namespace attn
+
+namespace attn {
+
+std::vector<std::vector<Vector>> verb_rows(const LlamaParameters& model, const Language& language,
+                                           const std::vector<Sentence>& sentences) {
+    constexpr const char* fn = "attn::verb_rows";
+    check_measured(fn, language, sentences);
+    const LlamaConfig& c = model.config();
+    std::vector<std::vector<Vector>> rows(c.n_layers * c.n_heads);
+    constexpr std::size_t batch = 64;
+    for (std::size_t first = 0; first < sentences.size(); first += batch) {
+        const std::size_t last = std::min(sentences.size(), first + batch);
+        std::vector<std::vector<std::size_t>> inputs;
+        for (std::size_t i = first; i < last; ++i)
+            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
+        const LlamaActivations f = llama_forward_batch(model, inputs, fn);
+        for (std::size_t i = first; i < last; ++i) {
+            const std::size_t verb = sentences[i].verb_position;
+            for (std::size_t l = 0; l < c.n_layers; ++l) {
+                const Tensor3& weights = f.blocks[l].attention_weights[i - first];
                 for (std::size_t h = 0; h < c.n_heads; ++h) {
                     rows[l * c.n_heads + h].push_back(
                         Vector(xt::view(weights, h, verb, xt::range(0, verb + 1))));

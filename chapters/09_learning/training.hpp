@@ -8,6 +8,7 @@
 #include "chapters/09_learning/adamw.hpp"
 #include "chapters/09_learning/gpt_gradients.hpp"
 #include "chapters/09_learning/language.hpp"
+#include "chapters/09_learning/llama_gradients.hpp"
 
 #include <cstddef>
 #include <functional>
@@ -75,6 +76,33 @@ using AfterStep = std::function<void(std::size_t step, const StepReport&, const 
 Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
                           std::size_t steps, const AfterStep& after_step = {});
 
+/// training_step() for the Llama, on its parameter buffer: the gradients of `batch` into
+/// `gradients` (llama_gradients()), a check that the loss and every gradient are finite,
+/// clipping to `max_norm`, then `optimiser.step`. Nothing is copied or rebuilt: the step
+/// reads and writes the two buffers in place. Throws as training_step() does, naming
+/// attn::llama_training_step and, for a number that is not finite, the tensor it is in.
+StepReport llama_training_step(LlamaParameters& p, LlamaParameters& gradients,
+                               BufferAdamW& optimiser, const std::vector<Sequence>& batch,
+                               float learning_rate, double max_norm = 1.0);
+
+/// The Llama this chapter trains, chapter 08's architecture at the size of
+/// agreement_config()'s GPT: `vocab_size` words, dim 32, 2 blocks of 4 query heads of 8
+/// sharing 2 key/value heads, a SwiGLU width of 96 (three matrices where the GPT has two
+/// of 128: about the same numbers), seq_len 16, the classifier tied to the embedding.
+LlamaConfig agreement_llama_config(std::size_t vocab_size);
+
+/// What train_agreement_llama() calls after every step: the step (0-based), what it did,
+/// and the parameters after it.
+using AfterLlamaStep =
+    std::function<void(std::size_t step, const StepReport&, const LlamaParameters&)>;
+
+/// train_agreement_model() for agreement_llama_config()'s Llama: llama_init() (seeded,
+/// 2026), then `steps` steps of agreement_batch sentences, the same schedule, AdamW
+/// settings and clipping, with BufferAdamW. The same steps give the same model. Throws
+/// std::invalid_argument, before the first step, as train_agreement_model() does.
+LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,
+                                      std::size_t steps, const AfterLlamaStep& after_step = {});
+
 /// How a model does on a set of sentences.
 struct Agreement {
     double loss = 0.0;                   ///< the mean cross-entropy per token
@@ -97,6 +125,10 @@ struct Agreement {
 /// sentence is scored, for a sentence that is empty, holds an id outside the language or
 /// whose verb_position is past its end.
 Agreement evaluate(const Gpt& model, const Language& language,
+                   const std::vector<Sentence>& sentences);
+
+/// evaluate() for a Llama: the sentences run 64 at a time through llama_forward_batch().
+Agreement evaluate(const LlamaParameters& model, const Language& language,
                    const std::vector<Sentence>& sentences);
 
 /// The next-token logits of a sequence of inputs, `[T, vocab_size]`, computed some other way
@@ -136,6 +168,10 @@ HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::siz
 /// sentence that is empty or holds an id outside the language, or whose subject is not
 /// before its verb or whose verb is past its end.
 std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
+                                           const std::vector<Sentence>& sentences);
+
+/// verb_rows() for a Llama: `result[l * n_heads + h][i]` is query head h of block l.
+std::vector<std::vector<Vector>> verb_rows(const LlamaParameters& model, const Language& language,
                                            const std::vector<Sentence>& sentences);
 
 }  // namespace attn

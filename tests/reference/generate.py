@@ -851,10 +851,110 @@ def chapter09():
     w.close()
 
 
+def chapter09_llama():
+    """The Llama's pieces and a whole small Llama, backward by PyTorch's autograd in float64."""
+    F = torch.nn.functional
+    w = Writer("ch09_llama", "Chapter 09: the Llama's backward pass by autograd (float64, rounded once)")
+    gen = torch.Generator().manual_seed(919)
+
+    def leaf(key, *shape, scale=1.0, shift=0.0):
+        return w.put(key, shift + randn(gen, *shape, scale=scale)).double().requires_grad_()
+
+    def upstream(key, shape):  # the gradient arriving from above, dL/dy
+        return w.put(key, randn(gen, *shape)).double()
+
+    # RMSNorm, eps 1e-5 inside the root; then rows so small that eps matters.
+    for name, rows, shift, scale in (("rms", 4, 0.5, 1.5), ("rmst", 3, 0.0, 1e-3)):
+        x = leaf(f"{name}.x", rows, 8, scale=scale, shift=shift)
+        gain = leaf(f"{name}.gain", 8, scale=0.3, shift=1.0)
+        dy = upstream(f"{name}.dy", (rows, 8))
+        y = rms64(x, gain)
+        w.put(f"{name}.y", y)
+        y.backward(dy)
+        w.put(f"{name}.dx", x.grad), w.put(f"{name}.dgain", gain.grad)
+
+    # RoPE of one head, interleaved pairs, positions first..first+T-1; then a large position.
+    for name, T, d, first in (("rope", 5, 8, 3), ("ropeb", 2, 6, 200)):
+        x = leaf(f"{name}.x", T, d)
+        w.put(f"{name}.first", torch.tensor([float(first)]))
+        dy = upstream(f"{name}.dy", (T, d))
+        y = rope64(x, first)
+        w.put(f"{name}.y", y)
+        y.backward(dy)
+        w.put(f"{name}.dx", x.grad)
+
+    # SwiGLU's gate: silu(gate) * up.
+    gate, up = leaf("swiglu.gate", 3, 7, scale=3.0), leaf("swiglu.up", 3, 7)
+    dy = upstream("swiglu.dy", (3, 7))
+    y = F.silu(gate) * up
+    w.put("swiglu.y", y)
+    y.backward(dy)
+    w.put("swiglu.dgate", gate.grad), w.put("swiglu.dup", up.grad)
+
+    # A whole Llama in llama2.c's layout (matrices [out, in]): vocabulary 11, dim 16, hidden 12,
+    # 2 layers, 4 heads sharing 2 key/value heads, classifier tied to the embedding.
+    V, dm, hidden, L, H, KV = 11, 16, 12, 2, 4, 2
+    dkv = KV * dm // H
+    matrices = ("w_q", "w_k", "w_v", "w_o", "w_gate", "w_up", "w_down")
+    params = {}
+
+    def param(key, *shape, scale=0.3, shift=0.0):
+        params[key] = leaf("llama." + key, *shape, scale=scale, shift=shift)
+        return params[key]
+
+    E = param("token_embedding", V, dm, scale=0.5)
+    layers = []
+    for l in range(L):
+        b = {}
+        for name, shape in (("attention_norm", (dm,)), ("w_q", (dm, dm)), ("w_k", (dkv, dm)),
+                            ("w_v", (dkv, dm)), ("w_o", (dm, dm)), ("ffn_norm", (dm,)),
+                            ("w_gate", (hidden, dm)), ("w_up", (hidden, dm)), ("w_down", (dm, hidden))):
+            norm = name.endswith("norm")
+            b[name] = param(f"layers{l}.{name}", *shape, scale=0.2 if norm else 0.3, shift=1.0 if norm else 0.0)
+        layers.append(b)
+    final_norm = param("final_norm", dm, scale=0.2, shift=1.0)
+
+    def forward(tokens):  # chapter 08's block takes [in, out]: the transposes
+        x = E[tokens]
+        for b in layers:
+            x = llama_block64(x, {k: t.T if k in matrices else t for k, t in b.items()}, H, KV)
+        return rms64(x, final_norm) @ E.T
+
+    batch = [([1, 4, 2, 9, 4, 7], [4, 2, 9, 4, 7, 3]), ([10, 0, 5, 5], [0, 5, 5, 8])]
+    for i, (inputs, targets) in enumerate(batch):
+        w.put(f"llama.inputs{i}", torch.tensor(inputs, dtype=torch.float32))
+        w.put(f"llama.targets{i}", torch.tensor(targets, dtype=torch.float32))
+    w.put("llama.logits0", forward(batch[0][0]))
+    # The mean over all 10 positions of the batch.
+    logits = torch.cat([forward(i) for i, _ in batch])
+    loss = F.cross_entropy(logits, torch.tensor([t for _, ts in batch for t in ts]))
+    w.put("llama.loss", loss.reshape(1))
+    loss.backward()
+    for key, t in params.items():
+        w.put("llama.d." + key, t.grad)
+
+    # Three AdamW steps with that gradient each time: weight decay 0.1 on the layers' seven
+    # matrices only, lr 1e-2, betas (0.9, 0.95), eps 1e-8.
+    grads = {k: t.grad.detach().clone() for k, t in params.items()}
+    copies = {k: t.detach().clone().requires_grad_() for k, t in params.items()}
+    decay = [c for k, c in copies.items() if k.split(".")[-1] in matrices]
+    rest = [c for k, c in copies.items() if k.split(".")[-1] not in matrices]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
+                            lr=1e-2, betas=(0.9, 0.95), eps=1e-8)
+    for _ in range(3):
+        for k, c in copies.items():
+            c.grad = grads[k].clone()
+        opt.step()
+    for k, c in copies.items():
+        w.put("llama.adamw3." + k, c)
+    w.close()
+
+
 if __name__ == "__main__":
     import sys
-    # `generate.py 09` writes only ch09.txt; no argument writes every file.
+    # `generate.py 09` writes only ch09.txt (`09_llama` only ch09_llama.txt); no argument writes every file.
     chapters = {"01": chapter01, "02": chapter02, "03": chapter03, "04": chapter04,
-                "05": chapter05, "08": chapter08, "09": chapter09}
+                "05": chapter05, "08": chapter08, "09": chapter09,
+                "09_llama": chapter09_llama}
     for number in sys.argv[1:] or chapters:
         chapters[number]()
