@@ -43,7 +43,8 @@ struct AdamWSettings {
 /// \f$\eta\lambda w\f$ (`decay` is \f$\eta\lambda\f$, 0 for a tensor that does not decay).
 /// \param correction1 \f$1 - \beta_1^t\f$ \param correction2 \f$1 - \beta_2^t\f$
 /// \param w the weights \param g their gradients \param m the first moments \param v the
-/// second \param n how many \param learning_rate \f$\eta\f$ \param s the settings
+/// second \param n how many \param learning_rate \f$\eta\f$ \param decay \f$\eta\lambda\f$
+/// or 0 \param s the settings
 void adamw_update(float* w, const float* g, float* m, float* v, std::size_t n, float learning_rate,
                   float decay, const AdamWSettings& s, double correction1, double correction2);
 

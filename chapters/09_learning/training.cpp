@@ -268,7 +268,7 @@ LlamaParameters train_agreement_llama(const Language& language, const std::vecto
     LlamaParameters gradients(config);
     AdamWSettings settings;
     settings.beta2 = 0.95f;
-    settings.weight_decay = agreement_weight_decay;
+    settings.weight_decay = agreement_llama_weight_decay;
     BufferAdamW optimiser(model, settings);
     const std::size_t warmup = std::max<std::size_t>(1, steps / 20);
     keep_freed_memory();  // each step reuses the last one's memory

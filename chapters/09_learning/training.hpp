@@ -58,8 +58,11 @@ inline constexpr std::size_t agreement_steps = 1000;
 inline constexpr std::size_t agreement_batch = 64;
 /// The learning rate at the end of the warm-up, before the cosine decay.
 inline constexpr float agreement_peak_learning_rate = 3e-3f;
-/// AdamW's weight decay on the blocks' matrices.
+/// AdamW's weight decay on the GPT's blocks' matrices (train_agreement_model()).
 inline constexpr float agreement_weight_decay = 1.0f;
+/// AdamW's weight decay on the Llama's blocks' matrices (train_agreement_llama()): the
+/// library's default.
+inline constexpr float agreement_llama_weight_decay = 0.1f;
 
 /// What train_agreement_model() calls after every step: the step (0-based), what it did,
 /// and the weights after it.
@@ -97,8 +100,9 @@ using AfterLlamaStep =
     std::function<void(std::size_t step, const StepReport&, const LlamaParameters&)>;
 
 /// train_agreement_model() for agreement_llama_config()'s Llama: llama_init() (seeded,
-/// 2026), then `steps` steps of agreement_batch sentences, the same schedule, AdamW
-/// settings and clipping, with BufferAdamW. The same steps give the same model. Throws
+/// 2026), then `steps` steps of agreement_batch sentences, the same schedule, AdamW's
+/// \f$\beta_2\f$ and clipping, with BufferAdamW and a weight decay of
+/// agreement_llama_weight_decay. The same steps give the same model. Throws
 /// std::invalid_argument, before the first step, as train_agreement_model() does.
 LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,
                                       std::size_t steps, const AfterLlamaStep& after_step = {});

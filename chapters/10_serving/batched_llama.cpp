@@ -149,6 +149,52 @@ Matrix BatchedLlama::step(const std::vector<PagedKVCache::SequenceId>& ids,
     return thin(rms_norm(last, gain, c.norm_eps), model_.weights().classifier);
 }
 
+std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
+                                   const std::vector<std::vector<std::size_t>>& sequences,
+                                   std::size_t batch) {
+    constexpr const char* fn = "attn::batched_logits";
+    if (batch == 0) invalid_argument(fn, "batch must be at least 1, got 0");
+    for (std::size_t i = 0; i < sequences.size(); ++i)
+        if (sequences[i].empty())
+            invalid_argument(fn, "sequences[" + std::to_string(i) + "] holds no token");
+    const std::size_t vocab = model.model().config().vocab_size;
+    std::vector<Matrix> logits;
+    for (std::size_t first = 0; first < sequences.size(); first += batch) {
+        const std::size_t last = std::min(sequences.size(), first + batch);
+        std::vector<PagedKVCache::SequenceId> ids;
+        std::size_t longest = 0;
+        for (std::size_t i = first; i < last; ++i) {
+            ids.push_back(cache.add_sequence());
+            logits.push_back(xt::zeros<float>({sequences[i].size(), vocab}));
+            longest = std::max(longest, sequences[i].size());
+        }
+        // Step t: position t of every sequence that has one, one row each. On an error the
+        // batch's sequences leave the cache before it propagates.
+        struct Remove {
+            PagedKVCache& cache;
+            const std::vector<PagedKVCache::SequenceId>& ids;
+            ~Remove() {
+                for (const PagedKVCache::SequenceId id : ids) cache.remove(id);
+            }
+        } remove{cache, ids};
+        for (std::size_t t = 0; t < longest; ++t) {
+            std::vector<PagedKVCache::SequenceId> active;
+            std::vector<std::vector<std::size_t>> tokens;
+            std::vector<std::size_t> which;
+            for (std::size_t i = first; i < last; ++i) {
+                if (t >= sequences[i].size()) continue;
+                active.push_back(ids[i - first]);
+                tokens.push_back({sequences[i][t]});
+                which.push_back(i);
+            }
+            const Matrix step = model.step(active, tokens);
+            for (std::size_t r = 0; r < which.size(); ++r)
+                xt::row(logits[which[r]], t) = xt::row(step, r);
+        }
+    }
+    return logits;
+}
+
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,
                           std::size_t kv_bytes_per_position) {
     check_config(c, "attn::decode_step_cost");  // n_heads = 0 would divide by zero

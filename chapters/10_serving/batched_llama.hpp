@@ -87,6 +87,18 @@ private:
     RopeTables rope_;  // every position's angles, computed once
 };
 
+/// The next-token logits at every position of each sequence, the sequences decoded together
+/// `batch` at a time through `model`'s step(), one position of each per step: teacher
+/// forcing (position t gets the sequence's own token, not the model's choice), so a
+/// batched decoder scores text, over the paged cache at whatever precision it stores. Each
+/// sequence is added to the cache, run and removed; the cache must hold `batch` sequences of
+/// the longest length. Throws std::invalid_argument naming attn::batched_logits for
+/// `batch` = 0 or an empty sequence (and what step() refuses).
+/// \return one `[T_i, vocab_size]` per sequence, in order
+std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
+                                   const std::vector<std::vector<std::size_t>>& sequences,
+                                   std::size_t batch = 64);
+
 /// What one decode step costs a Llama at batch size B, each sequence holding `context`
 /// positions: the bytes it must read (every weight once, each sequence's cached keys and
 /// values) and the floating-point operations it must do (2 per weight per token, and

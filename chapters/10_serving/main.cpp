@@ -19,7 +19,6 @@
 /// (batched_llama.hpp), and keys and values stored in 8 bits.
 #include "chapters/10_serving/batched_llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
-#include "chapters/10_serving/paged_gpt.hpp"
 #include "chapters/10_serving/serving_trace.hpp"
 
 #include "chapters/08_real_model/checkpoint.hpp"
@@ -1167,52 +1166,58 @@ void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
 /// ### On the model the book trained
 ///
 /// A model whose weights have learned something is the fairer test, and the book has one
-/// that needs no download: chapter 09's GPT, which learned subject-verb agreement. The
+/// that needs no download: chapter 09's Llama, which learned subject-verb agreement. The
 /// program trains it again here (chapter 09's seeded {{train_steps}} steps give the same
-/// weights, in {{train_seconds}} seconds on this machine) and runs it over the paged cache.
-/// attn::paged_gpt_logits() hands each block's new keys and values to the cache and lets
-/// attention read back what the cache stored, int8 rounding included, through chapter 05's
-/// key/value source:
+/// weights, in {{train_seconds}} seconds on this machine) and serves it: every held-out
+/// sentence goes through the batched decoder of this chapter, 64 sentences a step, over a
+/// float32 and an int8 paged cache. attn::batched_logits() feeds each sentence its own next
+/// word at every step (teacher forcing), so the logits at every position can be compared:
 ///
-/// \show paged_gpt.cpp paged_gpt_logits
+/// \show batched_llama.cpp batched_logits
 ///
-/// Every held-out sentence is run with a float32 cache and with an int8 cache, and every
-/// position of it compared: the greedy next word, the logits, the loss, and whether the
-/// verb still agrees with its subject. Its context of 16 holds one sentence, so the 256
-/// steps become every position of the {{trained_sentences}} held-out sentences, each after
-/// the true words before it.
+/// At every position the program compares the greedy next word, the logits, the loss, and
+/// whether the verb still agrees with its subject. Its seq_len of 16 holds one sentence, so
+/// the 256 steps become every position of the {{trained_sentences}} held-out sentences,
+/// each after the true words before it; and the float32 logits are checked against
+/// chapter 08's Llama::logits() of each sentence alone: batching and paging change nothing
+/// but rounding.
 void show_int8_trained(bool quick) {
     const attn::Language language;
     attn::Rng rng(20);  // chapter 09's split: these sentences were never trained on
     const attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
     const std::size_t steps = quick ? 60 : attn::agreement_steps;
     const auto t0 = std::chrono::steady_clock::now();
-    const attn::Gpt model = attn::train_agreement_model(language, split.train, steps);
+    const attn::Llama model =
+        attn::to_llama(attn::train_agreement_llama(language, split.train, steps));
     const double train_seconds = seconds_since(t0);
-    const attn::GptConfig& c = model.config();
+    const attn::LlamaConfig& c = model.config();
+    const std::size_t batch = 64, d_head = c.dim / c.n_heads;
     const auto cache_of = [&](attn::KVPrecision p) {
-        return PagedKVCache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 16,
-                             attn::blocks_for(c.context, 16), p});
+        return PagedKVCache(
+            {c.n_layers, c.n_kv_heads, d_head, 16, batch * attn::blocks_for(c.seq_len, 16), p});
     };
     PagedKVCache f32 = cache_of(attn::KVPrecision::float32), i8 = cache_of(attn::KVPrecision::int8);
-    // A sentence's logits through a cache: a new sequence, its positions, then freed.
-    const auto through = [&](PagedKVCache& cache) {
-        return [&](const std::vector<std::size_t>& inputs) {
-            const PagedKVCache::SequenceId id = cache.add_sequence();
-            Matrix logits = attn::paged_gpt_logits(model, cache, id, inputs);
-            cache.remove(id);
-            return logits;
+    attn::BatchedLlama on_f32(model, f32), on_i8(model, i8);
+    std::vector<std::vector<std::size_t>> sentences;
+    for (const attn::Sentence& s : split.held_out)
+        sentences.push_back(attn::sentence_sequence(language, s).inputs);
+    const std::vector<Matrix> all_f32 = attn::batched_logits(on_f32, f32, sentences, batch),
+                              all_i8 = attn::batched_logits(on_i8, i8, sentences, batch);
+    // evaluate() asks for the sentences' logits in order: these, already computed.
+    const auto in_order = [](const std::vector<Matrix>& all) {
+        return [&all, next = std::size_t{0}](const std::vector<std::size_t>&) mutable {
+            return all[next++];
         };
     };
-    const attn::LogitsOf with_f32 = through(f32), with_i8 = through(i8);
+    const attn::LogitsOf with_f32 = in_order(all_f32), with_i8 = in_order(all_i8);
     std::size_t positions = 0, same = 0;
-    double worst = 0, sum = 0, range = 0, against_gpt = 0;
-    for (const attn::Sentence& s : split.held_out) {
-        const std::vector<std::size_t> inputs = attn::sentence_sequence(language, s).inputs;
-        const Matrix lf = with_f32(inputs), li = with_i8(inputs);
-        against_gpt = std::max(against_gpt,
-                               static_cast<double>(xt::amax(xt::abs(lf - model.logits(inputs)))()));
-        for (std::size_t p = 0; p < inputs.size(); ++p) {
+    double worst = 0, sum = 0, range = 0, against_llama = 0;
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        const Matrix &lf = all_f32[i], &li = all_i8[i];
+        against_llama =
+            std::max(against_llama,
+                     static_cast<double>(xt::amax(xt::abs(lf - model.logits(sentences[i])))()));
+        for (std::size_t p = 0; p < sentences[i].size(); ++p) {
             const Vector vf = xt::row(lf, p), vi = xt::row(li, p);
             same += attn::greedy_token(vf) == attn::greedy_token(vi);
             const double err = xt::amax(xt::abs(vf - vi))();
@@ -1230,7 +1235,7 @@ void show_int8_trained(bool quick) {
               << attn::quote("trained_sentences", std::to_string(split.held_out.size()))
               << " held-out sentences,\n  " << positions << " positions\n"
               << "  bytes per position, float32: " << f32.bytes_per_position()
-              << ", int8: " << i8.bytes_per_position() << " (heads of " << c.d_model / c.n_heads
+              << ", int8: " << i8.bytes_per_position() << " (heads of " << d_head
               << " numbers,\n  a 4-byte scale each): "
               << attn::quote("trained_int8_vs_float32",
                              static_cast<double>(f32.bytes_per_position()) /
@@ -1270,9 +1275,11 @@ void show_int8_trained(bool quick) {
             line.replace(at, 1, "\n  ");
         std::cout << "  " << line << '\n';
     }
-    std::cout << std::defaultfloat << std::setprecision(2)
-              << "  float32 cache against chapter 05's Gpt::logits: max difference " << against_gpt
-              << std::defaultfloat << std::setprecision(6) << '\n';
+    std::cout
+        << std::defaultfloat << std::setprecision(2)
+        << "  the float32 cache, batched, against chapter 08's Llama::logits of each sentence\n"
+        << "  alone: max difference " << against_llama << std::defaultfloat << std::setprecision(6)
+        << '\n';
 }
 
 /// With heads of only 8 numbers the scale costs a third of an int8 row, so this model's

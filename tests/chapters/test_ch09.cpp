@@ -8,7 +8,6 @@
 #include "chapters/09_learning/gpt_gradients.hpp"
 #include "chapters/09_learning/language.hpp"
 #include "chapters/09_learning/training.hpp"
-#include "chapters/09_learning/weights_file.hpp"
 
 #include "matchers.hpp"
 #include "reference.hpp"
@@ -461,62 +460,6 @@ TEST_CASE("gpt_forward: the logits of chapter 05's Gpt::logits, and the activati
     CHECK(f.blocks[1].hidden.shape(1) == 16);
     CHECK_THROWS_WITH(attn::gpt_forward(model, {1, 12}, "caller_name"),
                       Contains("caller_name") && Contains("12"));
-}
-
-namespace {
-
-std::filesystem::path temporary(const std::string& name) {
-    return std::filesystem::temp_directory_path() / ("attn_test_ch09_" + name);
-}
-
-std::vector<char> bytes_of(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const std::filesystem::path& p, const std::vector<char>& b) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out.write(b.data(), static_cast<std::streamsize>(b.size()));
-}
-
-}  // namespace
-
-TEST_CASE("save_gpt and load_gpt: the same model back; a damaged or foreign file is refused") {
-    const attn::Gpt& model = reference_gpt();
-    const auto path = temporary("model.bin");
-    attn::save_gpt(model, path);
-    CHECK_FALSE(std::filesystem::exists(path.string() + ".partial"));
-    const attn::Gpt back = attn::load_gpt(path);
-    CHECK(back.config().n_kv_heads == 1);
-    CHECK(back.config().d_ff == 16);
-    CHECK_THAT(back.logits({1, 2, 3}), IsClose(model.logits({1, 2, 3}), 0.0f));
-    const std::vector<char> good = bytes_of(path);
-    const std::size_t floats = attn::total_parameters(model.config());
-    CHECK(good.size() == 8 + 8 * 8 + 4 * floats + 8);
-
-    std::vector<char> b = good;
-    b[good.size() / 2] ^= 1;  // one bit of one weight
-    write_bytes(path, b);
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("attn::load_gpt") && Contains("checksum"));
-    b = good;
-    b.resize(good.size() - 5);
-    write_bytes(path, b);
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains(std::to_string(good.size() - 5) + " bytes") &&
-                                                Contains(std::to_string(good.size())));
-    b = good;
-    b[8] = 0;  // vocab_size 11 -> 0 (its low byte)
-    write_bytes(path, b);
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("damaged"));
-    b = good;
-    b[8 + 8 * 4] = 3;  // 3 heads do not divide d_model 8
-    write_bytes(path, b);
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("attn::load_gpt"));
-    write_bytes(path, {'h', 'e', 'l', 'l', 'o'});
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("ATTNGPT1"));
-    std::filesystem::remove(path);
-    CHECK_THROWS_WITH(attn::load_gpt(path), Contains("no such file"));
-    CHECK_THROWS_WITH(attn::save_gpt(model, temporary("no_such_dir") / "model.bin"),
-                      Contains("attn::save_gpt"));
 }
 
 TEST_CASE("sentence_sequence: '.' then the sentence, the row of the verb's position predicts it") {

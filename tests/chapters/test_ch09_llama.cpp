@@ -278,3 +278,42 @@ TEST_CASE("llama_training_step lowers the loss and refuses a gradient that is no
     CHECK_THROWS_WITH(attn::llama_training_step(p, g, adamw, batch, 1e-2f),
                       Contains("attn::llama_training_step: step 22") && Contains("nan"));
 }
+
+TEST_CASE("train_agreement_llama is seeded; evaluate and verb_rows run the Llama as batches") {
+    const attn::Language language;
+    attn::Rng rng(20);
+    const attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
+    std::size_t calls = 0;
+    const attn::LlamaParameters a = attn::train_agreement_llama(
+        language, split.train, 3,
+        [&](std::size_t step, const attn::StepReport& r, const attn::LlamaParameters&) {
+            CHECK(step == calls);
+            CHECK(std::isfinite(r.loss));
+            ++calls;
+        });
+    CHECK(calls == 3);
+    const attn::LlamaParameters b = attn::train_agreement_llama(language, split.train, 3);
+    CHECK(std::equal(a.data(), a.data() + a.size(), b.data()));  // the same seeded run
+    CHECK(a.config().n_kv_heads == 2);
+    // evaluate() of the buffer: the logits of chapter 08's Llama, sentence by sentence.
+    const std::vector<attn::Sentence> some(split.held_out.begin(), split.held_out.begin() + 20);
+    const attn::Llama model = attn::to_llama(a);
+    const attn::Agreement direct = attn::evaluate(a, language, some);
+    const attn::Agreement through =
+        attn::evaluate([&](const std::vector<std::size_t>& inputs) { return model.logits(inputs); },
+                       language, some);
+    CHECK(direct.loss == Approx(through.loss).epsilon(1e-6));
+    CHECK(direct.correct == through.correct);
+    // verb_rows(): one row per sentence for every head, over the keys up to the verb's row.
+    const std::vector<std::vector<Vector>> rows = attn::verb_rows(a, language, some);
+    REQUIRE(rows.size() == 2 * 4);
+    for (const std::vector<Vector>& head : rows) {
+        REQUIRE(head.size() == some.size());
+        for (std::size_t i = 0; i < some.size(); ++i) {
+            CHECK(head[i].size() == some[i].verb_position + 1);
+            CHECK(xt::sum(head[i])() == Approx(1.0f).epsilon(1e-5));
+        }
+    }
+    CHECK_THROWS_WITH(attn::train_agreement_llama(language, split.train, 0), Contains("steps"));
+    CHECK_THROWS_WITH(attn::train_agreement_llama(language, {}, 2), Contains("no sentence"));
+}

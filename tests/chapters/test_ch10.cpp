@@ -4,7 +4,6 @@
 // and bad input is refused without touching any other sequence.
 #include "chapters/10_serving/batched_llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
-#include "chapters/10_serving/paged_gpt.hpp"
 #include "chapters/10_serving/paged_kernels.hpp"
 #include "chapters/10_serving/serving_trace.hpp"
 
@@ -253,46 +252,40 @@ TEST_CASE("bad input is refused, naming it, and no other sequence changes") {
     CHECK_THROWS_WITH(attn::BatchedLlama(model, other), Contains("the model needs"));
 }
 
-TEST_CASE("chapter 05's GPT over the paged cache: its own logits in float32, close in int8") {
-    const attn::GptConfig c{30, 12, 16, 2, 4, 2, 32, true};  // grouped: 2 key/value heads
-    attn::Rng rng(9);
-    const attn::Gpt model(c, attn::gpt2_init(c, rng));
-    const std::vector<std::size_t> all = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+TEST_CASE("batched_logits: every position's logits, batched and paged, as each sequence alone") {
+    const attn::Llama model = small_llama(2);
+    // Three sequences of different lengths, two a step: a batch that shrinks as they end,
+    // then a second batch.
+    const std::vector<std::vector<std::size_t>> sequences = {tokens(9, 1), tokens(4, 2),
+                                                             tokens(7, 3)};
     for (attn::KVPrecision p : {attn::KVPrecision::float32, attn::KVPrecision::int8}) {
-        PagedKVCache cache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4, p});
-        const auto id = cache.add_sequence();
-        // A prompt of 7, then one token at a time: the rows of one pass over all ten.
-        Matrix got = attn::paged_gpt_logits(model, cache, id, {all.begin(), all.begin() + 7});
-        for (std::size_t t = 7; t < all.size(); ++t) {
-            const Matrix row = attn::paged_gpt_logits(model, cache, id, {all[t]});
-            got = xt::concatenate(xt::xtuple(got, row), 0);
+        INFO((p == attn::KVPrecision::int8 ? "int8" : "float32"));
+        PagedKVCache cache(cache_for(model, 4, 6, p));
+        attn::BatchedLlama runner(model, cache);
+        const std::vector<Matrix> got = attn::batched_logits(runner, cache, sequences, 2);
+        REQUIRE(got.size() == sequences.size());
+        for (std::size_t i = 0; i < sequences.size(); ++i) {
+            const Matrix want = model.logits(sequences[i]);
+            REQUIRE(got[i].shape() == want.shape());
+            const double err = xt::amax(xt::abs(got[i] - want))();
+            if (p == attn::KVPrecision::float32)
+                CHECK(err < 1e-5);
+            else
+                CHECK((err > 0 && err < 0.05));  // rounded, and by little
         }
-        const Matrix want = model.logits(all);
-        REQUIRE(got.shape(0) == all.size());
-        CHECK(cache.length(id) == all.size());
-        const double err = xt::amax(xt::abs(got - want))();
-        if (p == attn::KVPrecision::float32)
-            CHECK(err < 1e-5);
-        else
-            CHECK((err > 0 && err < 0.05));  // rounded, and by little
+        CHECK(cache.allocator().free_blocks() == 6);  // every sequence removed
     }
-    PagedKVCache cache({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4});
-    const auto id = cache.add_sequence();
-    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, {}), Contains("no token"));
-    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, std::vector<std::size_t>(13, 1)),
-                      Contains("context of 12"));
-    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, id, {31}), Contains("31"));
-    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, cache, 5, {1}),
-                      Contains("no sequence has id 5"));
-    CHECK(cache.length(id) == 0);  // nothing appended by a refused call
-    PagedKVCache other({c.n_layers, 4, 4, 3, 4});
-    CHECK_THROWS_WITH(attn::paged_gpt_logits(model, other, other.add_sequence(), {1}),
-                      Contains("the model needs 2 of 2 of 4"));
-    PagedKVCache small({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 2});
-    const auto s = small.add_sequence();
-    CHECK_THROWS_AS(attn::paged_gpt_logits(model, small, s, std::vector<std::size_t>(7, 1)),
-                    attn::out_of_blocks);
-    CHECK(small.length(s) == 0);
+    PagedKVCache cache(cache_for(model, 4, 6));
+    attn::BatchedLlama runner(model, cache);
+    CHECK_THROWS_WITH(attn::batched_logits(runner, cache, sequences, 0),
+                      Contains("attn::batched_logits") && Contains("batch"));
+    CHECK_THROWS_WITH(attn::batched_logits(runner, cache, {{1, 2}, {}}),
+                      Contains("sequences[1]") && Contains("no token"));
+    // More than the pool holds: refused by the cache, and the batch's sequences leave it.
+    PagedKVCache small(cache_for(model, 4, 3));
+    attn::BatchedLlama on_small(model, small);
+    CHECK_THROWS_AS(attn::batched_logits(on_small, small, sequences, 3), attn::out_of_blocks);
+    CHECK(small.allocator().free_blocks() == 3);
 }
 
 TEST_CASE("a NaN or infinite key or value is refused at store, in both precisions") {
@@ -390,17 +383,6 @@ TEST_CASE("an unknown sequence id is refused naming the function called, changin
                          NamesShapeError("attn::BatchedLlama::step", "id 9"));
     CHECK(cache.length(a) == 5);
     CHECK(cache.block_table(a) == table);
-
-    const attn::GptConfig c{30, 12, 16, 2, 4, 2, 32, true};
-    attn::Rng rng(9);
-    const attn::Gpt gpt(c, attn::gpt2_init(c, rng));
-    PagedKVCache paged({c.n_layers, c.n_kv_heads, c.d_model / c.n_heads, 3, 4});
-    const auto id = paged.add_sequence();
-    attn::paged_gpt_logits(gpt, paged, id, {1, 2});
-    CHECK_THROWS_MATCHES(attn::paged_gpt_logits(gpt, paged, 5, {1}), std::invalid_argument,
-                         NamesShapeError("attn::paged_gpt_logits", "id 5"));
-    CHECK(paged.length(id) == 2);
-    CHECK(paged.allocator().free_blocks() == 3);
 }
 
 TEST_CASE(
