@@ -899,9 +899,10 @@ void show_accuracy(const attn::LlamaParameters& model, const attn::Language& lan
 /// not on where they stand; a head that learned "the word two back" knows it at every
 /// position, and no table of positions bounds the context. **SwiGLU** for the GELU
 /// feed-forward network: one projection gates another (Shazeer 2020 found such gates better
-/// for the same number of weights), three matrices of width 96 here where the GPT has two of
-/// 128. **Grouped-query heads**: 4 query heads read 2 key/value heads, which halves the keys
-/// and values a cache keeps per token (chapter 10 serves this model). **No biases** at all.
+/// for the same number of weights), three matrices of width 96 here where the GPT has two
+/// of width 128. **Grouped-query heads**: 4 query heads read 2 key/value heads, which halves
+/// the keys and values a cache keeps per token (chapter 10 serves this model). And
+/// **no biases** at all.
 ///
 /// The program trains the GPT too, on the same sentences with the same steps, schedule and
 /// optimiser, its weight decay 1.0 (attn::train_agreement_model(), the GPT's loop, which
@@ -925,8 +926,10 @@ void show_changes(const attn::Language& language, const attn::LanguageSplit& spl
         [&](std::size_t step, const attn::StepReport&, const attn::GptWeights& weights) {
             // The same measure as the Llama's, every 50 steps.
             if (gpt_jump != 0 || ((step + 1) % 50 != 0 && step + 1 != steps)) return;
-            const attn::Agreement a =
-                attn::evaluate(attn::Gpt(gpt_config, weights), language, split.held_out);
+            const attn::Gpt gpt(gpt_config, weights);
+            const attn::Agreement a = attn::evaluate(
+                [&](const std::vector<std::size_t>& inputs) { return gpt.logits(inputs); },
+                language, split.held_out);
             if (a.attractor_accuracy() >= 0.9) gpt_jump = step + 1;
         });
     const double gpt_seconds =
@@ -934,8 +937,11 @@ void show_changes(const attn::Language& language, const attn::LanguageSplit& spl
     std::vector<attn::Sentence> unseen;
     for (const attn::Sentence& s : split.held_out)
         if (attn::subject_position_unseen(s)) unseen.push_back(s);
-    const attn::Agreement gh = attn::evaluate(gpt, language, split.held_out),
-                          gu = attn::evaluate(gpt, language, unseen),
+    const attn::LogitsOf gpt_logits = [&](const std::vector<std::size_t>& inputs) {
+        return gpt.logits(inputs);
+    };
+    const attn::Agreement gh = attn::evaluate(gpt_logits, language, split.held_out),
+                          gu = attn::evaluate(gpt_logits, language, unseen),
                           lh = attn::evaluate(llama.model, language, split.held_out),
                           lu = attn::evaluate(llama.model, language, unseen);
     const attn::LlamaConfig& lc = llama.model.config();

@@ -136,28 +136,6 @@ void check_scored(const char* fn, const Language& language,
 
 }  // namespace
 
-Agreement evaluate(const Gpt& model, const Language& language,
-                   const std::vector<Sentence>& sentences) {
-    constexpr const char* fn = "attn::evaluate";
-    check_scored(fn, language, sentences);
-    // The sentences 64 at a time through one forward pass, as training runs them; then each
-    // sentence's logits, in order, to the evaluate() below.
-    std::vector<Matrix> logits;
-    constexpr std::size_t batch = 64;
-    for (std::size_t first = 0; first < sentences.size(); first += batch) {
-        std::vector<std::vector<std::size_t>> inputs;
-        for (std::size_t i = first; i < std::min(sentences.size(), first + batch); ++i)
-            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
-        const GptActivations f = gpt_forward_batch(model, inputs, fn);
-        for (std::size_t i = 0; i < inputs.size(); ++i)
-            logits.push_back(
-                xt::view(f.logits, xt::range(f.starts[i], f.starts[i + 1]), xt::all()));
-    }
-    std::size_t next = 0;
-    return evaluate([&](const std::vector<std::size_t>&) { return logits[next++]; }, language,
-                    sentences);
-}
-
 Agreement evaluate(const LlamaParameters& model, const Language& language,
                    const std::vector<Sentence>& sentences) {
     constexpr const char* fn = "attn::evaluate";
@@ -321,38 +299,6 @@ HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::siz
     focus.mean_weight = weight / static_cast<double>(rows.size());
     return focus;
 }
-
-std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
-                                           const std::vector<Sentence>& sentences) {
-    constexpr const char* fn = "attn::verb_rows";
-    check_measured(fn, language, sentences);
-    const GptConfig& c = model.config();
-    std::vector<std::vector<Vector>> rows(c.n_layers * c.n_heads);
-    // A batch of sentences at a time: one forward pass keeps every head's weights.
-    constexpr std::size_t batch = 64;
-    for (std::size_t first = 0; first < sentences.size(); first += batch) {
-        const std::size_t last = std::min(sentences.size(), first + batch);
-        std::vector<std::vector<std::size_t>> inputs;
-        for (std::size_t i = first; i < last; ++i)
-            inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
-        const GptActivations f = gpt_forward_batch(model, inputs, fn);
-        for (std::size_t i = first; i < last; ++i) {
-            const std::size_t verb = sentences[i].verb_position;
-            for (std::size_t l = 0; l < c.n_layers; ++l) {
-                const Tensor3& weights = f.blocks[l].attention.sequences[i - first].weights;
-                for (std::size_t h = 0; h < c.n_heads; ++h) {
-                    rows[l * c.n_heads + h].push_back(
-                        Vector(xt::view(weights, h, verb, xt::range(0, verb + 1))));
-                }
-            }
-        }
-    }
-    return rows;
-}
-
-}  // namespace attn
-
-namespace attn {
 
 std::vector<std::vector<Vector>> verb_rows(const LlamaParameters& model, const Language& language,
                                            const std::vector<Sentence>& sentences) {

@@ -124,14 +124,10 @@ struct Agreement {
 
 /// The loss of `model` on `sentences`, and at each verb whether "was" or "were" scores
 /// higher: right when it agrees with the subject. The sentences run through
-/// gpt_forward_batch() 64 at a time, so the logits agree with Gpt::logits() of each sentence
-/// to rounding (about 1e-6), not to the bit. Throws std::invalid_argument, before any
-/// sentence is scored, for a sentence that is empty, holds an id outside the language or
-/// whose verb_position is past its end.
-Agreement evaluate(const Gpt& model, const Language& language,
-                   const std::vector<Sentence>& sentences);
-
-/// evaluate() for a Llama: the sentences run 64 at a time through llama_forward_batch().
+/// llama_forward_batch() 64 at a time, so the logits agree with chapter 08's Llama::logits()
+/// of each sentence to rounding (about 1e-6), not to the bit. Throws std::invalid_argument,
+/// before any sentence is scored, for a sentence that is empty, holds an id outside the
+/// language or whose verb_position is past its end.
 Agreement evaluate(const LlamaParameters& model, const Language& language,
                    const std::vector<Sentence>& sentences);
 
@@ -171,10 +167,6 @@ HeadFocus head_focus(const std::vector<Vector>& rows, const std::vector<std::siz
 /// last key. Throws std::invalid_argument naming attn::verb_rows for no sentence, a
 /// sentence that is empty or holds an id outside the language, or whose subject is not
 /// before its verb or whose verb is past its end.
-std::vector<std::vector<Vector>> verb_rows(const Gpt& model, const Language& language,
-                                           const std::vector<Sentence>& sentences);
-
-/// verb_rows() for a Llama: `result[l * n_heads + h][i]` is query head h of block l.
 std::vector<std::vector<Vector>> verb_rows(const LlamaParameters& model, const Language& language,
                                            const std::vector<Sentence>& sentences);
 
