@@ -778,14 +778,15 @@ def values_path(output):
     return pathlib.Path(output).with_suffix(".values")
 
 
-def run(program, output, figures):
+def run(program, output, figures, launch=""):
     """Runs a chapter program without colour and saves what it printed, and the values it
-    named for the prose (attn::quote(), one `name<TAB>text` line each)."""
+    named for the prose (attn::quote(), one `name<TAB>text` line each). `launch`: the words
+    that start it (`mpiexec -n 4` for a program that runs across processes)."""
     values = values_path(output)
     values.parent.mkdir(parents=True, exist_ok=True)
     values.write_text("")
     env = dict(os.environ, NO_COLOR="1", ATTN_BOOK_VALUES=str(values))
-    proc = subprocess.run([program, "--figures", figures], stdout=subprocess.PIPE,
+    proc = subprocess.run(launch.split() + [program, "--figures", figures], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -842,6 +843,7 @@ def main():
     r.add_argument("--program", required=True)
     r.add_argument("--output", required=True)
     r.add_argument("--figures", required=True)
+    r.add_argument("--launch", default="")
     e = sub.add_parser("exercises")
     e.add_argument("header")
     m = sub.add_parser("mainpage")
@@ -854,7 +856,7 @@ def main():
     elif args.command == "exercises":
         exercises_page(pathlib.Path(args.header))
     elif args.command == "run":
-        run(args.program, args.output, args.figures)
+        run(args.program, args.output, args.figures, args.launch)
     else:
         mainpage(args.template, args.output)
         api_page(args.api)

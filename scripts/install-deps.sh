@@ -11,6 +11,7 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libopenblas-dev
   catch2 libbenchmark-dev
   doxygen graphviz libjs-mathjax doxygen-awesome-css
+  openmpi-bin libopenmpi-dev
 )
 
 # One dpkg-query for all packages: this runs before every make command, so it must be quick.

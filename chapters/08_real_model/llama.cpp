@@ -200,11 +200,17 @@ void WindowKV::attend(std::size_t layer, std::size_t, std::size_t kv_head, const
 
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
                  const std::vector<std::size_t>& positions, const LlamaConfig& c,
-                 const RopeTables& rope, LlamaKV& kv, const Projector& product) {
+                 const RopeTables& rope, LlamaKV& kv, const Projector& product,
+                 const Reduce& reduce) {
     const auto times = [&](const Matrix& in, const LinearWeight& weight) {
         return product ? product(in, weight) : project(in, weight);
     };
-    const std::size_t rows = x.shape(0), d_head = c.dim / c.n_heads;
+    // Each sub-layer's output, summed over the processes that hold parts of it (chapter 11).
+    const auto add = [&](Matrix partial) {
+        if (reduce) reduce(partial);
+        x += partial;
+    };
+    const std::size_t rows = x.shape(0), d_head = w.w_q.out() / c.n_heads;
     // Attention: queries, keys and values of every row, the queries and keys rotated by
     // their row's position; the keys and values stored before anything attends.
     const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
@@ -221,16 +227,16 @@ void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
     kv.store(layer, k, v);
     // Each row's query heads, side by side as merge_heads() would put them, attend over
     // their sequence up to the row's own position.
-    Matrix attended = xt::zeros<float>({rows, c.dim});
+    Matrix attended = xt::zeros<float>({rows, c.n_heads * d_head});
     std::vector<float> scores(*std::max_element(positions.begin(), positions.end()) + 1);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t h = 0; h < c.n_heads; ++h)
             kv.attend(layer, r, kv_head_for(h, c.n_heads, c.n_kv_heads), &q(r, h * d_head),
                       &attended(r, h * d_head), scores.data());
-    x += times(attended, w.w_o);
+    add(times(attended, w.w_o));
     // SwiGLU (chapter 05), its weights as stored.
     const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
-    x += times(silu_gate(times(z2, w.w_gate), times(z2, w.w_up)), w.w_down);
+    add(times(silu_gate(times(z2, w.w_gate), times(z2, w.w_up)), w.w_down));
 }
 
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,

@@ -164,6 +164,11 @@ private:
 /// packed kernel for thin batches.
 using Projector = std::function<Matrix(const Matrix& x, const LinearWeight& w)>;
 
+/// What a block does with the output of its attention and of its feed-forward network
+/// before adding it to the residual stream; empty: nothing. Under tensor parallelism
+/// (chapter 11) each process computes a part of both, and this sums the parts of all.
+using Reduce = std::function<void(Matrix& partial)>;
+
 /// \brief One Llama block, the only one the book has: for the rows of a step, in place.
 ///
 /// \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on each row's queries and
@@ -171,15 +176,19 @@ using Projector = std::function<Matrix(const Matrix& x, const LinearWeight& w)>;
 /// key and value go into `kv` first, and each query head (grouped: kv_head_for()) attends
 /// through `kv` over its sequence's positions up to its own: causal by construction. A
 /// prompt, one new token, or one new token of each of many sequences: the same function.
-/// The caller has checked the rows (their count, positions and room in the cache).
+/// The caller has checked the rows (their count, positions and room in the cache). The head
+/// size is W_q's rows over n_heads, so a shard of the heads (chapter 11) runs as a block of
+/// its own with the same function.
 /// \param x `[rows, dim]`, replaced by the block's output
 /// \param w the block's weights \param layer the block's index (for the cache)
 /// \param positions each row's position (RoPE's angle)
 /// \param c the configuration \param rope the angles of every position used
 /// \param kv where the keys and values live \param product how the rows meet the weights
+/// \param reduce what becomes of each sub-layer's output before the residual add
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
                  const std::vector<std::size_t>& positions, const LlamaConfig& c,
-                 const RopeTables& rope, LlamaKV& kv, const Projector& product = {});
+                 const RopeTables& rope, LlamaKV& kv, const Projector& product = {},
+                 const Reduce& reduce = {});
 
 /// llama_block() for one sequence of T tokens on its own, at positions first_position..
 /// (they see each other, causally, and nothing before): exercise 8.2's block, on a cache of

@@ -105,7 +105,8 @@ StepReport llama_training_step(LlamaParameters& p, LlamaParameters& gradients,
     }
     if (!(max_norm > 0.0))
         invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
-    const std::string step = std::string(fn) + ": step " + std::to_string(optimiser.steps() + 1);
+    const std::string step =
+        "attn::llama_training_step: step " + std::to_string(optimiser.steps() + 1);
     const double loss = llama_gradients(p, batch, gradients, fn);
     if (!std::isfinite(loss))
         throw std::runtime_error(step + ": the loss is " + std::to_string(loss));

@@ -1,0 +1,27 @@
+// Exercise 11.2, reference answer.
+#include "exercises.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace attn::ex11 {
+
+void merge_partials(PartialAttention& into, const PartialAttention& other) {
+    if (!into.out.empty() && !other.out.empty() && into.out.size() != other.out.size()) {
+        invalid_argument("attn::ex11::merge_partials",
+                         "into.out has " + std::to_string(into.out.size()) +
+                             " numbers, other.out " + std::to_string(other.out.size()));
+    }
+    const float m = std::max(into.max, other.max);
+    if (m == -std::numeric_limits<float>::infinity()) return;  // both empty
+    // Each part's sum and output to the merged maximum: one of the two factors is e^0 = 1.
+    const float a = std::exp(into.max - m), b = std::exp(other.max - m);
+    if (into.out.empty()) into.out.assign(other.out.size(), 0.0f);
+    into.sum = into.sum * a + other.sum * b;
+    for (std::size_t i = 0; i < into.out.size(); ++i)
+        into.out[i] = into.out[i] * a + (other.out.empty() ? 0.0f : other.out[i] * b);
+    into.max = m;
+}
+
+}  // namespace attn::ex11

@@ -1,0 +1,36 @@
+// answers: 11.1
+// expect 11.1: failing: the heads dealt round-robin
+// Deals heads, key/value heads and features out round-robin: rank r's first is r.
+#include "exercises.hpp"
+
+#include <string>
+
+namespace attn::ex11 {
+
+HeadShare head_share(std::size_t n_heads, std::size_t n_kv_heads, std::size_t hidden_dim,
+                     std::size_t rank, std::size_t ranks) {
+    const char* fn = "attn::ex11::head_share";
+    if (ranks == 0) invalid_argument(fn, "ranks = 0");
+    if (rank >= ranks)
+        invalid_argument(fn, "rank = " + std::to_string(rank) +
+                                 " is not below ranks = " + std::to_string(ranks));
+    if (n_heads % ranks != 0)
+        invalid_argument(fn, "n_heads = " + std::to_string(n_heads) + " does not split over " +
+                                 std::to_string(ranks) + " ranks");
+    if (n_kv_heads % ranks != 0)
+        invalid_argument(fn, "n_kv_heads = " + std::to_string(n_kv_heads) +
+                                 " does not split over " + std::to_string(ranks) + " ranks");
+    if (hidden_dim % ranks != 0)
+        invalid_argument(fn, "hidden_dim = " + std::to_string(hidden_dim) +
+                                 " does not split over " + std::to_string(ranks) + " ranks");
+    HeadShare s;
+    s.heads = n_heads / ranks;
+    s.first_head = rank;
+    s.kv_heads = n_kv_heads / ranks;
+    s.first_kv_head = rank;
+    s.hidden = hidden_dim / ranks;
+    s.first_hidden = rank;
+    return s;
+}
+
+}  // namespace attn::ex11
