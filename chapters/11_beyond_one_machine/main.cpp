@@ -238,8 +238,11 @@ void show_ownership(const attn::Llama& model) {
 ///
 /// \show distributed_llama.cpp TensorParallelLlama::forward
 ///
-/// Every rank also decodes with chapter 08's attn::CachedLlama, the whole model in one
-/// process, as the reference. The parts are summed in another order than one process adds
+/// The model is chapter 08's Llama with random weights, shaped so that its 8 query heads,
+/// 4 key/value heads and 384 features split over 1, 2 and 4 ranks, with room for 256
+/// tokens. (Chapter 09's trained Llama has 2 key/value heads, so it splits over 2 ranks at
+/// most, and 16 positions.) Every rank also decodes with chapter 08's attn::CachedLlama,
+/// the whole model in one process, as the reference. The parts are summed in another order than one process adds
 /// its terms, so the logits agree to float rounding, not to the bit: the largest difference
 /// over {{tp_steps}} greedy steps is {{tp_max_difference}} (logits of size about
 /// {{tp_logit_scale}}); {{tp_verdict}}. Each rank keeps {{tp_weight_share}} of the blocks'

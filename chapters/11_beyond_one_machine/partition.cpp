@@ -93,7 +93,8 @@ LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks) {
 
 PartialAttention partial_attention(const Vector& q, const Matrix& k, const Matrix& v) {
     constexpr const char* fn = "attn::partial_attention";
-    check_shape(fn, "k", k, {any("n"), exactly("d", q.size())});
+    // No keys at all is a part too (an empty one): n may be 0.
+    check_shape(fn, "k", k, {exactly("n", k.shape(0)), exactly("d", q.size())});
     check_shape(fn, "v", v, {exactly("n", k.shape(0)), any("d_v")});
     PartialAttention p;
     p.out.assign(v.shape(1), 0.0f);

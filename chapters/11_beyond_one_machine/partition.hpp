@@ -53,9 +53,10 @@ struct PartialAttention {
     std::vector<float> out;                               ///< `[d_v]`, o
 };
 
-/// The partial attention of query q over keys k and values v (all their rows), scores
-/// scaled by 1/sqrt(d). Throws std::invalid_argument naming attn::partial_attention for
-/// shapes that do not fit. \param q `[d]` \param k `[n, d]` \param v `[n, d_v]`
+/// The partial attention of query q over keys k and values v (all their rows, possibly
+/// none), scores scaled by 1/sqrt(d). Throws std::invalid_argument naming
+/// attn::partial_attention for shapes that do not fit.
+/// \param q `[d]` \param k `[n, d]` \param v `[n, d_v]`
 PartialAttention partial_attention(const Vector& q, const Matrix& k, const Matrix& v);
 
 /// Merges `other` into `into`: chapter 07's merge_states() with the outputs rescaled like the

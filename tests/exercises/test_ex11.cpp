@@ -735,6 +735,22 @@ TEST_CASE("11.2 merge_partials: refuses outputs of two sizes, and changes nothin
     CHECK_THAT(as_vector(into), IsClose(as_vector(before), 0));
 }
 
+TEST_CASE("11.2 merge_partials: outputs of two sizes are refused even when one state is empty",
+          "[11.2]") {
+    // An empty state (max -inf, sum 0) whose out holds zeros of another size: the sizes are
+    // still two, and a caller that mixed up heads of two widths must hear of it.
+    PartialAttention into{1.0f, 2.0f, {1.0f, 2.0f, 3.0f}};
+    const PartialAttention empty{-std::numeric_limits<float>::infinity(), 0.0f, {0.0f, 0.0f}};
+    CHECK_REFUSED(ex::merge_partials(into, empty), "merge_partials", "2",
+                  "both sizes (other.out's, 2)",
+                  "into.out holds 3 numbers and other.out 2 (zeros: other is empty): the sizes "
+                  "are checked before anything else, an empty state's too");
+    PartialAttention empty_into = empty;
+    CHECK_REFUSED(ex::merge_partials(empty_into, into), "merge_partials", "3",
+                  "both sizes (other.out's, 3)",
+                  "into is empty but its out holds 2 numbers, other.out 3: two sizes");
+}
+
 TEST_CASE(
     "11.2 merge_partials: every split of up to 4 keys, d_v 1 and 2, then scores hundreds apart "
     "or far below 0 (the state: {max, sum, out...})",
@@ -874,6 +890,11 @@ TEST_CASE("11.3 ring_source: refuses 0 ranks, and a rank or a step past the last
     CHECK_REFUSED(ex::ring_source(1, 4, 4), "ring_source", "step = 4", "the step (step = 4)",
                   "a ring of 4 ranks has steps 0..3: after 3 passes every rank has seen every "
                   "chunk");
+    // One rank: its only rank is 0 and its only step 0; the checks hold for P = 1 too.
+    CHECK_REFUSED(ex::ring_source(1, 0, 1), "ring_source", "rank = 1", "the rank (rank = 1)",
+                  "1 rank is rank 0 only: rank 1 is past the last, even on a ring of one");
+    CHECK_REFUSED(ex::ring_source(0, 1, 1), "ring_source", "step = 1", "the step (step = 1)",
+                  "a ring of 1 rank has step 0 only: step 1 is past the last");
 }
 
 // ---------------------------------------------------------------- 11.4 rank chunks
@@ -1214,6 +1235,19 @@ TEST_CASE(
         "element P - 1: the bytes each rank sends to all-reduce 720720 bytes on P ranks, "
         "counted as the pieces of 720720 / P bytes each rank sends in a simulated ring");
     CHECK_THAT(run(answer_bytes), matcher);
+}
+
+TEST_CASE("11.5 ring_allreduce_bytes: data that does not cut into whole bytes", "[11.5]") {
+    // 10 bytes on 3 ranks: pieces of 10/3 bytes, 2 (P - 1) = 4 of them: 40/3 bytes. The model
+    // counts fractions of a byte (it is a model of time, bytes / beta), not whole bytes.
+    for (const auto& [bytes, P] : {std::pair{10.0, std::size_t{3}}, std::pair{7.0, std::size_t{4}},
+                                   std::pair{1.0, std::size_t{6}}}) {
+        const double expected = 2.0 * static_cast<double>(P - 1) * (bytes / static_cast<double>(P));
+        INFO(bytes << " bytes on " << P << " ranks: 2 (P - 1) pieces of " << bytes << " / " << P
+                   << " bytes each, " << expected << " bytes (a fraction: no rounding to whole "
+                   << "bytes)");
+        CHECK(ex::ring_allreduce_bytes(bytes, P) == Approx(expected).epsilon(1e-12));
+    }
 }
 
 TEST_CASE("11.5 ring_allreduce_bytes: refuses 0 ranks", "[11.5]") {
