@@ -205,10 +205,12 @@ void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
     const auto times = [&](const Matrix& in, const LinearWeight& weight) {
         return product ? product(in, weight) : project(in, weight);
     };
-    // Each sub-layer's output, summed over the processes that hold parts of it (chapter 11).
-    const auto add = [&](Matrix partial) {
+    // Each sub-layer's output joins the residual stream, first summed over the processes that
+    // hold parts of it (chapter 11). Added as a temporary: xtensor then adds in place, where
+    // for a named matrix it would guard against aliasing with a copy.
+    const auto add = [&](Matrix&& partial) {
         if (reduce) reduce(partial);
-        x += partial;
+        x += std::move(partial);
     };
     const std::size_t rows = x.shape(0), d_head = w.w_q.out() / c.n_heads;
     // Attention: queries, keys and values of every row, the queries and keys rotated by

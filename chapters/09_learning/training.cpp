@@ -59,6 +59,26 @@ void check_measured(const char* fn, const Language& language,
     }
 }
 
+// train_agreement_model()'s and train_agreement_llama()'s checks, before the first step.
+void check_training(const char* fn, const Language& language, const std::vector<Sentence>& train,
+                    std::size_t steps) {
+    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
+    if (train.empty()) invalid_argument(fn, "no sentence to train on");
+    check_sentences(fn, "train", language, train);
+}
+
+// One step's agreement_batch sentences, drawn from `train` with `rng`.
+std::vector<Sequence> draw_batch(const Language& language, const std::vector<Sentence>& train,
+                                 Rng& rng) {
+    std::vector<Sequence> batch;
+    for (std::size_t i = 0; i < agreement_batch; ++i) {
+        const std::size_t pick =
+            static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
+        batch.push_back(sentence_sequence(language, train[pick]));
+    }
+    return batch;
+}
+
 }  // namespace
 
 void keep_freed_memory() {
@@ -194,10 +214,7 @@ GptConfig agreement_config(std::size_t vocab_size) {
 
 Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
                           std::size_t steps, const AfterStep& after_step) {
-    constexpr const char* fn = "attn::train_agreement_model";
-    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
-    if (train.empty()) invalid_argument(fn, "no sentence to train on");
-    check_sentences(fn, "train", language, train);
+    check_training("attn::train_agreement_model", language, train, steps);
     const GptConfig config = agreement_config(language.words().size());
     Rng rng(2026);
     GptWeights weights = gpt2_init(config, rng);
@@ -208,14 +225,8 @@ Gpt train_agreement_model(const Language& language, const std::vector<Sentence>&
     keep_freed_memory();  // each step reuses the last one's memory
     const std::size_t warmup = std::max<std::size_t>(1, steps / 20);
     for (std::size_t step = 0; step < steps; ++step) {
-        std::vector<Sequence> batch;
-        for (std::size_t i = 0; i < agreement_batch; ++i) {
-            const std::size_t pick =
-                static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
-            batch.push_back(sentence_sequence(language, train[pick]));
-        }
         const StepReport r =
-            training_step(config, weights, optimiser, batch,
+            training_step(config, weights, optimiser, draw_batch(language, train, rng),
                           learning_rate_at(step, agreement_peak_learning_rate, warmup, steps));
         if (after_step) after_step(step, r, weights);
     }
@@ -236,10 +247,7 @@ LlamaConfig agreement_llama_config(std::size_t vocab_size) {
 
 LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,
                                       std::size_t steps, const AfterLlamaStep& after_step) {
-    constexpr const char* fn = "attn::train_agreement_llama";
-    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
-    if (train.empty()) invalid_argument(fn, "no sentence to train on");
-    check_sentences(fn, "train", language, train);
+    check_training("attn::train_agreement_llama", language, train, steps);
     // The loop's constants, once: the model, its start, the optimiser and the schedule.
     const LlamaConfig config = agreement_llama_config(language.words().size());
     Rng rng(2026);
@@ -252,14 +260,9 @@ LlamaParameters train_agreement_llama(const Language& language, const std::vecto
     const std::size_t warmup = std::max<std::size_t>(1, steps / 20);
     keep_freed_memory();  // each step reuses the last one's memory
     for (std::size_t step = 0; step < steps; ++step) {
-        std::vector<Sequence> batch;
-        for (std::size_t i = 0; i < agreement_batch; ++i) {
-            const std::size_t pick =
-                static_cast<std::size_t>(rng.uniform() * train.size()) % train.size();
-            batch.push_back(sentence_sequence(language, train[pick]));
-        }
         const float rate = learning_rate_at(step, agreement_peak_learning_rate, warmup, steps);
-        const StepReport r = llama_training_step(model, gradients, optimiser, batch, rate);
+        const StepReport r = llama_training_step(model, gradients, optimiser,
+                                                 draw_batch(language, train, rng), rate);
         if (after_step) after_step(step, r, model);
     }
     return model;

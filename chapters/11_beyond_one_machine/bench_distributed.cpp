@@ -30,20 +30,8 @@ void ring_balance(benchmark::State& state) {
     state.SetLabel(a == attn::Assignment::contiguous ? "contiguous" : "zigzag");
 }
 
-attn::LlamaConfig chapter_model() {
-    attn::LlamaConfig c;
-    c.dim = 128;
-    c.hidden_dim = 384;
-    c.n_layers = 4;
-    c.n_heads = 8;
-    c.n_kv_heads = 4;
-    c.vocab_size = 512;
-    c.seq_len = 272;
-    return c;
-}
-
 void bytes_per_token(benchmark::State& state) {
-    const attn::LlamaConfig c = chapter_model();
+    const attn::LlamaConfig c = attn::split_model_config();
     attn::CommCost tp, kv;
     for (auto _ : state) {
         tp = attn::tensor_parallel_cost(c, 4);

@@ -89,20 +89,6 @@ struct Settings {
     long seed_rank = -1;  // this rank builds its model from another seed
 };
 
-// The model every scheme decodes: random weights in a shape that splits over 1, 2 and 4
-// processes (8 query heads, 4 key/value heads, SwiGLU 384).
-attn::LlamaConfig model_config() {
-    attn::LlamaConfig c;
-    c.dim = 128;
-    c.hidden_dim = 384;
-    c.n_layers = 4;
-    c.n_heads = 8;
-    c.n_kv_heads = 4;
-    c.vocab_size = 512;
-    c.seq_len = 272;
-    return c;
-}
-
 // The greedy tokens after `prompt`, `steps` of them, from a forward function that runs
 // tokens at the next positions and returns the last one's logits; and every step's logits.
 template <class Forward>
@@ -639,7 +625,7 @@ int main(int argc, char** argv) {
             if (options[1].given) s.fail_rank = std::stol(options[1].value);
             if (options[2].given) s.seed_rank = std::stol(options[2].value);
             const int status = attn::run_or_abort(ranks, [&] {
-                const attn::LlamaConfig c = model_config();
+                const attn::LlamaConfig c = attn::split_model_config();
                 attn::Rng rng(static_cast<long>(ranks.rank()) == s.seed_rank ? 12 : 11);
                 const attn::Llama model(c, attn::llama_random(c, rng));
                 show_processes(ranks, model, s);

@@ -15,6 +15,11 @@
 
 namespace attn {
 
+/// The model chapter 11 decodes across processes: random weights in a shape that splits over
+/// 1, 2 and 4 ranks (dim 128, 4 blocks of 8 query heads sharing 4 key/value heads, SwiGLU
+/// 384, vocabulary 512, 272 positions).
+LlamaConfig split_model_config();
+
 /// What rank r of P owns of one block under tensor parallelism (Megatron-LM's split).
 struct HeadShare {
     std::size_t first_head = 0;     ///< its query heads are first_head .. first_head + heads - 1
