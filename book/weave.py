@@ -595,14 +595,14 @@ def weave(source, output_dir):
                         "\\code{.unparsed}", output[section], "\\endcode", "</div>", ""])
 
     typed_by_hand = []
-    for number, line in enumerate(lines[title_line + 1:], start=title_line + 2):
+    for line_number, line in enumerate(lines[title_line + 1:], start=title_line + 2):
         stripped = line.strip()
         if stripped.startswith("///"):
             flush_code()
             prose = stripped[3:]
             prose = prose[1:] if prose.startswith(" ") else prose
             if not prose.startswith("    ") and formula is None:
-                typed_by_hand.extend(f"line {number}: {t!r} in {prose.strip()!r}"
+                typed_by_hand.extend(f"line {line_number}: {t!r} in {prose.strip()!r}"
                                      for t in typed_measurements(prose))
             prose = substitute_values(prose, values, source)
             heading = re.match(r"^## (.+)$", prose)
