@@ -104,6 +104,12 @@ def main():
                 if url.fragment not in ids:
                     problems.append(f"{name}: link to {link}: no anchor '{url.fragment}' in {target}")
         text = FORMULA.sub(" ", "".join(page.text))
+        # A chapter's page tells the reader to check its own chapter's exercises.
+        chapter = re.match(r"ch(\d\d)_", name)
+        raw = (root / name).read_text(errors="replace")  # the command is in code, not prose
+        for m in re.finditer(r"make check CH=(\w+)", raw):
+            if chapter and m.group(1) != chapter.group(1):
+                problems.append(f"{name}: says `make check CH={m.group(1)}`, not CH={chapter.group(1)}")
         for pattern, what in RAW:
             for m in pattern.finditer(text):
                 context = " ".join(text[max(0, m.start() - 40):m.end() + 40].split())
