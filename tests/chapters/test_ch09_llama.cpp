@@ -9,6 +9,7 @@
 #include "chapters/09_learning/llama_parameters.hpp"
 #include "chapters/09_learning/training.hpp"
 
+#include "finite_difference.hpp"
 #include "matchers.hpp"
 #include "reference.hpp"
 
@@ -24,7 +25,9 @@
 
 using attn::Matrix;
 using attn::Vector;
+using attn::test::finite_difference;
 using attn::test::IsClose;
+using attn::test::loss_of;
 using attn::test::Reference;
 using Catch::Matchers::Contains;
 
@@ -36,27 +39,6 @@ const Reference& ref() {
 
 std::vector<std::size_t> ids(const Vector& v) {
     return {v.begin(), v.end()};
-}
-
-// sum(y * dy): the loss whose gradient a backward pass given dy computes.
-double loss_of(const Matrix& y, const Matrix& dy) {
-    double sum = 0.0;
-    for (std::size_t i = 0; i < y.size(); ++i)
-        sum += static_cast<double>(y.data()[i]) * dy.data()[i];
-    return sum;
-}
-
-// The central difference of `loss` for every element of x.
-Matrix finite_difference(const Matrix& x, const std::function<double(const Matrix&)>& loss,
-                         float h = 1e-2f) {
-    Matrix g = xt::zeros<float>(x.shape());
-    for (std::size_t i = 0; i < x.size(); ++i) {
-        Matrix plus = x, minus = x;
-        plus.data()[i] += h;
-        minus.data()[i] -= h;
-        g.data()[i] = static_cast<float>((loss(plus) - loss(minus)) / (2.0 * h));
-    }
-    return g;
 }
 
 // A tensor of the buffer as a matrix `[rows, cols]` (a gain as `[d, 1]`).
