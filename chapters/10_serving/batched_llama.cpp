@@ -4,6 +4,7 @@
 #include "common/matmul.hpp"
 #include "common/shape.hpp"
 
+#include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
 
 #include <algorithm>
@@ -193,6 +194,71 @@ std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
         }
     }
     return logits;
+}
+
+ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests) {
+    constexpr const char* fn = "attn::serve";
+    const LlamaConfig& c = model.model().config();
+    PagedKVCache& cache = model.cache();
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const ServeRequest& r = requests[i];
+        const std::string name = "requests[" + std::to_string(i) + "]";
+        if (r.prompt.empty() || r.max_new == 0)
+            invalid_argument(fn, name + ": the prompt and max_new must be at least 1");
+        if (i > 0 && r.arrival < requests[i - 1].arrival)
+            invalid_argument(fn, name + " arrives before the request listed before it");
+        for (std::size_t t = 0; t < r.prompt.size(); ++t) {
+            if (r.prompt[t] >= c.vocab_size) {
+                invalid_argument(fn,
+                                 name + ".prompt[" + std::to_string(t) +
+                                     "] = " + std::to_string(r.prompt[t]) +
+                                     " is not below vocab_size = " + std::to_string(c.vocab_size));
+            }
+        }
+        // Its last generated token is never fed back: prompt + max_new - 1 positions.
+        const std::size_t longest = r.prompt.size() + r.max_new - 1;
+        if (longest > c.seq_len ||
+            blocks_for(longest, cache.config().block_size) > cache.allocator().n_blocks()) {
+            invalid_argument(fn, name + " needs " + std::to_string(longest) +
+                                     " positions: more than seq_len = " +
+                                     std::to_string(c.seq_len) + " or the whole pool");
+        }
+    }
+    ServeResult result;
+    result.generated.resize(requests.size());
+    Scheduler scheduler(cache.tables());
+    std::size_t next = 0, done = 0;
+    for (std::size_t step = 0; done < requests.size(); ++step) {
+        for (; next < requests.size() && requests[next].arrival <= step; ++next)
+            scheduler.arrive(next, requests[next].prompt.size());
+        const std::vector<Work> work = scheduler.plan();
+        if (work.empty()) continue;  // nobody has arrived yet
+        std::vector<SequenceId> ids;
+        std::vector<std::vector<std::size_t>> tokens;
+        for (const Work& w : work) {
+            const std::vector<std::size_t>& out = result.generated[w.request];
+            ids.push_back(w.sequence);
+            if (w.admitted) {  // its prompt, and what it generated before an eviction
+                tokens.push_back(requests[w.request].prompt);
+                tokens.back().insert(tokens.back().end(), out.begin(), out.end());
+            } else {
+                tokens.push_back({out.back()});
+            }
+            result.rows += tokens.back().size();
+        }
+        const Matrix logits = model.step(ids, tokens);
+        for (std::size_t i = 0; i < work.size(); ++i) {
+            std::vector<std::size_t>& out = result.generated[work[i].request];
+            out.push_back(static_cast<std::size_t>(xt::argmax(xt::row(logits, i))()));
+            const bool finished = out.size() == requests[work[i].request].max_new;
+            scheduler.generated(work[i].request, finished);
+            done += finished;
+        }
+        ++result.steps;
+        result.most_running = std::max(result.most_running, work.size());
+    }
+    result.evictions = scheduler.evictions();
+    return result;
 }
 
 StepCost decode_step_cost(const LlamaConfig& c, std::size_t batch, std::size_t context,

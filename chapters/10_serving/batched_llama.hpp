@@ -7,6 +7,7 @@
 #include "chapters/08_real_model/llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
 #include "chapters/10_serving/paged_kernels.hpp"
+#include "chapters/10_serving/scheduler.hpp"
 
 #include <cstddef>
 #include <unordered_map>
@@ -77,6 +78,8 @@ public:
 
     /// The model.
     const Llama& model() const { return model_; }
+    /// The cache it runs over.
+    PagedKVCache& cache() { return cache_; }
 
 private:
     const Llama& model_;
@@ -98,6 +101,34 @@ private:
 std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
                                    const std::vector<std::vector<std::size_t>>& sequences,
                                    std::size_t batch = 64);
+
+/// A request to a server: a prompt, and how many tokens to generate after it.
+struct ServeRequest {
+    std::size_t arrival = 0;          ///< the step it arrives at
+    std::vector<std::size_t> prompt;  ///< its tokens, at least one
+    std::size_t max_new = 0;          ///< tokens to generate, at least one
+};
+
+/// What serve() did.
+struct ServeResult {
+    std::vector<std::vector<std::size_t>> generated;  ///< per request, its new tokens
+    std::size_t steps = 0;                            ///< model steps run
+    std::size_t evictions = 0;                        ///< sequences evicted and recomputed
+    std::size_t most_running = 0;                     ///< the most sequences in one step
+    std::size_t rows = 0;  ///< tokens run through the model, recomputed ones included
+};
+
+/// Serves requests through the batched model, greedily, as a server does: the Scheduler
+/// decides each step which sequences run (continuous batching; admission and eviction by the
+/// cache's free blocks), and one BatchedLlama::step() runs them all. A sequence admitted
+/// runs its prompt (after an eviction, its prompt and the tokens it had generated); a
+/// running one its last token. Each request's tokens are those it would get decoded alone.
+/// Throws std::invalid_argument naming attn::serve, before anything runs, for requests out
+/// of order of arrival, an empty prompt, max_new = 0, a token outside the vocabulary, or a
+/// request longer than seq_len or than the whole pool; the cache is left as it was.
+/// \param model the model, over the cache the requests will share
+/// \param requests in order of arrival
+ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests);
 
 /// What one decode step costs a Llama at batch size B, each sequence holding `context`
 /// positions: the bytes it must read (every weight once, each sequence's cached keys and

@@ -81,13 +81,8 @@ struct Head {
 
 void paged_attention(benchmark::State& state) {
     Head h(static_cast<std::size_t>(state.range(0)));
-    attn::PagedHead p;
-    p.keys = h.keys.data();
-    p.values = h.values.data();
-    p.block_stride = Head::block * Head::d;
-    p.block_size = Head::block;
-    p.d = Head::d;
-    p.n_blocks = h.table.size();
+    const attn::Float32Head p{
+        h.keys.data(), h.values.data(), {Head::block, Head::block, Head::d, h.table.size()}};
     for (auto _ : state) {
         attn::attend_paged(h.q.data(), p, h.table.data(), h.n, h.out.data(), h.scores.data());
         benchmark::DoNotOptimize(h.out.data());

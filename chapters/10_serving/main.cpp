@@ -19,6 +19,7 @@
 /// (batched_llama.hpp), and keys and values stored in 8 bits.
 #include "chapters/10_serving/batched_llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/scheduler.hpp"
 #include "chapters/10_serving/serving_trace.hpp"
 
 #include "chapters/08_real_model/checkpoint.hpp"
@@ -65,14 +66,25 @@ using attn::Vector;
 /// \show paged_cache.cpp block_slot
 ///
 /// A pool keeps the free blocks on a stack and counts each block's owners, because two
-/// sequences may share a block (see below). Growing a sequence by one position takes a new
-/// block only when its last block is full:
+/// sequences may share a block (see below). The block tables (attn::BlockTables) are that
+/// bookkeeping and nothing more: which blocks each sequence holds, and how many positions.
+/// Growing a sequence by one position takes a new block only when its last block is full:
 ///
-/// \show paged_cache.cpp BlockAllocator::allocate BlockAllocator::release PagedKVCache::append_position
+/// \show paged_cache.cpp BlockAllocator::allocate BlockAllocator::release BlockTables::append_position
+///
+/// The numbers live apart from the tables, in a storage (attn::KVStorage): rows of d_head
+/// numbers, a key row and a value row at each index, kept as float32 here and as int8 at the
+/// end of the chapter. Which one is chosen once, when the cache is made, so no access asks
+/// again. A cache is its tables and one storage; making room for a position asks the tables
+/// where it goes and, when a shared block was replaced by a copy, has the storage copy the
+/// rows in every layer and head:
+///
+/// \show paged_cache.cpp PagedKVCache::PagedKVCache PagedKVCache::append_position Float32Storage::write Float32Storage::copy
 ///
 /// Attention reads keys and values through the table: the scores block after block, their
 /// softmax, and the weighted values block after block. Within a block, the rows of one head
-/// are contiguous, so the inner loops are chapter 08's, with one indirection per block:
+/// are contiguous, so the inner loops are chapter 08's, with one indirection per block. The
+/// kernel has one version per storage type (the int8 one is read in the last section):
 ///
 /// \show paged_kernels.cpp attend_paged
 ///
@@ -398,6 +410,19 @@ void show_paged_cache(const std::filesystem::path& figures) {
 /// - paged: blocks of 16 positions as the sequence grows. When a sequence needs a block
 ///   and none is free, the sequence admitted last is evicted and later recomputed, as vLLM
 ///   does.
+///
+/// The paged server's decisions are one scheduler's (attn::Scheduler), which sees nothing but
+/// the block tables. Each step it first makes room for the running sequences' next tokens,
+/// evicting the sequence admitted last while the pool is short, then, in a step that evicted
+/// nobody, admits the waiting requests in order while their blocks fit:
+///
+/// \show scheduler.cpp Scheduler::plan Scheduler::generated
+///
+/// The simulation runs that scheduler and, where a server would run the model, only appends
+/// the step's positions to the tables; the server of the section after batched decoding runs
+/// the same scheduler with the model:
+///
+/// \show serving_trace.cpp simulate_paged
 ///
 /// Where the memory goes, as shares of the whole KV memory averaged over the steps:
 /// "tokens" holds keys and values; "reserved" is held for tokens the sequence will write
@@ -1057,6 +1082,83 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// `make bench` measures the same steps with Google Benchmark (bench_serving), and the cost
 /// of reading through a block table against chapter 08's contiguous attention.
 ///
+/// ## A server: the scheduler runs the model
+///
+/// The simulated server above only counted positions. attn::serve() gives the same
+/// scheduler a real model: each step it asks Scheduler::plan() which sequences run, gives
+/// an admitted one its prompt (and, after an eviction, the tokens it had generated, computed
+/// again) and a running one its last token, runs them all in one BatchedLlama::step(), and
+/// reports each sequence's greedy token back:
+///
+/// \show batched_llama.cpp serve
+///
+/// The program sends {{serve_requests}} requests to the small Llama (prompts of 3 to 20
+/// tokens, 4 to 24 tokens to generate each, a few arriving each step) over a pool of
+/// {{serve_blocks}} blocks of 4 positions, too small for all of them at once, so that the
+/// scheduler must make some wait and evict others. Then it decodes each request alone with
+/// chapter 08's CachedLlama and compares the tokens:
+namespace {
+
+void show_server() {
+    attn::section(std::cout, "A server: the scheduler runs the model");
+    const attn::Llama model = small_llama(64);
+    attn::Rng rng(12);
+    std::vector<attn::ServeRequest> requests(32);
+    std::size_t arrival = 0, tokens = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        attn::ServeRequest& r = requests[i];
+        arrival += i % 3 == 0 ? 1 : 0;  // three arrivals every two steps
+        r.arrival = arrival;
+        r.prompt = random_tokens(3 + static_cast<std::size_t>(rng.uniform() * 18.0f), 256, rng);
+        r.max_new = 4 + static_cast<std::size_t>(rng.uniform() * 21.0f);
+        tokens += r.prompt.size() + r.max_new;
+    }
+    const std::size_t n_blocks = 30;
+    PagedKVCache cache(cache_for(model.config(), 4, n_blocks));
+    attn::BatchedLlama runner(model, cache);
+    const attn::ServeResult served = attn::serve(runner, requests);
+    std::size_t same = 0, generated = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        // Alone: chapter 08's cached decoder, greedy.
+        attn::CachedLlama alone(model);
+        Matrix logits = alone.prefill(requests[i].prompt);
+        std::vector<std::size_t> out;
+        while (out.size() < requests[i].max_new) {
+            out.push_back(attn::greedy_token(xt::row(logits, logits.shape(0) - 1)));
+            if (out.size() < requests[i].max_new) logits = alone.forward({out.back()});
+        }
+        same += out == served.generated[i];
+        generated += out.size();
+    }
+    std::cout << attn::quote("serve_requests", std::to_string(requests.size())) << " requests, "
+              << tokens << " tokens of prompt and output; the pool holds "
+              << attn::quote("serve_blocks", std::to_string(n_blocks))
+              << " blocks of 4 = " << n_blocks * 4 << " positions\n"
+              << "  model steps: " << attn::quote("serve_steps", std::to_string(served.steps))
+              << ", at most " << attn::quote("serve_most", std::to_string(served.most_running))
+              << " sequences in one step\n"
+              << "  evictions: " << attn::quote("serve_evictions", std::to_string(served.evictions))
+              << ", rows run: " << served.rows << " for " << tokens - requests.size()
+              << " tokens that enter the cache (the difference is recomputed)\n"
+              << "  requests whose " << generated << " tokens equal their decoding alone: "
+              << attn::quote("serve_same", std::to_string(same)) << " of " << requests.size()
+              << '\n';
+    if (same != requests.size())
+        throw std::runtime_error("served tokens differ from decoding alone");
+    if (cache.tables().sequences().size() != 0 ||
+        cache.allocator().free_blocks() != cache.allocator().n_blocks())
+        throw std::runtime_error("the server left blocks in the pool");
+}
+
+}  // namespace
+
+/// Every request gets the tokens it gets alone ({{serve_same}} of {{serve_requests}}), in
+/// {{serve_steps}} steps of up to {{serve_most}} sequences, with {{serve_evictions}}
+/// evictions: an evicted sequence's tokens were computed again, and came out the same. The
+/// scheduler and the model never talk to each other: the scheduler decides from the block
+/// tables alone, the model takes whatever rows it is given. The program checks, too, that
+/// the server leaves every block of the pool free when the last request is done.
+///
 /// ## 8-bit keys and values
 ///
 /// The cache can also be made smaller number by number. Symmetric int8 quantisation keeps
@@ -1359,6 +1461,7 @@ int main(int argc, char** argv) {
                                  show_trace(figures);
                                  show_shared_prefix();
                                  show_batched(figures, quick);
+                                 show_server();
                                  show_int8(checkpoint, quick);
                                  show_int8_trained(quick);
                                  show_bad_input();

@@ -32,7 +32,7 @@ void check_block_table(const std::size_t* table, std::size_t n, std::size_t bloc
                 caller, "table[" + std::to_string(i) + "] = " + std::to_string(table[i]) +
                             " is not a block of the pool, which has n_blocks = " +
                             std::to_string(n_blocks) +
-                            (n_blocks == 0 ? std::string(" (PagedHead::n_blocks is not set)")
+                            (n_blocks == 0 ? std::string(" (PagedLayout::n_blocks is not set)")
                                            : " (blocks 0.." + std::to_string(n_blocks - 1) + ")"));
         }
     }
@@ -132,6 +132,134 @@ float quantize_row(const float* x, std::size_t n, std::int8_t* q) {
     return scale;
 }
 
+BlockTables::BlockTables(std::size_t n_blocks, std::size_t block_size)
+    : block_size_(block_size), allocator_(n_blocks) {
+    if (block_size == 0)
+        invalid_argument("attn::BlockTables", "block_size must be at least 1, got 0");
+}
+
+const PagedSequence& BlockTables::sequence(SequenceId id, const char* caller) const {
+    const auto it = sequences_.find(id);
+    if (it == sequences_.end()) {
+        std::string held;
+        for (const auto& [k, s] : sequences_)
+            held += (held.empty() ? "" : ", ") + std::to_string(k);
+        invalid_argument(caller, "no sequence has id " + std::to_string(id) + " (the cache holds " +
+                                     (held.empty() ? std::string("none") : held) + ")");
+    }
+    return it->second;
+}
+
+PagedSequence& BlockTables::entry(SequenceId id, const char* caller) {
+    return const_cast<PagedSequence&>(static_cast<const BlockTables&>(*this).sequence(id, caller));
+}
+
+SequenceId BlockTables::add_sequence() {
+    sequences_[next_id_] = PagedSequence{};
+    return next_id_++;
+}
+
+SequenceId BlockTables::fork(SequenceId parent, const char* caller) {
+    const PagedSequence copy = sequence(parent, caller);
+    for (std::size_t b : copy.blocks) allocator_.share(b);
+    sequences_[next_id_] = copy;
+    return next_id_++;
+}
+
+void BlockTables::remove(SequenceId id, const char* caller) {
+    for (std::size_t b : sequence(id, caller).blocks) allocator_.release(b);
+    sequences_.erase(id);
+}
+
+std::vector<SequenceId> BlockTables::sequences() const {
+    std::vector<SequenceId> ids;
+    for (const auto& [id, s] : sequences_) ids.push_back(id);
+    return ids;
+}
+
+std::size_t BlockTables::blocks_needed(SequenceId id, std::size_t n, const char* caller) const {
+    const PagedSequence& s = sequence(id, caller);
+    std::size_t needed = blocks_for(s.length + n, block_size_) - s.blocks.size();
+    const bool partly_filled = s.length % block_size_ != 0;
+    if (n > 0 && partly_filled && allocator_.owners(s.blocks.back()) > 1) ++needed;  // its copy
+    return needed;
+}
+
+Appended BlockTables::append_position(SequenceId id, const char* caller) {
+    PagedSequence& s = entry(id, caller);
+    Appended a;
+    const std::size_t offset = s.length % block_size_;
+    if (offset == 0) {
+        s.blocks.push_back(allocator_.allocate(caller));  // throws before anything changed
+    } else if (allocator_.owners(s.blocks.back()) > 1) {
+        // Copy on write: the last block is shared with another sequence, which keeps it.
+        a = {0, true, s.blocks.back(), allocator_.allocate(caller), offset};
+        allocator_.release(a.from);
+        s.blocks.back() = a.to;
+    }
+    a.position = s.length++;
+    return a;
+}
+
+Float32Storage::Float32Storage(std::size_t rows, std::size_t d)
+    : d_(d), keys_(rows * d, 0.0f), values_(rows * d, 0.0f) {}
+
+void Float32Storage::write(std::size_t r, const float* key, const float* value) {
+    std::copy_n(key, d_, &keys_[r * d_]);
+    std::copy_n(value, d_, &values_[r * d_]);
+}
+
+void Float32Storage::read(std::size_t r, float* key, float* value) const {
+    std::copy_n(&keys_[r * d_], d_, key);
+    std::copy_n(&values_[r * d_], d_, value);
+}
+
+void Float32Storage::copy(std::size_t from, std::size_t to, std::size_t n) {
+    std::copy_n(&keys_[from * d_], n * d_, &keys_[to * d_]);
+    std::copy_n(&values_[from * d_], n * d_, &values_[to * d_]);
+}
+
+void Float32Storage::attend(const float* q, std::size_t first, const PagedLayout& layout,
+                            const std::size_t* table, std::size_t n, float* out,
+                            float* scores) const {
+    attend_paged(q, Float32Head{&keys_[first * d_], &values_[first * d_], layout}, table, n, out,
+                 scores);
+}
+
+Int8Storage::Int8Storage(std::size_t rows, std::size_t d)
+    : d_(d), keys_(rows * d, 0), values_(rows * d, 0), key_scales_(rows), value_scales_(rows) {}
+
+void Int8Storage::write(std::size_t r, const float* key, const float* value) {
+    key_scales_[r] = quantize_row(key, d_, &keys_[r * d_]);
+    value_scales_[r] = quantize_row(value, d_, &values_[r * d_]);
+}
+
+void Int8Storage::read(std::size_t r, float* key, float* value) const {
+    for (std::size_t i = 0; i < d_; ++i) {
+        key[i] = static_cast<float>(keys_[r * d_ + i]) * key_scales_[r];
+        value[i] = static_cast<float>(values_[r * d_ + i]) * value_scales_[r];
+    }
+}
+
+void Int8Storage::copy(std::size_t from, std::size_t to, std::size_t n) {
+    std::copy_n(&keys_[from * d_], n * d_, &keys_[to * d_]);
+    std::copy_n(&values_[from * d_], n * d_, &values_[to * d_]);
+    std::copy_n(&key_scales_[from], n, &key_scales_[to]);
+    std::copy_n(&value_scales_[from], n, &value_scales_[to]);
+}
+
+void Int8Storage::attend(const float* q, std::size_t first, const PagedLayout& layout,
+                         const std::size_t* table, std::size_t n, float* out, float* scores) const {
+    const Int8Head h{&keys_[first * d_], &values_[first * d_], &key_scales_[first],
+                     &value_scales_[first], layout};
+    attend_paged(q, h, table, n, out, scores);
+}
+
+std::unique_ptr<KVStorage> make_storage(KVPrecision precision, std::size_t rows, std::size_t d) {
+    if (precision == KVPrecision::int8) return std::make_unique<Int8Storage>(rows, d);
+    return std::make_unique<Float32Storage>(rows, d);
+}
+
 namespace {
 
 PagedCacheConfig checked(const PagedCacheConfig& c) {
@@ -145,144 +273,6 @@ PagedCacheConfig checked(const PagedCacheConfig& c) {
         if (value == 0) invalid_argument(fn, std::string(name) + " must be at least 1, got 0");
     return c;
 }
-
-}  // namespace
-
-PagedKVCache::PagedKVCache(const PagedCacheConfig& config)
-    : config_(checked(config)), allocator_(config.n_blocks) {
-    const std::size_t rows =
-        config_.n_layers * config_.n_blocks * config_.n_kv_heads * config_.block_size;
-    if (config_.precision == KVPrecision::float32) {
-        keys_.assign(rows * config_.d_head, 0.0f);
-        values_.assign(rows * config_.d_head, 0.0f);
-    } else {
-        keys_q_.assign(rows * config_.d_head, 0);
-        values_q_.assign(rows * config_.d_head, 0);
-        key_scales_.assign(rows, 0.0f);
-        value_scales_.assign(rows, 0.0f);
-    }
-}
-
-const PagedKVCache::Sequence& PagedKVCache::sequence(const char* fn, SequenceId id) const {
-    const auto it = sequences_.find(id);
-    if (it == sequences_.end()) {
-        std::string held;
-        for (const auto& [k, s] : sequences_)
-            held += (held.empty() ? "" : ", ") + std::to_string(k);
-        invalid_argument(fn, "no sequence has id " + std::to_string(id) + " (the cache holds " +
-                                 (held.empty() ? std::string("none") : held) + ")");
-    }
-    return it->second;
-}
-
-PagedKVCache::Sequence& PagedKVCache::sequence(const char* fn, SequenceId id) {
-    return const_cast<Sequence&>(static_cast<const PagedKVCache&>(*this).sequence(fn, id));
-}
-
-PagedKVCache::SequenceId PagedKVCache::add_sequence() {
-    sequences_[next_id_] = Sequence{};
-    return next_id_++;
-}
-
-PagedKVCache::SequenceId PagedKVCache::fork(SequenceId parent) {
-    const Sequence copy = sequence("attn::PagedKVCache::fork", parent);
-    for (std::size_t b : copy.blocks) allocator_.share(b);
-    sequences_[next_id_] = copy;
-    return next_id_++;
-}
-
-void PagedKVCache::remove(SequenceId id) {
-    const Sequence& s = sequence("attn::PagedKVCache::remove", id);
-    for (std::size_t b : s.blocks) allocator_.release(b);
-    sequences_.erase(id);
-}
-
-std::vector<PagedKVCache::SequenceId> PagedKVCache::sequences() const {
-    std::vector<SequenceId> ids;
-    for (const auto& [id, s] : sequences_) ids.push_back(id);
-    return ids;
-}
-
-std::size_t PagedKVCache::length(SequenceId id, const char* caller) const {
-    return sequence(caller, id).length;
-}
-
-const std::vector<std::size_t>& PagedKVCache::block_table(SequenceId id) const {
-    return sequence("attn::PagedKVCache::block_table", id).blocks;
-}
-
-std::size_t PagedKVCache::blocks_needed(SequenceId id, std::size_t n) const {
-    const Sequence& s = sequence("attn::PagedKVCache::blocks_needed", id);
-    const std::size_t bs = config_.block_size;
-    std::size_t needed = blocks_for(s.length + n, bs) - s.blocks.size();
-    const bool partly_filled = s.length % bs != 0;
-    if (n > 0 && partly_filled && allocator_.owners(s.blocks.back()) > 1) ++needed;  // its copy
-    return needed;
-}
-
-std::size_t PagedKVCache::row(std::size_t layer, std::size_t block, std::size_t head,
-                              std::size_t offset) const {
-    return ((layer * config_.n_blocks + block) * config_.n_kv_heads + head) * config_.block_size +
-           offset;
-}
-
-void PagedKVCache::copy_block(std::size_t from, std::size_t to, std::size_t rows) {
-    const std::size_t d = config_.d_head;
-    for (std::size_t l = 0; l < config_.n_layers; ++l) {
-        for (std::size_t h = 0; h < config_.n_kv_heads; ++h) {
-            const std::size_t a = row(l, from, h, 0), b = row(l, to, h, 0);
-            if (config_.precision == KVPrecision::float32) {
-                std::copy_n(&keys_[a * d], rows * d, &keys_[b * d]);
-                std::copy_n(&values_[a * d], rows * d, &values_[b * d]);
-            } else {
-                std::copy_n(&keys_q_[a * d], rows * d, &keys_q_[b * d]);
-                std::copy_n(&values_q_[a * d], rows * d, &values_q_[b * d]);
-                std::copy_n(&key_scales_[a], rows, &key_scales_[b]);
-                std::copy_n(&value_scales_[a], rows, &value_scales_[b]);
-            }
-        }
-    }
-}
-
-std::size_t PagedKVCache::append_position(SequenceId id) {
-    constexpr const char* fn = "attn::PagedKVCache::append_position";
-    Sequence& s = sequence(fn, id);
-    const std::size_t bs = config_.block_size, offset = s.length % bs;
-    if (offset == 0) {
-        s.blocks.push_back(allocator_.allocate(fn));  // throws before anything changed
-    } else if (allocator_.owners(s.blocks.back()) > 1) {
-        // Copy on write: the last block is shared with another sequence, which keeps it.
-        const std::size_t shared = s.blocks.back();
-        const std::size_t copy = allocator_.allocate(fn);
-        copy_block(shared, copy, offset);
-        allocator_.release(shared);
-        s.blocks.back() = copy;
-    }
-    return s.length++;
-}
-
-void PagedKVCache::write_row(std::size_t r, const float* x, std::vector<float>& f,
-                             std::vector<std::int8_t>& q, std::vector<float>& scales) {
-    const std::size_t d = config_.d_head;
-    if (config_.precision == KVPrecision::float32)
-        std::copy_n(x, d, &f[r * d]);
-    else
-        scales[r] = quantize_row(x, d, &q[r * d]);
-}
-
-std::vector<float> PagedKVCache::read_row(std::size_t r, const std::vector<float>& f,
-                                          const std::vector<std::int8_t>& q,
-                                          const std::vector<float>& scales) const {
-    const std::size_t d = config_.d_head;
-    std::vector<float> x(d);
-    for (std::size_t i = 0; i < d; ++i)
-        x[i] = config_.precision == KVPrecision::float32
-                   ? f[r * d + i]
-                   : static_cast<float>(q[r * d + i]) * scales[r];
-    return x;
-}
-
-namespace {
 
 void check_position(const char* fn, std::size_t layer, std::size_t n_layers, std::size_t position,
                     std::size_t length) {
@@ -299,13 +289,38 @@ void check_position(const char* fn, std::size_t layer, std::size_t n_layers, std
 
 }  // namespace
 
+PagedKVCache::PagedKVCache(const PagedCacheConfig& config)
+    : config_(checked(config)),
+      tables_(config.n_blocks, config.block_size),
+      // Every layer's rows of every block and head: the precision is chosen here, once.
+      storage_(
+          make_storage(config.precision,
+                       config.n_layers * config.n_blocks * config.n_kv_heads * config.block_size,
+                       config.d_head)) {}
+
+std::size_t PagedKVCache::row(std::size_t layer, std::size_t block, std::size_t head,
+                              std::size_t offset) const {
+    return ((layer * config_.n_blocks + block) * config_.n_kv_heads + head) * config_.block_size +
+           offset;
+}
+
+std::size_t PagedKVCache::append_position(SequenceId id) {
+    const Appended a = tables_.append_position(id, "attn::PagedKVCache::append_position");
+    if (a.copied) {
+        for (std::size_t l = 0; l < config_.n_layers; ++l)
+            for (std::size_t h = 0; h < config_.n_kv_heads; ++h)
+                storage_->copy(row(l, a.from, h, 0), row(l, a.to, h, 0), a.rows);
+    }
+    return a.position;
+}
+
 void PagedKVCache::store(std::size_t layer, SequenceId id, std::size_t position, const float* keys,
                          const float* values) {
     constexpr const char* fn = "attn::PagedKVCache::store";
-    const Sequence& s = sequence(fn, id);
+    const PagedSequence& s = tables_.sequence(id, fn);
     check_position(fn, layer, config_.n_layers, position, s.length);
     const BlockSlot slot = block_slot(position, config_.block_size, s.blocks, fn);
-    if (allocator_.owners(slot.block) > 1) {
+    if (allocator().owners(slot.block) > 1) {
         invalid_argument(fn, "position " + std::to_string(position) + " is in block " +
                                  std::to_string(slot.block) +
                                  ", shared with another sequence: a stored position is never "
@@ -325,11 +340,8 @@ void PagedKVCache::store(std::size_t layer, SequenceId id, std::size_t position,
                                      std::to_string(id) + ": the cache holds finite numbers only");
         }
     }
-    for (std::size_t h = 0; h < config_.n_kv_heads; ++h) {
-        const std::size_t r = row(layer, slot.block, h, slot.offset);
-        write_row(r, keys + h * config_.d_head, keys_, keys_q_, key_scales_);
-        write_row(r, values + h * config_.d_head, values_, values_q_, value_scales_);
-    }
+    for (std::size_t h = 0; h < config_.n_kv_heads; ++h)
+        storage_->write(row(layer, slot.block, h, slot.offset), keys + h * d, values + h * d);
 }
 
 void PagedKVCache::check_head(const char* fn, std::size_t kv_head) const {
@@ -342,7 +354,7 @@ void PagedKVCache::check_head(const char* fn, std::size_t kv_head) const {
 
 std::size_t PagedKVCache::checked_row(const char* fn, std::size_t layer, SequenceId id,
                                       std::size_t kv_head, std::size_t position) const {
-    const Sequence& s = sequence(fn, id);
+    const PagedSequence& s = tables_.sequence(id, fn);
     check_position(fn, layer, config_.n_layers, position, s.length);
     check_head(fn, kv_head);
     const BlockSlot slot = block_slot(position, config_.block_size, s.blocks, fn);
@@ -352,13 +364,23 @@ std::size_t PagedKVCache::checked_row(const char* fn, std::size_t layer, Sequenc
 std::vector<float> PagedKVCache::key(std::size_t layer, SequenceId id, std::size_t kv_head,
                                      std::size_t position) const {
     const std::size_t r = checked_row("attn::PagedKVCache::key", layer, id, kv_head, position);
-    return read_row(r, keys_, keys_q_, key_scales_);
+    std::vector<float> k(config_.d_head), v(config_.d_head);
+    storage_->read(r, k.data(), v.data());
+    return k;
 }
 
 std::vector<float> PagedKVCache::value(std::size_t layer, SequenceId id, std::size_t kv_head,
                                        std::size_t position) const {
     const std::size_t r = checked_row("attn::PagedKVCache::value", layer, id, kv_head, position);
-    return read_row(r, values_, values_q_, value_scales_);
+    std::vector<float> k(config_.d_head), v(config_.d_head);
+    storage_->read(r, k.data(), v.data());
+    return v;
+}
+
+PagedLayout PagedKVCache::layout() const {
+    // From one block of a layer and head to the next: every head's rows of the block.
+    return {config_.n_kv_heads * config_.block_size, config_.block_size, config_.d_head,
+            config_.n_blocks};
 }
 
 void PagedKVCache::attend(std::size_t layer, SequenceId id, std::size_t kv_head, const float* q,
@@ -366,32 +388,10 @@ void PagedKVCache::attend(std::size_t layer, SequenceId id, std::size_t kv_head,
     constexpr const char* fn = "attn::PagedKVCache::attend";
     if (n == 0)
         invalid_argument(fn, "n must be at least 1: a query attends over its own key at least");
-    const Sequence& s = sequence(fn, id);
+    const PagedSequence& s = tables_.sequence(id, fn);
     check_position(fn, layer, config_.n_layers, n - 1, s.length);
     check_head(fn, kv_head);
-    PagedHead h;
-    const std::size_t first = row(layer, 0, kv_head, 0), d = config_.d_head;
-    h.block_stride = config_.n_kv_heads * config_.block_size * d;
-    h.scale_stride = config_.n_kv_heads * config_.block_size;
-    h.block_size = config_.block_size;
-    h.d = d;
-    h.n_blocks = config_.n_blocks;
-    if (config_.precision == KVPrecision::float32) {
-        h.keys = &keys_[first * d];
-        h.values = &values_[first * d];
-    } else {
-        h.keys_q = &keys_q_[first * d];
-        h.values_q = &values_q_[first * d];
-        h.key_scales = &key_scales_[first];
-        h.value_scales = &value_scales_[first];
-    }
-    attend_paged(q, h, s.blocks.data(), n, out, scores);
-}
-
-std::size_t PagedKVCache::bytes_per_position() const {
-    const std::size_t numbers = config_.n_layers * config_.n_kv_heads * config_.d_head * 2;
-    if (config_.precision == KVPrecision::float32) return numbers * sizeof(float);
-    return numbers + config_.n_layers * config_.n_kv_heads * 2 * sizeof(float);
+    storage_->attend(q, row(layer, 0, kv_head, 0), layout(), s.blocks.data(), n, out, scores);
 }
 
 }  // namespace attn

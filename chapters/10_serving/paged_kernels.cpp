@@ -16,71 +16,80 @@ namespace attn {
 
 namespace {
 
-// The rows of one block: block_size of them, or fewer in the sequence's last block.
+// The rows of one block: block_size of them, or fewer in the sequence's last block. `row`
+// gets the block's first row in the pool (in rows), the position of that row in the
+// sequence, and how many rows to read.
 template <typename Row>
-void for_each_block(const PagedHead& h, const std::size_t* table, std::size_t n, Row row) {
+void for_each_block(const PagedLayout& at, const std::size_t* table, std::size_t n, Row row) {
     for (std::size_t i = 0, t = 0; t < n; ++i) {
-        const std::size_t rows = std::min(h.block_size, n - t);
-        assert(table[i] < h.n_blocks);  // attend_paged() checked the table
-        row(table[i], t, rows);
+        const std::size_t rows = std::min(at.block_size, n - t);
+        assert(table[i] < at.n_blocks);  // attend_paged() checked the table
+        row(table[i] * at.block_stride, t, rows);
         t += rows;
     }
 }
 
 }  // namespace
 
-void attend_paged(const float* q, const PagedHead& h, const std::size_t* table, std::size_t n,
+void attend_paged(const float* q, const Float32Head& h, const std::size_t* table, std::size_t n,
                   float* out, float* scores) {
     // Out of line, in a file compiled with the usual flags: one pass over the n / block_size
     // entries, before the kernel reads a row through them.
-    check_block_table(table, n, h.block_size, h.n_blocks, "attn::attend_paged");
-    const std::size_t d = h.d;
+    const PagedLayout& at = h.layout;
+    check_block_table(table, n, at.block_size, at.n_blocks, "attn::attend_paged");
+    const std::size_t d = at.d;
     const float scale = 1.0f / std::sqrt(static_cast<float>(d));
     std::fill(out, out + d, 0.0f);
-    if (h.keys) {
-        for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
-            const float* k = h.keys + b * h.block_stride;
-            std::size_t r = 0;
-            // Four rows at a time: four sums that do not wait for each other.
-            for (; r + 4 <= rows; r += 4) {
-                const float *k0 = k + r * d, *k1 = k0 + d, *k2 = k1 + d, *k3 = k2 + d;
-                float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-                for (std::size_t i = 0; i < d; ++i) {
-                    s0 += q[i] * k0[i];
-                    s1 += q[i] * k1[i];
-                    s2 += q[i] * k2[i];
-                    s3 += q[i] * k3[i];
-                }
-                scores[t + r] = s0 * scale;
-                scores[t + r + 1] = s1 * scale;
-                scores[t + r + 2] = s2 * scale;
-                scores[t + r + 3] = s3 * scale;
+    for_each_block(at, table, n, [&](std::size_t first, std::size_t t, std::size_t rows) {
+        const float* k = h.keys + first * d;
+        std::size_t r = 0;
+        // Four rows at a time: four sums that do not wait for each other.
+        for (; r + 4 <= rows; r += 4) {
+            const float *k0 = k + r * d, *k1 = k0 + d, *k2 = k1 + d, *k3 = k2 + d;
+            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+            for (std::size_t i = 0; i < d; ++i) {
+                s0 += q[i] * k0[i];
+                s1 += q[i] * k1[i];
+                s2 += q[i] * k2[i];
+                s3 += q[i] * k3[i];
             }
-            for (; r < rows; ++r) {
-                float s = 0.0f;
-                for (std::size_t i = 0; i < d; ++i) s += q[i] * k[r * d + i];
-                scores[t + r] = s * scale;
-            }
-        });
-        softmax_in_place(scores, n);  // chapter 01's
-        for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
-            const float* v = h.values + b * h.block_stride;
-            const float* p = scores + t;
-            std::size_t r = 0;
-            // Four rows into `out` at once: a quarter of the loads and stores of `out`.
-            for (; r + 4 <= rows; r += 4) {
-                const float *v0 = v + r * d, *v1 = v0 + d, *v2 = v1 + d, *v3 = v2 + d;
-                for (std::size_t i = 0; i < d; ++i)
-                    out[i] += p[r] * v0[i] + p[r + 1] * v1[i] + p[r + 2] * v2[i] + p[r + 3] * v3[i];
-            }
-            for (; r < rows; ++r)
-                for (std::size_t i = 0; i < d; ++i) out[i] += p[r] * v[r * d + i];
-        });
-        return;
-    }
-    for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
-        const std::int8_t* k = h.keys_q + b * h.block_stride;
-        const float* ks = h.key_scales + b * h.scale_stride;
+            scores[t + r] = s0 * scale;
+            scores[t + r + 1] = s1 * scale;
+            scores[t + r + 2] = s2 * scale;
+            scores[t + r + 3] = s3 * scale;
+        }
+        for (; r < rows; ++r) {
+            float s = 0.0f;
+            for (std::size_t i = 0; i < d; ++i) s += q[i] * k[r * d + i];
+            scores[t + r] = s * scale;
+        }
+    });
+    softmax_in_place(scores, n);  // chapter 01's
+    for_each_block(at, table, n, [&](std::size_t first, std::size_t t, std::size_t rows) {
+        const float* v = h.values + first * d;
+        const float* p = scores + t;
+        std::size_t r = 0;
+        // Four rows into `out` at once: a quarter of the loads and stores of `out`.
+        for (; r + 4 <= rows; r += 4) {
+            const float *v0 = v + r * d, *v1 = v0 + d, *v2 = v1 + d, *v3 = v2 + d;
+            for (std::size_t i = 0; i < d; ++i)
+                out[i] += p[r] * v0[i] + p[r + 1] * v1[i] + p[r + 2] * v2[i] + p[r + 3] * v3[i];
+        }
+        for (; r < rows; ++r)
+            for (std::size_t i = 0; i < d; ++i) out[i] += p[r] * v[r * d + i];
+    });
+}
+
+void attend_paged(const float* q, const Int8Head& h, const std::size_t* table, std::size_t n,
+                  float* out, float* scores) {
+    const PagedLayout& at = h.layout;
+    check_block_table(table, n, at.block_size, at.n_blocks, "attn::attend_paged");
+    const std::size_t d = at.d;
+    const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+    std::fill(out, out + d, 0.0f);
+    for_each_block(at, table, n, [&](std::size_t first, std::size_t t, std::size_t rows) {
+        const std::int8_t* k = h.keys + first * d;
+        const float* ks = h.key_scales + first;
         for (std::size_t r = 0; r < rows; ++r) {
             float s = 0.0f;
             for (std::size_t i = 0; i < d; ++i) s += q[i] * static_cast<float>(k[r * d + i]);
@@ -88,9 +97,9 @@ void attend_paged(const float* q, const PagedHead& h, const std::size_t* table, 
         }
     });
     softmax_in_place(scores, n);
-    for_each_block(h, table, n, [&](std::size_t b, std::size_t t, std::size_t rows) {
-        const std::int8_t* v = h.values_q + b * h.block_stride;
-        const float* vs = h.value_scales + b * h.scale_stride;
+    for_each_block(at, table, n, [&](std::size_t first, std::size_t t, std::size_t rows) {
+        const std::int8_t* v = h.values + first * d;
+        const float* vs = h.value_scales + first;
         for (std::size_t r = 0; r < rows; ++r) {
             const float p = scores[t + r] * vs[r];
             for (std::size_t i = 0; i < d; ++i) out[i] += p * static_cast<float>(v[r * d + i]);

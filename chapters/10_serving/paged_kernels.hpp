@@ -9,30 +9,48 @@
 
 namespace attn {
 
-/// Where one key/value head's rows are in the pool: block b's rows start at
-/// `keys + b * block_stride` (and the same for values), block_size rows of d numbers each.
-struct PagedHead {
-    const float* keys = nullptr;            ///< block 0's key rows (float32 pool)
-    const float* values = nullptr;          ///< block 0's value rows
-    const std::int8_t* keys_q = nullptr;    ///< block 0's key rows (int8 pool)
-    const std::int8_t* values_q = nullptr;  ///< block 0's value rows (int8 pool)
-    const float* key_scales = nullptr;      ///< block 0's key scales, one per row (int8 pool)
-    const float* value_scales = nullptr;    ///< block 0's value scales
-    std::size_t block_stride = 0;           ///< rows' numbers from one block to the next
-    std::size_t scale_stride = 0;           ///< scales from one block to the next
-    std::size_t block_size = 0;             ///< rows per block
-    std::size_t d = 0;                      ///< numbers per row
-    std::size_t n_blocks = 0;               ///< blocks in the pool: a table entry is below it
+/// Where one key/value head's rows are in a pool of blocks, counted in rows of d numbers:
+/// block b's rows begin `b * block_stride` rows after block 0's, block_size rows of d
+/// numbers each. The layout is the same whatever a number is stored as.
+struct PagedLayout {
+    std::size_t block_stride = 0;  ///< rows from one block's first row to the next block's
+    std::size_t block_size = 0;    ///< rows per block
+    std::size_t d = 0;             ///< numbers per row
+    std::size_t n_blocks = 0;      ///< blocks in the pool: a table entry is below it
+};
+
+/// One key/value head whose rows are float32: row r of block 0 is `keys + r * d`.
+struct Float32Head {
+    const float* keys = nullptr;    ///< block 0's key rows
+    const float* values = nullptr;  ///< block 0's value rows
+    PagedLayout layout;             ///< where the other blocks are
+};
+
+/// One key/value head whose rows are int8 numbers with one float scale each: number i of
+/// row r is about `keys[r * d + i] * key_scales[r]`.
+struct Int8Head {
+    const std::int8_t* keys = nullptr;    ///< block 0's key rows
+    const std::int8_t* values = nullptr;  ///< block 0's value rows
+    const float* key_scales = nullptr;    ///< block 0's key scales, one per row
+    const float* value_scales = nullptr;  ///< block 0's value scales
+    PagedLayout layout;                   ///< where the other blocks are
 };
 
 /// Scores \f$K q / \sqrt{d}\f$ over positions 0..n-1, found block after block through
 /// `table`, their softmax, and \f$\sum_t p_t v_t\f$ into `out` (`[d]`). `scores` holds n
-/// numbers. Float32 rows when head.keys is set, int8 rows and their scales otherwise: a
-/// score is then \f$s_t \sum_i q_i k_{ti}\f$ with the integers, and a value row is scaled
-/// once per position. Throws std::invalid_argument naming attn::attend_paged, before reading
-/// any row, when head.block_size is 0 or an entry of `table` that positions 0..n-1 use is not
-/// below head.n_blocks (check_block_table()).
-void attend_paged(const float* q, const PagedHead& head, const std::size_t* table, std::size_t n,
+/// numbers. Throws std::invalid_argument naming attn::attend_paged, before reading any row,
+/// when the layout's block_size is 0 or an entry of `table` that positions 0..n-1 use is not
+/// below its n_blocks (check_block_table()).
+/// \param q `[d]`, the query \param head the head's rows \param table the sequence's blocks
+/// \param n positions \param out `[d]` \param scores room for n numbers
+void attend_paged(const float* q, const Float32Head& head, const std::size_t* table, std::size_t n,
+                  float* out, float* scores);
+
+/// The same over int8 rows: a score is \f$s_t \sum_i q_i k_{ti}\f$ with the integers and
+/// the row's scale \f$s_t\f$, and a value row is scaled once per position.
+/// \param q `[d]`, the query \param head the head's rows \param table the sequence's blocks
+/// \param n positions \param out `[d]` \param scores room for n numbers
+void attend_paged(const float* q, const Int8Head& head, const std::size_t* table, std::size_t n,
                   float* out, float* scores);
 
 /// A weight matrix repacked once for matmul_packed(): panels of 16 rows of W `[out, in]`;

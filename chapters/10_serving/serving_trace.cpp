@@ -1,6 +1,7 @@
 #include "chapters/10_serving/serving_trace.hpp"
 
 #include "chapters/10_serving/paged_cache.hpp"
+#include "chapters/10_serving/scheduler.hpp"
 #include "common/shape.hpp"
 
 #include <algorithm>
@@ -60,30 +61,166 @@ std::vector<Request> serving_trace(const TraceSpec& spec, Rng& rng) {
 
 namespace {
 
-struct Running {
+// The per-step sums of a simulation, turned into a TraceResult at the end.
+class Tally {
+public:
+    explicit Tally(std::size_t budget) : budget_(static_cast<double>(budget)) {}
+
+    // One step's memory, after its tokens are stored: `m` with everything but free and
+    // external filled in, `held` the positions taken from the budget, `waiting_need` the
+    // positions the queue's head waits for (0: nobody waits for memory).
+    void step(MemoryShares m, double held, std::size_t running, bool contiguous,
+              std::size_t waiting_need, bool queue_empty, bool all_arrived) {
+        const double free = budget_ - held;
+        // Free memory that a waiting request could have used, were it in one piece.
+        if (contiguous && waiting_need > 0 && free >= static_cast<double>(waiting_need))
+            m.external = free;
+        else
+            m.free = free;
+        sum_.tokens += m.tokens;
+        sum_.reserved += m.reserved;
+        sum_.internal += m.internal;
+        sum_.external += m.external;
+        sum_.free += m.free;
+        if (!queue_empty)
+            free_while_waiting_ += m.free;
+        else if (all_arrived)
+            free_at_end_ += m.free;
+        result.running.push_back(static_cast<double>(running));
+        result.waste.push_back(m.wasted() / budget_);
+        result.mean_running += static_cast<double>(running);
+        result.most_running = std::max(result.most_running, running);
+        ++result.steps;
+    }
+
+    TraceResult finish(const std::vector<Request>& trace) {
+        const double scale = 1.0 / (static_cast<double>(result.steps) * budget_);
+        result.shares = {sum_.tokens * scale, sum_.reserved * scale, sum_.internal * scale,
+                         sum_.external * scale, sum_.free * scale};
+        result.free_while_waiting = free_while_waiting_ * scale;
+        result.free_at_end = free_at_end_ * scale;
+        result.last_arrival = trace.empty() ? 0 : trace.back().arrival;
+        result.mean_running /= static_cast<double>(result.steps);
+        return result;
+    }
+
+    TraceResult result;
+
+private:
+    double budget_;
+    MemoryShares sum_;
+    double free_while_waiting_ = 0, free_at_end_ = 0;
+};
+
+// Paged: the Scheduler over block tables of budget / block_size blocks; running a step is
+// appending its positions to the tables.
+TraceResult simulate_paged(const std::vector<Request>& trace, std::size_t budget,
+                           std::size_t block_size) {
+    BlockTables tables(budget / block_size, block_size);
+    Scheduler scheduler(tables);
+    Tally tally(budget);
+    std::size_t next = 0, done = 0;
+    while (done < trace.size()) {
+        const std::size_t step = tally.result.steps;
+        for (; next < trace.size() && trace[next].arrival <= step; ++next)
+            scheduler.arrive(next, trace[next].prompt);
+        const std::vector<Work> work = scheduler.plan();
+        MemoryShares m;
+        for (const Work& w : work) {
+            for (std::size_t t = 0; t < w.new_tokens; ++t) tables.append_position(w.sequence);
+            const PagedSequence& s = tables.sequence(w.sequence);
+            m.tokens += static_cast<double>(s.length);
+            m.internal += static_cast<double>(s.blocks.size() * block_size - s.length);
+            if (w.admitted) tally.result.last_admission = step;
+        }
+        const std::size_t held = tables.allocator().n_blocks() - tables.allocator().free_blocks();
+        tally.step(m, static_cast<double>(held * block_size), work.size(), false, 0,
+                   scheduler.waiting() == 0, next == trace.size());
+        for (const Work& w : work) {
+            const bool finished = w.generated + 1 == trace[w.request].output;
+            scheduler.generated(w.request, finished);
+            if (finished) {
+                tally.result.generated += trace[w.request].output;
+                ++done;
+            }
+        }
+    }
+    tally.result.preemptions = scheduler.evictions();
+    return tally.finish(trace);
+}
+
+struct Reservation {
     std::size_t request = 0;
     std::size_t stored = 0;     // positions in the cache
     std::size_t generated = 0;  // tokens generated so far
-    std::size_t start = 0;      // contiguous: where its reservation begins
-    std::size_t reserved = 0;   // contiguous: positions reserved; paged: blocks held
+    std::size_t start = 0;      // where its reservation begins
+    std::size_t reserved = 0;   // positions reserved
 };
 
 // First fit in [0, budget) around the reservations of the running sequences.
-std::optional<std::size_t> first_fit(const std::list<Running>& running, std::size_t size,
-                                     std::size_t budget, std::size_t* largest_gap) {
+std::optional<std::size_t> first_fit(const std::list<Reservation>& running, std::size_t size,
+                                     std::size_t budget) {
     std::vector<std::pair<std::size_t, std::size_t>> taken;
-    for (const Running& r : running) taken.emplace_back(r.start, r.start + r.reserved);
+    for (const Reservation& r : running) taken.emplace_back(r.start, r.start + r.reserved);
     std::sort(taken.begin(), taken.end());
-    std::size_t at = 0, largest = 0;
-    std::optional<std::size_t> found;
     taken.emplace_back(budget, budget);
+    std::size_t at = 0;
     for (const auto& [begin, end] : taken) {
-        largest = std::max(largest, begin - at);
-        if (!found && begin - at >= size) found = at;
+        if (begin - at >= size) return at;
         at = std::max(at, end);
     }
-    if (largest_gap) *largest_gap = largest;
-    return found;
+    return std::nullopt;
+}
+
+// Contiguous: the servers before paging. Each request reserves `reservation` positions in
+// one piece when admitted (first fit) and keeps them to the end; nobody is ever evicted.
+template <typename Size>
+TraceResult simulate_reserved(const std::vector<Request>& trace, std::size_t budget,
+                              Size reservation) {
+    Tally tally(budget);
+    std::deque<std::size_t> queue;
+    std::list<Reservation> running;  // in order of admission
+    std::size_t next = 0, done = 0;
+    while (done < trace.size()) {
+        const std::size_t step = tally.result.steps;
+        for (; next < trace.size() && trace[next].arrival <= step; ++next) queue.push_back(next);
+        std::size_t waiting_need = 0;
+        while (!queue.empty()) {
+            const Request& r = trace[queue.front()];
+            const std::optional<std::size_t> at = first_fit(running, reservation(r), budget);
+            if (!at) {
+                waiting_need = reservation(r);
+                break;
+            }
+            running.push_back({queue.front(), r.prompt, 0, *at, reservation(r)});
+            queue.pop_front();
+            tally.result.last_admission = step;
+        }
+        // Every running sequence stores one more token (the first step: its prompt and its
+        // first token, as the paged simulation counts them).
+        MemoryShares m;
+        for (Reservation& s : running) {
+            ++s.stored;
+            ++s.generated;
+            const Request& r = trace[s.request];
+            const std::size_t final_length = r.prompt + r.output;
+            m.tokens += static_cast<double>(s.stored);
+            m.reserved += static_cast<double>(final_length - s.stored);
+            m.internal += static_cast<double>(s.reserved - final_length);
+        }
+        tally.step(m, m.tokens + m.reserved + m.internal, running.size(), true, waiting_need,
+                   queue.empty(), next == trace.size());
+        for (auto it = running.begin(); it != running.end();) {
+            if (it->generated == trace[it->request].output) {
+                tally.result.generated += trace[it->request].output;
+                ++done;
+                it = running.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    return tally.finish(trace);
 }
 
 }  // namespace
@@ -93,7 +230,6 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
     constexpr const char* fn = "attn::simulate_serving";
     const bool paged = allocation == Allocation::paged;
     if (block_size == 0) invalid_argument(fn, "block_size must be at least 1, got 0");
-    const std::size_t n_blocks = budget / block_size;
     const auto reservation = [&](const Request& r) {
         return allocation == Allocation::max_length ? context : r.prompt + r.max_tokens;
     };
@@ -102,133 +238,19 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
         const std::size_t need =
             paged ? blocks_for(r.prompt + r.output, block_size) * block_size : reservation(r);
         if (r.prompt + r.max_tokens > context || r.output > r.max_tokens || r.prompt == 0 ||
-            need > budget) {
-            invalid_argument(fn, "request " + std::to_string(i) + " (prompt " +
-                                     std::to_string(r.prompt) + ", max_tokens " +
-                                     std::to_string(r.max_tokens) + ") can never fit: it needs " +
-                                     std::to_string(need) + " positions, the budget is " +
-                                     std::to_string(budget) + " and the context " +
-                                     std::to_string(context));
+            r.output == 0 || need > budget || (i > 0 && r.arrival < trace[i - 1].arrival)) {
+            invalid_argument(
+                fn, "request " + std::to_string(i) + " (arrival " + std::to_string(r.arrival) +
+                        ", prompt " + std::to_string(r.prompt) + ", output " +
+                        std::to_string(r.output) + ", max_tokens " + std::to_string(r.max_tokens) +
+                        ") can never fit or is out of order: it needs " + std::to_string(need) +
+                        " positions, the budget is " + std::to_string(budget) +
+                        " and the context " + std::to_string(context));
         }
     }
-
-    TraceResult result;
-    std::deque<std::pair<std::size_t, std::size_t>> queue;  // request, tokens generated before
-    std::list<Running> running;                             // in order of admission
-    std::size_t next = 0, done = 0, free_blocks = n_blocks, step = 0;
-    MemoryShares sum;
-    double free_while_waiting = 0, free_at_end = 0;
-    const double to_share = 1.0 / static_cast<double>(budget);
-    while (done < trace.size()) {
-        while (next < trace.size() && trace[next].arrival <= step) queue.emplace_back(next++, 0);
-        // Admission, first come first served: the queue's head waits until it fits.
-        std::size_t waiting_need = 0, largest_gap = 0;
-        while (!queue.empty()) {
-            const auto [index, generated] = queue.front();
-            const Request& r = trace[index];
-            Running s{index, r.prompt + generated, generated, 0, 0};
-            if (paged) {
-                const std::size_t need = blocks_for(s.stored + 1, block_size);
-                // Admitted only with a block to spare for each running sequence, so that the
-                // next steps' growth rarely has to evict anyone (vLLM keeps such a watermark).
-                if (need + running.size() > free_blocks) {
-                    waiting_need = need * block_size;
-                    break;
-                }
-                free_blocks -= need;
-                s.reserved = need;
-            } else {
-                const std::optional<std::size_t> at =
-                    first_fit(running, reservation(r), budget, &largest_gap);
-                if (!at) {
-                    waiting_need = reservation(r);
-                    break;
-                }
-                s.start = *at;
-                s.reserved = reservation(r);
-            }
-            running.push_back(s);
-            queue.pop_front();
-            result.last_admission = step;
-        }
-        // Decode: every running sequence stores its next token.
-        for (auto it = running.begin(); it != running.end();) {
-            if (paged && it->stored % block_size == 0 && it->stored / block_size == it->reserved) {
-                // A new block; when none is free, evict the sequence admitted last.
-                bool evicted_self = false;
-                while (free_blocks == 0) {
-                    Running& victim = running.back();
-                    free_blocks += victim.reserved;
-                    queue.emplace_front(victim.request, victim.generated);
-                    ++result.preemptions;
-                    evicted_self = &victim == &*it;
-                    running.pop_back();
-                    if (evicted_self) break;
-                }
-                if (evicted_self) break;  // it was the last in the list
-                --free_blocks;
-                ++it->reserved;
-            }
-            ++it->stored;
-            ++it->generated;
-            ++it;
-        }
-        // Where the memory is, after this step's tokens are stored.
-        MemoryShares m;
-        for (const Running& s : running) {
-            const Request& r = trace[s.request];
-            const std::size_t final_length = r.prompt + r.output;
-            m.tokens += static_cast<double>(s.stored);
-            if (paged) {
-                m.internal += static_cast<double>(s.reserved * block_size - s.stored);
-            } else {
-                m.reserved += static_cast<double>(final_length - s.stored);
-                m.internal += static_cast<double>(s.reserved - final_length);
-            }
-        }
-        const double held = paged ? static_cast<double>((n_blocks - free_blocks) * block_size)
-                                  : m.tokens + m.reserved + m.internal;
-        const double free = static_cast<double>(budget) - held;
-        // Free memory that a waiting request could have used, were it in one piece.
-        if (!paged && waiting_need > 0 && free >= static_cast<double>(waiting_need))
-            m.external = free;
-        else
-            m.free = free;
-        sum.tokens += m.tokens;
-        sum.reserved += m.reserved;
-        sum.internal += m.internal;
-        sum.external += m.external;
-        sum.free += m.free;
-        if (!queue.empty())
-            free_while_waiting += m.free;
-        else if (next == trace.size())
-            free_at_end += m.free;
-        result.running.push_back(static_cast<double>(running.size()));
-        result.waste.push_back(m.wasted() * to_share);
-        result.mean_running += static_cast<double>(running.size());
-        result.most_running = std::max(result.most_running, running.size());
-        // Finished sequences leave.
-        for (auto it = running.begin(); it != running.end();) {
-            if (it->generated == trace[it->request].output) {
-                if (paged) free_blocks += it->reserved;
-                result.generated += trace[it->request].output;
-                ++done;
-                it = running.erase(it);
-            } else {
-                ++it;
-            }
-        }
-        ++step;
-    }
-    result.steps = step;
-    const double scale = 1.0 / (static_cast<double>(step) * static_cast<double>(budget));
-    result.shares = {sum.tokens * scale, sum.reserved * scale, sum.internal * scale,
-                     sum.external * scale, sum.free * scale};
-    result.free_while_waiting = free_while_waiting * scale;
-    result.free_at_end = free_at_end * scale;
-    result.last_arrival = trace.empty() ? 0 : trace.back().arrival;
-    result.mean_running /= static_cast<double>(step);
-    return result;
+    if (trace.empty()) return {};
+    if (paged) return simulate_paged(trace, budget, block_size);
+    return simulate_reserved(trace, budget, reservation);
 }
 
 }  // namespace attn

@@ -164,7 +164,7 @@ void release_block(BlockPool& pool, std::size_t block);
 /// \f$\mathrm{storage}_{f,r,:} = \mathrm{storage}_{L,r,:}\f$ for \f$r < o\f$, L released, and f in
 /// the last entry. The table holds \f$\lceil \mathrm{length} / b \rceil\f$ entries, each below
 /// n_blocks.
-// answered in the library by: chapters/10_serving/paged_cache.cpp PagedKVCache::append_position PagedKVCache::copy_block
+// answered in the library by: chapters/10_serving/paged_cache.cpp BlockTables::append_position PagedKVCache::append_position
 void make_last_block_writable(BlockPool& pool, Tensor3& storage,
                               std::vector<std::size_t>& block_table, std::size_t length);
 
@@ -206,7 +206,7 @@ struct QuantizedRow {
 /// Second hint: \f$s = \max_i |x_i| / 127\f$;
 /// \f$q_i = \mathrm{clamp}(\mathrm{round}(x_i / s), -127, 127)\f$ when \f$s > 0\f$, else
 /// \f$q_i = 0\f$. Back: \f$\tilde{x}_i = q_i\, s\f$, once s is known to be finite and at least 0.
-// answered in the library by: chapters/10_serving/paged_cache.cpp quantize_row PagedKVCache::read_row
+// answered in the library by: chapters/10_serving/paged_cache.cpp quantize_row Int8Storage::write Int8Storage::read
 QuantizedRow quantize_int8(const Vector& x);
 
 /// Exercise 10.4's second function: see its task above.

@@ -1,10 +1,12 @@
 // Chapter 10's own code: the paged cache gives chapter 08's logits for every block size, a
 // batch gives each sequence the logits it has alone, forks share blocks and copy on write,
-// int8 rows stay within half a scale, the serving simulation accounts for all its memory,
+// int8 rows stay within half a scale, the serving simulation accounts for all its memory, the
+// scheduler admits, waits and evicts as it says, serve() gives every request its tokens alone,
 // and bad input is refused without touching any other sequence.
 #include "chapters/10_serving/batched_llama.hpp"
 #include "chapters/10_serving/paged_cache.hpp"
 #include "chapters/10_serving/paged_kernels.hpp"
+#include "chapters/10_serving/scheduler.hpp"
 #include "chapters/10_serving/serving_trace.hpp"
 
 #include "common/random.hpp"
@@ -339,13 +341,11 @@ TEST_CASE("attention through a block table refuses an entry past the pool, readi
     using attn::test::NamesShapeError;
     // A pool of 3 blocks of 2 rows of d = 2, as bench_serving builds one.
     const std::vector<float> keys = {1, 0, 0, 1, 1, 1, -1, 0, 0, -1, 2, 2}, values = keys;
-    attn::PagedHead h;
-    h.keys = keys.data();
-    h.values = values.data();
-    h.block_stride = 2 * 2;
-    h.block_size = 2;
-    h.d = 2;
-    h.n_blocks = 3;
+    attn::Float32Head h{keys.data(), values.data(), {}};
+    h.layout.block_stride = 2;  // rows
+    h.layout.block_size = 2;
+    h.layout.d = 2;
+    h.layout.n_blocks = 3;
     const std::vector<float> q = {1.0f, 0.5f};
     std::vector<float> out(2, 7.0f), scores(4);
     const std::vector<std::size_t> good = {2, 0}, past = {2, 3}, unused_past = {2, 0, 9};
@@ -360,12 +360,12 @@ TEST_CASE("attention through a block table refuses an entry past the pool, readi
     // Entries past the n positions asked for are not read, so not checked.
     attn::attend_paged(q.data(), h, unused_past.data(), 4, out.data(), scores.data());
     CHECK(out == before);
-    h.n_blocks = 0;  // a view that does not say how large its pool is
+    h.layout.n_blocks = 0;  // a view that does not say how large its pool is
     CHECK_THROWS_MATCHES(attn::attend_paged(q.data(), h, good.data(), 1, out.data(), scores.data()),
                          std::invalid_argument,
                          NamesShapeError("attn::attend_paged", "n_blocks = 0"));
-    h.n_blocks = 3;
-    h.block_size = 0;
+    h.layout.n_blocks = 3;
+    h.layout.block_size = 0;
     CHECK_THROWS_MATCHES(attn::attend_paged(q.data(), h, good.data(), 1, out.data(), scores.data()),
                          std::invalid_argument,
                          NamesShapeError("attn::attend_paged", "block_size = 0"));
@@ -403,4 +403,153 @@ TEST_CASE(
     spec.max_tokens = {256, 0};
     CHECK_THROWS_MATCHES(attn::serving_trace(spec, rng), std::invalid_argument,
                          NamesShapeError("attn::serving_trace", "max_tokens[1] = 0"));
+}
+
+TEST_CASE("the block tables report a copy on write, and refuse a block the pool has not") {
+    attn::BlockTables tables(4, 2);
+    const attn::SequenceId a = tables.add_sequence();
+    for (int i = 0; i < 3; ++i) CHECK_FALSE(tables.append_position(a).copied);
+    const attn::SequenceId b = tables.fork(a);
+    CHECK(tables.allocator().owners(tables.sequence(a).blocks[1]) == 2);
+    const std::size_t shared = tables.sequence(a).blocks[1];
+    const attn::Appended w = tables.append_position(b);
+    CHECK(w.copied);
+    CHECK(w.position == 3);
+    CHECK(w.from == shared);
+    CHECK(w.rows == 1);
+    CHECK(tables.sequence(b).blocks[1] == w.to);
+    CHECK(tables.allocator().owners(shared) == 1);
+    // Full pool: a new block is refused and nothing changes.
+    CHECK_FALSE(tables.append_position(a).copied);  // block 1 is a's alone now
+    const attn::SequenceId c = tables.add_sequence();
+    tables.append_position(c);
+    CHECK(tables.allocator().free_blocks() == 0);
+    CHECK_THROWS_AS(tables.append_position(b), attn::out_of_blocks);
+    CHECK_THROWS_AS(tables.append_position(a), attn::out_of_blocks);
+    CHECK(tables.sequence(a).length == 4);
+    CHECK(tables.sequence(b).length == 4);
+    CHECK(tables.sequence(b).blocks.size() == 2);
+}
+
+TEST_CASE(
+    "the scheduler admits first come first served, keeps a watermark and evicts the last "
+    "admitted") {
+    attn::BlockTables tables(6, 2);  // 12 positions
+    attn::Scheduler s(tables);
+    s.arrive(0, 3);  // 2 blocks
+    s.arrive(1, 4);  // 2 blocks, + 1 for request 0's growth
+    s.arrive(2, 1);  // 1 block, but 2 running ask 2 spare: 2 + 2 + 1 + 2 > 6 waits
+    std::vector<attn::Work> w = s.plan();
+    REQUIRE(w.size() == 2);
+    CHECK(w[0].request == 0);
+    CHECK(w[0].new_tokens == 3);
+    CHECK(w[0].admitted);
+    CHECK(w[1].request == 1);
+    CHECK(w[1].new_tokens == 4);
+    CHECK(s.waiting() == 1);
+    for (const attn::Work& x : w)
+        for (std::size_t t = 0; t < x.new_tokens; ++t) tables.append_position(x.sequence);
+    s.generated(0, false);
+    s.generated(1, false);
+    // Next step: each runs its last token. Request 0 (3 positions) writes into its own
+    // block, request 1 (4 positions) needs a third block: 1 needed, 2 free, 2 running:
+    // request 2 still waits (1 + 1 + 2 > 2).
+    w = s.plan();
+    REQUIRE(w.size() == 2);
+    CHECK(w[0].new_tokens == 1);
+    CHECK_FALSE(w[0].admitted);
+    CHECK(s.waiting() == 1);
+    for (const attn::Work& x : w) tables.append_position(x.sequence);
+    s.generated(0, false);
+    s.generated(1, false);
+    // Fill the pool with a sequence the scheduler does not own: growth must evict.
+    const attn::SequenceId other = tables.add_sequence();
+    tables.append_position(other);
+    CHECK(tables.allocator().free_blocks() == 0);
+    // Request 0 has 4 positions (2 full blocks) and needs a block: request 1, admitted
+    // last, is evicted and goes back to the head of the queue, before request 2.
+    w = s.plan();
+    CHECK(s.evictions() == 1);
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].request == 0);
+    CHECK(s.waiting() == 2);
+    tables.append_position(w[0].sequence);
+    s.generated(0, true);  // done: its blocks are free
+    tables.remove(other);
+    // Request 1 comes back first, with its prompt and its 2 generated tokens to recompute.
+    w = s.plan();
+    REQUIRE_FALSE(w.empty());
+    CHECK(w[0].request == 1);
+    CHECK(w[0].generated == 2);
+    CHECK(w[0].new_tokens == 6);
+    CHECK_THROWS_WITH(s.generated(7, false), Contains("request 7 is not running"));
+    CHECK_THROWS_WITH(s.arrive(1, 3), Contains("already arrived"));
+    CHECK_THROWS_WITH(s.arrive(9, 0), Contains("prompt = 0"));
+    CHECK_THROWS_WITH(s.arrive(9, 13), Contains("needs 7 blocks, the pool has 6"));
+}
+
+TEST_CASE("a scheduler whose queue head can never fit says so instead of waiting forever") {
+    attn::BlockTables tables(3, 2);
+    const attn::SequenceId other = tables.add_sequence();
+    for (int i = 0; i < 4; ++i) tables.append_position(other);  // 2 of 3 blocks
+    {
+        attn::Scheduler s(tables);
+        s.arrive(0, 4);  // 2 blocks, 1 free, nothing of the scheduler's runs
+        CHECK_THROWS_AS(s.plan(), attn::out_of_blocks);
+    }
+    {
+        attn::Scheduler s(tables);
+        s.arrive(0, 2);
+        CHECK(s.plan().size() == 1);
+    }  // the scheduler's sequence leaves the tables with it
+    CHECK(tables.sequences() == std::vector<attn::SequenceId>{other});
+}
+
+TEST_CASE("serve: every request gets its tokens decoded alone, through waits and evictions") {
+    const attn::Llama model = small_llama(2);
+    std::vector<attn::ServeRequest> requests;
+    for (std::size_t i = 0; i < 12; ++i)
+        requests.push_back({i / 3, tokens(2 + (i * 5) % 9, i), 3 + (i * 7) % 11});
+    // 10 blocks of 3 positions: the longest request needs 6 of them, everyone 73 in all.
+    PagedKVCache cache(cache_for(model, 3, 10));
+    attn::BatchedLlama runner(model, cache);
+    const attn::ServeResult r = attn::serve(runner, requests);
+    CHECK(r.evictions > 0);
+    CHECK(r.most_running > 1);
+    std::size_t fed = 0;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        INFO("request " << i);
+        attn::Rng rng(1);
+        const std::vector<std::size_t> alone =
+            attn::llama_generate(model, requests[i].prompt, requests[i].max_new, {}, rng,
+                                 [](std::size_t) { return true; });
+        CHECK(r.generated[i] ==
+              std::vector<std::size_t>(
+                  alone.begin() + static_cast<std::ptrdiff_t>(requests[i].prompt.size()),
+                  alone.end()));
+        fed += requests[i].prompt.size() + requests[i].max_new - 1;
+    }
+    CHECK(r.rows > fed);  // the evicted sequences' tokens were run again
+    CHECK(cache.sequences().empty());
+    CHECK(cache.allocator().free_blocks() == 10);
+}
+
+TEST_CASE("serve refuses requests it could never finish, naming the request, before running") {
+    using attn::test::NamesShapeError;
+    const attn::Llama model = small_llama(2);
+    PagedKVCache cache(cache_for(model, 4, 3));
+    attn::BatchedLlama runner(model, cache);
+    const attn::SequenceId kept = cache.add_sequence();
+    runner.step({kept}, {tokens(3, 1)});
+    const auto refused = [&](std::vector<attn::ServeRequest> requests, const char* what) {
+        CHECK_THROWS_MATCHES(attn::serve(runner, requests), std::invalid_argument,
+                             NamesShapeError("attn::serve", what));
+        CHECK(cache.sequences() == std::vector<attn::SequenceId>{kept});
+        CHECK(cache.length(kept) == 3);
+    };
+    refused({{0, {1, 2}, 2}, {0, {}, 2}}, "requests[1]");
+    refused({{0, {1, 2}, 0}}, "max_new");
+    refused({{0, {1, 50}, 2}}, "requests[0].prompt[1] = 50");
+    refused({{2, {1}, 2}, {1, {1}, 2}}, "requests[1] arrives before");
+    refused({{0, tokens(10, 1), 4}}, "needs 13 positions");
 }
