@@ -42,6 +42,15 @@ std::string expected_string(std::initializer_list<Dim> expected) {
 
 }  // namespace
 
+void check_index(std::string_view function, std::string_view name, std::size_t index,
+                 std::size_t count, std::string_view counted) {
+    if (index < count) return;
+    const std::string said = std::string(name) + " = " + std::to_string(index);
+    if (count == 0) invalid_argument(function, said + ": there are no " + std::string(counted));
+    invalid_argument(function, said + " is outside 0.." + std::to_string(count - 1) + " (" +
+                                   std::to_string(count) + " " + std::string(counted) + ")");
+}
+
 void invalid_argument(std::string_view function, std::string_view message) {
     throw std::invalid_argument(std::string(function) + ": " + std::string(message));
 }

@@ -60,6 +60,17 @@ void check_shape(std::string_view function, std::string_view argument, const E& 
     check_shape(function, argument, std::span<const std::size_t>(s.data(), s.size()), expected);
 }
 
+/// Checks that `index` names one of `count` things, 0..count-1, and throws
+/// std::invalid_argument naming `function` when it does not, in one form for every kind of
+/// index in the book: `layer = 2 is outside 0..1 (2 layers of the cache)`.
+/// \param function the public function doing the check, e.g. "attn::KVCache::append"
+/// \param name the index as the reader wrote it, e.g. "layer" or "tokens[3]"
+/// \param index its value
+/// \param count how many there are
+/// \param counted what they are, e.g. "layers of the cache" or "tokens in the vocabulary"
+void check_index(std::string_view function, std::string_view name, std::size_t index,
+                 std::size_t count, std::string_view counted);
+
 /// Throws std::invalid_argument with the message "function: message".
 [[noreturn]] void invalid_argument(std::string_view function, std::string_view message);
 

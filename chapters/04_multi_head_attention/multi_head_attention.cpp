@@ -120,11 +120,7 @@ Matrix merge_heads(const Tensor3& heads) {
 std::size_t kv_head_for(std::size_t head, std::size_t n_heads, std::size_t n_kv_heads) {
     constexpr const char* fn = "attn::kv_head_for";
     check_kv_heads(fn, n_heads, n_kv_heads);
-    if (head >= n_heads) {
-        invalid_argument(fn, "head " + std::to_string(head) +
-                                 " is out of range: the heads are 0.." +
-                                 std::to_string(n_heads - 1));
-    }
+    check_index(fn, "head", head, n_heads, "query heads");
     return head / (n_heads / n_kv_heads);
 }
 

@@ -101,11 +101,8 @@ void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size
                   const char* caller) {
     if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
     for (std::size_t t = 0; t < tokens.size(); ++t) {
-        if (tokens[t] >= vocab_size) {
-            invalid_argument(caller,
-                             "token " + std::to_string(t) + " is " + std::to_string(tokens[t]) +
-                                 ", outside the vocabulary 0.." + std::to_string(vocab_size - 1));
-        }
+        check_index(caller, "tokens[" + std::to_string(t) + "]", tokens[t], vocab_size,
+                    "tokens in the vocabulary");
     }
 }
 
@@ -234,11 +231,8 @@ std::vector<std::size_t> CharTokenizer::encode(const std::string& text) const {
 std::string CharTokenizer::decode(const std::vector<std::size_t>& tokens) const {
     std::string text;
     for (std::size_t t : tokens) {
-        if (t >= alphabet_.size()) {
-            invalid_argument("attn::CharTokenizer::decode",
-                             "token " + std::to_string(t) + " is outside the vocabulary 0.." +
-                                 std::to_string(alphabet_.size() - 1));
-        }
+        check_index("attn::CharTokenizer::decode", "token", t, alphabet_.size(),
+                    "characters in the alphabet");
         text += alphabet_[t];
     }
     return text;

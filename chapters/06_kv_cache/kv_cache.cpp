@@ -12,21 +12,6 @@
 
 namespace attn {
 
-namespace {
-
-// Throws std::invalid_argument naming `fn` and how many there are when a layer or head
-// does not exist (an index past the end would read memory the cache does not own).
-void check_exists(const char* fn, const char* what, std::size_t index, std::size_t count,
-                  const char* counted) {
-    if (index >= count) {
-        invalid_argument(fn, std::string(what) + " " + std::to_string(index) +
-                                 " does not exist (the cache has " + std::to_string(count) + " " +
-                                 counted + ")");
-    }
-}
-
-}  // namespace
-
 KVCache::KVCache(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_head,
                  std::size_t capacity)
     : n_kv_heads_(n_kv_heads), d_head_(d_head), capacity_(capacity), stored_(n_layers, 0) {
@@ -43,12 +28,12 @@ KVCache::KVCache(std::size_t n_layers, std::size_t n_kv_heads, std::size_t d_hea
 }
 
 void KVCache::check_layer(const char* fn, std::size_t layer) const {
-    check_exists(fn, "layer", layer, stored_.size(), "layers");
+    check_index(fn, "layer", layer, stored_.size(), "layers of the cache");
 }
 
 void KVCache::check_head(const char* fn, std::size_t layer, std::size_t kv_head) const {
     check_layer(fn, layer);
-    check_exists(fn, "kv_head", kv_head, n_kv_heads_, "key/value heads");
+    check_index(fn, "kv_head", kv_head, n_kv_heads_, "key/value heads of the cache");
 }
 
 void KVCache::append(std::size_t layer, const Tensor3& keys, const Tensor3& values) {
@@ -205,7 +190,7 @@ void RingKVCache::append(const Matrix& keys, const Matrix& values) {
 }
 
 void RingKVCache::check_head(const char* fn, std::size_t kv_head) const {
-    check_exists(fn, "kv_head", kv_head, keys_.shape(0), "key/value heads");
+    check_index(fn, "kv_head", kv_head, keys_.shape(0), "key/value heads of the cache");
 }
 
 Matrix RingKVCache::keys(std::size_t kv_head) const {

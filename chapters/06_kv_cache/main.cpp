@@ -135,28 +135,29 @@ float worst_difference(const attn::Gpt& model, const std::vector<std::size_t>& t
     return worst;
 }
 
-void show_identical() {
+void show_identical(std::size_t tokens) {
     attn::section(std::cout, "The same numbers");
-    std::size_t fewest_same = 256;  // over both models: the prose says what this run found
+    const std::size_t compared = std::min<std::size_t>(64, tokens);
+    std::size_t fewest_same = tokens;  // over both models: the prose says what this run found
     for (std::size_t n_kv_heads : {4, 2}) {
         const attn::GptConfig c{28, 300, 32, 2, 4, n_kv_heads, 128, true};
         attn::Rng rng(11), a(1), b(1);
         const attn::Gpt model(c, attn::gpt2_init(c, rng));
         const std::vector<std::size_t> prompt{19, 7, 4, 26};
-        const std::vector<std::size_t> full = attn::generate(model, prompt, 256, 0.0f, a);
-        const std::vector<std::size_t> fast = attn::generate_cached(model, prompt, 256, 0.0f, b);
+        const std::vector<std::size_t> full = attn::generate(model, prompt, tokens, 0.0f, a);
+        const std::vector<std::size_t> fast = attn::generate_cached(model, prompt, tokens, 0.0f, b);
         std::size_t same = 0;
         while (same < full.size() && full[same] == fast[same]) ++same;
         fewest_same = std::min(fewest_same, same - prompt.size());
-        std::cout
-            << "  " << n_kv_heads << " key/value heads: " << same - prompt.size()
-            << " of 256 greedy tokens identical,\n    max |logit difference| over 64 decode steps "
-            << std::setprecision(2) << worst_difference(model, full, prompt.size(), 64)
-            << std::defaultfloat << '\n';
+        std::cout << "  " << n_kv_heads << " key/value heads: " << same - prompt.size() << " of "
+                  << tokens << " greedy tokens identical,\n    max |logit difference| over "
+                  << compared << " decode steps " << std::setprecision(2)
+                  << worst_difference(model, full, prompt.size(), compared) << std::defaultfloat
+                  << '\n';
     }
     // Rounding may differ between the two paths; it changes a greedy token only at a near tie.
     attn::quote("same_tokens",
-                fewest_same == 256
+                fewest_same == tokens
                     ? "the same tokens"
                     : "the same first " + std::to_string(fewest_same) +
                           " tokens (then a near tie between two tokens fell the other way)");
@@ -174,7 +175,7 @@ void show_identical() {
 /// measures the same on a larger model with Google Benchmark, for up to 1024 tokens.
 ///
 /// \image html ch06_time_per_token.svg "Time per generated token against its position"
-void show_time(const std::filesystem::path& figures) {
+void show_time(const std::filesystem::path& figures, std::size_t steps) {
     attn::section(std::cout, "Time per token");
     using clock = std::chrono::steady_clock;
     attn::use_one_blas_thread();  // as the book's benchmarks do
@@ -195,7 +196,7 @@ void show_time(const std::filesystem::path& figures) {
     std::vector<double> positions, full_ms, cached_ms;
     attn::CachedGpt cached(model);
     cached.prefill(tokens);
-    for (std::size_t step = 0; step < 128; ++step) {
+    for (std::size_t step = 0; step < steps; ++step) {
         Matrix all;
         full_ms.push_back(fastest_ms([&] { all = model.logits(tokens); }));
         const std::size_t next = attn::greedy_token(xt::row(all, all.shape(0) - 1));
@@ -209,7 +210,8 @@ void show_time(const std::filesystem::path& figures) {
         positions.push_back(static_cast<double>(tokens.size() - 1));
     }
     std::cout << "  position   no cache (ms)   cache (ms)\n";
-    for (std::size_t i : {0, 31, 63, 95, 127})
+    for (std::size_t i :
+         {std::size_t{0}, steps / 4 - 1, steps / 2 - 1, 3 * steps / 4 - 1, steps - 1})
         std::cout << std::setw(10) << positions[i] << std::fixed << std::setprecision(3)
                   << std::setw(16) << full_ms[i] << std::setw(13) << cached_ms[i]
                   << std::defaultfloat << '\n';
@@ -217,11 +219,11 @@ void show_time(const std::filesystem::path& figures) {
     for (std::size_t i = 0; i < positions.size(); ++i)
         total_full += full_ms[i], total_cached += cached_ms[i];
     std::cout << "from the first row to the last, the time per token grew "
-              << attn::quote("growth_no_cache", full_ms[127] / full_ms[0], 1)
+              << attn::quote("growth_no_cache", full_ms.back() / full_ms[0], 1)
               << " times without the cache\nand "
-              << attn::quote("growth_cache", cached_ms[127] / cached_ms[0], 1)
+              << attn::quote("growth_cache", cached_ms.back() / cached_ms[0], 1)
               << " times with it\n";
-    std::cout << "all 128 steps: " << std::setprecision(3) << total_full
+    std::cout << "all " << steps << " steps: " << std::setprecision(3) << total_full
               << " ms without the cache, " << total_cached
               << " ms with it (the times vary from run to run)\n"
               << std::defaultfloat;
@@ -330,20 +332,26 @@ void show_ring_buffer() {
 /// ## The program
 ///
 /// The entry point runs the sections above in order; attn::run_chapter() reads the
-/// options (`--figures DIR`, `--help`) and reports errors.
+/// options (`--figures DIR`, `--help`) and reports errors. `--quick yes` generates 32
+/// tokens instead of 256 and times 32 steps instead of 128 (the test suite and the
+/// sanitizers use it).
 constexpr const char* description =
     "Builds the KV cache for chapter 05's GPT: prefill and decode, identical logits,\n"
     "time per token with and without it, its memory, and a sliding-window ring buffer.";
 
 int main(int argc, char** argv) {
-    return attn::run_chapter(argc, argv, description, [](const std::filesystem::path& figures) {
-        show_work();
-        show_prefill_and_decode();
-        show_identical();
-        show_time(figures);
-        show_memory();
-        show_ring_buffer();
-    });
+    std::vector<attn::ChapterOption> options = {
+        {"quick", "yes|no", "fewer tokens and steps (for tests)", "no", false}};
+    return attn::run_chapter(argc, argv, description, options,
+                             [&](const std::filesystem::path& figures) {
+                                 const bool quick = options[0].value == "yes";
+                                 show_work();
+                                 show_prefill_and_decode();
+                                 show_identical(quick ? 32 : 256);
+                                 show_time(figures, quick ? 32 : 128);
+                                 show_memory();
+                                 show_ring_buffer();
+                             });
 }
 
 /// ## What comes next

@@ -16,11 +16,8 @@ namespace {
 // its place in the caller's `tokens`.
 void check_token(const char* fn, std::size_t token, std::size_t vocab_size,
                  std::optional<std::size_t> index = std::nullopt) {
-    if (token >= vocab_size) {
-        const std::string name = index ? "tokens[" + std::to_string(*index) + "]" : "token";
-        invalid_argument(fn, name + " = " + std::to_string(token) +
-                                 " is outside the vocabulary 0.." + std::to_string(vocab_size - 1));
-    }
+    const std::string name = index ? "tokens[" + std::to_string(*index) + "]" : "token";
+    check_index(fn, name, token, vocab_size, "tokens in the vocabulary");
 }
 
 std::string byte_piece(unsigned byte) {

@@ -208,12 +208,8 @@ ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests
         if (i > 0 && r.arrival < requests[i - 1].arrival)
             invalid_argument(fn, name + " arrives before the request listed before it");
         for (std::size_t t = 0; t < r.prompt.size(); ++t) {
-            if (r.prompt[t] >= c.vocab_size) {
-                invalid_argument(fn,
-                                 name + ".prompt[" + std::to_string(t) +
-                                     "] = " + std::to_string(r.prompt[t]) +
-                                     " is not below vocab_size = " + std::to_string(c.vocab_size));
-            }
+            check_index(fn, name + ".prompt[" + std::to_string(t) + "]", r.prompt[t], c.vocab_size,
+                        "tokens in the vocabulary");
         }
         // Its last generated token is never fed back: prompt + max_new - 1 positions.
         const std::size_t longest = r.prompt.size() + r.max_new - 1;

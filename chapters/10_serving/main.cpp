@@ -75,11 +75,14 @@ using attn::Vector;
 /// The numbers live apart from the tables, in a storage (attn::KVStorage): rows of d_head
 /// numbers, a key row and a value row at each index, kept as float32 here and as int8 at the
 /// end of the chapter. Which one is chosen once, when the cache is made, so no access asks
-/// again. A cache is its tables and one storage; making room for a position asks the tables
-/// where it goes and, when a shared block was replaced by a copy, has the storage copy the
-/// rows in every layer and head:
+/// again. A cache is its tables and one storage:
 ///
-/// \show paged_cache.cpp PagedKVCache::PagedKVCache PagedKVCache::append_position Float32Storage::write Float32Storage::copy
+/// \show paged_cache.cpp PagedKVCache::PagedKVCache Float32Storage::write Float32Storage::copy
+///
+/// Making room for a position asks the tables where it goes and, when a shared block was
+/// replaced by a copy, has the storage copy the rows in every layer and head:
+///
+/// \show paged_cache.cpp PagedKVCache::append_position
 ///
 /// Attention reads keys and values through the table: the scores block after block, their
 /// softmax, and the weighted values block after block. Within a block, the rows of one head

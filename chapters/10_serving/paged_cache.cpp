@@ -52,11 +52,7 @@ BlockAllocator::BlockAllocator(std::size_t n_blocks) : owners_(n_blocks, 0) {
 }
 
 void BlockAllocator::check_block(const char* fn, std::size_t block) const {
-    if (block >= owners_.size()) {
-        invalid_argument(fn, "block " + std::to_string(block) + " does not exist: the pool has " +
-                                 std::to_string(owners_.size()) + " blocks, 0.." +
-                                 std::to_string(owners_.size() - 1));
-    }
+    check_index(fn, "block", block, owners_.size(), "blocks in the pool");
 }
 
 std::size_t BlockAllocator::allocate(const char* caller) {
@@ -276,10 +272,7 @@ PagedCacheConfig checked(const PagedCacheConfig& c) {
 
 void check_position(const char* fn, std::size_t layer, std::size_t n_layers, std::size_t position,
                     std::size_t length) {
-    if (layer >= n_layers) {
-        invalid_argument(fn, "layer " + std::to_string(layer) + " does not exist: the cache has " +
-                                 std::to_string(n_layers) + " layers");
-    }
+    check_index(fn, "layer", layer, n_layers, "layers of the cache");
     if (position >= length) {
         invalid_argument(fn, "position " + std::to_string(position) +
                                  " is not in the sequence, which holds " + std::to_string(length) +
@@ -345,11 +338,7 @@ void PagedKVCache::store(std::size_t layer, SequenceId id, std::size_t position,
 }
 
 void PagedKVCache::check_head(const char* fn, std::size_t kv_head) const {
-    if (kv_head >= config_.n_kv_heads) {
-        invalid_argument(fn, "kv_head " + std::to_string(kv_head) +
-                                 " does not exist: the cache has " +
-                                 std::to_string(config_.n_kv_heads) + " key/value heads");
-    }
+    check_index(fn, "kv_head", kv_head, config_.n_kv_heads, "key/value heads of the cache");
 }
 
 std::size_t PagedKVCache::checked_row(const char* fn, std::size_t layer, SequenceId id,

@@ -82,13 +82,14 @@ struct TraceResult {
 
 /// Runs the trace through a server with `budget` positions of KV memory.
 ///
-/// Each step: arrived requests join the queue; the queue's head is admitted while its memory
-/// is available (contiguous: a free gap as large as its reservation, first fit; paged: blocks
-/// for its prompt and first token), with its prompt stored at once; then every admitted
-/// sequence stores one more token, and those done leave. A paged sequence that needs a block
-/// when none is free evicts the sequence admitted last, which goes back to the head of the
-/// queue and later recomputes its tokens (as vLLM does).
-/// Throws std::invalid_argument for a request that can never fit in the budget.
+/// Paged: the Scheduler over block tables of budget / block_size blocks, exactly as serve()
+/// runs it with a model; running a step appends the step's positions to the tables. A
+/// sequence stores its prompt when admitted and one token a step after; the token generated
+/// last is never stored. Contiguous (max_length, max_tokens): the servers before paging; the
+/// queue's head is admitted when a free gap as large as its reservation exists (first fit),
+/// stores its prompt and first token at once and one token a step after, and nobody is
+/// evicted. Throws std::invalid_argument for a request that can never fit in the budget, has
+/// an empty prompt or output, or arrives before the request listed before it.
 TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budget,
                              Allocation allocation, std::size_t block_size = 16,
                              std::size_t context = 2048);

@@ -16,10 +16,7 @@ namespace {
 // ranks above 0 and rank below it, named as the caller names them.
 void check_rank(const char* fn, std::size_t rank, std::size_t ranks) {
     if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
-    if (rank >= ranks) {
-        invalid_argument(
-            fn, "rank " + std::to_string(rank) + " is not below ranks = " + std::to_string(ranks));
-    }
+    check_index(fn, "rank", rank, ranks, "ranks");
 }
 
 // `count` split in `ranks` equal blocks, or an error naming the count.
@@ -156,10 +153,7 @@ Vector finish(const PartialAttention& p) {
 std::size_t ring_source(std::size_t rank, std::size_t step, std::size_t ranks) {
     constexpr const char* fn = "attn::ring_source";
     check_rank(fn, rank, ranks);
-    if (step >= ranks) {
-        invalid_argument(fn, "step " + std::to_string(step) + " is not below ranks = " +
-                                 std::to_string(ranks) + ": a ring of P ranks turns P - 1 times");
-    }
+    check_index(fn, "step", step, ranks, "steps of a ring of as many ranks");
     return (rank + ranks - step) % ranks;  // unsigned: add P before subtracting
 }
 

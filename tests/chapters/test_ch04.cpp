@@ -154,7 +154,7 @@ TEST_CASE("chapter 04 functions reject bad input, naming the function the caller
     CHECK_THROWS_MATCHES(attn::kv_head_for(0, 8, 3), std::invalid_argument,
                          NamesShapeError("attn::kv_head_for", "n_kv_heads = 3"));
     CHECK_THROWS_MATCHES(attn::kv_head_for(8, 8, 2), std::invalid_argument,
-                         NamesShapeError("attn::kv_head_for", "head 8"));
+                         NamesShapeError("attn::kv_head_for", "head = 8"));
 
     attn::Rng rng(1);
     attn::MultiHeadWeights w = attn::random_multi_head_weights(8, 4, 2, rng);

@@ -107,7 +107,7 @@ TEST_CASE("chapter 06 rejects decoding past the capacity or before prefill, and 
         std::invalid_argument, NamesShapeError("attn::KVCache::append", "[3, 1, 4]"));
     CHECK_THROWS_MATCHES(
         cache.append(2, attn::Tensor3::from_shape({2, 1, 4}), attn::Tensor3::from_shape({2, 1, 4})),
-        std::invalid_argument, NamesShapeError("attn::KVCache::append", "layer 2"));
+        std::invalid_argument, NamesShapeError("attn::KVCache::append", "layer = 2"));
     CHECK_THROWS_MATCHES(attn::generate_cached(model, {1, 2}, 3, 0.0f, rng), std::invalid_argument,
                          NamesShapeError("attn::generate_cached", "context of 4"));
 }
@@ -115,8 +115,8 @@ TEST_CASE("chapter 06 rejects decoding past the capacity or before prefill, and 
 TEST_CASE(
     "the caches name the layer or head asked for, and how many there are, when it does not exist") {
     const attn::KVCache cache(2, 3, 4, 5);  // 2 layers, 3 key/value heads
-    const std::string no_head = "kv_head 3 does not exist (the cache has 3 key/value heads)";
-    const std::string no_layer = "layer 2 does not exist (the cache has 2 layers)";
+    const std::string no_head = "kv_head = 3 is outside 0..2 (3 key/value heads of the cache)";
+    const std::string no_layer = "layer = 2 is outside 0..1 (2 layers of the cache)";
     CHECK_THROWS_MATCHES(cache.keys(0, 3), std::invalid_argument,
                          NamesShapeError("attn::KVCache::keys", no_head));
     CHECK_THROWS_MATCHES(cache.values(1, 3), std::invalid_argument,
@@ -138,11 +138,11 @@ TEST_CASE(
     CHECK_THROWS_MATCHES(
         ring.keys(2), std::invalid_argument,
         NamesShapeError("attn::RingKVCache::keys",
-                        "kv_head 2 does not exist (the cache has 2 key/value heads)"));
+                        "kv_head = 2 is outside 0..1 (2 key/value heads of the cache)"));
     CHECK_THROWS_MATCHES(
         ring.values(2), std::invalid_argument,
         NamesShapeError("attn::RingKVCache::values",
-                        "kv_head 2 does not exist (the cache has 2 key/value heads)"));
+                        "kv_head = 2 is outside 0..1 (2 key/value heads of the cache)"));
 }
 
 TEST_CASE("sliding_window_decode names itself for a window of 0") {

@@ -72,7 +72,7 @@ TEST_CASE("head_share: contiguous blocks, a rank's query heads read its own key/
             CHECK(std::count(feature_owner.begin(), feature_owner.end(), -1) == 0);
         }
     }
-    CHECK_THROWS_WITH(attn::head_share(config(8, 4, 48), 2, 2), Contains("rank 2"));
+    CHECK_THROWS_WITH(attn::head_share(config(8, 4, 48), 2, 2), Contains("rank = 2"));
     CHECK_THROWS_WITH(attn::head_share(config(8, 4, 48), 0, 0), Contains("ranks = 0"));
 }
 
@@ -187,7 +187,7 @@ TEST_CASE("ring_source and ring_work agree with a simulation of the ring") {
             }
         }
     }
-    CHECK_THROWS_WITH(attn::ring_source(0, 3, 3), Contains("step 3"));
+    CHECK_THROWS_WITH(attn::ring_source(0, 3, 3), Contains("step = 3"));
     CHECK_THROWS_WITH(attn::rank_positions(0, 4, 12, attn::Assignment::zigzag),
                       Contains("T = 12") && Contains("8 equal chunks"));
 }

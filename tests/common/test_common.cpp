@@ -598,3 +598,13 @@ TEST_CASE("gemm: alpha and beta, a tile of a wider matrix (lda, ldc), and beta o
                d.data(), 2);
     CHECK_THAT(d, IsClose(Matrix{{3.0f, 6.0f}}));
 }
+
+TEST_CASE("check_index names the function, the index, its range and what is counted") {
+    attn::check_index("attn::f", "layer", 1, 2, "layers of the cache");
+    CHECK_THROWS_MATCHES(
+        attn::check_index("attn::f", "layer", 2, 2, "layers of the cache"), std::invalid_argument,
+        Catch::Matchers::Message("attn::f: layer = 2 is outside 0..1 (2 layers of the cache)"));
+    CHECK_THROWS_MATCHES(attn::check_index("attn::g", "tokens[3]", 0, 0, "tokens"),
+                         std::invalid_argument,
+                         Catch::Matchers::Message("attn::g: tokens[3] = 0: there are no tokens"));
+}
