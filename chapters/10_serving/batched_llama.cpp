@@ -196,10 +196,12 @@ std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
     return logits;
 }
 
-ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests) {
-    constexpr const char* fn = "attn::serve";
-    const LlamaConfig& c = model.model().config();
-    PagedKVCache& cache = model.cache();
+namespace {
+
+// Every check of serve(), before anything runs: a request it could never finish would stop
+// the server halfway, with other requests' sequences in the cache.
+void check_requests(const LlamaConfig& c, const PagedKVCache& cache,
+                    const std::vector<ServeRequest>& requests, const char* fn) {
     for (std::size_t i = 0; i < requests.size(); ++i) {
         const ServeRequest& r = requests[i];
         const std::string name = "requests[" + std::to_string(i) + "]";
@@ -220,6 +222,14 @@ ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests
                                      std::to_string(c.seq_len) + " or the whole pool");
         }
     }
+}
+
+}  // namespace
+
+ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests) {
+    constexpr const char* fn = "attn::serve";
+    PagedKVCache& cache = model.cache();
+    check_requests(model.model().config(), cache, requests, fn);
     ServeResult result;
     result.generated.resize(requests.size());
     Scheduler scheduler(cache.tables());
