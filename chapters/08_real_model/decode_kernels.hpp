@@ -9,9 +9,8 @@
 namespace attn {
 
 /// \f$y = x W\f$ for one row, W as stored, `[out, in]` row-major: \f$y_o\f$ is the dot
-/// product of row o with x. Eight rows are taken at once, so each number of x is loaded once
-/// for eight rows, and every number of W is read once, block after block: at the speed of
-/// memory, which is what bounds a decode step.
+/// product of row o with x. W is read once, row after row, as one stream from its first
+/// number to its last: at the speed of memory, which is what bounds a decode step.
 /// \param w `[out, in]`
 /// \param x `[in]`
 /// \param out rows of w

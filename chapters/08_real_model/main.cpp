@@ -545,7 +545,7 @@ void run_model(const std::vector<attn::ChapterOption>& options) {
 /// stories15M, and does only about {{stories15m_million_macs}} million multiply-adds, one
 /// per weight it reads, so the speed of memory sets the limit, not arithmetic (chapter 07's
 /// arithmetic intensity). attn::matvec() is written for that: it reads every number of a
-/// matrix once, block after block of eight rows, each block as eight streams side by side.
+/// matrix once, row after row, as one stream from the matrix's first number to its last.
 /// The program times 255 greedy tokens after `<s>` on a model of stories15M's dimensions
 /// with seeded random weights (the work per token does not depend on what the weights
 /// are): in this run, {{stories15m_tokens_per_second}} tokens per second on one thread,
