@@ -111,16 +111,39 @@ namespace {
 
 // Eight floats in one vector register (GCC's vector extension: AVX's ymm registers here).
 typedef float v8 __attribute__((vector_size(32)));
-// Sixteen floats, one panel row: one zmm register where the processor has AVX-512, two ymm
-// registers where it has AVX2 only (GCC splits the vector).
-typedef float v16 __attribute__((vector_size(64)));
-
 template <typename V>
 V load(const float* p) {
     V v;
     std::memcpy(&v, p, sizeof v);  // an unaligned load
     return v;
 }
+
+// Sixteen floats, one panel row: one zmm register where the processor has AVX-512. Without
+// it, GCC would keep a 64-byte vector in memory rather than split it over registers (every
+// sum of the kernel a store and a load), so there it is two 8-float vectors, two ymm
+// registers, with the two operations the kernel needs.
+#ifdef __AVX512F__
+typedef float v16 __attribute__((vector_size(64)));
+v16 load16(const float* p) {
+    return load<v16>(p);
+}
+#else
+struct v16 {
+    v8 low, high;
+};
+v16 load16(const float* p) {
+    return {load<v8>(p), load<v8>(p + 8)};
+}
+v16 operator*(const v16& a, float b) {
+    return {a.low * b, a.high * b};
+}
+v16& operator+=(v16& a, const v16& b) {
+    a.low += b.low;
+    a.high += b.high;
+    return a;
+}
+#endif
+static_assert(sizeof(v16) == 16 * sizeof(float));
 
 // How much of W and x one pass keeps in registers: P panels (16 P outputs) by up to
 // max_rows rows of x, P * max_rows sums, with room left for P numbers of W and a broadcast.
@@ -142,7 +165,7 @@ void pass(const float* __restrict panel, const float* __restrict x, std::size_t 
         for (std::size_t p = 0; p < P; ++p) {
             // The next panels' numbers: asked of memory before they are needed.
             __builtin_prefetch(panel + 16 * (p * in + P * in + i));
-            w[p] = load<v16>(panel + 16 * (p * in + i));
+            w[p] = load16(panel + 16 * (p * in + i));
         }
         for (std::size_t c = 0; c < C; ++c) {
             const float xi = x[c * in + i];
