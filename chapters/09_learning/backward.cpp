@@ -292,11 +292,6 @@ Matrix gelu_tanh(const Matrix& x) {
 
 }  // namespace
 
-Matrix fast_gelu(const Matrix& x) {
-    check_shape("attn::fast_gelu", "x", x, {any("T"), any("d")});
-    return 0.5f * x * (1.0f + gelu_tanh(x));
-}
-
 Matrix gelu_backward(const Matrix& x, const Matrix& dy) {
     constexpr const char* fn = "attn::gelu_backward";
     check_shape(fn, "x", x, {any("T"), any("d")});

@@ -122,12 +122,6 @@ struct LayerNormGradients {
 LayerNormGradients layer_norm_backward(const Matrix& x, const Vector& gain, const Matrix& dy,
                                        float eps = 1e-5f);
 
-/// Chapter 05's gelu() with its tanh from chapter 07's vectorised exponential,
-/// \f$\tanh u = 1 - 2 / (e^{2u} + 1)\f$: the same values to float rounding, without one
-/// library call per element (training computes a GELU for every hidden feature of every
-/// token, forward and backward). \param x `[T, d]` \return `[T, d]`
-Matrix fast_gelu(const Matrix& x);
-
 /// Backward of chapter 05's tanh GELU, elementwise: with
 /// \f$u = \sqrt{2/\pi}\,(x + 0.044715 x^3)\f$,
 /// \f$\frac{d}{dx}\mathrm{GELU}(x) = \frac{1}{2}(1 + \tanh u) + \frac{x}{2}(1 - \tanh^2 u)\,

@@ -67,7 +67,7 @@ GptActivations gpt_forward_batch(const Gpt& model,
         k.h = x + k.attention.output;
         k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
         k.hidden = project(k.b, b.ffn.w1, b.ffn.b1);
-        k.gelu = fast_gelu(k.hidden);
+        k.gelu = gelu(k.hidden);
         x = k.h + project(k.gelu, b.ffn.w2, b.ffn.b2);
         f.blocks.push_back(std::move(k));
     }

@@ -264,9 +264,10 @@ void show_chain_rule(const attn::Language& language) {
 /// \show backward.cpp layer_norm_backward
 ///
 /// The activation of the GPT's feed-forward network (the tanh form of chapter 05) is
-/// elementwise: dx is dy times its derivative. (For the GPT's training, attn::fast_gelu()
-/// takes its tanh from chapter 07's vectorised exponential, \f$\tanh u = 1 - 2/(e^{2u} +
-/// 1)\f$, several values an instruction, instead of the C library's one at a time.)
+/// elementwise: dx is dy times its derivative (its tanh from chapter 07's vectorised
+/// exponential, \f$\tanh u = 1 - 2/(e^{2u} + 1)\f$, several values an instruction). The
+/// forward pass of training is chapter 05's gelu() itself, so a GPT in training computes
+/// the logits attn::Gpt::logits() computes.
 /// **The residual add** \f$h = x + f(x)\f$ passes dy to x unchanged and adds f's path: that
 /// is why a deep residual network trains at all, the gradient reaches the first block
 /// undiminished. **The embeddings** are a lookup, \f$x_t = E_{token_t} + P_t\f$: the
