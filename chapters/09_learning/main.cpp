@@ -261,6 +261,11 @@ void show_chain_rule(const attn::Language& language) {
 ///
 /// \htmlonly</details>\endhtmlonly
 ///
+/// Each piece's forward pass, from the chapter that built it, and its backward pass below
+/// it: here chapter 05's layer norm, then its backward.
+///
+/// \show chapters/05_transformer_block/transformer_block.cpp layer_norm
+///
 /// \show backward.cpp layer_norm_backward
 ///
 /// The activation of the GPT's feed-forward network (the tanh form of chapter 05) is
@@ -274,6 +279,8 @@ void show_chain_rule(const attn::Language& language) {
 /// backward is a scatter-add of each row of dx into the row of its token (a token used
 /// twice gets both), and into the row of its position.
 ///
+///
+/// \show chapters/05_transformer_block/transformer_block.cpp gelu
 ///
 /// \show backward.cpp gelu_backward embedding_backward
 ///
@@ -298,6 +305,8 @@ void show_chain_rule(const attn::Language& language) {
 /// \f[ dx = \frac{1}{r}\left(u - x\,\frac{\mathrm{mean}(u \circ x)}{r^2}\right), \qquad
 ///     dg = \textstyle\sum_t dy_t \circ x_t / r_t \f]
 ///
+/// \show chapters/05_transformer_block/transformer_block.cpp rms_norm
+///
 /// \show backward.cpp rms_norm_backward
 ///
 /// The second, RoPE, rotates each pair \f$(x_{2i}, x_{2i+1})\f$ of a query or key by an angle that
@@ -305,12 +314,16 @@ void show_chain_rule(const attn::Language& language) {
 /// backward pass of \f$y = R x\f$ is \f$dx = R^\top dy\f$: the rotation by the opposite
 /// angle. RoPE has no weights, so that is all of it.
 ///
+/// \show chapters/08_real_model/llama.cpp rope_rotate
+///
 /// \show backward.cpp rope_rotate_back rope_backward
 ///
 /// The third is SwiGLU, whose gate multiplies \f$\mathrm{SiLU}(a) = a\,\sigma(a)\f$ of one projection by
 /// another, \f$y = \mathrm{SiLU}(a) \circ b\f$. The product rule gives each factor the
 /// other: \f$db = dy \circ \mathrm{SiLU}(a)\f$, and with \f$\sigma' = \sigma(1 - \sigma)\f$,
 /// \f$da = dy \circ b\,\sigma(a)\,(1 + a(1 - \sigma(a)))\f$.
+///
+/// \show chapters/05_transformer_block/transformer_block.cpp silu_gate
 ///
 /// \show backward.cpp silu_gate_backward
 ///

@@ -213,13 +213,16 @@ void check_requests(const LlamaConfig& c, const PagedKVCache& cache,
             check_index(fn, name + ".prompt[" + std::to_string(t) + "]", r.prompt[t], c.vocab_size,
                         "tokens in the vocabulary");
         }
-        // Its last generated token is never fed back: prompt + max_new - 1 positions.
+        // Its last generated token is never fed back: prompt + max_new - 1 positions. Alone
+        // with the blocks free now it can always run, so the server can never stall.
         const std::size_t longest = r.prompt.size() + r.max_new - 1;
-        if (longest > c.seq_len ||
-            blocks_for(longest, cache.config().block_size) > cache.allocator().n_blocks()) {
-            invalid_argument(fn, name + " needs " + std::to_string(longest) +
-                                     " positions: more than seq_len = " +
-                                     std::to_string(c.seq_len) + " or the whole pool");
+        const std::size_t blocks = blocks_for(longest, cache.config().block_size);
+        if (longest > c.seq_len || blocks > cache.allocator().free_blocks()) {
+            invalid_argument(fn, name + " needs " + std::to_string(longest) + " positions (" +
+                                     std::to_string(blocks) +
+                                     " blocks): more than seq_len = " + std::to_string(c.seq_len) +
+                                     " or the " + std::to_string(cache.allocator().free_blocks()) +
+                                     " free blocks of the pool");
         }
     }
 }
@@ -238,7 +241,10 @@ ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests
         for (; next < requests.size() && requests[next].arrival <= step; ++next)
             scheduler.arrive(next, requests[next].prompt.size());
         const std::vector<Work> work = scheduler.plan();
-        if (work.empty()) continue;  // nobody has arrived yet
+        if (work.empty()) {  // nobody waits or runs: on to the next arrival
+            step = requests[next].arrival - 1;
+            continue;
+        }
         std::vector<SequenceId> ids;
         std::vector<std::vector<std::size_t>> tokens;
         for (const Work& w : work) {

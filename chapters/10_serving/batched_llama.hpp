@@ -122,10 +122,12 @@ struct ServeResult {
 /// decides each step which sequences run (continuous batching; admission and eviction by the
 /// cache's free blocks), and one BatchedLlama::step() runs them all. A sequence admitted
 /// runs its prompt (after an eviction, its prompt and the tokens it had generated); a
-/// running one its last token. Each request's tokens are those it would get decoded alone.
-/// Throws std::invalid_argument naming attn::serve, before anything runs, for requests out
-/// of order of arrival, an empty prompt, max_new = 0, a token outside the vocabulary, or a
-/// request longer than seq_len or than the whole pool; the cache is left as it was.
+/// running one its last token. Each request's tokens are those it would get decoded alone
+/// (up to float rounding: a near tie between two tokens may fall the other way). Throws
+/// std::invalid_argument naming attn::serve, before anything runs, for requests out of order
+/// of arrival, an empty prompt, max_new = 0, a token outside the vocabulary, or a request
+/// longer than seq_len or than the pool's free blocks (other sequences may hold some); the
+/// cache is left as it was.
 /// \param model the model, over the cache the requests will share
 /// \param requests in order of arrival
 ServeResult serve(BatchedLlama& model, const std::vector<ServeRequest>& requests);

@@ -68,7 +68,8 @@ using attn::Vector;
 /// A pool keeps the free blocks on a stack and counts each block's owners, because two
 /// sequences may share a block (see below). The block tables (attn::BlockTables) are that
 /// bookkeeping and nothing more: which blocks each sequence holds, and how many positions.
-/// Growing a sequence by one position takes a new block only when its last block is full:
+/// Growing a sequence by one position takes a new block only when its last block is full
+/// (or, as below, when that block is shared with another sequence):
 ///
 /// \show paged_cache.cpp BlockAllocator::allocate BlockAllocator::release BlockTables::append_position
 ///
@@ -96,8 +97,8 @@ using attn::Vector;
 /// small Llama (2 layers, 4 heads, 2 key/value heads, seeded random weights) on a prompt of
 /// 21 tokens and 12 decoded ones, through the paged cache with several block sizes, and
 /// compares every step's logits with chapter 08's CachedLlama, whose cache is chapter 06's
-/// contiguous one. Block size 1 is a table entry per position; 64 is one block larger than
-/// the whole sequence:
+/// contiguous one. Block size 1 is a table entry per position; 64 is a single block, longer
+/// than the whole sequence:
 namespace {
 
 // Seeded random tokens of a vocabulary.
@@ -429,10 +430,12 @@ void show_paged_cache(const std::filesystem::path& figures) {
 ///
 /// Where the memory goes, as shares of the whole KV memory averaged over the steps:
 /// "tokens" holds keys and values; "reserved" is held for tokens the sequence will write
-/// later; internal fragmentation is held and never written (beyond the request's final
-/// length, or the end of its last block); external fragmentation is free but split into
-/// gaps too small for the request that waits; "free" is free with nobody waiting for it,
-/// or too little for the one who waits. The five columns add up to the whole memory.
+/// later; internal fragmentation is held and not written: beyond the request's final
+/// length, never, or, paged, the still-empty end of a sequence's last block; external
+/// fragmentation is free but split into gaps too small for the request that waits; "free"
+/// is free with nobody waiting for it, too little for the one who waits, or, paged, held
+/// back as the margin for the running sequences' growth. The five columns add up to the
+/// whole memory.
 /// Wasted is the memory that holds no token and that no request can use:
 ///
 /// \show serving_trace.cpp MemoryShares::wasted
@@ -504,7 +507,7 @@ void show_trace(const std::filesystem::path& figures) {
     const attn::TraceResult& paged = results[2];
     std::cout << std::setprecision(1) << "\npaged, block 16: the last request arrives at step "
               << attn::quote("last_arrival", std::to_string(paged.last_arrival))
-              << ", is admitted at step "
+              << ", the last admission is at step "
               << attn::quote("last_admission", std::to_string(paged.last_admission)) << " of "
               << paged.steps << "\n  free " << 100 * paged.shares.free << "% of the memory = "
               << attn::quote("paged16_free_waiting", 100 * paged.free_while_waiting, 1)
@@ -548,7 +551,7 @@ void show_trace(const std::filesystem::path& figures) {
 /// wastes only the unfilled end of each sequence's last block, on average half a block per
 /// sequence ({{paged16_wasted}}% of the memory with blocks of 16), so the same memory holds
 /// {{paged_over_max_length}} times the sequences of the whole-context reservation. Each
-/// running sequence writes one token per step, so "running" is also the tokens per step,
+/// running sequence generates one token per step, so "running" is also the tokens per step,
 /// and the trace is done in {{paged16_steps}} steps instead of {{max_length_steps}}; a step
 /// of {{paged16_running}} sequences (on average) costs far less than as many steps of one
 /// (Batched decoding, below, measures it). Block size 1 wastes nothing but makes the table
@@ -562,9 +565,10 @@ void show_trace(const std::filesystem::path& figures) {
 /// one position per sequence is too thin a margin: {{paged1_evicted}}). That margin is only
 /// a small part of the "free" column: of its {{paged16_free}}%, {{paged16_free_waiting}}%
 /// is free while requests wait. Most of the rest, {{paged16_free_end}}%, is the end of the
-/// trace: the last request arrives at step {{last_arrival}} and is admitted at step
-/// {{last_admission}} of {{paged16_steps}}, and after that the running sequences finish one
-/// by one and nobody comes to take their blocks.
+/// trace: the last request arrives at step {{last_arrival}}, the last admission (of a new
+/// request or of an evicted one coming back) is at step {{last_admission}} of
+/// {{paged16_steps}}, and after that the running sequences finish one by one and nobody
+/// comes to take their blocks.
 ///
 /// ## Shared prefixes
 ///
@@ -1110,7 +1114,7 @@ void show_server() {
     std::size_t arrival = 0, tokens = 0;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         attn::ServeRequest& r = requests[i];
-        arrival += i % 3 == 0 ? 1 : 0;  // three arrivals every two steps
+        arrival += i % 3 == 0 ? 1 : 0;  // three arrivals a step
         r.arrival = arrival;
         r.prompt = random_tokens(3 + static_cast<std::size_t>(rng.uniform() * 18.0f), 256, rng);
         r.max_new = 4 + static_cast<std::size_t>(rng.uniform() * 21.0f);

@@ -49,8 +49,10 @@ std::vector<Work> Scheduler::plan() {
         evict_last();
         evicted = true;
     }
-    // 2. Admission, first come first served, keeping a block per running sequence free.
-    if (!evicted) {
+    // 2. Admission, first come first served, keeping a block per running sequence free; not
+    // in a step that evicted, unless nothing is left running (the queue's head then fits,
+    // or nothing ever will: out_of_blocks below).
+    if (!evicted || running_.empty()) {
         std::size_t promised = growth();
         while (!queue_.empty()) {
             ScheduledRequest& r = requests_.at(queue_.front());

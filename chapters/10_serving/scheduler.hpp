@@ -48,7 +48,7 @@ struct ScheduledRequest {
 ///    freed, its request back at the head of the queue, its generated tokens kept), until they
 ///    fit. This is what vLLM does: recomputing a short sequence later is cheaper than keeping
 ///    memory for every sequence's worst case.
-/// 2. Admission, in a step that evicted nobody. The queue's head is admitted when its blocks
+/// 2. Admission, in a step that evicted nobody (or evicted every sequence). The queue's head is admitted when its blocks
 ///    fit with one block to spare per running sequence (a watermark: the next steps' growth
 ///    then rarely has to evict), and so on down the queue; the first that does not fit waits,
 ///    and so does everyone behind it (first come, first served).
@@ -97,8 +97,8 @@ private:
 
     BlockTables& tables_;
     std::map<RequestId, ScheduledRequest> requests_;  // waiting or running
-    std::deque<RequestId> queue_;            // waiting, first come first
-    std::vector<RequestId> running_;         // in order of admission
+    std::deque<RequestId> queue_;                     // waiting, first come first
+    std::vector<RequestId> running_;                  // in order of admission
     std::size_t evictions_ = 0;
 };
 

@@ -197,7 +197,7 @@ TraceResult simulate_reserved(const std::vector<Request>& trace, std::size_t bud
             tally.result.last_admission = step;
         }
         // Every running sequence stores one more token (the first step: its prompt and its
-        // first token, as the paged simulation counts them).
+        // first token at once; the paged simulation stores the first token a step later).
         MemoryShares m;
         for (Reservation& s : running) {
             ++s.stored;
@@ -235,8 +235,12 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
     };
     for (std::size_t i = 0; i < trace.size(); ++i) {
         const Request& r = trace[i];
+        // Paged, a sequence stores its prompt and all its tokens but the last it generates.
         const std::size_t need =
-            paged ? blocks_for(r.prompt + r.output, block_size) * block_size : reservation(r);
+            paged
+                ? blocks_for(r.prompt + r.output - std::min<std::size_t>(r.output, 1), block_size) *
+                      block_size
+                : reservation(r);
         if (r.prompt + r.max_tokens > context || r.output > r.max_tokens || r.prompt == 0 ||
             r.output == 0 || need > budget || (i > 0 && r.arrival < trace[i - 1].arrival)) {
             invalid_argument(

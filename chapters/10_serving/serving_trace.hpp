@@ -50,10 +50,11 @@ enum class Allocation {
 struct MemoryShares {
     double tokens = 0;    ///< holding a key and value of a token
     double reserved = 0;  ///< reserved for tokens the sequence will generate later
-    double internal = 0;  ///< reserved, never to be used: beyond the sequence's final length,
-                          ///< or the empty end of its last block
+    double internal = 0;  ///< held and not written: beyond the sequence's final length
+                          ///< (never), or, paged, the still-empty end of its last block
     double external = 0;  ///< free, but in gaps too small for the request that waits
-    double free = 0;      ///< free, and nobody waits for it
+    double free = 0;      ///< free: nobody waits, or too little for who waits, or (paged)
+                          ///< the margin kept for the running sequences' growth
     /// The share of the budget that holds no token and that no request can use: reserved,
     /// internal and external fragmentation. With `tokens` and `free`, the whole budget.
     double wasted() const;
@@ -88,8 +89,9 @@ struct TraceResult {
 /// last is never stored. Contiguous (max_length, max_tokens): the servers before paging; the
 /// queue's head is admitted when a free gap as large as its reservation exists (first fit),
 /// stores its prompt and first token at once and one token a step after, and nobody is
-/// evicted. Throws std::invalid_argument for a request that can never fit in the budget, has
-/// an empty prompt or output, or arrives before the request listed before it.
+/// evicted. Throws std::invalid_argument for block_size = 0 and for a request that can
+/// never fit in the budget, has an empty prompt or output, an output above its max_tokens, a
+/// prompt + max_tokens above the context, or arrives before the request listed before it.
 TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budget,
                              Allocation allocation, std::size_t block_size = 16,
                              std::size_t context = 2048);

@@ -532,7 +532,6 @@ TEST_CASE("multi_head_attention_forward refuses starts that do not cut x's rows 
     CHECK(attn::multi_head_attention_forward(x, w, {0, 2, 5}).sequences.size() == 2);
 }
 
-
 TEST_CASE("train_agreement_model is seeded, and evaluate takes logits from anywhere") {
     using Catch::Matchers::Contains;
     const attn::Language language;

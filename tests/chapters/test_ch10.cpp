@@ -504,6 +504,20 @@ TEST_CASE("a scheduler whose queue head can never fit says so instead of waiting
         CHECK(s.plan().size() == 1);
     }  // the scheduler's sequence leaves the tables with it
     CHECK(tables.sequences() == std::vector<attn::SequenceId>{other});
+    {
+        // A lone running sequence that needs a block another owner holds: evicted, and it
+        // cannot come back, so plan() says so at once rather than returning nothing.
+        attn::BlockTables two(2, 2);
+        attn::Scheduler s(two);
+        s.arrive(0, 2);
+        const std::vector<attn::Work> w = s.plan();
+        REQUIRE(w.size() == 1);
+        two.append_position(w[0].sequence);
+        two.append_position(w[0].sequence);
+        s.generated(0, false);
+        two.append_position(two.add_sequence());  // the last free block
+        CHECK_THROWS_AS(s.plan(), attn::out_of_blocks);
+    }
 }
 
 TEST_CASE("serve: every request gets its tokens decoded alone, through waits and evictions") {
@@ -511,12 +525,15 @@ TEST_CASE("serve: every request gets its tokens decoded alone, through waits and
     std::vector<attn::ServeRequest> requests;
     for (std::size_t i = 0; i < 12; ++i)
         requests.push_back({i / 3, tokens(2 + (i * 5) % 9, i), 3 + (i * 7) % 11});
+    // One more, long after the others: the server goes straight to its step.
+    requests.push_back({std::size_t{1} << 40, tokens(4, 7), 3});
     // 10 blocks of 3 positions: the longest request needs 6 of them, everyone 73 in all.
     PagedKVCache cache(cache_for(model, 3, 10));
     attn::BatchedLlama runner(model, cache);
     const attn::ServeResult r = attn::serve(runner, requests);
     CHECK(r.evictions > 0);
     CHECK(r.most_running > 1);
+    CHECK(r.steps < 200);
     std::size_t fed = 0;
     for (std::size_t i = 0; i < requests.size(); ++i) {
         INFO("request " << i);
@@ -553,4 +570,5 @@ TEST_CASE("serve refuses requests it could never finish, naming the request, bef
     refused({{0, {1, 50}, 2}}, "requests[0].prompt[1] = 50 is outside 0..49");
     refused({{2, {1}, 2}, {1, {1}, 2}}, "requests[1] arrives before");
     refused({{0, tokens(10, 1), 4}}, "needs 13 positions");
+    refused({{0, tokens(8, 1), 2}}, "the 2 free blocks");  // 9 positions: 3 blocks, 2 free
 }
