@@ -25,10 +25,11 @@ v8 load8(const float* p) {
 void matvec_rows(const float* __restrict w, const float* __restrict x, std::size_t out,
                  std::size_t in, float* __restrict y) {
     // One row after another, each from its first number to its last: W is read as one
-    // stream, front to back, in the order it lies in memory, which is the pattern the
-    // processor's prefetcher follows best (reading several rows side by side, so that each
-    // number of x serves them all, is faster only while W fits in a cache). Four sums of
-    // eight products each live in vector registers and do not wait for each other.
+    // stream, front to back, in the order it lies in memory, the pattern a processor's
+    // prefetcher follows most easily. (Reading several rows side by side, so that each
+    // number of x serves them all, helps while W fits in a cache; from memory it measured
+    // slower than one stream.) Four sums of eight products each live in vector registers
+    // and do not wait for each other.
     for (std::size_t o = 0; o < out; ++o) {
         const float* r = w + o * in;
         v8 s0 = {}, s1 = {}, s2 = {}, s3 = {};
