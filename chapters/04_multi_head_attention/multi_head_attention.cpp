@@ -134,7 +134,9 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
 
 HeadsResult attend_heads(const Tensor3& q, const Tensor3& k, const Tensor3& v, const Mask& allowed,
                          const char* caller) {
+    check_shape(caller, "queries", q, {any("n_heads"), any("T_q"), any("d_head")});
     const std::size_t n_heads = q.shape(0), n_kv_heads = k.shape(0);
+    check_kv_heads(caller, n_heads, n_kv_heads);
     check_shape(caller, "keys", k, {any("n_kv_heads"), any("T_k"), exactly("d_head", q.shape(2))});
     check_shape(caller, "values", v,
                 {exactly("n_kv_heads", n_kv_heads), exactly("T_k", k.shape(1)), any("d_head")});

@@ -98,11 +98,12 @@ Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::
 }
 
 void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
-                  const char* caller) {
-    if (tokens.empty()) invalid_argument(caller, "argument 'tokens' holds no token");
+                  const char* caller, std::string_view name) {
+    if (tokens.empty())
+        invalid_argument(caller, "argument '" + std::string(name) + "' holds no token");
     for (std::size_t t = 0; t < tokens.size(); ++t) {
-        check_index(caller, "tokens[" + std::to_string(t) + "]", tokens[t], vocab_size,
-                    "tokens in the vocabulary");
+        check_index(caller, std::string(name) + "[" + std::to_string(t) + "]", tokens[t],
+                    vocab_size, "tokens in the vocabulary");
     }
 }
 
@@ -124,6 +125,8 @@ Matrix Gpt::embed(const std::vector<std::size_t>& tokens, std::size_t first_posi
 }
 
 Matrix Gpt::output_logits(const Matrix& h) const {
+    check_shape("attn::Gpt::output_logits", "h", h,
+                {any("T"), exactly("d_model", config_.d_model)});
     return xt::linalg::dot(layer_norm(h, weights_.ln_f_gain, weights_.ln_f_bias),
                            xt::transpose(weights_.token_embedding));
 }
@@ -180,7 +183,7 @@ std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {
 
 void check_generation(const Gpt& model, const std::vector<std::size_t>& prompt, std::size_t count,
                       const char* caller) {
-    if (prompt.empty()) invalid_argument(caller, "argument 'prompt' holds no token");
+    check_tokens(prompt, model.config().vocab_size, caller, "prompt");
     if (prompt.size() + count > model.config().context) {
         invalid_argument(caller, std::to_string(prompt.size()) + " prompt tokens and " +
                                      std::to_string(count) +

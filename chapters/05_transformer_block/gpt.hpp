@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,9 +53,9 @@ struct GptWeights {
 GptWeights gpt2_init(const GptConfig& c, Rng& rng);
 
 /// Throws std::invalid_argument naming `caller` when `tokens` is empty or holds an id that
-/// is not below vocab_size (naming its place and value).
+/// is not below vocab_size (naming its place and value, as `name[3] = 70`).
 void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
-                  const char* caller);
+                  const char* caller, std::string_view name = "tokens");
 
 /// A GPT: a configuration and weights that fit it.
 class Gpt {

@@ -112,7 +112,9 @@ Matrix silu_gate(const Matrix& gate, const Matrix& up) {
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {
-    return transformer_block(x, w, causal_mask(x.shape(0)), {}, "attn::transformer_block");
+    constexpr const char* fn = "attn::transformer_block";
+    check_block(fn, x, w);  // before the mask: an empty x is the reader's mistake, not the mask's
+    return transformer_block(x, w, causal_mask(x.shape(0)), {}, fn);
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,

@@ -42,6 +42,9 @@ void check_config(const LlamaConfig& c, const char* caller) {
         invalid_argument(caller, "the head size dim / n_heads = " + std::to_string(d_head) +
                                      " is odd; RoPE rotates pairs of numbers");
     }
+    if (!(c.rope_theta > 1.0f))
+        invalid_argument(caller,
+                         "rope_theta = " + std::to_string(c.rope_theta) + " must be above 1");
 }
 
 LlamaWeights llama_random(const LlamaConfig& c, Rng& rng) {
@@ -175,8 +178,12 @@ void ContiguousKV::attend(std::size_t layer, std::size_t row, std::size_t kv_hea
                start_ + row + 1, cache_.d_head(), out, scores);
 }
 
-WindowKV::WindowKV(const LlamaConfig& c, std::size_t window)
-    : rings_(c.n_layers, RingKVCache(c.n_kv_heads, c.dim / c.n_heads, window)) {}
+WindowKV::WindowKV(const LlamaConfig& c, std::size_t window) {
+    constexpr const char* fn = "attn::WindowKV";
+    check_config(c, fn);
+    if (window == 0) invalid_argument(fn, "window = 0: a window holds at least one position");
+    rings_.assign(c.n_layers, RingKVCache(c.n_kv_heads, c.dim / c.n_heads, window));
+}
 
 void WindowKV::store(std::size_t layer, const Matrix& keys, const Matrix& values) {
     if (keys.shape(0) != 1) {
@@ -315,7 +322,7 @@ CachedLlama::CachedLlama(const Llama& model)
 
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
     constexpr const char* fn = "attn::CachedLlama::prefill";
-    check_tokens(prompt, model_.config().vocab_size, fn);  // before the cache is cleared
+    check_tokens(prompt, model_.config().vocab_size, fn, "prompt");  // before the cache is cleared
     if (prompt.size() > cache_.capacity()) {
         invalid_argument(fn,
                          "the prompt has " + std::to_string(prompt.size()) +
@@ -414,7 +421,7 @@ std::vector<std::size_t> llama_generate(const Llama& model, std::vector<std::siz
                                         std::size_t steps, const Sampling& s, Rng& rng,
                                         const std::function<bool(std::size_t)>& on_token) {
     constexpr const char* fn = "attn::llama_generate";
-    check_tokens(prompt, model.config().vocab_size, fn);
+    check_tokens(prompt, model.config().vocab_size, fn, "prompt");
     check_sampling(fn, s, true);
     if (steps == 0) return prompt;
     if (prompt.size() >= model.config().seq_len) {

@@ -61,10 +61,19 @@ void check_measured(const char* fn, const Language& language,
 
 // train_agreement_model()'s and train_agreement_llama()'s checks, before the first step.
 void check_training(const char* fn, const Language& language, const std::vector<Sentence>& train,
-                    std::size_t steps) {
+                    std::size_t steps, std::size_t context) {
     if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
     if (train.empty()) invalid_argument(fn, "no sentence to train on");
     check_sentences(fn, "train", language, train);
+    // A sentence of n words is read as n inputs: "." and its first n - 1 words.
+    for (std::size_t i = 0; i < train.size(); ++i) {
+        if (train[i].tokens.size() > context) {
+            invalid_argument(fn, "train[" + std::to_string(i) + "] holds " +
+                                     std::to_string(train[i].tokens.size()) +
+                                     " words, more than the model's context of " +
+                                     std::to_string(context));
+        }
+    }
 }
 
 // One step's agreement_batch sentences, drawn from `train` with `rng`.
@@ -214,8 +223,8 @@ GptConfig agreement_config(std::size_t vocab_size) {
 
 Gpt train_agreement_model(const Language& language, const std::vector<Sentence>& train,
                           std::size_t steps, const AfterStep& after_step) {
-    check_training("attn::train_agreement_model", language, train, steps);
     const GptConfig config = agreement_config(language.words().size());
+    check_training("attn::train_agreement_model", language, train, steps, config.context);
     Rng rng(2026);
     GptWeights weights = gpt2_init(config, rng);
     AdamWSettings settings;
@@ -247,9 +256,9 @@ LlamaConfig agreement_llama_config(std::size_t vocab_size) {
 
 LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,
                                       std::size_t steps, const AfterLlamaStep& after_step) {
-    check_training("attn::train_agreement_llama", language, train, steps);
     // The loop's constants, once: the model, its start, the optimiser and the schedule.
     const LlamaConfig config = agreement_llama_config(language.words().size());
+    check_training("attn::train_agreement_llama", language, train, steps, config.seq_len);
     Rng rng(2026);
     LlamaParameters model = llama_init(config, rng);
     LlamaParameters gradients(config);

@@ -155,10 +155,16 @@ std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
                                    std::size_t batch) {
     constexpr const char* fn = "attn::batched_logits";
     if (batch == 0) invalid_argument(fn, "batch must be at least 1, got 0");
-    for (std::size_t i = 0; i < sequences.size(); ++i)
-        if (sequences[i].empty())
-            invalid_argument(fn, "sequences[" + std::to_string(i) + "] holds no token");
-    const std::size_t vocab = model.model().config().vocab_size;
+    const LlamaConfig& c = model.model().config();
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+        const std::string name = "sequences[" + std::to_string(i) + "]";
+        check_tokens(sequences[i], c.vocab_size, fn, name);
+        if (sequences[i].size() > c.seq_len) {
+            invalid_argument(fn, name + " holds " + std::to_string(sequences[i].size()) +
+                                     " tokens, more than seq_len = " + std::to_string(c.seq_len));
+        }
+    }
+    const std::size_t vocab = c.vocab_size;
     std::vector<Matrix> logits;
     for (std::size_t first = 0; first < sequences.size(); first += batch) {
         const std::size_t last = std::min(sequences.size(), first + batch);

@@ -418,9 +418,16 @@ void show_paged_cache(const std::filesystem::path& figures) {
 /// The paged server's decisions are one scheduler's (attn::Scheduler), which sees nothing but
 /// the block tables. Each step it first makes room for the running sequences' next tokens,
 /// evicting the sequence admitted last while the pool is short, then, in a step that evicted
-/// nobody, admits the waiting requests in order while their blocks fit:
+/// nobody, admits the waiting requests in order while their blocks fit with one block to
+/// spare per running sequence:
 ///
 /// \show scheduler.cpp Scheduler::plan Scheduler::generated
+///
+/// The admission rule itself is attn::admissions(): the queue's head first, each request
+/// with the blocks of those admitted before it, and the first that does not fit stops the
+/// walk, so that a small request never overtakes a large one for ever:
+///
+/// \show scheduler.cpp admissions
 ///
 /// The simulation runs that scheduler and, where a server would run the model, only appends
 /// the step's positions to the tables; the server of the section after batched decoding runs

@@ -7,6 +7,25 @@
 
 namespace attn {
 
+std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_blocks,
+                       std::size_t growth, std::size_t running) {
+    constexpr const char* fn = "attn::admissions";
+    if (growth > free_blocks) {
+        invalid_argument(fn, "growth = " + std::to_string(growth) + " is more than free_blocks = " +
+                                 std::to_string(free_blocks) + ": make room first");
+    }
+    for (std::size_t i = 0; i < needs.size(); ++i)
+        if (needs[i] == 0) invalid_argument(fn, "needs[" + std::to_string(i) + "] = 0");
+    std::size_t taken = growth, admitted = 0;
+    for (std::size_t need : needs) {
+        // Its blocks, those of everyone before it, and a spare block per running sequence.
+        if (taken + need + running + admitted > free_blocks) break;  // it waits, and all behind
+        taken += need;
+        ++admitted;
+    }
+    return admitted;
+}
+
 Scheduler::~Scheduler() {
     for (RequestId id : running_) tables_.remove(requests_.at(id).sequence);
 }
@@ -53,25 +72,28 @@ std::vector<Work> Scheduler::plan() {
     // in a step that evicted, unless nothing is left running (the queue's head then fits,
     // or nothing ever will: out_of_blocks below).
     if (!evicted || running_.empty()) {
-        std::size_t promised = growth();
-        while (!queue_.empty()) {
+        const auto need = [&](RequestId id) {
+            const ScheduledRequest& r = requests_.at(id);
+            return blocks_for(r.prompt + r.generated, tables_.block_size());
+        };
+        // The queue's needs, as far down as the free blocks could reach (each needs one).
+        const std::size_t free = tables_.allocator().free_blocks();
+        std::vector<std::size_t> needs;
+        for (std::size_t i = 0; i < queue_.size() && i < free; ++i)
+            needs.push_back(need(queue_[i]));
+        const std::size_t admitted = admissions(needs, free, growth(), running_.size());
+        if (admitted == 0 && running_.empty() && !queue_.empty()) {
+            throw out_of_blocks("attn::Scheduler::plan: request " + std::to_string(queue_.front()) +
+                                " needs " + std::to_string(need(queue_.front())) + " blocks, " +
+                                std::to_string(free) +
+                                " are free, and no sequence of the scheduler's runs to free more");
+        }
+        for (std::size_t i = 0; i < admitted; ++i) {
             ScheduledRequest& r = requests_.at(queue_.front());
-            const std::size_t need = blocks_for(r.prompt + r.generated, tables_.block_size());
-            const std::size_t free = tables_.allocator().free_blocks();
-            if (promised + need + running_.size() > free) {
-                if (running_.empty()) {
-                    throw out_of_blocks(
-                        "attn::Scheduler::plan: request " + std::to_string(queue_.front()) +
-                        " needs " + std::to_string(need) + " blocks, " + std::to_string(free) +
-                        " are free, and no sequence of the scheduler's runs to free more");
-                }
-                break;  // it waits, and everyone behind it
-            }
             r.sequence = tables_.add_sequence();
             r.running = r.admitted_now = true;
             running_.push_back(queue_.front());
             queue_.pop_front();
-            promised += need;
         }
     }
     std::vector<Work> work;

@@ -40,6 +40,27 @@ struct ScheduledRequest {
     bool admitted_now = false;  ///< admitted by the plan() being made
 };
 
+/// \brief How many waiting requests a step admits: the admission rule of Scheduler::plan(),
+/// first come first served with a watermark.
+///
+/// The i-th request of the queue (from 0, the queue's head) is admitted when
+/// growth + needs[0] + ... + needs[i] + (running + i) <= free_blocks: the blocks the running
+/// sequences' growth takes, those of every request admitted before it in this step and its
+/// own, and one spare block for each sequence running once it is admitted (those admitted
+/// before it in this step included, not itself). The first request that does not fit waits,
+/// and so does every request behind it, even one that would fit.
+/// \param needs blocks each waiting request needs, the queue's head first; each at least 1
+/// \param free_blocks the pool's free blocks
+/// \param growth blocks the running sequences' next positions take this step, at most
+///        free_blocks
+/// \param running sequences running before the step admits any
+/// \return how many requests are admitted, from the queue's head
+///
+/// Throws std::invalid_argument naming attn::admissions when a need is 0 or growth is more
+/// than free_blocks (make room first).
+std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_blocks,
+                       std::size_t growth, std::size_t running);
+
 /// \brief Admission, eviction and continuous batching over a pool's block tables.
 ///
 /// Each step (plan()):
@@ -48,10 +69,11 @@ struct ScheduledRequest {
 ///    freed, its request back at the head of the queue, its generated tokens kept), until they
 ///    fit. This is what vLLM does: recomputing a short sequence later is cheaper than keeping
 ///    memory for every sequence's worst case.
-/// 2. Admission, in a step that evicted nobody (or evicted every sequence). The queue's head is admitted when its blocks
-///    fit with one block to spare per running sequence (a watermark: the next steps' growth
-///    then rarely has to evict), and so on down the queue; the first that does not fit waits,
-///    and so does everyone behind it (first come, first served).
+/// 2. Admission, in a step that evicted nobody (or evicted every sequence): admissions().
+///    The queue's head is admitted when its blocks fit with one block to spare per running
+///    sequence (a watermark: the next steps' growth then rarely has to evict), and so on down
+///    the queue; the first that does not fit waits, and so does everyone behind it (first
+///    come, first served).
 ///
 /// The caller then runs the step: for each Work, appends its new_tokens positions to the
 /// sequence (through a model, BatchedLlama::step(), or by counting them, as the simulation

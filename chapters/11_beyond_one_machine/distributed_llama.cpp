@@ -39,7 +39,7 @@ std::size_t head_size_of(const LlamaConfig& c) {
 TensorParallelLlama::TensorParallelLlama(const Llama& model, Ranks& ranks)
     : model_(model),
       ranks_(ranks),
-      shard_(shard_config(model.config(), ranks.size())),
+      shard_(shard_config(model.config(), ranks.size(), "attn::TensorParallelLlama")),
       cache_(model.config().n_layers,
              std::max<std::size_t>(1, model.config().n_kv_heads / ranks.size()),
              head_size_of(model.config()), model.config().seq_len),

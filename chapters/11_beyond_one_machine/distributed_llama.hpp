@@ -24,8 +24,8 @@ namespace attn {
 class TensorParallelLlama {
 public:
     /// This rank's shard of `model`, and a cache of seq_len positions. The model must
-    /// outlive this object. Throws std::invalid_argument naming attn::head_share when P does
-    /// not divide the heads, the key/value heads or the SwiGLU width.
+    /// outlive this object. Throws std::invalid_argument naming attn::TensorParallelLlama when
+    /// P does not divide the heads, the key/value heads or the SwiGLU width.
     TensorParallelLlama(const Llama& model, Ranks& ranks);
     /// Runs tokens at the next positions on every rank (all ranks must call it with the same
     /// tokens) and returns the logits of the last: the same as CachedLlama's, to rounding.

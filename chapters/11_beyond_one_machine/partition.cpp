@@ -92,11 +92,12 @@ LlamaLayer shard_layer(const LlamaLayer& w, const LlamaConfig& c, const HeadShar
     return r;
 }
 
-LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks) {
+LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks, const char* caller) {
+    if (ranks == 0) invalid_argument(caller, "ranks = 0: there must be at least one process");
     LlamaConfig s = c;
-    s.n_heads = c.n_heads / ranks;
-    s.n_kv_heads = c.n_kv_heads / ranks;
-    s.hidden_dim = c.hidden_dim / ranks;
+    s.n_heads = block_of(caller, "n_heads", c.n_heads, ranks);
+    s.n_kv_heads = block_of(caller, "n_kv_heads", c.n_kv_heads, ranks);
+    s.hidden_dim = block_of(caller, "hidden_dim", c.hidden_dim, ranks);
     return s;
 }
 
@@ -157,6 +158,27 @@ std::size_t ring_source(std::size_t rank, std::size_t step, std::size_t ranks) {
     return (rank + ranks - step) % ranks;  // unsigned: add P before subtracting
 }
 
+namespace {
+
+// The positions of one chunk: T cut into P chunks (contiguous) or 2P (zigzag), or an error
+// naming `fn` and T.
+std::size_t chunk_size(const char* fn, std::size_t T, std::size_t ranks, Assignment a) {
+    const std::size_t chunks = a == Assignment::contiguous ? ranks : 2 * ranks;
+    if (T == 0 || T % chunks != 0) {
+        invalid_argument(fn, "T = " + std::to_string(T) + " positions do not cut into " +
+                                 std::to_string(chunks) + " equal chunks");
+    }
+    return T / chunks;
+}
+
+// The cost models' arguments: a configuration a Llama can have and at least one rank.
+void check_cost(const char* fn, const LlamaConfig& c, std::size_t ranks) {
+    check_config(c, fn);
+    if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
+}
+
+}  // namespace
+
 std::vector<std::size_t> rank_chunks(std::size_t rank, std::size_t ranks, Assignment a) {
     check_rank("attn::rank_chunks", rank, ranks);
     if (a == Assignment::contiguous) return {rank};
@@ -167,12 +189,7 @@ std::vector<std::size_t> rank_positions(std::size_t rank, std::size_t ranks, std
                                         Assignment a) {
     constexpr const char* fn = "attn::rank_positions";
     check_rank(fn, rank, ranks);
-    const std::size_t chunks = a == Assignment::contiguous ? ranks : 2 * ranks;
-    if (T == 0 || T % chunks != 0) {
-        invalid_argument(fn, "T = " + std::to_string(T) + " positions do not cut into " +
-                                 std::to_string(chunks) + " equal chunks");
-    }
-    const std::size_t size = T / chunks;
+    const std::size_t size = chunk_size(fn, T, ranks, a);
     std::vector<std::size_t> positions;
     for (std::size_t c : rank_chunks(rank, ranks, a))
         for (std::size_t p = c * size; p < (c + 1) * size; ++p) positions.push_back(p);
@@ -180,6 +197,9 @@ std::vector<std::size_t> rank_positions(std::size_t rank, std::size_t ranks, std
 }
 
 std::vector<double> ring_work(std::size_t T, std::size_t ranks, Assignment a) {
+    constexpr const char* fn = "attn::ring_work";
+    if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
+    chunk_size(fn, T, ranks, a);
     std::vector<double> work(ranks, 0.0);
     for (std::size_t r = 0; r < ranks; ++r)
         for (std::size_t p : rank_positions(r, ranks, T, a))
@@ -195,6 +215,7 @@ double ring_allreduce_bytes(double bytes, std::size_t ranks) {
 
 CommCost tensor_parallel_cost(const LlamaConfig& c, std::size_t ranks,
                               std::size_t bytes_per_float) {
+    check_cost("attn::tensor_parallel_cost", c, ranks);
     const double per_reduce =
         ring_allreduce_bytes(static_cast<double>(c.dim * bytes_per_float), ranks);
     const double layers = static_cast<double>(c.n_layers);
@@ -202,6 +223,7 @@ CommCost tensor_parallel_cost(const LlamaConfig& c, std::size_t ranks,
 }
 
 CommCost sharded_kv_cost(const LlamaConfig& c, std::size_t ranks, std::size_t bytes_per_float) {
+    check_cost("attn::sharded_kv_cost", c, ranks);
     const double reductions = static_cast<double>(c.n_layers * c.n_heads);
     const double partial = static_cast<double>((2 + c.dim / c.n_heads) * bytes_per_float);
     const double steps = ranks > 1 ? std::ceil(std::log2(static_cast<double>(ranks))) : 0.0;
@@ -210,6 +232,7 @@ CommCost sharded_kv_cost(const LlamaConfig& c, std::size_t ranks, std::size_t by
 
 CommCost ring_attention_cost(const LlamaConfig& c, std::size_t T, std::size_t ranks,
                              std::size_t bytes_per_float) {
+    check_cost("attn::ring_attention_cost", c, ranks);
     const double layers = static_cast<double>(c.n_layers), P = static_cast<double>(ranks);
     const double chunk = 2.0 * static_cast<double>(T) / P *
                          static_cast<double>(c.n_kv_heads * (c.dim / c.n_heads) * bytes_per_float);

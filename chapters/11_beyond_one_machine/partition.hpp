@@ -46,7 +46,9 @@ LlamaLayer shard_layer(const LlamaLayer& w, const LlamaConfig& c, const HeadShar
 
 /// The configuration a rank's shard runs as: n_heads, n_kv_heads and hidden_dim divided by
 /// P, every other number the model's. (llama_block() takes the head size from W_q's rows.)
-LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks);
+/// Throws std::invalid_argument naming `caller` when ranks is 0 or does not divide them.
+LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks,
+                         const char* caller = "attn::shard_config");
 
 /// One query's attention over part of its keys, before normalising: the largest score, the
 /// sum of the exponentials measured against it, and the values weighted by the same
@@ -98,7 +100,9 @@ std::vector<std::size_t> rank_positions(std::size_t rank, std::size_t ranks, std
 /// The causal work of each rank in ring attention over T positions: how many (query, key)
 /// scores it computes, a query scoring each key at or before it, whichever rank's chunk the
 /// key arrives in. Contiguous: rank r computes about (2r + 1) T^2 / 2P^2; zigzag: every
-/// rank the same, to within a chunk. \return `[ranks]` counts
+/// rank the same, to within a chunk. Throws std::invalid_argument naming attn::ring_work when
+/// ranks is 0 or T does not cut into P (contiguous) or 2P (zigzag) equal chunks.
+/// \return `[ranks]` counts
 std::vector<double> ring_work(std::size_t T, std::size_t ranks, Assignment a);
 
 /// The bytes each rank sends in a ring all-reduce of `bytes` (Patarasuk and Yuan 2009):
@@ -117,7 +121,9 @@ struct CommCost {
 };
 
 /// Tensor parallelism, one token: two ring all-reduces of `dim` floats per layer (after
-/// attention, after the feed-forward network), each 2(P - 1) messages.
+/// attention, after the feed-forward network), each 2(P - 1) messages. Throws
+/// std::invalid_argument naming attn::tensor_parallel_cost when ranks is 0 or c is not a
+/// Llama's configuration (check_config()); so do the two models below, each by its name.
 CommCost tensor_parallel_cost(const LlamaConfig& c, std::size_t ranks,
                               std::size_t bytes_per_float = 4);
 

@@ -1,6 +1,6 @@
 /// \file
-/// \brief Chapter 10 exercises: a paged KV cache's bookkeeping, copy on write, int8 rows and
-/// attention read through a block table, written by you.
+/// \brief Chapter 10 exercises: a paged KV cache's bookkeeping, copy on write, int8 rows,
+/// attention read through a block table and a scheduler's admission rule, written by you.
 ///
 /// Each task below is one exercise (10.2 and 10.4 ask for two functions, declared one after
 /// the other); its comment is the task. Your answer goes in the `.cpp` file named after the
@@ -250,5 +250,50 @@ Vector dequantize_int8(const QuantizedRow& q);
 // answered in the library by: chapters/10_serving/paged_kernels.cpp attend_paged
 Vector attend_paged(const Vector& query, const Tensor3& keys, const Tensor3& values,
                     const std::vector<std::size_t>& block_table, std::size_t length);
+
+/// \brief Exercise 10.6: which waiting requests a step admits.
+///
+/// A server's scheduler, each step, after it has made room for the running sequences'
+/// growth, admits waiting requests first come, first served, while their blocks fit with a
+/// watermark: one block kept spare for every sequence running, so that the next steps'
+/// growth rarely has to evict. The i-th request of the queue (from 0, the queue's head) is
+/// admitted when
+///
+///     growth + needs[0] + ... + needs[i] + (running + i) <= free_blocks
+///
+/// that is: the blocks the running sequences' growth takes this step, the blocks of every
+/// request admitted before it in this step and its own, and one spare block for each
+/// sequence running once it is admitted: the `running` ones and the i admitted before it
+/// (not itself). The first request that does not fit waits, and so does every request
+/// behind it, even one that would fit (first come, first served: a small request must not
+/// overtake a large one for ever). Return how many are admitted, counted from the head.
+///
+/// \param needs blocks each waiting request needs, the queue's head first
+/// \param free_blocks the pool's free blocks
+/// \param growth blocks the running sequences' next positions take this step
+/// \param running sequences running before this step admits any
+/// \return how many requests are admitted: 0..needs.size(), from the head
+///
+/// Throws std::invalid_argument naming admissions when a need is 0 (say which, e.g.
+/// `needs[2] = 0`: every request holds at least one block) or growth is more than
+/// free_blocks (say `growth = 5` and the free blocks: the scheduler must make room first).
+///
+/// Example: needs `{2, 3, 1}`, free_blocks 8, growth 1, running 1. Request 0: 1 + 2 + 1 = 4
+/// <= 8, admitted. Request 1: 1 + 2 + 3 + (1 + 1) = 8 <= 8, admitted. Request 2:
+/// 1 + 2 + 3 + 1 + (1 + 2) = 10 > 8: it waits. The answer is 2.
+///
+/// Hint: walk the queue from its head with a running total that starts at growth; for each request
+/// add its need, and compare the total plus one block per sequence running at that moment (running,
+/// plus the requests admitted so far, not this one) with free_blocks, <= not <. At the first that
+/// does not fit, stop (not skip it and go on). Refuse a need of 0 and growth above free_blocks
+/// before anything else.
+///
+/// Second hint: with \f$S_i = \mathrm{needs}_0 + \ldots + \mathrm{needs}_i\f$, the answer
+/// is the largest k such that
+/// \f$\mathrm{growth} + S_i + \mathrm{running} + i \le \mathrm{free\_blocks}\f$ for every
+/// \f$i < k\f$.
+// answered in the library by: chapters/10_serving/scheduler.cpp admissions
+std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_blocks,
+                       std::size_t growth, std::size_t running);
 
 }  // namespace attn::ex10

@@ -205,3 +205,14 @@ TEST_CASE("project with a bias: every row x W + b, and x W without one") {
         attn::project(x, attn::random_normal(4, 4, rng), b),
         Catch::Matchers::Contains("attn::project") && Catch::Matchers::Contains("'w'"));
 }
+
+TEST_CASE("attend_heads checks the queries itself") {
+    const Tensor3 q = xt::ones<float>({3, 2, 4}), k = xt::ones<float>({2, 2, 4});
+    const attn::Mask all = xt::ones<bool>({2, 2});
+    // 3 query heads cannot share 2 key/value heads: said by attend_heads, not kv_head_for.
+    CHECK_THROWS_MATCHES(attn::attend_heads(q, k, k, all), std::invalid_argument,
+                         NamesShapeError("attn::attend_heads", "n_heads = 3"));
+    const Tensor3 empty_q = xt::ones<float>({1, 2, 0}), empty_k = xt::ones<float>({1, 2, 0});
+    CHECK_THROWS_MATCHES(attn::attend_heads(empty_q, empty_k, empty_k, all), std::invalid_argument,
+                         NamesShapeError("attn::attend_heads", "[1, 2, 0]"));
+}

@@ -232,3 +232,22 @@ TEST_CASE("layer_norm of a row whose variance overflows float follows the defini
     CHECK_THAT(attn::layer_norm(Matrix(small * 1e20f), gain, bias),
                IsClose(attn::layer_norm(small, gain, bias, 0.0f), 1e-5f));
 }
+
+TEST_CASE("errors name the function the reader called, not one it calls") {
+    const attn::GptConfig c{10, 4, 8, 1, 2, 2, 16, true};
+    attn::Rng rng(5);
+    const attn::Gpt model(c, attn::gpt2_init(c, rng));
+    const attn::BlockWeights& w = model.weights().blocks[0];
+    // An empty x is the reader's, found before the causal mask of 0 positions is made.
+    CHECK_THROWS_MATCHES(attn::transformer_block(Matrix(xt::zeros<float>({0, 8})), w),
+                         std::invalid_argument,
+                         NamesShapeError("attn::transformer_block", "[0, 8]"));
+    // h of the wrong width is h's fault, not the final norm's gain.
+    CHECK_THROWS_MATCHES(model.output_logits(Matrix(xt::zeros<float>({2, 5}))),
+                         std::invalid_argument,
+                         NamesShapeError("attn::Gpt::output_logits", "[2, 5]"));
+    // A prompt token outside the vocabulary, named as the prompt's.
+    attn::Rng sample(1);
+    CHECK_THROWS_MATCHES(attn::generate(model, {1, 10}, 2, 0.0f, sample), std::invalid_argument,
+                         NamesShapeError("attn::generate", "prompt[1] = 10"));
+}

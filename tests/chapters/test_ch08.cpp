@@ -628,3 +628,15 @@ TEST_CASE("a sliding window through the ring equals attention over the last wind
                                 Matrix(xt::zeros<float>({std::size_t{2}, c.dim}))),
                       Contains("attn::WindowKV::store") && Contains("2 rows"));
 }
+
+TEST_CASE(
+    "the Llama's configuration and the sliding window are checked where the reader "
+    "gives them") {
+    attn::LlamaConfig c = test_model().config();
+    c.rope_theta = 1.0f;
+    attn::Rng rng(2);
+    CHECK_THROWS_WITH(attn::llama_random(c, rng),
+                      Contains("attn::llama_random") && Contains("rope_theta = 1"));
+    CHECK_THROWS_WITH(attn::WindowKV(test_model().config(), 0),
+                      Contains("attn::WindowKV") && Contains("window = 0"));
+}

@@ -299,3 +299,13 @@ TEST_CASE("train_agreement_llama is seeded; evaluate and verb_rows run the Llama
     CHECK_THROWS_WITH(attn::train_agreement_llama(language, split.train, 0), Contains("steps"));
     CHECK_THROWS_WITH(attn::train_agreement_llama(language, {}, 2), Contains("no sentence"));
 }
+
+TEST_CASE("train_agreement_llama refuses a sentence longer than the model's context, naming it") {
+    const attn::Language language;
+    attn::Rng rng(20);
+    attn::LanguageSplit split = attn::split_sentences(language, 0.2, rng);
+    std::vector<attn::Sentence> train(split.train.begin(), split.train.begin() + 3);
+    train[2].tokens.resize(17, train[2].tokens.back());
+    CHECK_THROWS_WITH(attn::train_agreement_llama(language, train, 2),
+                      Contains("attn::train_agreement_llama") && Contains("train[2] holds 17"));
+}

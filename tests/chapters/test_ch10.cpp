@@ -572,3 +572,14 @@ TEST_CASE("serve refuses requests it could never finish, naming the request, bef
     refused({{0, tokens(10, 1), 4}}, "needs 13 positions");
     refused({{0, tokens(8, 1), 2}}, "the 2 free blocks");  // 9 positions: 3 blocks, 2 free
 }
+
+TEST_CASE("batched_logits checks every sequence before the first step") {
+    const attn::Llama model = small_llama(2);
+    PagedKVCache cache(cache_for(model, 4, 40));
+    attn::BatchedLlama runner(model, cache);
+    CHECK_THROWS_WITH(attn::batched_logits(runner, cache, {{1, 2}, {3, 50}}, 2),
+                      Contains("attn::batched_logits") && Contains("sequences[1][1] = 50"));
+    CHECK_THROWS_WITH(attn::batched_logits(runner, cache, {tokens(41, 1)}, 2),
+                      Contains("attn::batched_logits") && Contains("41 tokens"));
+    CHECK(cache.allocator().free_blocks() == 40);
+}

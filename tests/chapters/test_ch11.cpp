@@ -211,3 +211,21 @@ TEST_CASE("the byte counts: a ring all-reduce, tensor parallelism, the sharded c
     CHECK(ring.bytes == Approx(3 * 2 * 16 * 4 * 8 * 4));
     CHECK_THROWS_WITH(attn::ring_allreduce_bytes(8.0, 0), Contains("ranks = 0"));
 }
+
+TEST_CASE("the partition's public functions name themselves in their errors") {
+    CHECK_THROWS_WITH(attn::shard_config(config(8, 4, 48), 3),
+                      Contains("attn::shard_config") && Contains("n_heads = 8"));
+    CHECK_THROWS_WITH(attn::shard_config(config(8, 4, 48), 3, "attn::TensorParallelLlama"),
+                      Contains("attn::TensorParallelLlama"));
+    CHECK_THROWS_WITH(attn::ring_work(16, 0, attn::Assignment::zigzag),
+                      Contains("attn::ring_work") && Contains("ranks = 0"));
+    CHECK_THROWS_WITH(attn::ring_work(10, 2, attn::Assignment::zigzag),
+                      Contains("attn::ring_work") && Contains("T = 10"));
+    CHECK_THROWS_WITH(attn::tensor_parallel_cost(config(8, 4, 48), 0),
+                      Contains("attn::tensor_parallel_cost") && Contains("ranks = 0"));
+    attn::LlamaConfig no_heads = config(8, 4, 48);
+    no_heads.n_heads = 0;
+    CHECK_THROWS_WITH(attn::sharded_kv_cost(no_heads, 2), Contains("attn::sharded_kv_cost"));
+    CHECK_THROWS_WITH(attn::ring_attention_cost(config(8, 4, 48), 16, 0),
+                      Contains("attn::ring_attention_cost"));
+}

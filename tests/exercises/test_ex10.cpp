@@ -5,7 +5,7 @@
 // bookkeeping step by step (a model pool), round(x / scale) on rows whose scale is a power of
 // two (so that every quotient, ties included, is exact), and the rows of a sequence gathered
 // through its table and given to chapter 01's attention (which tests/reference/ch01.txt
-// checks against PyTorch). Nothing here uses chapter 10's own library, whose API is not the
+// checks against PyTorch), and the admission rule walked request by request. Nothing here uses chapter 10's own library, whose API is not the
 // exercises'.
 #include "exercises.hpp"
 
@@ -48,6 +48,8 @@ constexpr KeepsInputs<&attn::ex10::quantize_int8> quantize_int8{"quantize_int8",
 constexpr KeepsInputs<&attn::ex10::dequantize_int8> dequantize_int8{"dequantize_int8", "q"};
 constexpr KeepsInputs<&attn::ex10::attend_paged> attend_paged{
     "attend_paged", "query", "keys", "values", "block_table", "length"};
+constexpr KeepsInputs<&attn::ex10::admissions> admissions{"admissions", "needs", "free_blocks",
+                                                          "growth", "running"};
 }  // namespace ex
 
 namespace {
@@ -1231,4 +1233,156 @@ TEST_CASE("10.5 attend_paged: rejects lengths, tables and shapes that do not fit
         ex::attend_paged(Vector(xt::zeros<float>({0})), Tensor3(xt::zeros<float>({4, 2, 0})),
                          Tensor3(xt::zeros<float>({4, 2, 0})), table, 3),
         "attend_paged", "[4, 2, 0]", "keys of width 0 are empty");
+}
+
+// ---------------------------------------------------------------- 10.6 admissions
+
+namespace {
+// One input of the admission rule.
+struct Queue {
+    std::vector<std::size_t> needs;
+    std::size_t free_blocks = 0, growth = 0, running = 0;
+};
+
+std::string queue_text(const Queue& q) {
+    return "needs " + list_text(q.needs) + ", free_blocks = " + std::to_string(q.free_blocks) +
+           ", growth = " + std::to_string(q.growth) + ", running = " + std::to_string(q.running);
+}
+
+// The admission rule and its common misreadings, one loop each, as the task states them:
+// request i is admitted when growth + (its need and those of the i before it) + spare(i)
+// <= free_blocks, where spare(i) = running + i; the first that does not fit stops the walk.
+enum class Rule {
+    right,
+    no_watermark,     // spare(i) = 0
+    fixed_watermark,  // spare(i) = running
+    counts_itself,    // spare(i) = running + i + 1
+    strict,           // < instead of <=
+    not_summed,       // each request alone: growth + need + spare(i)
+    skips,            // a request that does not fit is skipped, the walk goes on
+    no_growth,        // growth left out
+    waiting,          // returns how many wait
+};
+
+std::size_t admitted_by(const Queue& q, Rule rule) {
+    std::size_t taken = rule == Rule::no_growth ? 0 : q.growth, admitted = 0;
+    for (std::size_t need : q.needs) {
+        const std::size_t spare = rule == Rule::no_watermark      ? 0
+                                  : rule == Rule::fixed_watermark ? q.running
+                                  : rule == Rule::counts_itself   ? q.running + admitted + 1
+                                                                  : q.running + admitted;
+        const std::size_t total = (rule == Rule::not_summed ? q.growth : taken) + need + spare;
+        const bool fits = rule == Rule::strict ? total < q.free_blocks : total <= q.free_blocks;
+        if (!fits) {
+            if (rule == Rule::skips) continue;
+            break;
+        }
+        taken += need;
+        ++admitted;
+    }
+    return rule == Rule::waiting ? q.needs.size() - admitted : admitted;
+}
+
+Vector count_of(std::size_t n) {
+    return Vector{static_cast<float>(n)};
+}
+
+// Every queue of 1 to 3 requests needing 1 to 3 blocks each, over pools of 0 to 9 free
+// blocks, with growth 0..2 (at most the free blocks) and 0..2 sequences running: the fewest
+// requests, then the fewest free blocks, first.
+std::vector<Queue> small_queues() {
+    std::vector<Queue> out;
+    for (std::size_t n = 1; n <= 3; ++n)
+        for (std::size_t free = 0; free <= 9; ++free)
+            for (std::size_t growth = 0; growth <= std::min<std::size_t>(free, 2); ++growth)
+                for (std::size_t running = 0; running <= 2; ++running) {
+                    std::size_t combos = 1;
+                    for (std::size_t i = 0; i < n; ++i) combos *= 3;
+                    for (std::size_t c = 0; c < combos; ++c) {
+                        Queue q{{}, free, growth, running};
+                        for (std::size_t i = 0, rest = c; i < n; ++i, rest /= 3)
+                            q.needs.push_back(1 + rest % 3);
+                        out.push_back(q);
+                    }
+                }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("10.6 admissions: the worked example", "[10.6]") {
+    INFO(
+        "needs {2, 3, 1}, free_blocks 8, growth 1, running 1: request 0 takes 1 + 2 + 1 = 4, "
+        "request 1 takes 1 + 2 + 3 + 2 = 8 (fits exactly), request 2 would take 1 + 2 + 3 + 1 + 3 "
+        "= 10 > 8");
+    CHECK(ex::admissions({2, 3, 1}, 8, 1, 1) == 2);
+}
+
+TEST_CASE(
+    "10.6 admissions: an empty queue admits nobody, and a pool with room for all "
+    "admits everyone",
+    "[10.6]") {
+    CHECK(ex::admissions({}, 10, 2, 3) == 0);
+    INFO("needs {1, 1, 1}, free_blocks 100, growth 0, running 0");
+    CHECK(ex::admissions({1, 1, 1}, 100, 0, 0) == 3);
+}
+
+TEST_CASE("10.6 admissions: every queue of up to 3 requests over pools of up to 9 free blocks",
+          "[10.6]") {
+    const std::vector<std::pair<Rule, const char*>> mistakes = {
+        {Rule::no_watermark,
+         "no watermark: keep one spare block for each sequence running once the request is "
+         "admitted (running + i for request i)"},
+        {Rule::fixed_watermark,
+         "the watermark counts only the sequences running before the step (running): those "
+         "admitted before the request in this step run too (running + i)"},
+        {Rule::counts_itself,
+         "the watermark counts the request itself too (running + i + 1): one spare block for "
+         "each sequence running, the request not included"},
+        {Rule::strict,
+         "< instead of <=: a request that fits exactly, leaving no block more, is admitted too"},
+        {Rule::not_summed,
+         "each request is compared alone: add up the needs of every request admitted before it "
+         "in this step, they take blocks too"},
+        {Rule::skips,
+         "skips a request that does not fit and admits smaller ones behind it: first come, first "
+         "served stops at the first request that waits"},
+        {Rule::no_growth,
+         "growth is left out: the running sequences' next positions take blocks too"},
+        {Rule::waiting, "returns how many requests wait, not how many are admitted"},
+    };
+    check_every_size<1>(
+        small_queues(),
+        [&](const Queue& q, Trial<1>& t) {
+            t.input = queue_text(q) + " (the answer: how many are admitted)";
+            t.expected = count_of(admitted_by(q, Rule::right));
+            for (const auto& [rule, what] : mistakes)
+                t.variants.push_back({what, count_of(admitted_by(q, rule))});
+            t.actual = count_of(ex::admissions(q.needs, q.free_blocks, q.growth, q.running));
+        },
+        0);
+}
+
+TEST_CASE("10.6 admissions: a long queue stops at the first request that does not fit", "[10.6]") {
+    // 20 requests of 1 block, the 6th of 50: with 30 free blocks the first 5 fit
+    // (5 + 4 spare = 9 <= 30), the 6th does not, and the 14 small ones behind it wait.
+    std::vector<std::size_t> needs(20, 1);
+    needs[5] = 50;
+    INFO(
+        "needs {1, 1, 1, 1, 1, 50, 1, ... 1} (20 requests), free_blocks 30, growth 0, "
+        "running 0");
+    CHECK(ex::admissions(needs, 30, 0, 0) == 5);
+}
+
+TEST_CASE("10.6 admissions: rejects a need of 0 and growth above the free blocks", "[10.6]") {
+    CHECK_SHAPE_ERROR(ex::admissions({2, 0, 1}, 8, 0, 0), "admissions", "needs[1] = 0",
+                      "every request holds at least one block");
+    CHECK_SHAPE_ERROR(ex::admissions({2, 1}, 3, 5, 0), "admissions", "growth = 5",
+                      "the running sequences' growth needs 5 blocks of 3 free: make room first");
+    CHECK_REFUSED(ex::admissions({2, 1}, 3, 5, 0), "admissions", "3",
+                  "how many blocks are free (3)", "growth = 5 with 3 free blocks");
+    CHECK_SHAPE_ERROR(ex::admissions({0}, 0, 0, 0), "admissions", "needs[0] = 0",
+                      "a need of 0 is refused even when nothing would fit");
+    CHECK_SHAPE_ERROR(ex::admissions({5, 0}, 3, 0, 0), "admissions", "needs[1] = 0",
+                      "a need of 0 behind a request that waits is refused too: every need is "
+                      "checked before the walk, not only those it reaches");
 }

@@ -1,0 +1,28 @@
+// answers: 10.6
+// expect 10.6: failing: growth is left out
+// The total starts at 0: the running sequences' growth is forgotten.
+#include "exercises.hpp"
+
+#include <string>
+
+namespace attn::ex10 {
+
+std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_blocks,
+                       std::size_t growth, std::size_t running) {
+    if (growth > free_blocks)
+        invalid_argument("attn::ex10::admissions", "growth = " + std::to_string(growth) +
+                                                       " with " + std::to_string(free_blocks) +
+                                                       " free blocks");
+    for (std::size_t i = 0; i < needs.size(); ++i)
+        if (needs[i] == 0)
+            invalid_argument("attn::ex10::admissions", "needs[" + std::to_string(i) + "] = 0");
+    std::size_t total = 0, admitted = 0;
+    for (std::size_t need : needs) {
+        total += need;
+        if (total + running + admitted > free_blocks) break;
+        ++admitted;
+    }
+    return admitted;
+}
+
+}  // namespace attn::ex10
