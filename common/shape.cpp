@@ -51,6 +51,21 @@ void check_index(std::string_view function, std::string_view name, std::size_t i
                                    std::to_string(count) + " " + std::string(counted) + ")");
 }
 
+void check_positive(std::string_view function, std::string_view name, std::size_t value,
+                    std::string_view why) {
+    if (value > 0) return;
+    std::string message = std::string(name) + " = 0 must be at least 1";
+    if (!why.empty()) message += ": " + std::string(why);
+    invalid_argument(function, message);
+}
+
+void check_fits(std::string_view function, std::string_view what, std::size_t count,
+                std::string_view room, std::size_t capacity) {
+    if (count <= capacity) return;
+    invalid_argument(function, std::to_string(count) + " " + std::string(what) + " do not fit in " +
+                                   std::string(room) + " = " + std::to_string(capacity));
+}
+
 void invalid_argument(std::string_view function, std::string_view message) {
     throw std::invalid_argument(std::string(function) + ": " + std::string(message));
 }

@@ -71,6 +71,27 @@ void check_shape(std::string_view function, std::string_view argument, const E& 
 void check_index(std::string_view function, std::string_view name, std::size_t index,
                  std::size_t count, std::string_view counted);
 
+/// Checks that a count is at least 1, and throws std::invalid_argument naming `function` when
+/// it is 0, in one form for every count in the book: `window = 0 must be at least 1: a window
+/// holds at least one position`.
+/// \param function the public function doing the check, e.g. "attn::WindowKV"
+/// \param name the count as the reader wrote it, e.g. "window" or "max_tokens[1]"
+/// \param value its value
+/// \param why why it cannot be 0, added after a colon; none when empty
+void check_positive(std::string_view function, std::string_view name, std::size_t value,
+                    std::string_view why = {});
+
+/// Checks that `count` things fit in a room for `capacity` of them, and throws
+/// std::invalid_argument naming `function` when there are more, in one form for every
+/// capacity in the book: `33 tokens do not fit in seq_len = 32`.
+/// \param function the public function doing the check, e.g. "attn::Llama::logits"
+/// \param what the things counted, plural, e.g. "tokens"
+/// \param count how many there are
+/// \param room what holds them, as the reader names it, e.g. "seq_len"
+/// \param capacity how many it holds
+void check_fits(std::string_view function, std::string_view what, std::size_t count,
+                std::string_view room, std::size_t capacity);
+
 /// Throws std::invalid_argument with the message "function: message".
 [[noreturn]] void invalid_argument(std::string_view function, std::string_view message);
 

@@ -181,7 +181,7 @@ void ContiguousKV::attend(std::size_t layer, std::size_t row, std::size_t kv_hea
 WindowKV::WindowKV(const LlamaConfig& c, std::size_t window) {
     constexpr const char* fn = "attn::WindowKV";
     check_config(c, fn);
-    if (window == 0) invalid_argument(fn, "window = 0: a window holds at least one position");
+    check_positive(fn, "window", window, "a window holds at least one position");
     rings_.assign(c.n_layers, RingKVCache(c.n_kv_heads, c.dim / c.n_heads, window));
 }
 
@@ -305,10 +305,7 @@ Matrix Llama::output_logits(const Matrix& h) const {
 
 Matrix Llama::logits(const std::vector<std::size_t>& tokens) const {
     constexpr const char* fn = "attn::Llama::logits";
-    if (tokens.size() > config_.seq_len) {
-        invalid_argument(fn, std::to_string(tokens.size()) + " tokens do not fit in seq_len " +
-                                 std::to_string(config_.seq_len));
-    }
+    check_fits(fn, "tokens", tokens.size(), "seq_len", config_.seq_len);
     check_tokens(tokens, config_.vocab_size, fn);
     return CachedLlama(*this).prefill(tokens);
 }
@@ -323,11 +320,7 @@ CachedLlama::CachedLlama(const Llama& model)
 Matrix CachedLlama::prefill(const std::vector<std::size_t>& prompt) {
     constexpr const char* fn = "attn::CachedLlama::prefill";
     check_tokens(prompt, model_.config().vocab_size, fn, "prompt");  // before the cache is cleared
-    if (prompt.size() > cache_.capacity()) {
-        invalid_argument(fn,
-                         "the prompt has " + std::to_string(prompt.size()) +
-                             " tokens, more than seq_len = " + std::to_string(cache_.capacity()));
-    }
+    check_fits(fn, "tokens", prompt.size(), "seq_len", cache_.capacity());
     cache_.clear();
     return forward(prompt);
 }

@@ -44,7 +44,7 @@ void set(Vector& into, const Vector& g) {
 GptActivations gpt_forward_batch(const Gpt& model,
                                  const std::vector<std::vector<std::size_t>>& sequences,
                                  const char* caller) {
-    if (sequences.empty()) invalid_argument(caller, "no sequence to run: sequences.size() = 0");
+    check_positive(caller, "sequences.size()", sequences.size(), "no sequence to run");
     const GptWeights& w = model.weights();
     GptActivations f;
     f.starts.push_back(0);

@@ -59,7 +59,7 @@ LlamaActivations llama_forward_batch(const LlamaParameters& p,
                                      const char* caller) {
     const LlamaConfig& c = p.config();
     const Sizes z(c);
-    if (sequences.empty()) invalid_argument(caller, "no sequence to run: sequences.size() = 0");
+    check_positive(caller, "sequences.size()", sequences.size(), "no sequence to run");
     LlamaActivations f;
     f.starts.push_back(0);
     std::size_t longest = 0;

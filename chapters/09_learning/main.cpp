@@ -1339,7 +1339,15 @@ void show_cost(const attn::LlamaParameters& model, const attn::Language& languag
 /// The entry point reads `--steps N` (attn::agreement_steps, 1000, by default; the tests run
 /// 30), `--save FILE` to keep the trained model (in llama2.c's format, its tokenizer beside
 /// it as FILE's stem + `_tokenizer.bin`), and `--load FILE` to skip training and look at a
-/// saved model.
+/// saved model. Chapter 08's program runs a saved model as it runs stories15M:
+///
+///     ./ch09_learning --save llama.bin
+///     ./ch08_real_model --checkpoint llama.bin --tokenizer llama_tokenizer.bin --prompt ""
+///
+/// It starts from token 1, llama2.c's start of a text, which in this vocabulary is the word
+/// "the" (not printed, as llama2.c prints no start token), and stops when the model writes
+/// it again: one sentence. A prompt of text cannot be encoded: llama2.c's byte-pair encoder
+/// builds words from single characters and bytes, and this vocabulary holds whole words only.
 /// attn::run_chapter() reports errors: a step count or file that is wrong ends the program
 /// with a message and exit status 1.
 constexpr const char* description =

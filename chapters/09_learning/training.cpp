@@ -62,7 +62,7 @@ void check_measured(const char* fn, const Language& language,
 // train_agreement_model()'s and train_agreement_llama()'s checks, before the first step.
 void check_training(const char* fn, const Language& language, const std::vector<Sentence>& train,
                     std::size_t steps, std::size_t context) {
-    if (steps == 0) invalid_argument(fn, "steps must be at least 1, got 0");
+    check_positive(fn, "steps", steps);
     if (train.empty()) invalid_argument(fn, "no sentence to train on");
     check_sentences(fn, "train", language, train);
     // A sentence of n words is read as n inputs: "." and its first n - 1 words.

@@ -154,15 +154,12 @@ std::vector<Matrix> batched_logits(BatchedLlama& model, PagedKVCache& cache,
                                    const std::vector<std::vector<std::size_t>>& sequences,
                                    std::size_t batch) {
     constexpr const char* fn = "attn::batched_logits";
-    if (batch == 0) invalid_argument(fn, "batch must be at least 1, got 0");
+    check_positive(fn, "batch", batch);
     const LlamaConfig& c = model.model().config();
     for (std::size_t i = 0; i < sequences.size(); ++i) {
         const std::string name = "sequences[" + std::to_string(i) + "]";
         check_tokens(sequences[i], c.vocab_size, fn, name);
-        if (sequences[i].size() > c.seq_len) {
-            invalid_argument(fn, name + " holds " + std::to_string(sequences[i].size()) +
-                                     " tokens, more than seq_len = " + std::to_string(c.seq_len));
-        }
+        check_fits(fn, "tokens of " + name, sequences[i].size(), "seq_len", c.seq_len);
     }
     const std::size_t vocab = c.vocab_size;
     std::vector<Matrix> logits;

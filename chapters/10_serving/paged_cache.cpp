@@ -5,13 +5,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 namespace attn {
 
 BlockSlot block_slot(std::size_t position, std::size_t block_size,
                      const std::vector<std::size_t>& block_table, const char* caller) {
-    if (block_size == 0) invalid_argument(caller, "block_size must be at least 1, got 0");
+    check_positive(caller, "block_size", block_size);
     if (position / block_size >= block_table.size()) {
         invalid_argument(
             caller, "position " + std::to_string(position) + " is not in the block table: its " +
@@ -24,7 +25,7 @@ BlockSlot block_slot(std::size_t position, std::size_t block_size,
 
 void check_block_table(const std::size_t* table, std::size_t n, std::size_t block_size,
                        std::size_t n_blocks, const char* caller) {
-    if (block_size == 0) invalid_argument(caller, "block_size = 0: a block holds at least 1 row");
+    check_positive(caller, "block_size", block_size, "a block holds at least 1 row");
     const std::size_t used = blocks_for(n, block_size);
     for (std::size_t i = 0; i < used; ++i) {
         if (table[i] >= n_blocks) {
@@ -39,14 +40,12 @@ void check_block_table(const std::size_t* table, std::size_t n, std::size_t bloc
 }
 
 std::size_t blocks_for(std::size_t positions, std::size_t block_size) {
-    if (block_size == 0)
-        invalid_argument("attn::blocks_for", "block_size must be at least 1, got 0");
+    check_positive("attn::blocks_for", "block_size", block_size);
     return (positions + block_size - 1) / block_size;
 }
 
 BlockAllocator::BlockAllocator(std::size_t n_blocks) : owners_(n_blocks, 0) {
-    if (n_blocks == 0)
-        invalid_argument("attn::BlockAllocator", "n_blocks must be at least 1, got 0");
+    check_positive("attn::BlockAllocator", "n_blocks", n_blocks);
     // Block 0 on top of the stack: a new pool hands out 0, 1, 2, ...
     for (std::size_t b = n_blocks; b-- > 0;) free_.push_back(b);
 }
@@ -130,8 +129,7 @@ float quantize_row(const float* x, std::size_t n, std::int8_t* q) {
 
 BlockTables::BlockTables(std::size_t n_blocks, std::size_t block_size)
     : block_size_(block_size), allocator_(n_blocks) {
-    if (block_size == 0)
-        invalid_argument("attn::BlockTables", "block_size must be at least 1, got 0");
+    check_positive("attn::BlockTables", "block_size", block_size);
 }
 
 const PagedSequence& BlockTables::sequence(SequenceId id, const char* caller) const {
@@ -375,8 +373,7 @@ PagedLayout PagedKVCache::layout() const {
 void PagedKVCache::attend(std::size_t layer, SequenceId id, std::size_t kv_head, const float* q,
                           std::size_t n, float* out, float* scores) const {
     constexpr const char* fn = "attn::PagedKVCache::attend";
-    if (n == 0)
-        invalid_argument(fn, "n must be at least 1: a query attends over its own key at least");
+    check_positive(fn, "n", n, "a query attends over its own key at least");
     const PagedSequence& s = tables_.sequence(id, fn);
     check_position(fn, layer, config_.n_layers, n - 1, s.length);
     check_head(fn, kv_head);

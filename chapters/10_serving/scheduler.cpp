@@ -15,7 +15,7 @@ std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_b
                                  std::to_string(free_blocks) + ": make room first");
     }
     for (std::size_t i = 0; i < needs.size(); ++i)
-        if (needs[i] == 0) invalid_argument(fn, "needs[" + std::to_string(i) + "] = 0");
+        check_positive(fn, "needs[" + std::to_string(i) + "]", needs[i]);
     std::size_t taken = growth, admitted = 0;
     for (std::size_t need : needs) {
         // Its blocks, those of everyone before it, and a spare block per running sequence.

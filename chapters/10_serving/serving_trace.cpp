@@ -37,10 +37,8 @@ std::vector<Request> serving_trace(const TraceSpec& spec, Rng& rng) {
         invalid_argument(fn, "context = " + std::to_string(spec.context) +
                                  ": a prompt and one token to generate need at least 2");
     }
-    for (std::size_t i = 0; i < spec.max_tokens.size(); ++i) {
-        if (spec.max_tokens[i] == 0)
-            invalid_argument(fn, "max_tokens[" + std::to_string(i) + "] = 0 must be at least 1");
-    }
+    for (std::size_t i = 0; i < spec.max_tokens.size(); ++i)
+        check_positive(fn, "max_tokens[" + std::to_string(i) + "]", spec.max_tokens[i]);
     std::vector<Request> trace;
     double time = 0;
     for (std::size_t i = 0; i < spec.requests; ++i) {
@@ -229,7 +227,7 @@ TraceResult simulate_serving(const std::vector<Request>& trace, std::size_t budg
                              Allocation allocation, std::size_t block_size, std::size_t context) {
     constexpr const char* fn = "attn::simulate_serving";
     const bool paged = allocation == Allocation::paged;
-    if (block_size == 0) invalid_argument(fn, "block_size must be at least 1, got 0");
+    check_positive(fn, "block_size", block_size);
     const auto reservation = [&](const Request& r) {
         return allocation == Allocation::max_length ? context : r.prompt + r.max_tokens;
     };

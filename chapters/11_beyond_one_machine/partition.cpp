@@ -15,7 +15,7 @@ namespace {
 
 // ranks above 0 and rank below it, named as the caller names them.
 void check_rank(const char* fn, std::size_t rank, std::size_t ranks) {
-    if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
+    check_positive(fn, "ranks", ranks, "there must be at least one process");
     check_index(fn, "rank", rank, ranks, "ranks");
 }
 
@@ -93,7 +93,7 @@ LlamaLayer shard_layer(const LlamaLayer& w, const LlamaConfig& c, const HeadShar
 }
 
 LlamaConfig shard_config(const LlamaConfig& c, std::size_t ranks, const char* caller) {
-    if (ranks == 0) invalid_argument(caller, "ranks = 0: there must be at least one process");
+    check_positive(caller, "ranks", ranks, "there must be at least one process");
     LlamaConfig s = c;
     s.n_heads = block_of(caller, "n_heads", c.n_heads, ranks);
     s.n_kv_heads = block_of(caller, "n_kv_heads", c.n_kv_heads, ranks);
@@ -174,7 +174,7 @@ std::size_t chunk_size(const char* fn, std::size_t T, std::size_t ranks, Assignm
 // The cost models' arguments: a configuration a Llama can have and at least one rank.
 void check_cost(const char* fn, const LlamaConfig& c, std::size_t ranks) {
     check_config(c, fn);
-    if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
+    check_positive(fn, "ranks", ranks, "there must be at least one process");
 }
 
 }  // namespace
@@ -198,7 +198,7 @@ std::vector<std::size_t> rank_positions(std::size_t rank, std::size_t ranks, std
 
 std::vector<double> ring_work(std::size_t T, std::size_t ranks, Assignment a) {
     constexpr const char* fn = "attn::ring_work";
-    if (ranks == 0) invalid_argument(fn, "ranks = 0: there must be at least one process");
+    check_positive(fn, "ranks", ranks, "there must be at least one process");
     chunk_size(fn, T, ranks, a);
     std::vector<double> work(ranks, 0.0);
     for (std::size_t r = 0; r < ranks; ++r)
@@ -208,7 +208,7 @@ std::vector<double> ring_work(std::size_t T, std::size_t ranks, Assignment a) {
 }
 
 double ring_allreduce_bytes(double bytes, std::size_t ranks) {
-    if (ranks == 0) invalid_argument("attn::ring_allreduce_bytes", "ranks = 0");
+    check_positive("attn::ring_allreduce_bytes", "ranks", ranks);
     const double P = static_cast<double>(ranks);
     return 2.0 * (P - 1.0) / P * bytes;
 }

@@ -608,3 +608,18 @@ TEST_CASE("check_index names the function, the index, its range and what is coun
                          std::invalid_argument,
                          Catch::Matchers::Message("attn::g: tokens[3] = 0: there are no tokens"));
 }
+
+TEST_CASE("check_positive and check_fits: one form for a count of 0 and for too many") {
+    attn::check_positive("attn::f", "window", 1);
+    CHECK_THROWS_MATCHES(attn::check_positive("attn::f", "window", 0), std::invalid_argument,
+                         Catch::Matchers::Message("attn::f: window = 0 must be at least 1"));
+    CHECK_THROWS_MATCHES(
+        attn::check_positive("attn::f", "block_size", 0, "a block holds at least 1 row"),
+        std::invalid_argument,
+        Catch::Matchers::Message(
+            "attn::f: block_size = 0 must be at least 1: a block holds at least 1 row"));
+    attn::check_fits("attn::g", "tokens", 32, "seq_len", 32);
+    CHECK_THROWS_MATCHES(attn::check_fits("attn::g", "tokens", 33, "seq_len", 32),
+                         std::invalid_argument,
+                         Catch::Matchers::Message("attn::g: 33 tokens do not fit in seq_len = 32"));
+}

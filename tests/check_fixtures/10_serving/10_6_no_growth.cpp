@@ -10,8 +10,8 @@ namespace attn::ex10 {
 std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_blocks,
                        std::size_t growth, std::size_t running) {
     if (growth > free_blocks)
-        invalid_argument("attn::ex10::admissions", "growth = " + std::to_string(growth) +
-                                                       " with " + std::to_string(free_blocks) +
+        invalid_argument("attn::ex10::admissions", "growth = " + std::to_string(growth) + " with " +
+                                                       std::to_string(free_blocks) +
                                                        " free blocks");
     for (std::size_t i = 0; i < needs.size(); ++i)
         if (needs[i] == 0)

@@ -13,8 +13,9 @@ std::size_t admissions(const std::vector<std::size_t>& needs, std::size_t free_b
     (void)running;
     for (std::size_t i = 0; i < needs.size(); ++i) {
         if (needs[i] == 0) {
-            invalid_argument("attn::ex10::admissions",
-                             "needs[" + std::to_string(i) + "] = 0: every request holds at least one block");
+            invalid_argument(
+                "attn::ex10::admissions",
+                "needs[" + std::to_string(i) + "] = 0: every request holds at least one block");
         }
     }
     if (growth > free_blocks) {
