@@ -16,15 +16,13 @@
 namespace attn {
 
 LlamaConfig stories15m_config() {
-    LlamaConfig c;
-    c.dim = 288;
-    c.hidden_dim = 768;
-    c.n_layers = 6;
-    c.n_heads = 6;
-    c.n_kv_heads = 6;
-    c.vocab_size = 32000;
-    c.seq_len = 256;
-    return c;
+    return LlamaConfig{.dim = 288,
+                       .hidden_dim = 768,
+                       .n_layers = 6,
+                       .n_heads = 6,
+                       .n_kv_heads = 6,
+                       .vocab_size = 32000,
+                       .seq_len = 256};
 }
 
 void check_config(const LlamaConfig& c, const char* caller) {

@@ -622,14 +622,13 @@ int main(int argc, char** argv) {
             }
             if (!walk_through) return run_model(options);
             const attn::Tokenizer tok = attn::small_tokenizer(pieces);
-            attn::LlamaConfig c;
-            c.dim = 64;
-            c.hidden_dim = 172;
-            c.n_layers = 4;
-            c.n_heads = 4;
-            c.n_kv_heads = 2;
-            c.vocab_size = tok.vocab_size();
-            c.seq_len = 128;
+            attn::LlamaConfig c{.dim = 64,
+                                .hidden_dim = 172,
+                                .n_layers = 4,
+                                .n_heads = 4,
+                                .n_kv_heads = 2,
+                                .vocab_size = tok.vocab_size(),
+                                .seq_len = 128};
             attn::Rng rng(8);
             const attn::Llama model(c, attn::llama_random(c, rng));
             show_shape();

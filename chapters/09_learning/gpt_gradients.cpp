@@ -82,11 +82,10 @@ GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tok
     return gpt_forward_batch(model, {tokens}, caller);
 }
 
-GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
-                           const char* caller) {
+BatchTokens batch_tokens(const std::vector<Sequence>& batch, std::size_t vocab_size,
+                         const char* caller) {
     if (batch.empty()) invalid_argument(caller, "the batch holds no sequence");
-    std::vector<std::vector<std::size_t>> inputs;
-    std::vector<std::size_t> targets;
+    BatchTokens b;
     for (std::size_t s = 0; s < batch.size(); ++s) {
         if (batch[s].inputs.size() != batch[s].targets.size()) {
             invalid_argument(caller, "sequence " + std::to_string(s) + " has " +
@@ -95,10 +94,16 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
         }
         if (batch[s].inputs.empty())
             invalid_argument(caller, "sequence " + std::to_string(s) + " holds no token");
-        check_tokens(batch[s].targets, model.config().vocab_size, caller);
-        inputs.push_back(batch[s].inputs);
-        targets.insert(targets.end(), batch[s].targets.begin(), batch[s].targets.end());
+        check_tokens(batch[s].targets, vocab_size, caller, "targets");
+        b.inputs.push_back(batch[s].inputs);
+        b.targets.insert(b.targets.end(), batch[s].targets.begin(), batch[s].targets.end());
     }
+    return b;
+}
+
+GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
+                           const char* caller) {
+    const auto [inputs, targets] = batch_tokens(batch, model.config().vocab_size, caller);
     const GptWeights& w = model.weights();
     GptGradients g{0.0, zeros_like(w)};
     const GptActivations f = gpt_forward_batch(model, inputs, caller);

@@ -18,6 +18,19 @@ struct Sequence {
     std::vector<std::size_t> targets;  ///< T token ids: targets[t] follows inputs[0..t]
 };
 
+/// A batch as the forward pass takes it: each sequence's inputs, and every target of the
+/// batch in one list, sequence after sequence (cross_entropy()'s rows).
+struct BatchTokens {
+    std::vector<std::vector<std::size_t>> inputs;  ///< per sequence, its T input tokens
+    std::vector<std::size_t> targets;              ///< the N targets of the whole batch
+};
+
+/// Splits a batch into its inputs and its targets. Throws std::invalid_argument naming
+/// `caller` when the batch is empty, a sequence has no token or not as many targets as
+/// inputs, or a target is not below vocab_size (the inputs are the forward pass's to check).
+BatchTokens batch_tokens(const std::vector<Sequence>& batch, std::size_t vocab_size,
+                         const char* caller);
+
 /// What one block's backward pass needs from its forward pass: every intermediate result
 /// that a backward function takes. Inference throws each away as soon as the next is made.
 /// The rows are the batch's N tokens, sequence after sequence.

@@ -150,19 +150,7 @@ double llama_gradients(const LlamaParameters& p, const std::vector<Sequence>& ba
         invalid_argument(caller, "the gradient buffer holds " + std::to_string(gradients.size()) +
                                      " numbers, the model " + std::to_string(p.size()));
     }
-    if (batch.empty()) invalid_argument(caller, "the batch holds no sequence");
-    std::vector<std::vector<std::size_t>> inputs;
-    std::vector<std::size_t> targets;
-    for (std::size_t s = 0; s < batch.size(); ++s) {
-        if (batch[s].inputs.size() != batch[s].targets.size()) {
-            invalid_argument(caller, "sequence " + std::to_string(s) + " has " +
-                                         std::to_string(batch[s].inputs.size()) + " inputs but " +
-                                         std::to_string(batch[s].targets.size()) + " targets");
-        }
-        check_tokens(batch[s].targets, c.vocab_size, caller);
-        inputs.push_back(batch[s].inputs);
-        targets.insert(targets.end(), batch[s].targets.begin(), batch[s].targets.end());
-    }
+    const auto [inputs, targets] = batch_tokens(batch, c.vocab_size, caller);
     const LlamaActivations f = llama_forward_batch(p, inputs, caller);
     const Sizes z(c);
     const LlamaTensors<const float> w = p.tensors();

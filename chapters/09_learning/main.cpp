@@ -364,15 +364,13 @@ void show_chain_rule(const attn::Language& language) {
 /// gradients right when every tensor's error is below \f$10^{-2}\f$, between the two. (The
 /// tests go further: every number of such a model, not three a tensor.)
 attn::LlamaConfig tiny_config(std::size_t vocab_size) {
-    attn::LlamaConfig c;
-    c.dim = 8;
-    c.hidden_dim = 16;
-    c.n_layers = 2;
-    c.n_heads = 2;
-    c.n_kv_heads = 1;
-    c.vocab_size = vocab_size;
-    c.seq_len = 16;
-    return c;
+    return attn::LlamaConfig{.dim = 8,
+                             .hidden_dim = 16,
+                             .n_layers = 2,
+                             .n_heads = 2,
+                             .n_kv_heads = 1,
+                             .vocab_size = vocab_size,
+                             .seq_len = 16};
 }
 
 void show_gradient_check(const attn::Language& language) {

@@ -243,15 +243,13 @@ Gpt train_agreement_model(const Language& language, const std::vector<Sentence>&
 }
 
 LlamaConfig agreement_llama_config(std::size_t vocab_size) {
-    LlamaConfig c;
-    c.dim = 32;
-    c.hidden_dim = 96;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab_size = vocab_size;
-    c.seq_len = 16;
-    return c;
+    return LlamaConfig{.dim = 32,
+                       .hidden_dim = 96,
+                       .n_layers = 2,
+                       .n_heads = 4,
+                       .n_kv_heads = 2,
+                       .vocab_size = vocab_size,
+                       .seq_len = 16};
 }
 
 LlamaParameters train_agreement_llama(const Language& language, const std::vector<Sentence>& train,

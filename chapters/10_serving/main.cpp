@@ -116,14 +116,13 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 // A small Llama for the sections that compare numbers: 2 layers, 4 heads, 2 key/value heads.
 attn::Llama small_llama(std::size_t seq_len) {
-    attn::LlamaConfig c;
-    c.dim = 64;
-    c.hidden_dim = 128;
-    c.n_layers = 2;
-    c.n_heads = 4;
-    c.n_kv_heads = 2;
-    c.vocab_size = 256;
-    c.seq_len = seq_len;
+    attn::LlamaConfig c{.dim = 64,
+                        .hidden_dim = 128,
+                        .n_layers = 2,
+                        .n_heads = 4,
+                        .n_kv_heads = 2,
+                        .vocab_size = 256,
+                        .seq_len = seq_len};
     attn::Rng rng(10);
     return attn::Llama(c, attn::llama_random(c, rng));
 }

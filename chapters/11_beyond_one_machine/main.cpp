@@ -526,14 +526,13 @@ void show_ring(attn::Ranks& ranks, std::size_t T_asked, const std::filesystem::p
 /// that: {{cost_verdict}}.
 void show_cost(attn::Ranks& ranks) {
     attn::section(std::cout, "What it costs");
-    attn::LlamaConfig big;
-    big.dim = 8192;
-    big.hidden_dim = 28672;
-    big.n_layers = 80;
-    big.n_heads = 64;
-    big.n_kv_heads = 8;
-    big.vocab_size = 128256;
-    big.seq_len = 131072;
+    attn::LlamaConfig big{.dim = 8192,
+                          .hidden_dim = 28672,
+                          .n_layers = 80,
+                          .n_heads = 64,
+                          .n_kv_heads = 8,
+                          .vocab_size = 128256,
+                          .seq_len = 131072};
     const double weights = 70.6e9 * 2.0, hbm = 3e12;  // bytes in 16 bits; bytes per second
     struct Link {
         const char* name;

@@ -31,15 +31,13 @@ std::size_t block_of(const char* fn, const char* name, std::size_t count, std::s
 }  // namespace
 
 LlamaConfig split_model_config() {
-    LlamaConfig c;
-    c.dim = 128;
-    c.hidden_dim = 384;
-    c.n_layers = 4;
-    c.n_heads = 8;
-    c.n_kv_heads = 4;
-    c.vocab_size = 512;
-    c.seq_len = 272;
-    return c;
+    return LlamaConfig{.dim = 128,
+                       .hidden_dim = 384,
+                       .n_layers = 4,
+                       .n_heads = 8,
+                       .n_kv_heads = 4,
+                       .vocab_size = 512,
+                       .seq_len = 272};
 }
 
 HeadShare head_share(const LlamaConfig& c, std::size_t rank, std::size_t ranks) {
