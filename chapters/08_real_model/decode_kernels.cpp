@@ -27,9 +27,10 @@ void matvec_rows(const float* __restrict w, const float* __restrict x, std::size
     // One row after another, each from its first number to its last: W is read as one
     // stream, front to back, in the order it lies in memory, the pattern a processor's
     // prefetcher follows most easily. (Reading several rows side by side, so that each
-    // number of x serves them all, helps while W fits in a cache; from memory it measured
-    // slower than one stream.) Four sums of eight products each live in vector registers
-    // and do not wait for each other.
+    // number of x serves them all, saves loads of x; whether that or one stream is faster
+    // from memory depends on the processor: `make bench` reports this kernel's speed against
+    // the copy bandwidth.) Four sums of eight products each live in vector registers and do
+    // not wait for each other.
     for (std::size_t o = 0; o < out; ++o) {
         const float* r = w + o * in;
         v8 s0 = {}, s1 = {}, s2 = {}, s3 = {};

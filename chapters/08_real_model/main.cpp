@@ -2,8 +2,8 @@
 ///
 /// Seven chapters built every piece of a decoder: attention (01, 02), the causal mask
 /// (03), heads and grouped-query attention (04), the block with RMSNorm and SwiGLU (05),
-/// the KV cache (06) and fast attention (07). This chapter puts them together the way
-/// Meta's Llama does, reads a trained model from disk and writes text with it. The
+/// the KV cache (06), and chapter 07's lesson that reading memory, not arithmetic, sets the
+/// speed. This chapter puts them together the way Meta's Llama does, reads a trained model from disk and writes text with it. The
 /// models are the TinyStories models of the llama2.c project (15M, 42M and 110M
 /// parameters, trained on short children's stories), in llama2.c's checkpoint format and
 /// with its tokenizer. Llama needs one piece no earlier chapter has: *rotary position
@@ -56,7 +56,9 @@ using attn::Vector;
 /// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
-/// attn::llama_block() is that block, the only one the book has from here on. It runs the
+/// attn::llama_block() is that block, the only one the book runs from here on (chapter 09's
+/// training writes its pieces once more, in a forward pass that keeps what the backward
+/// pass reads). It runs the
 /// rows of a step: a whole prompt, one new token, or (chapter 10) one new token of each of
 /// many sequences. Each row's queries and keys are rotated for its own position (the next
 /// section); its keys and values go through attn::LlamaKV, a small interface that chapter
@@ -191,8 +193,9 @@ void show_rope(const std::filesystem::path& figures) {
 /// its stored shape, and the classifier of a tied model *is* the embedding. Multiplying by
 /// a weight as stored needs no transpose either: \f$y = x W = x\,(W^{\mathrm{stored}})^\top\f$
 /// is one product, PyTorch's `F.linear`: chapter 02's attn::project(), now for a weight whose
-/// type says it is stored `[out, in]`, read with common/matmul.hpp's "transposed" flag (for
-/// a single row, BLAS's matrix-vector product of W as stored):
+/// type says it is stored `[out, in]`, read with common/matmul.hpp's "transposed" flag (a
+/// single row goes to attn::matvec(), the decoding kernel of "How fast is it?" below, which
+/// reads W as stored, once, row after row):
 ///
 /// \show linear_weight.cpp project
 ///
@@ -256,7 +259,7 @@ attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama&
 }
 
 /// The layout table is checkpoint_layout(); its last row ends at the file's last byte.
-/// The rest of the chapter runs the model as read back from this file.
+/// The next section generates text with the model as read back from this file.
 /// The tests damage the file in every way the reader checks (too short, too long, a zero
 /// or negative size, heads that do not divide, an odd head size, sizes whose product
 /// overflows, a page of text) and check each message.
@@ -633,9 +636,9 @@ int main(int argc, char** argv) {
             const attn::Llama model(c, attn::llama_random(c, rng));
             show_shape();
             show_rope(figures);
-            show_checkpoint(figures, model);
+            const attn::Llama back = show_checkpoint(figures, model);
             show_tokenizer(tok);
-            show_generation(model, tok);
+            show_generation(back, tok);
             show_speed();
             tok.write(figures / "ch08_tokenizer.bin");
             std::cout
@@ -651,8 +654,9 @@ int main(int argc, char** argv) {
 
 /// ## What comes next
 ///
-/// That is the whole book: a trained language model, run by code you have written line
-/// by line. The exercises of this chapter rebuild its new pieces: RoPE, the Llama block,
+/// A trained language model now runs on code you have written line by line. Chapter 09
+/// trains this architecture from zero, with its backward pass written piece by piece;
+/// chapter 10 serves it to many readers at once, chapter 11 across processes. The exercises of this chapter rebuild its new pieces: RoPE, the Llama block,
 /// the tokenizer's merges and top-p sampling. From here, the larger TinyStories models
 /// run unchanged, and so does any Llama-2-architecture model exported in llama2.c's
 /// format, at the speed your memory allows.

@@ -493,7 +493,8 @@ void show_gradient_check(const attn::Language& language) {
 /// steps, while Adam's averages are still noisy, and a cosine then lowers it to a tenth of
 /// its peak, so the last steps settle.
 ///
-/// \show adamw.cpp clip_gradients learning_rate_at
+/// \show llama_parameters.cpp clip_gradients
+/// \show adamw.cpp learning_rate_at
 void show_optimiser(std::size_t steps, float peak, std::size_t warmup) {
     attn::section(std::cout, "The optimiser");
     // The uncorrected step over the corrected one at step t: (1 - beta1^t) / sqrt(1 - beta2^t).
@@ -616,8 +617,8 @@ void show_data(const attn::Language& language, const attn::LanguageSplit& split)
 ///
 /// The model is chapter 08's Llama at the size of the GPT that "What the Llama changed"
 /// below trains beside it: dim 32, 2 blocks of 4 query heads of 8 sharing 2 key/value heads,
-/// a SwiGLU width of 96 and a seq_len of 16, which holds the longest sentence and the "."
-/// before it ({{longest_inputs}} tokens): {{parameters}} numbers. Each step draws 64
+/// a SwiGLU width of 96 and a seq_len of 16, which holds the inputs of the longest sentence,
+/// "." and every word but its last ({{longest_inputs}} tokens): {{parameters}} numbers. Each step draws 64
 /// training sentences, and attn::llama_training_step() computes their gradient, stops if
 /// the loss or any gradient is not finite (naming the first), clips and takes an AdamW
 /// step, reading and writing the two buffers in place:
@@ -684,6 +685,22 @@ struct Curves {
     std::vector<double> steps, train_loss, held_loss, attractor_accuracy, accuracy,
         other_accuracy;  // %: attractor sentences, all, those without an attractor
 };
+
+// Whether most training sentences have a plural subject ("were" the majority verb).
+bool majority_is_plural(const attn::LanguageSplit& split) {
+    std::size_t train_plural = 0;
+    for (const attn::Sentence& s : split.train) train_plural += s.plural_subject;
+    return 2 * train_plural > split.train.size();
+}
+
+// The % of `sentences` whose verb is the training sentences' majority verb.
+double majority_verb_share(const attn::LanguageSplit& split,
+                           const std::vector<attn::Sentence>& sentences) {
+    const bool plural = majority_is_plural(split);
+    const auto right = std::count_if(sentences.begin(), sentences.end(),
+                                     [&](const auto& s) { return s.plural_subject == plural; });
+    return 100.0 * static_cast<double>(right) / static_cast<double>(sentences.size());
+}
 
 // The baseline that agrees the verb with the last noun before it: % of `sentences` right.
 double nearest_noun_accuracy(const attn::Language& language,
@@ -753,7 +770,7 @@ Trained train(const attn::Language& language, const attn::LanguageSplit& split, 
     double recent = 0.0, recent_norm = 0.0, first_loss = 0.0;
     std::size_t in_recent = 0, jump = 0, clipped = 0, last_clipped = 0;
     const auto start = std::chrono::steady_clock::now();
-    // After each step: the running means, and every 20 steps the held-out measures.
+    // After each step: the running means, and every `every` steps the held-out measures.
     const auto measure = [&](std::size_t step, const attn::StepReport& r,
                              const attn::LlamaParameters& model) {
         if (step == 0) first_loss = r.loss;
@@ -844,7 +861,8 @@ Trained train(const attn::Language& language, const attn::LanguageSplit& split, 
         figures / "ch09_agreement.svg", curves.steps,
         {{"held-out attractor sentences", curves.attractor_accuracy},
          {"all held-out sentences", curves.accuracy},
-         {"baseline: the majority verb", std::vector<double>(curves.steps.size(), 50.0)},
+         {"baseline: the majority verb",
+          std::vector<double>(curves.steps.size(), majority_verb_share(split, attractors))},
          {"baseline: the nearest noun",
           std::vector<double>(curves.steps.size(), nearest_noun_accuracy(language, attractors))}},
         "Chapter 09: subject-verb agreement", "training step", "% of verbs right");
@@ -860,14 +878,8 @@ void show_accuracy(const attn::LlamaParameters& model, const attn::Language& lan
     std::vector<attn::Sentence> attractors;
     for (const attn::Sentence& s : split.held_out)
         if (s.attractor) attractors.push_back(s);
-    std::size_t train_plural = 0;
-    for (const attn::Sentence& s : split.train) train_plural += s.plural_subject;
-    const bool majority_plural = 2 * train_plural > split.train.size();
-    const auto majority_right =
-        std::count_if(attractors.begin(), attractors.end(),
-                      [&](const auto& s) { return s.plural_subject == majority_plural; });
-    const double majority_share =
-        100.0 * static_cast<double>(majority_right) / static_cast<double>(attractors.size());
+    const bool majority_plural = majority_is_plural(split);
+    const double majority_share = majority_verb_share(split, attractors);
     std::cout << "\nheld-out attractor sentences (" << a.attractors << "), verbs right:\n"
               << "  the trained model      "
               << attn::quote("final_attractor_accuracy", 100.0 * a.attractor_accuracy(), 1)
@@ -1276,7 +1288,7 @@ void show_cost(const attn::LlamaParameters& model, const attn::Language& languag
     const std::vector<Row> rows = {
         {"x, the block's input", b.input.size()},
         {"RMSNorm(x)", b.attention_input.size()},
-        {"Q, K, V (rotated)", b.queries.size() + b.keys.size() + b.values.size()},
+        {"Q, K (rotated), V", b.queries.size() + b.keys.size() + b.values.size()},
         {"attention weights P", b.attention_weights[0].size()},
         {"the heads, W_o's input", b.attended.size()},
         {"h = x + attention", b.residual.size()},
@@ -1339,13 +1351,18 @@ void show_cost(const attn::LlamaParameters& model, const attn::Language& languag
 /// it as FILE's stem + `_tokenizer.bin`), and `--load FILE` to skip training and look at a
 /// saved model. Chapter 08's program runs a saved model as it runs stories15M:
 ///
-///     ./ch09_learning --save llama.bin
-///     ./ch08_real_model --checkpoint llama.bin --tokenizer llama_tokenizer.bin --prompt ""
+///     cd build/chapters
+///     09_learning/ch09_learning --save m.bin
+///     08_real_model/ch08_real_model --checkpoint m.bin --tokenizer m_tokenizer.bin --prompt ""
 ///
 /// It starts from token 1, llama2.c's start of a text, which in this vocabulary is the word
-/// "the" (not printed, as llama2.c prints no start token), and stops when the model writes
-/// it again: one sentence. A prompt of text cannot be encoded: llama2.c's byte-pair encoder
-/// builds words from single characters and bytes, and this vocabulary holds whole words only.
+/// "the" (not printed, as llama2.c prints no start token), and stops at the first token 1
+/// the model writes, as llama2.c stops at the start of the next story: here the next "the",
+/// often in the middle of a sentence. Training always began a sentence after ".", never
+/// after a "the" at position 0, so this shows that the file runs, not the model at its
+/// best: this chapter's own sentences above start from ".". A prompt of text cannot be
+/// encoded: llama2.c's byte-pair encoder builds words from single characters and bytes, and
+/// this vocabulary holds whole words only.
 /// attn::run_chapter() reports errors: a step count or file that is wrong ends the program
 /// with a message and exit status 1.
 constexpr const char* description =

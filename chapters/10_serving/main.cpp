@@ -87,8 +87,10 @@ using attn::Vector;
 ///
 /// Attention reads keys and values through the table: the scores block after block, their
 /// softmax, and the weighted values block after block. Within a block, the rows of one head
-/// are contiguous, so the inner loops are chapter 08's, with one indirection per block. The
-/// kernel has one version per storage type (the int8 one is read in the last section):
+/// are contiguous, so the inner loops are the sums of chapter 08's attend_one(), four rows at
+/// a time (four sums that do not wait for each other), with one indirection per block. The
+/// kernel has one version per storage type; both are below, the float32 one first (the
+/// int8 one is explained in the section on 8-bit keys and values):
 ///
 /// \show paged_kernels.cpp attend_paged
 ///
@@ -414,6 +416,12 @@ void show_paged_cache(const std::filesystem::path& figures) {
 ///   and none is free, the sequence admitted last is evicted and later recomputed, as vLLM
 ///   does.
 ///
+/// The two contiguous ways share one loop: a request waiting at the head of the queue takes
+/// the first gap of free positions large enough for its reservation (first fit), and keeps
+/// it until it finishes:
+///
+/// \show serving_trace.cpp first_fit simulate_reserved
+///
 /// The paged server's decisions are one scheduler's (attn::Scheduler), which sees nothing but
 /// the block tables. Each step it first makes room for the running sequences' next tokens,
 /// evicting the sequence admitted last while the pool is short, then, in a step that evicted
@@ -669,7 +677,7 @@ void show_shared_prefix() {
 ///
 /// A decode step of one sequence multiplies a row vector by every weight matrix: each
 /// weight is read from memory for two floating-point operations, and memory is what bounds
-/// it (chapter 08 measured how near it comes to the copy bandwidth). With B sequences, each
+/// it (`make bench` measures how near chapter 08's decoder comes to the copy bandwidth). With B sequences, each
 /// matrix meets a `[B, in]` matrix instead: the weights are read once for all B rows and
 /// give 2B operations per number read. BatchedLlama::step packs the sequences' new tokens
 /// into the rows of one matrix and runs chapter 08's attn::llama_block() on them, the same
@@ -1082,18 +1090,19 @@ void show_batched(const std::filesystem::path& figures, bool quick) {
 /// costs two passes, as B = 24 does (B = 13 runs as passes of 7 and 6 rows); with AVX2
 /// alone a pass holds 6 rows, and B = 16 costs three.
 ///
-/// One more idea made the decode step fast at every B. A BLAS sgemm copies ("packs") its
-/// operands into cache-sized panels inside every call, a second pass over all the weights
-/// that costs as much as the product when the batch is thin. The weights never change, so
-/// BatchedLlama packs them once, at construction, and multiplies with its own kernel,
-/// under attn::project_packed(), the thin-batch variant of the book's one product
-/// attn::project() (a prompt's many rows still go through BLAS):
+/// One more idea serves a thin batch. A BLAS sgemm copies ("packs") its operands into
+/// cache-sized panels inside every call, a second pass over all the weights that is paid
+/// again at every step, though the weights never change. So BatchedLlama packs them once,
+/// at construction, and multiplies with its own kernel, under attn::project_packed(), the
+/// thin-batch variant of the book's one product attn::project() (a step of more than 64
+/// rows, a long prompt, still goes through BLAS):
 ///
 /// \show batched_llama.cpp project_packed
 /// \show paged_kernels.cpp pack_weight pass matmul_packed
 ///
-/// `make bench` measures the same steps with Google Benchmark (bench_serving), and the cost
-/// of reading through a block table against chapter 08's contiguous attention.
+/// `make bench` (bench_serving) measures decode steps of B = 1, 4, 16 and 32 sequences with
+/// Google Benchmark, and the cost of reading through a block table against chapter 08's
+/// contiguous attention.
 ///
 /// ## A server: the scheduler runs the model
 ///
@@ -1181,10 +1190,14 @@ void show_server() {
 /// decoded, and never again, so its scale is known when it is stored; a scale per block
 /// would have to be fixed before the block's later tokens arrive, or the earlier rows be
 /// quantised again (and rounded twice) when a larger number comes. It costs {{= 4 bytes}}
-/// (a float) per 48 numbers at stories15M's head size. Attention multiplies the query by
-/// the integers and the score by the scale once:
+/// (a float) per 48 numbers at stories15M's head size. A row is stored as its integers and
+/// its scale:
 ///
-/// \show paged_cache.cpp quantize_row
+/// \show paged_cache.cpp quantize_row Int8Storage::write
+///
+/// Attention multiplies the query by the integers and the score by the key's scale once,
+/// and weights each value row by its probability times the value's scale: the second
+/// attend_paged() of the paged cache section, the one over an Int8Head.
 ///
 /// The program decodes 256 greedy tokens with stories15M's shape (seeded random weights,
 /// context 512) with a float32 cache and an int8 cache, feeding both the float run's tokens,
@@ -1293,9 +1306,9 @@ void show_int8(const std::optional<attn::Llama>& checkpoint, bool quick) {
 /// At every position the program compares the greedy next word, the logits, the loss, and
 /// whether the verb still agrees with its subject. Its seq_len of 16 holds one sentence, so
 /// the 256 steps become every position of the {{trained_sentences}} held-out sentences,
-/// each after the true words before it; and the float32 logits are checked against
-/// chapter 08's Llama::logits() of each sentence alone: batching and paging change nothing
-/// but rounding.
+/// each after the true words before it; and the float32 logits are compared with chapter
+/// 08's Llama::logits() of each sentence alone (the program stops if they differ by more
+/// than 10^-3): batching and paging change nothing but rounding.
 void show_int8_trained(bool quick) {
     const attn::Language language;
     attn::Rng rng(20);  // chapter 09's split: these sentences were never trained on
@@ -1395,6 +1408,8 @@ void show_int8_trained(bool quick) {
         << "  the float32 cache, batched, against chapter 08's Llama::logits of each sentence\n"
         << "  alone: max difference " << against_llama << std::defaultfloat << std::setprecision(6)
         << '\n';
+    if (!(against_llama < 1e-3))
+        throw std::runtime_error("the batched, paged float32 logits differ from Llama::logits");
 }
 
 /// With heads of only 8 numbers the scale costs a third of an int8 row, so this model's
@@ -1407,6 +1422,7 @@ void show_int8_trained(bool quick) {
 /// A server runs for days with thousands of sequences: a mistake about one of them must be
 /// an error that names it, and must leave the others alone. The program tries each
 /// mistake, prints the message, and checks that another sequence's cache is unchanged:
+/// its block table, its length, and every key and value it holds, in every layer and head.
 void show_bad_input() {
     attn::section(std::cout, "Bad input");
     const attn::Llama model = small_llama(64);
@@ -1415,7 +1431,20 @@ void show_bad_input() {
     const PagedKVCache::SequenceId kept = cache.add_sequence(), other = cache.add_sequence();
     attn::Rng rng(17);
     runner.step({kept, other}, {random_tokens(10, 256, rng), random_tokens(3, 256, rng)});
-    const std::vector<float> before = cache.key(1, kept, 1, 9);
+    // Every key and value of the kept sequence, layer by layer, head by head, position by
+    // position.
+    const auto contents = [&] {
+        std::vector<float> all;
+        const attn::LlamaConfig& c = model.config();
+        for (std::size_t l = 0; l < c.n_layers; ++l)
+            for (std::size_t h = 0; h < c.n_kv_heads; ++h)
+                for (std::size_t p = 0; p < cache.length(kept); ++p)
+                    for (const std::vector<float>& row :
+                         {cache.key(l, kept, h, p), cache.value(l, kept, h, p)})
+                        all.insert(all.end(), row.begin(), row.end());
+        return all;
+    };
+    const std::vector<float> before = contents();
     const std::vector<std::size_t> table = cache.block_table(kept);
     const auto attempt = [&](const char* what, const std::function<void()>& f) {
         try {
@@ -1442,7 +1471,7 @@ void show_bad_input() {
     attempt("a simulated request that can never fit", [&] {
         attn::simulate_serving({{0, 1500, 10, 500}}, 1024, attn::Allocation::max_tokens);
     });
-    const bool same = cache.key(1, kept, 1, 9) == before && cache.block_table(kept) == table &&
+    const bool same = contents() == before && cache.block_table(kept) == table &&
                       cache.length(kept) == 10 && cache.length(other) == 3;
     std::cout << "  sequence " << kept
               << "'s cache after all this: " << (same ? "unchanged" : "CHANGED") << '\n';
@@ -1483,8 +1512,10 @@ int main(int argc, char** argv) {
 
 /// ## What comes next
 ///
-/// The pieces of a real server are now all in the book: attention (chapters 01-04), the
-/// model (05, 08), its cache (06), fast kernels (07), training (09) and serving many readers
-/// at once (10). What production systems add are more of the same ideas: prefill split into
-/// chunks that share steps with decoding, speculative decoding, and kernels that read int8
-/// and fp8 caches on GPUs.
+/// The pieces of a server on one machine are now all in the book: attention (chapters
+/// 01-04), the model (05, 08), its cache (06), fast kernels (07), training (09) and serving
+/// many readers at once (10). Production systems add more of the same ideas: prefill split
+/// into chunks that share steps with decoding, speculative decoding, and kernels that read
+/// int8 and fp8 caches on GPUs. Chapter 11 takes the model beyond one machine: its weights,
+/// its cache and a long prompt's attention split across processes that send each other
+/// messages.

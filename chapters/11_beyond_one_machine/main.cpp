@@ -68,14 +68,18 @@ using attn::Vector;
 ///
 /// An MPI program is started as P copies, each a *rank* 0 .. P - 1 that knows P. Each
 /// runs the same code on its own memory; they share nothing but the messages they send.
-/// attn::Ranks wraps the few operations this chapter needs, and counts the bytes each sends
-/// for the cost model at the end. The first is the *all-reduce*: every rank contributes an
-/// array, and every rank gets the sum:
+/// attn::Ranks wraps the few operations this chapter needs, and keeps a tally for the cost
+/// model at the end: each collective it runs adds the messages and bytes its algorithm sends
+/// (a ring all-reduce's, below), so the tally counts the collectives the program really
+/// runs, priced by the algorithm, not the bytes the MPI library puts on the wire. The first
+/// operation is the *all-reduce*: every rank contributes an array, and every rank gets the
+/// sum:
 ///
 /// \show ranks.cpp Ranks::sum
 ///
-/// Before anything else, the ranks check that they agree: each hashes its model and
-/// settings, rank 0 broadcasts its hash, and a rank whose hash differs stops, naming
+/// Before anything else, the ranks check that they agree: each hashes its model's
+/// configuration, token embedding and every layer's W_q, and the `--quick` setting, rank 0
+/// broadcasts its hash, and a rank whose hash differs stops, naming
 /// itself. Ranks that silently ran different models would send each other numbers that
 /// mean nothing, and the answer would be wrong without any error.
 ///
@@ -336,6 +340,11 @@ void show_tensor_parallel(attn::Ranks& ranks, const attn::Llama& model,
 /// time, so the program merges one head at a time too: one all-reduce per head and layer.
 /// Merging all the heads of a layer in one all-reduce would send the same bytes in
 /// n_heads times fewer messages; the cost model at the end counts what the program does.
+/// The cache stores the step's rows whose positions are this rank's, and attends a query
+/// head over them, the partial state packed as (m, \f$\ell\f$, o) for the merge:
+///
+/// \show distributed_llama.cpp ShardedKVLlama::Kv
+///
 /// The block is again attn::llama_block(), unchanged:
 ///
 /// \show distributed_llama.cpp ShardedKVLlama::forward
@@ -506,8 +515,8 @@ void show_ring(attn::Ranks& ranks, std::size_t T_asked, const std::filesystem::p
 ///
 /// Sending a message of n bytes costs about \f$\alpha + n / \beta\f$: a latency α for
 /// each message and a bandwidth β for its bytes (the α-β model). Each scheme sends a known
-/// number of messages and bytes, which the program counted above and compares here with
-/// the formulas of partition.hpp:
+/// number of messages and bytes a token, given by the formulas of partition.hpp; the
+/// sections above compared them with the tally of the collectives the program ran:
 ///
 /// \show partition.cpp ring_allreduce_bytes tensor_parallel_cost sharded_kv_cost ring_attention_cost
 ///
@@ -522,7 +531,8 @@ void show_ring(attn::Ranks& ranks, std::size_t T_asked, const std::filesystem::p
 /// server (α = {{= 2 µs}}, β = {{= 300 GB/s}}) and like InfiniBand between servers
 /// (α = {{= 5 µs}}, β = {{= 25 GB/s}}). A decoded token must also read its share of the
 /// weights from memory: at {{= 3 TB/s}} that takes {{read_ms_8}} ms on 8 devices and
-/// {{read_ms_64}} ms on 64. A scheme stops paying where its communication takes longer than
+/// {{read_ms_64}} ms on 64 with tensor parallelism (with a sharded cache every device reads
+/// all the weights). A scheme stops paying where its communication takes longer than
 /// that: {{cost_verdict}}.
 void show_cost(attn::Ranks& ranks) {
     attn::section(std::cout, "What it costs");
@@ -543,8 +553,8 @@ void show_cost(attn::Ranks& ranks) {
               << "  devices  link               tensor parallel   sharded KV     ring, "
                  "128k prompt\n"
               << "                                 ms a token     ms a token     s a prompt\n";
-    std::string verdict;
     std::vector<std::string> stops;
+    bool tp_inside = false, kv_everywhere = true;  // TP pays at 8 NVLink-class devices; KV never
     for (std::size_t P : {std::size_t{8}, std::size_t{64}}) {
         const double read_ms = weights / static_cast<double>(P) / hbm * 1e3;
         attn::quote("read_ms_" + std::to_string(P), read_ms, 2);
@@ -552,28 +562,50 @@ void show_cost(attn::Ranks& ranks) {
             const attn::CommCost tp = attn::tensor_parallel_cost(big, P, 2);
             const attn::CommCost kv = attn::sharded_kv_cost(big, P, 2);
             const attn::CommCost ring = attn::ring_attention_cost(big, 131072, P, 2);
-            const double tp_ms = tp.seconds(link.alpha, link.beta) * 1e3;
+            const double tp_ms = tp.seconds(link.alpha, link.beta) * 1e3,
+                         kv_ms = kv.seconds(link.alpha, link.beta) * 1e3;
             std::cout << std::fixed << std::setprecision(2) << std::setw(9) << P << "  "
                       << std::left << std::setw(17) << link.name << std::right << std::setw(17)
-                      << tp_ms << std::setw(15) << kv.seconds(link.alpha, link.beta) * 1e3
-                      << std::setw(15) << ring.seconds(link.alpha, link.beta) << '\n'
+                      << tp_ms << std::setw(15) << kv_ms << std::setw(15)
+                      << ring.seconds(link.alpha, link.beta) << '\n'
                       << std::defaultfloat;
-            if (tp_ms > read_ms) {
-                stops.push_back("tensor parallelism, " + std::to_string(P) + " devices, " +
-                                link.name +
-                                " links: " + std::to_string(static_cast<int>(std::round(tp_ms))) +
-                                " ms of communication a token");
-                verdict += std::string(verdict.empty() ? "" : "; ") + stops.back();
-            }
+            const std::string where = std::to_string(P) + " devices, " + link.name + " links: ";
+            const auto ms = [](double t) {
+                return std::to_string(static_cast<int>(std::round(t)));
+            };
+            if (tp_ms > read_ms)
+                stops.push_back("tensor parallelism, " + where + ms(tp_ms) + " ms a token");
+            else if (P == 8 && link.beta > 100e9)
+                tp_inside = true;
+            // A sharded cache: every device reads all the weights, weights / hbm.
+            const double all_ms = weights / hbm * 1e3;
+            if (kv_ms > all_ms)
+                stops.push_back("a sharded cache, " + where + ms(kv_ms) + " ms a token");
+            else
+                kv_everywhere = false;
         }
     }
     std::cout << "weights read per token at 3 TB/s: " << weights / 8.0 / hbm * 1e3
-              << " ms on 8 devices, " << weights / 64.0 / hbm * 1e3 << " ms on 64\n";
-    attn::quote("cost_verdict", verdict.empty()
-                                    ? "none of the projected cases does"
-                                    : "that happens for " + verdict +
-                                          ", which is why tensor parallelism stays inside a server "
-                                          "and the servers split the layers or the sequence");
+              << " ms on 8 devices, " << weights / 64.0 / hbm * 1e3 << " ms on 64, "
+              << weights / hbm * 1e3 << " ms on one\n";
+    std::string verdict;
+    for (const std::string& item : stops) verdict += (verdict.empty() ? "" : "; ") + item;
+    if (verdict.empty()) {
+        verdict = "none of the projected cases does";
+    } else {
+        verdict = "that happens for " + verdict;
+        if (tp_inside)
+            verdict +=
+                ". Tensor parallelism pays inside a server (8 devices, NVLink-class "
+                "links), which is where it is used; servers split the layers between "
+                "them instead (pipeline parallelism)";
+        if (kv_everywhere)
+            verdict +=
+                ". A cache sharded by position, merged once per head and layer, costs "
+                "more than reading the weights in every case: it is for a sequence whose "
+                "cache fits on no one device, not for speed";
+    }
+    attn::quote("cost_verdict", verdict);
     std::cout << "where communication outweighs reading the weights:\n";
     for (const std::string& item : stops) std::cout << "  " << item << '\n';
     if (stops.empty()) std::cout << "  nowhere\n";
