@@ -206,7 +206,7 @@ void WindowKV::attend(std::size_t layer, std::size_t, std::size_t kv_head, const
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
                  const std::vector<std::size_t>& positions, const LlamaConfig& c,
                  const RopeTables& rope, LlamaKV& kv, const Projector& product,
-                 const Reduce& reduce) {
+                 const Reduce& reduce, LlamaBlockActivations* keep) {
     const auto times = [&](const Matrix& in, const LinearWeight& weight) {
         return product ? product(in, weight) : project(in, weight);
     };
@@ -218,11 +218,15 @@ void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
         x += std::move(partial);
     };
     const std::size_t rows = x.shape(0), d_head = w.w_q.out() / c.n_heads;
+    const std::size_t longest = *std::max_element(positions.begin(), positions.end()) + 1;
+    if (keep) {
+        keep->input = x;
+        keep->attention_weights = xt::zeros<float>({rows, c.n_heads, longest});
+    }
     // Attention: queries, keys and values of every row, the queries and keys rotated by
     // their row's position; the keys and values stored before anything attends.
-    const Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
-    Matrix q = times(z, w.w_q), k = times(z, w.w_k);
-    const Matrix v = times(z, w.w_v);
+    Matrix z = rms_norm(x, w.attention_norm, c.norm_eps);
+    Matrix q = times(z, w.w_q), k = times(z, w.w_k), v = times(z, w.w_v);
     for (std::size_t r = 0; r < rows; ++r) {
         const float* cos = &rope.cos(positions[r], 0);
         const float* sin = &rope.sin(positions[r], 0);
@@ -235,15 +239,31 @@ void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
     // Each row's query heads, side by side as merge_heads() would put them, attend over
     // their sequence up to the row's own position.
     Matrix attended = xt::zeros<float>({rows, c.n_heads * d_head});
-    std::vector<float> scores(*std::max_element(positions.begin(), positions.end()) + 1);
+    std::vector<float> scores(longest);
     for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t h = 0; h < c.n_heads; ++h)
+        for (std::size_t h = 0; h < c.n_heads; ++h) {
             kv.attend(layer, r, kv_head_for(h, c.n_heads, c.n_kv_heads), &q(r, h * d_head),
                       &attended(r, h * d_head), scores.data());
+            if (keep)
+                std::copy_n(scores.data(), positions[r] + 1, &keep->attention_weights(r, h, 0));
+        }
     add(times(attended, w.w_o));
+    if (keep) keep->residual = x;
     // SwiGLU (chapter 05), its weights as stored.
-    const Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
-    add(times(silu_gate(times(z2, w.w_gate), times(z2, w.w_up)), w.w_down));
+    Matrix z2 = rms_norm(x, w.ffn_norm, c.norm_eps);
+    Matrix gate = times(z2, w.w_gate), up = times(z2, w.w_up);
+    Matrix gated = silu_gate(gate, up);
+    add(times(gated, w.w_down));
+    if (!keep) return;
+    keep->attention_input = std::move(z);
+    keep->queries = std::move(q);
+    keep->keys = std::move(k);
+    keep->values = std::move(v);
+    keep->attended = std::move(attended);
+    keep->ffn_input = std::move(z2);
+    keep->gate = std::move(gate);
+    keep->up = std::move(up);
+    keep->gated = std::move(gated);
 }
 
 Matrix llama_block(const Matrix& x, const LlamaLayer& w, std::size_t first_position,

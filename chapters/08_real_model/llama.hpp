@@ -169,6 +169,25 @@ using Projector = std::function<Matrix(const Matrix& x, const LinearWeight& w)>;
 /// (chapter 11) each process computes a part of both, and this sums the parts of all.
 using Reduce = std::function<void(Matrix& partial)>;
 
+/// What llama_block() computed on the way, kept when the caller gives it one: everything
+/// chapter 09's backward pass reads. Row r of each is row r of the step.
+struct LlamaBlockActivations {
+    Matrix input;            ///< `[rows, dim]`, the block's input x
+    Matrix attention_input;  ///< RMSNorm(x), what W_q, W_k and W_v see
+    Matrix queries;          ///< `[rows, n_heads * d_head]`, rotated by each row's position
+    Matrix keys;             ///< `[rows, n_kv_heads * d_head]`, rotated
+    Matrix values;           ///< `[rows, n_kv_heads * d_head]`
+    /// `[rows, n_heads, the largest position + 1]`: row r's attention weights P over the
+    /// positions 0..positions[r] of its sequence, 0 after them
+    Tensor3 attention_weights;
+    Matrix attended;   ///< `[rows, n_heads * d_head]`, the heads side by side, W_o's input
+    Matrix residual;   ///< `[rows, dim]`, h = x + attended W_o
+    Matrix ffn_input;  ///< RMSNorm(h), what W_gate and W_up see
+    Matrix gate;       ///< `[rows, hidden_dim]`, SiLU's input
+    Matrix up;         ///< `[rows, hidden_dim]`
+    Matrix gated;      ///< SiLU(gate) * up, W_down's input
+};
+
 /// \brief One Llama block, the only one the book has: for the rows of a step, in place.
 ///
 /// \f$h = x + \mathrm{Attn}(\mathrm{RMSNorm}(x))\f$ with RoPE on each row's queries and
@@ -185,10 +204,13 @@ using Reduce = std::function<void(Matrix& partial)>;
 /// \param c the configuration \param rope the angles of every position used
 /// \param kv where the keys and values live \param product how the rows meet the weights
 /// \param reduce what becomes of each sub-layer's output before the residual add
+/// \param keep where to keep what the block computed (training), or none: then it keeps
+///        nothing. The weights it keeps are what `kv`'s attend() leaves in `scores`, as
+///        ContiguousKV and chapter 10's paged cache do.
 void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
                  const std::vector<std::size_t>& positions, const LlamaConfig& c,
                  const RopeTables& rope, LlamaKV& kv, const Projector& product = {},
-                 const Reduce& reduce = {});
+                 const Reduce& reduce = {}, LlamaBlockActivations* keep = nullptr);
 
 /// llama_block() for one sequence of T tokens on its own, at positions first_position..
 /// (they see each other, causally, and nothing before): exercise 8.2's block, on a cache of

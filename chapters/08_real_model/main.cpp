@@ -56,10 +56,9 @@ using attn::Vector;
 /// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
-/// attn::llama_block() is that block, the only one the book runs from here on (chapter 09's
-/// training writes its pieces once more, in a forward pass that keeps what the backward
-/// pass reads). It runs the
-/// rows of a step: a whole prompt, one new token, or (chapter 10) one new token of each of
+/// attn::llama_block() is that block, the only one the book has from here on: chapter 09
+/// trains with it too, asking it to keep what it computes on the way (`keep`, for the
+/// backward pass). It runs the rows of a step: a whole prompt, one new token, or (chapter 10) one new token of each of
 /// many sequences. Each row's queries and keys are rotated for its own position (the next
 /// section); its keys and values go through attn::LlamaKV, a small interface that chapter
 /// 06's cache (attn::ContiguousKV, below) and chapter 10's paged cache implement; and each

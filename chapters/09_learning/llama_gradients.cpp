@@ -2,6 +2,7 @@
 
 #include "chapters/04_multi_head_attention/multi_head_attention.hpp"
 #include "chapters/05_transformer_block/transformer_block.hpp"
+#include "chapters/08_real_model/decode_kernels.hpp"
 #include "chapters/09_learning/backward.hpp"
 #include "common/matmul.hpp"
 #include "common/shape.hpp"
@@ -27,6 +28,35 @@ struct Sizes {
           kv(c.n_kv_heads * d_head),
           hidden(c.hidden_dim),
           vocab(c.vocab_size) {}
+};
+
+// The batch's sequences packed one below the other, as chapter 08's cache interface sees
+// them: row r attends over the rows of its own sequence up to itself, with chapter 08's
+// attend_one(), which leaves the weights P in `scores` for the block to keep.
+class PackedKV final : public LlamaKV {
+public:
+    PackedKV(const std::vector<std::size_t>& starts, std::size_t n_kv_heads)
+        : n_kv_heads_(n_kv_heads), first_(starts.back()) {
+        for (std::size_t s = 0; s + 1 < starts.size(); ++s)
+            for (std::size_t r = starts[s]; r < starts[s + 1]; ++r) first_[r] = starts[s];
+    }
+    // Each key/value head's rows made contiguous, [n_kv_heads, N, d_head], as chapter 06's
+    // cache keeps them.
+    void store(std::size_t, const Matrix& keys, const Matrix& values) override {
+        keys_ = split_heads(keys, n_kv_heads_);
+        values_ = split_heads(values, n_kv_heads_);
+    }
+    void attend(std::size_t, std::size_t row, std::size_t kv_head, const float* q, float* out,
+                float* scores) const override {
+        const std::size_t first = first_[row];
+        attend_one(q, &keys_(kv_head, first, 0), &values_(kv_head, first, 0), row - first + 1,
+                   keys_.shape(2), out, scores);
+    }
+
+private:
+    std::size_t n_kv_heads_;
+    std::vector<std::size_t> first_;  // per row, its sequence's first row
+    Tensor3 keys_, values_;
 };
 
 // A view of a `[out, in]` matrix in the buffer, for project().
@@ -78,63 +108,25 @@ LlamaActivations llama_forward_batch(const LlamaParameters& p,
     const std::size_t N = f.tokens.size();
     const LlamaTensors<const float> w = p.tensors();
     const RopeTables rope = rope_tables(0, longest, z.d_head, c.rope_theta);
-    const float scale = 1.0f / std::sqrt(static_cast<float>(z.d_head));
 
     Matrix x = xt::zeros<float>({N, z.dim});
     for (std::size_t t = 0; t < N; ++t)
         std::copy_n(w.token_embedding + f.tokens[t] * z.dim, z.dim, &x(t, 0));
-    for (const LlamaLayerTensors<const float>& l : w.layers) {
+    // Each row's position in its own sentence, and each row's sequence for the attention.
+    std::vector<std::size_t> positions(N);
+    for (std::size_t s = 0; s + 1 < f.starts.size(); ++s)
+        for (std::size_t r = f.starts[s]; r < f.starts[s + 1]; ++r) positions[r] = r - f.starts[s];
+    PackedKV kv(f.starts, c.n_kv_heads);
+    // Chapter 08's block, every row of the batch at once, keeping what the backward pass reads.
+    for (std::size_t l = 0; l < w.layers.size(); ++l) {
+        const LlamaLayerTensors<const float>& t = w.layers[l];
+        const LlamaLayer layer{gain(t.attention_norm, z.dim),     weight(t.w_q, z.q, z.dim),
+                               weight(t.w_k, z.kv, z.dim),        weight(t.w_v, z.kv, z.dim),
+                               weight(t.w_o, z.dim, z.q),         gain(t.ffn_norm, z.dim),
+                               weight(t.w_gate, z.hidden, z.dim), weight(t.w_up, z.hidden, z.dim),
+                               weight(t.w_down, z.dim, z.hidden)};
         LlamaBlockActivations a;
-        a.input = x;
-        // Attention: chapter 08's block, all rows at once, then each sequence on its own.
-        a.attention_input = rms_norm(x, gain(l.attention_norm, z.dim), c.norm_eps);
-        a.queries = project(a.attention_input, weight(l.w_q, z.q, z.dim));
-        a.keys = project(a.attention_input, weight(l.w_k, z.kv, z.dim));
-        a.values = project(a.attention_input, weight(l.w_v, z.kv, z.dim));
-        a.attended = xt::zeros<float>({N, z.q});
-        for (std::size_t s = 0; s + 1 < f.starts.size(); ++s) {
-            const std::size_t first = f.starts[s], T = f.starts[s + 1] - first;
-            for (std::size_t t = 0; t < T; ++t) {
-                const float *cos = &rope.cos(t, 0), *sin = &rope.sin(t, 0);
-                for (std::size_t h = 0; h < c.n_heads; ++h)
-                    rope_rotate(&a.queries(first + t, h * z.d_head), z.d_head, cos, sin);
-                for (std::size_t h = 0; h < c.n_kv_heads; ++h)
-                    rope_rotate(&a.keys(first + t, h * z.d_head), z.d_head, cos, sin);
-            }
-            Tensor3 weights = xt::zeros<float>({c.n_heads, T, T});
-            for (std::size_t h = 0; h < c.n_heads; ++h) {
-                const std::size_t g = kv_head_for(h, c.n_heads, c.n_kv_heads);
-                for (std::size_t i = 0; i < T; ++i) {
-                    // Row i's softmax over keys 0..i (causal), then its mix of the values.
-                    const float* q = &a.queries(first + i, h * z.d_head);
-                    float top = -INFINITY;
-                    for (std::size_t j = 0; j <= i; ++j) {
-                        const float* k = &a.keys(first + j, g * z.d_head);
-                        float dot = 0.0f;
-                        for (std::size_t e = 0; e < z.d_head; ++e) dot += q[e] * k[e];
-                        weights(h, i, j) = dot * scale;
-                        top = std::max(top, weights(h, i, j));
-                    }
-                    float sum = 0.0f;
-                    for (std::size_t j = 0; j <= i; ++j)
-                        sum += weights(h, i, j) = std::exp(weights(h, i, j) - top);
-                    float* out = &a.attended(first + i, h * z.d_head);
-                    for (std::size_t j = 0; j <= i; ++j) {
-                        const float pij = weights(h, i, j) /= sum;
-                        const float* v = &a.values(first + j, g * z.d_head);
-                        for (std::size_t e = 0; e < z.d_head; ++e) out[e] += pij * v[e];
-                    }
-                }
-            }
-            a.attention_weights.push_back(std::move(weights));
-        }
-        a.residual = x + project(a.attended, weight(l.w_o, z.dim, z.q));
-        // SwiGLU.
-        a.ffn_input = rms_norm(a.residual, gain(l.ffn_norm, z.dim), c.norm_eps);
-        a.gate = project(a.ffn_input, weight(l.w_gate, z.hidden, z.dim));
-        a.up = project(a.ffn_input, weight(l.w_up, z.hidden, z.dim));
-        a.gated = silu_gate(a.gate, a.up);
-        x = a.residual + project(a.gated, weight(l.w_down, z.dim, z.hidden));
+        llama_block(x, layer, l, positions, c, rope, kv, {}, {}, &a);
         f.blocks.push_back(std::move(a));
     }
     f.final_norm_output = rms_norm(x, gain(w.final_norm, z.dim), c.norm_eps);
@@ -200,9 +192,10 @@ double llama_gradients(const LlamaParameters& p, const std::vector<Sequence>& ba
             };
             for (std::size_t h = 0; h < c.n_heads; ++h) {
                 const std::size_t g = kv_head_for(h, c.n_heads, c.n_kv_heads);
-                const AttentionGradients ag =
-                    attention_backward(xt::view(a.attention_weights[seq], h), rows(a.queries, h),
-                                       rows(a.keys, g), rows(a.values, g), rows(d_attended, h));
+                const AttentionGradients ag = attention_backward(
+                    xt::view(a.attention_weights, xt::range(first, last), h,
+                             xt::range(0, last - first)),
+                    rows(a.queries, h), rows(a.keys, g), rows(a.values, g), rows(d_attended, h));
                 const auto cols = [&](std::size_t head) {
                     return xt::range(head * z.d_head, (head + 1) * z.d_head);
                 };

@@ -13,22 +13,8 @@
 
 namespace attn {
 
-/// What one Llama block's backward pass needs from its forward pass. Rows are the batch's
-/// N tokens, sequence after sequence.
-struct LlamaBlockActivations {
-    Matrix input;            ///< `[N, dim]`, the block's input x
-    Matrix attention_input;  ///< RMSNorm(x), what W_q, W_k and W_v see
-    Matrix queries;          ///< `[N, n_heads * d_head]`, rotated by each row's position
-    Matrix keys;             ///< `[N, n_kv_heads * d_head]`, rotated
-    Matrix values;           ///< `[N, n_kv_heads * d_head]`
-    std::vector<Tensor3> attention_weights;  ///< per sequence `[n_heads, T, T]`, each head's P
-    Matrix attended;   ///< `[N, n_heads * d_head]`, the heads side by side, W_o's input
-    Matrix residual;   ///< `[N, dim]`, h = x + attended W_o
-    Matrix ffn_input;  ///< RMSNorm(h), what W_gate and W_up see
-    Matrix gate;       ///< `[N, hidden_dim]`, SiLU's input
-    Matrix up;         ///< `[N, hidden_dim]`
-    Matrix gated;      ///< SiLU(gate) * up, W_down's input
-};
+// What one block's backward pass reads from its forward pass is chapter 08's
+// LlamaBlockActivations, which llama_block() fills when asked.
 
 /// The forward pass of a Llama over a batch, with everything the backward pass needs.
 struct LlamaActivations {

@@ -332,17 +332,19 @@ void show_chain_rule(const attn::Language& language) {
 /// The Llama ties its output layer to the token embedding, logits \f$= h\,E^\top\f$: E is
 /// used twice, at the input and at the output, and its gradient is the sum of both uses.
 /// Grouped-query heads share a key/value head, so that head's gradient is the sum over the
-/// query heads that read it. attn::llama_forward_batch() runs chapter 08's block over a
-/// batch, keeping what the backward pass reads, each named for what it is
-/// (attn::LlamaBlockActivations); attn::llama_gradients() walks the same pieces in reverse.
-/// The batch's sequences are packed into the rows of one matrix, one below the other: a
-/// projection, a norm or SwiGLU treats each row alone, so they compute the whole batch in
-/// one call (one large matrix product instead of 64 small ones); only attention keeps the
-/// sequences apart, and it runs per sequence and head. Every weight's gradient is added into
+/// query heads that read it. attn::llama_forward_batch() runs chapter 08's
+/// attn::llama_block() itself over a batch, asking it to keep what the backward pass reads,
+/// each named for what it is (attn::LlamaBlockActivations); attn::llama_gradients() walks
+/// the same pieces in reverse. The batch's sequences are packed into the rows of one
+/// matrix, one below the other: a projection, a norm or SwiGLU treats each row alone, so
+/// they compute the whole batch in one call (one large matrix product instead of 64 small
+/// ones); only attention keeps the sequences apart: the block's cache interface is here a
+/// packed batch, whose row r attends over its own sentence's rows up to itself, and the
+/// backward pass runs per sequence and head. Every weight's gradient is added into
 /// a second buffer laid out as the weights (the next section), through the same BLAS
 /// product with the transposes a backward pass is made of:
 ///
-/// \show llama_gradients.cpp linear_backward_stored llama_forward_batch llama_gradients
+/// \show llama_gradients.cpp linear_backward_stored PackedKV llama_forward_batch llama_gradients
 ///
 /// attn::gpt_gradients() chains the GPT's pieces the same way (gpt_gradients.hpp). The tests
 /// (tests/chapters/test_ch09.cpp and test_ch09_llama.cpp) compare every one of these
@@ -1152,8 +1154,8 @@ void show_heads(const attn::LlamaParameters& model, const attn::Language& langua
         std::vector<Matrix> panels;
         for (std::size_t l = 0; l < c.n_layers; ++l)
             for (std::size_t h = 0; h < c.n_heads; ++h)
-                panels.push_back(
-                    xt::view(f.blocks[l].attention_weights[0], h, xt::all(), xt::all()));
+                panels.push_back(  // row i's weights over positions 0..i, one sentence
+                    xt::view(f.blocks[l].attention_weights, xt::all(), h, xt::all()));
         if (s == 0) {
             std::cout << "\n" << titles[best] << " on \"" << language.text(tokens) << "\":\n";
             attn::print_heatmap(std::cout, panels[best], labels, labels, attn::color_enabled());
@@ -1289,7 +1291,7 @@ void show_cost(const attn::LlamaParameters& model, const attn::Language& languag
         {"x, the block's input", b.input.size()},
         {"RMSNorm(x)", b.attention_input.size()},
         {"Q, K (rotated), V", b.queries.size() + b.keys.size() + b.values.size()},
-        {"attention weights P", b.attention_weights[0].size()},
+        {"attention weights P", b.attention_weights.size()},
         {"the heads, W_o's input", b.attended.size()},
         {"h = x + attention", b.residual.size()},
         {"RMSNorm(h)", b.ffn_input.size()},

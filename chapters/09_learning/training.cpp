@@ -325,12 +325,13 @@ std::vector<std::vector<Vector>> verb_rows(const LlamaParameters& model, const L
             inputs.push_back(sentence_sequence(language, sentences[i]).inputs);
         const LlamaActivations f = llama_forward_batch(model, inputs, fn);
         for (std::size_t i = first; i < last; ++i) {
-            const std::size_t verb = sentences[i].verb_position;
+            // The row of the word before the verb: sentence i's row `verb` of the batch.
+            const std::size_t verb = sentences[i].verb_position, row = f.starts[i - first] + verb;
             for (std::size_t l = 0; l < c.n_layers; ++l) {
-                const Tensor3& weights = f.blocks[l].attention_weights[i - first];
+                const Tensor3& weights = f.blocks[l].attention_weights;
                 for (std::size_t h = 0; h < c.n_heads; ++h) {
                     rows[l * c.n_heads + h].push_back(
-                        Vector(xt::view(weights, h, verb, xt::range(0, verb + 1))));
+                        Vector(xt::view(weights, row, h, xt::range(0, verb + 1))));
                 }
             }
         }

@@ -760,7 +760,7 @@ TEST_CASE("verb_rows: every head's weights in the row that predicts the verb, on
                 INFO("sentence " << i << ", block " << l << ", head " << h);
                 REQUIRE(rows[l * 2 + h].size() == some.size());
                 const Vector expected =
-                    xt::view(f.blocks[l].attention_weights[0], h, verb, xt::range(0, verb + 1));
+                    xt::view(f.blocks[l].attention_weights, verb, h, xt::range(0, verb + 1));
                 CHECK_THAT(rows[l * 2 + h][i], IsClose(expected, 1e-6f));
             }
         }
