@@ -205,6 +205,11 @@ void show_rope(const std::filesystem::path& figures) {
 ///
 /// \show checkpoint.cpp checkpoint_layout
 ///
+/// The reader maps the file, checks the header before it trusts any size in it, and makes
+/// each weight a view of its place in the mapping:
+///
+/// \show checkpoint.cpp MappedFile::map read_checkpoint
+///
 /// The program writes a small model with seeded random weights, lists where each array
 /// sits, and reads it back:
 attn::Llama show_checkpoint(const std::filesystem::path& dir, const attn::Llama& model) {

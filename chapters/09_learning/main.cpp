@@ -1195,6 +1195,7 @@ void show_heads(const attn::LlamaParameters& model, const attn::Language& langua
 /// to train further).
 ///
 /// \show llama_parameters.cpp to_llama from_llama
+/// \show chapters/08_real_model/checkpoint.cpp write_checkpoint
 ///
 /// Read back, the model writes with chapter 08's code: its KV-cached attn::CachedLlama
 /// generates sentences, each from "." at temperature 1 (the model's own distribution) until
