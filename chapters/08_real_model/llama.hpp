@@ -178,7 +178,10 @@ struct LlamaBlockActivations {
     Matrix keys;             ///< `[rows, n_kv_heads * d_head]`, rotated
     Matrix values;           ///< `[rows, n_kv_heads * d_head]`
     /// `[rows, n_heads, the largest position + 1]`: row r's attention weights P over the
-    /// positions 0..positions[r] of its sequence, 0 after them
+    /// positions 0..positions[r] of its sequence, 0 after them, as the cache's attend() left
+    /// them in `scores` (a cache that attends over every position up to the row's own, as
+    /// ContiguousKV and chapter 09's packed batch do; a sliding window or a sharded cache
+    /// leaves other numbers there)
     Tensor3 attention_weights;
     Matrix attended;   ///< `[rows, n_heads * d_head]`, the heads side by side, W_o's input
     Matrix residual;   ///< `[rows, dim]`, h = x + attended W_o

@@ -94,7 +94,8 @@ BatchTokens batch_tokens(const std::vector<Sequence>& batch, std::size_t vocab_s
         }
         if (batch[s].inputs.empty())
             invalid_argument(caller, "sequence " + std::to_string(s) + " holds no token");
-        check_tokens(batch[s].targets, vocab_size, caller, "targets");
+        check_tokens(batch[s].targets, vocab_size, caller,
+                     "batch[" + std::to_string(s) + "].targets");
         b.inputs.push_back(batch[s].inputs);
         b.targets.insert(b.targets.end(), batch[s].targets.begin(), batch[s].targets.end());
     }

@@ -38,7 +38,8 @@ void check_sentences(const char* fn, const char* name, const Language& language,
     for (std::size_t i = 0; i < sentences.size(); ++i) {
         if (sentences[i].tokens.empty())
             invalid_argument(fn, std::string(name) + "[" + std::to_string(i) + "] holds no token");
-        check_tokens(sentences[i].tokens, language.words().size(), fn);
+        check_tokens(sentences[i].tokens, language.words().size(), fn,
+                     std::string(name) + "[" + std::to_string(i) + "].tokens");
     }
 }
 

@@ -432,7 +432,7 @@ void show_paged_cache(const std::filesystem::path& figures) {
 ///
 /// The admission rule itself is attn::admissions(): the queue's head first, each request
 /// with the blocks of those admitted before it, and the first that does not fit stops the
-/// walk, so that a small request never overtakes a large one for ever:
+/// walk, so that small requests cannot keep overtaking a large one and starve it:
 ///
 /// \show scheduler.cpp admissions
 ///

@@ -46,8 +46,8 @@ struct ScheduledRequest {
 /// The i-th request of the queue (from 0, the queue's head) is admitted when
 /// growth + needs[0] + ... + needs[i] + (running + i) <= free_blocks: the blocks the running
 /// sequences' growth takes, those of every request admitted before it in this step and its
-/// own, and one spare block for each sequence running once it is admitted (those admitted
-/// before it in this step included, not itself). The first request that does not fit waits,
+/// own, and one spare block for each sequence running before it (those admitted before it in
+/// this step included, not itself). The first request that does not fit waits,
 /// and so does every request behind it, even one that would fit.
 /// \param needs blocks each waiting request needs, the queue's head first; each at least 1
 /// \param free_blocks the pool's free blocks

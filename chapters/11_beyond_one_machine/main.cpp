@@ -191,8 +191,9 @@ void show_processes(attn::Ranks& ranks, const attn::Llama& model, const Settings
 ///
 /// \show partition.cpp head_share shard_layer
 ///
-/// The block itself is chapter 08's attn::llama_block(), unchanged but for one hook: what
-/// becomes of each sub-layer's output before the residual add (for one process: nothing).
+/// The block itself is chapter 08's attn::llama_block(), through one of its parameters:
+/// what becomes of each sub-layer's output before the residual add (for one process:
+/// nothing).
 /// A rank runs it on its shard as if the shard were a model with n_heads / P heads; the
 /// head size comes from W_q's rows, not from dim / n_heads:
 ///

@@ -263,10 +263,11 @@ Vector attend_paged(const Vector& query, const Tensor3& keys, const Tensor3& val
 ///
 /// that is: the blocks the running sequences' growth takes this step, the blocks of every
 /// request admitted before it in this step and its own, and one spare block for each
-/// sequence running once it is admitted: the `running` ones and the i admitted before it
-/// (not itself). The first request that does not fit waits, and so does every request
-/// behind it, even one that would fit (first come, first served: a small request must not
-/// overtake a large one for ever). Return how many are admitted, counted from the head.
+/// sequence running before it: the `running` ones and the i admitted before it in this
+/// step (not itself). The first request that does not fit waits, and so does every request
+/// behind it, even one that would fit (first come, first served: a large request is not
+/// starved by small ones that keep overtaking it). Return how many are admitted, counted
+/// from the head.
 ///
 /// \param needs blocks each waiting request needs, the queue's head first
 /// \param free_blocks the pool's free blocks

@@ -583,3 +583,29 @@ TEST_CASE("batched_logits checks every sequence before the first step") {
                       Contains("attn::batched_logits") && Contains("41 tokens"));
     CHECK(cache.allocator().free_blocks() == 40);
 }
+
+TEST_CASE(
+    "admissions: the queue's head first, with the blocks of those before it and a spare "
+    "block per running sequence") {
+    // Every queue of up to 3 requests of 1 to 3 blocks over pools of up to 9 free blocks,
+    // against the rule walked here request by request.
+    for (std::size_t n = 0; n <= 3; ++n)
+        for (std::size_t code = 0; code < 27; ++code)
+            for (std::size_t free = 0; free <= 9; ++free)
+                for (std::size_t growth = 0; growth <= std::min<std::size_t>(free, 2); ++growth)
+                    for (std::size_t running = 0; running <= 2; ++running) {
+                        std::vector<std::size_t> needs;
+                        for (std::size_t i = 0, rest = code; i < n; ++i, rest /= 3)
+                            needs.push_back(1 + rest % 3);
+                        std::size_t expected = 0, taken = growth;
+                        while (expected < n && taken + needs[expected] + running + expected <= free)
+                            taken += needs[expected++];
+                        INFO("needs of " << n << " requests (code " << code << "), free " << free
+                                         << ", growth " << growth << ", running " << running);
+                        CHECK(attn::admissions(needs, free, growth, running) == expected);
+                    }
+    CHECK_THROWS_WITH(attn::admissions({2, 0}, 8, 0, 0),
+                      Contains("attn::admissions") && Contains("needs[1] = 0"));
+    CHECK_THROWS_WITH(attn::admissions({2}, 3, 5, 0),
+                      Contains("attn::admissions") && Contains("growth = 5"));
+}
