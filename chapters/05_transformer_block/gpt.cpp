@@ -78,23 +78,25 @@ void check_block_weights(const char* fn, std::size_t l, const BlockWeights& b, c
 
 }  // namespace
 
-Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::move(weights)) {
-    constexpr const char* fn = "attn::Gpt";
-    check_config(config_, fn);
-    const std::size_t d = config_.d_model;
-    check_shape(fn, "token_embedding", weights_.token_embedding,
-                {exactly("vocab_size", config_.vocab_size), exactly("d_model", d)});
-    check_shape(fn, "position_embedding", weights_.position_embedding,
-                {exactly("context", config_.context), exactly("d_model", d)});
-    check_shape(fn, "ln_f_gain", weights_.ln_f_gain, {exactly("d_model", d)});
-    check_shape(fn, "ln_f_bias", weights_.ln_f_bias, {exactly("d_model", d)});
-    if (weights_.blocks.size() != config_.n_layers) {
-        invalid_argument(fn, "the weights hold " + std::to_string(weights_.blocks.size()) +
-                                 " blocks, the configuration asks for n_layers = " +
-                                 std::to_string(config_.n_layers));
+void check_weights(const GptConfig& c, const GptWeights& w, const char* fn) {
+    check_config(c, fn);
+    const std::size_t d = c.d_model;
+    check_shape(fn, "token_embedding", w.token_embedding,
+                {exactly("vocab_size", c.vocab_size), exactly("d_model", d)});
+    check_shape(fn, "position_embedding", w.position_embedding,
+                {exactly("context", c.context), exactly("d_model", d)});
+    check_shape(fn, "ln_f_gain", w.ln_f_gain, {exactly("d_model", d)});
+    check_shape(fn, "ln_f_bias", w.ln_f_bias, {exactly("d_model", d)});
+    if (w.blocks.size() != c.n_layers) {
+        invalid_argument(
+            fn, "the weights hold " + std::to_string(w.blocks.size()) +
+                    " blocks, the configuration asks for n_layers = " + std::to_string(c.n_layers));
     }
-    for (std::size_t l = 0; l < weights_.blocks.size(); ++l)
-        check_block_weights(fn, l, weights_.blocks[l], config_);
+    for (std::size_t l = 0; l < w.blocks.size(); ++l) check_block_weights(fn, l, w.blocks[l], c);
+}
+
+Gpt::Gpt(GptConfig config, GptWeights weights) : config_(config), weights_(std::move(weights)) {
+    check_weights(config_, weights_, "attn::Gpt");
 }
 
 void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,

@@ -52,6 +52,12 @@ struct GptWeights {
 /// norm gains 1.
 GptWeights gpt2_init(const GptConfig& c, Rng& rng);
 
+/// Throws std::invalid_argument naming `caller` and the weight (e.g.
+/// `blocks[1].attention.w_k`) with both shapes, unless every weight, in every block, has the
+/// shape the configuration asks for (attention biases present exactly when `bias`). The Gpt
+/// constructor's check, for code that holds weights without a Gpt (chapter 09's training).
+void check_weights(const GptConfig& c, const GptWeights& w, const char* caller);
+
 /// Throws std::invalid_argument naming `caller` when `tokens` is empty or holds an id that
 /// is not below vocab_size (naming its place and value, as `name[3] = 70`).
 void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size,
@@ -60,9 +66,9 @@ void check_tokens(const std::vector<std::size_t>& tokens, std::size_t vocab_size
 /// A GPT: a configuration and weights that fit it.
 class Gpt {
 public:
-    /// Checks that every weight, in every block, has the shape the configuration asks for
-    /// (attention biases present exactly when `bias`); throws std::invalid_argument naming
-    /// the weight, e.g. `blocks[1].attention.w_k`, and both shapes otherwise.
+    /// Checks the configuration and that every weight fits it (check_weights()); throws
+    /// std::invalid_argument naming the weight, e.g. `blocks[1].attention.w_k`, and both
+    /// shapes otherwise.
     Gpt(GptConfig config, GptWeights weights);
 
     /// The model's shape.

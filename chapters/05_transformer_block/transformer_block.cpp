@@ -21,6 +21,14 @@ void check_norm(const char* fn, const Matrix& x, const Vector& gain) {
     check_shape(fn, "gain", gain, {exactly("d_model", x.shape(1))});
 }
 
+void check_ffn(const char* fn, std::size_t d_model, const FeedForward& f) {
+    check_shape(fn, "w1", f.w1, {exactly("d_model", d_model), any("d_ff")});
+    check_shape(fn, "b1", f.b1, {exactly("d_ff", f.w1.shape(1))});
+    check_shape(fn, "w2", f.w2, {exactly("d_ff", f.w1.shape(1)), exactly("d_model", d_model)});
+    check_shape(fn, "b2", f.b2, {exactly("d_model", d_model)});
+}
+
+// The block's own weights (its attention's are checked by the attention it runs).
 void check_block(const char* fn, const Matrix& x, const BlockWeights& w) {
     check_shape(fn, "x", x, {any("T"), any("d_model")});
     const std::size_t d_model = x.shape(1);
@@ -28,6 +36,7 @@ void check_block(const char* fn, const Matrix& x, const BlockWeights& w) {
     check_shape(fn, "ln1_bias", w.ln1_bias, {exactly("d_model", d_model)});
     check_shape(fn, "ln2_gain", w.ln2_gain, {exactly("d_model", d_model)});
     check_shape(fn, "ln2_bias", w.ln2_bias, {exactly("d_model", d_model)});
+    check_ffn(fn, d_model, w.ffn);
 }
 
 Matrix zeros_like_rows(std::size_t rows, std::size_t cols) {
@@ -78,16 +87,8 @@ Matrix gelu_exact(const Matrix& x) {
 
 Matrix feed_forward(const Matrix& x, const FeedForward& f, const char* caller) {
     check_shape(caller, "x", x, {any("T"), any("d_model")});
-    const std::size_t d_model = x.shape(1);
-    check_shape(caller, "w1", f.w1, {exactly("d_model", d_model), any("d_ff")});
-    check_shape(caller, "b1", f.b1, {exactly("d_ff", f.w1.shape(1))});
-    check_shape(caller, "w2", f.w2, {exactly("d_ff", f.w1.shape(1)), exactly("d_model", d_model)});
-    check_shape(caller, "b2", f.b2, {exactly("d_model", d_model)});
-    Matrix hidden = project(x, f.w1);
-    hidden += f.b1;
-    Matrix out = project(gelu(hidden), f.w2);
-    out += f.b2;
-    return out;
+    check_ffn(caller, x.shape(1), f);
+    return project(gelu(project(x, f.w1, f.b1)), f.w2, f.b2);  // chapter 04's, with a bias
 }
 
 Matrix swiglu(const Matrix& x, const SwiGLUWeights& f) {
@@ -113,18 +114,39 @@ Matrix silu_gate(const Matrix& gate, const Matrix& up) {
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {
     constexpr const char* fn = "attn::transformer_block";
-    check_block(fn, x, w);  // before the mask: an empty x is the reader's mistake, not the mask's
-    return transformer_block(x, w, causal_mask(x.shape(0)), {}, fn);
+    check_block(fn, x, w);  // first: an empty x is the reader's mistake, not causal_mask()'s
+    return transformer_block(x, w, [&](const Matrix& attention_input) {
+        return multi_head_attention(attention_input, w.attention, true, fn).output;  // causal
+    });
 }
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,
                          const KeyValueSource& source, const char* caller) {
     check_block(caller, x, w);
-    const Matrix attended = multi_head_attention(layer_norm(x, w.ln1_gain, w.ln1_bias), w.attention,
-                                                 allowed, caller, source)
-                                .output;
-    const Matrix h = x + attended;
-    return h + feed_forward(layer_norm(h, w.ln2_gain, w.ln2_bias), w.ffn, caller);
+    return transformer_block(x, w, [&](const Matrix& attention_input) {
+        return multi_head_attention(attention_input, w.attention, allowed, caller, source).output;
+    });
+}
+
+Matrix transformer_block(const Matrix& x, const BlockWeights& w, const AttentionLayer& attention,
+                         BlockActivations* keep) {
+    // h = x + MHA(LN1(x)): the attention reads a normalised copy and adds to the stream.
+    Matrix attention_input = layer_norm(x, w.ln1_gain, w.ln1_bias);
+    Matrix residual = x + attention(attention_input);
+    // y = h + FFN(LN2(h)): feed_forward(), its steps named, to keep them.
+    Matrix ffn_input = layer_norm(residual, w.ln2_gain, w.ln2_bias);
+    Matrix hidden = project(ffn_input, w.ffn.w1, w.ffn.b1);
+    Matrix activated = gelu(hidden);
+    Matrix y = residual + project(activated, w.ffn.w2, w.ffn.b2);
+    if (keep) {
+        *keep = {x,
+                 std::move(attention_input),
+                 std::move(residual),
+                 std::move(ffn_input),
+                 std::move(hidden),
+                 std::move(activated)};
+    }
+    return y;
 }
 
 Matrix post_ln_block(const Matrix& x, const BlockWeights& w) {

@@ -13,6 +13,7 @@
 #include "common/tensor.hpp"
 
 #include <cstddef>
+#include <functional>
 
 namespace attn {
 
@@ -94,6 +95,36 @@ struct BlockWeights {
 /// \param w the block's weights
 /// \return `[T, d_model]`
 Matrix transformer_block(const Matrix& x, const BlockWeights& w);
+
+/// What transformer_block() computed on the way, kept when the caller gives it one: what
+/// chapter 09's backward pass reads. Row t of each is the block's row t. (The attention
+/// sub-layer keeps its own, when its caller asks it to.)
+struct BlockActivations {
+    Matrix input;            ///< `[T, d_model]`, the block's input x
+    Matrix attention_input;  ///< LN1(x), what the attention sub-layer reads
+    Matrix residual;         ///< `[T, d_model]`, h = x + attention
+    Matrix ffn_input;        ///< LN2(h), W_1's input
+    Matrix hidden;           ///< `[T, d_ff]`, LN2(h) W_1 + b_1, GELU's input
+    Matrix activated;        ///< `[T, d_ff]`, GELU(hidden), W_2's input
+};
+
+/// A block's attention sub-layer as the block calls it: LN1(x) `[T, d_model]` in, the
+/// attention's output `[T, d_model]` out.
+using AttentionLayer = std::function<Matrix(const Matrix& attention_input)>;
+
+/// \brief The GPT block, the only one the book has: its attention sub-layer given.
+///
+/// The other two forms call it. So do chapter 06, whose attention reads and writes its
+/// cache, and chapter 09, whose attention runs over a batch of sequences packed one below
+/// the other, keeping its heads for the backward pass. The caller has checked x against w.
+/// \param x `[T, d_model]`, the residual stream
+/// \param w the block's weights (its norms and feed-forward network; the attention's are
+///        the sub-layer's)
+/// \param attention the attention sub-layer
+/// \param keep where to keep what the block computed (training), or none
+/// \return `[T, d_model]`
+Matrix transformer_block(const Matrix& x, const BlockWeights& w, const AttentionLayer& attention,
+                         BlockActivations* keep = nullptr);
 
 /// The same block with any mask and its keys and values from anywhere: chapter 06 runs it
 /// with a cache as `source`, so that the tokens of a prompt or one new token attend over

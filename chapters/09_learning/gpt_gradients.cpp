@@ -39,42 +39,53 @@ void set(Vector& into, const Vector& g) {
     if (into.size() != 0) into = g;
 }
 
-}  // namespace
-
-GptActivations gpt_forward_batch(const Gpt& model,
-                                 const std::vector<std::vector<std::size_t>>& sequences,
-                                 const char* caller) {
+// gpt_forward_batch() on weights the caller has checked against the configuration.
+GptActivations forward(const GptConfig& c, const GptWeights& w,
+                       const std::vector<std::vector<std::size_t>>& sequences, const char* caller) {
     check_positive(caller, "sequences.size()", sequences.size(), "no sequence to run");
-    const GptWeights& w = model.weights();
     GptActivations f;
     f.starts.push_back(0);
     for (std::size_t s = 0; s < sequences.size(); ++s) {
-        if (sequences[s].empty())
-            invalid_argument(caller, "sequences[" + std::to_string(s) + "] holds no token");
+        const std::string name = "sequences[" + std::to_string(s) + "]";
+        if (sequences[s].empty()) invalid_argument(caller, name + " holds no token");
+        check_tokens(sequences[s], c.vocab_size, caller, name);
+        check_fits(caller, "tokens of " + name, sequences[s].size(), "context", c.context);
         f.tokens.insert(f.tokens.end(), sequences[s].begin(), sequences[s].end());
         f.starts.push_back(f.tokens.size());
     }
-    // The sequences' embeddings, one below the other: N rows.
-    Matrix x = xt::zeros<float>({f.tokens.size(), model.config().d_model});
-    for (std::size_t s = 0; s < sequences.size(); ++s)
-        xt::view(x, xt::range(f.starts[s], f.starts[s + 1]), xt::all()) =
-            model.embed(sequences[s], 0, caller);
+    // The sequences' embeddings, one below the other: N rows, x_t = E[token] + P[position]
+    // (chapter 05's Gpt::embed()), each sequence from position 0.
+    Matrix x = xt::zeros<float>({f.tokens.size(), c.d_model});
+    for (std::size_t s = 0; s + 1 < f.starts.size(); ++s)
+        for (std::size_t r = f.starts[s]; r < f.starts[s + 1]; ++r)
+            xt::row(x, r) = xt::row(w.token_embedding, f.tokens[r]) +
+                            xt::row(w.position_embedding, r - f.starts[s]);
     for (const BlockWeights& b : w.blocks) {
-        BlockActivations k;
-        k.x = x;
-        k.a = layer_norm(x, b.ln1_gain, b.ln1_bias);
-        k.attention = multi_head_attention_forward(k.a, b.attention, f.starts);
-        k.h = x + k.attention.output;
-        k.b = layer_norm(k.h, b.ln2_gain, b.ln2_bias);
-        k.hidden = project(k.b, b.ffn.w1, b.ffn.b1);
-        k.gelu = gelu(k.hidden);
-        x = k.h + project(k.gelu, b.ffn.w2, b.ffn.b2);
-        f.blocks.push_back(std::move(k));
+        // Chapter 05's block, keeping what it computes; its attention keeps the heads of
+        // each sequence.
+        GptBlockActivations kept;
+        x = transformer_block(
+            x, b,
+            [&](const Matrix& attention_input) {
+                kept.attention =
+                    multi_head_attention_forward(attention_input, b.attention, f.starts);
+                return kept.attention.output;
+            },
+            &kept);
+        f.blocks.push_back(std::move(kept));
     }
     f.final_norm = layer_norm(x, w.ln_f_gain, w.ln_f_bias);
     f.logits = matmul(f.final_norm, w.token_embedding, Read::as_stored, Read::transposed);
     f.x = std::move(x);
     return f;
+}
+
+}  // namespace
+
+GptActivations gpt_forward_batch(const Gpt& model,
+                                 const std::vector<std::vector<std::size_t>>& sequences,
+                                 const char* caller) {
+    return forward(model.config(), model.weights(), sequences, caller);
 }
 
 GptActivations gpt_forward(const Gpt& model, const std::vector<std::size_t>& tokens,
@@ -102,12 +113,13 @@ BatchTokens batch_tokens(const std::vector<Sequence>& batch, std::size_t vocab_s
     return b;
 }
 
-GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
-                           const char* caller) {
-    const auto [inputs, targets] = batch_tokens(batch, model.config().vocab_size, caller);
-    const GptWeights& w = model.weights();
+namespace {
+
+GptGradients gradients(const GptConfig& c, const GptWeights& w, const std::vector<Sequence>& batch,
+                       const char* caller) {
+    const auto [inputs, targets] = batch_tokens(batch, c.vocab_size, caller);
     GptGradients g{0.0, zeros_like(w)};
-    const GptActivations f = gpt_forward_batch(model, inputs, caller);
+    const GptActivations f = forward(c, w, inputs, caller);
 
     // The loss: the mean over all N positions of the batch, so dlogits carries 1/N.
     const CrossEntropy ce = cross_entropy(f.logits, targets);
@@ -122,21 +134,22 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
     Matrix dx = lf.dx;
     for (std::size_t l = w.blocks.size(); l-- > 0;) {
         const BlockWeights& b = w.blocks[l];
-        const BlockActivations& k = f.blocks[l];
+        const GptBlockActivations& k = f.blocks[l];
         BlockWeights& d = g.d.blocks[l];
         // out = h + FFN(LN2(h)): the residual passes dx to h unchanged, and adds the
         // feed-forward path's gradient.
-        const LinearGradients down = linear_backward(k.gelu, b.ffn.w2, dx);
-        const LinearGradients up = linear_backward(k.b, b.ffn.w1, gelu_backward(k.hidden, down.dx));
-        const LayerNormGradients ln2 = layer_norm_backward(k.h, b.ln2_gain, up.dx);
+        const LinearGradients down = linear_backward(k.activated, b.ffn.w2, dx);
+        const LinearGradients up =
+            linear_backward(k.ffn_input, b.ffn.w1, gelu_backward(k.hidden, down.dx));
+        const LayerNormGradients ln2 = layer_norm_backward(k.residual, b.ln2_gain, up.dx);
         d.ffn = {up.dw, up.db, down.dw, down.db};
         d.ln2_gain = ln2.dgain;
         d.ln2_bias = ln2.dbias;
         const Matrix dh = dx + ln2.dx;
         // h = x + MHA(LN1(x)): the same again.
         const MultiHeadGradients att =
-            multi_head_attention_backward(k.a, b.attention, k.attention, dh);
-        const LayerNormGradients ln1 = layer_norm_backward(k.x, b.ln1_gain, att.dx);
+            multi_head_attention_backward(k.attention_input, b.attention, k.attention, dh);
+        const LayerNormGradients ln1 = layer_norm_backward(k.input, b.ln1_gain, att.dx);
         d.attention.w_q = att.d_w.w_q;
         d.attention.w_k = att.d_w.w_k;
         d.attention.w_v = att.d_w.w_v;
@@ -158,6 +171,19 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
             xt::view(dx, xt::range(f.starts[s], f.starts[s + 1]), xt::all());
     }
     return g;
+}
+
+}  // namespace
+
+GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
+                           const char* caller) {
+    return gradients(model.config(), model.weights(), batch, caller);
+}
+
+GptGradients gpt_gradients(const GptConfig& c, const GptWeights& w,
+                           const std::vector<Sequence>& batch, const char* caller) {
+    check_weights(c, w, caller);
+    return gradients(c, w, batch, caller);
 }
 
 }  // namespace attn

@@ -31,33 +31,29 @@ struct BatchTokens {
 BatchTokens batch_tokens(const std::vector<Sequence>& batch, std::size_t vocab_size,
                          const char* caller);
 
-/// What one block's backward pass needs from its forward pass: every intermediate result
-/// that a backward function takes. Inference throws each away as soon as the next is made.
-/// The rows are the batch's N tokens, sequence after sequence.
-struct BlockActivations {
-    Matrix x;                    ///< `[N, d_model]`, the block's input
-    Matrix a;                    ///< LN1(x), the attention's input
+/// What one block's backward pass needs from its forward pass: what chapter 05's
+/// transformer_block() keeps when asked, and what its attention kept (the heads of each
+/// sequence). Inference throws each away as soon as the next is made. The rows are the
+/// batch's N tokens, sequence after sequence.
+struct GptBlockActivations : BlockActivations {
     MultiHeadForward attention;  ///< its heads (per sequence) and merged heads
-    Matrix h;                    ///< `[N, d_model]`, x + attention
-    Matrix b;                    ///< LN2(h), the feed-forward's input
-    Matrix hidden;               ///< `[N, d_ff]`, b W1 + b1, GELU's input
-    Matrix gelu;                 ///< `[N, d_ff]`, GELU(hidden), W2's input
 };
 
 /// The forward pass of a whole GPT over a batch with everything the backward pass needs.
 struct GptActivations {
-    std::vector<std::size_t> starts;       ///< sequence s is rows starts[s] .. starts[s+1] - 1
-    std::vector<std::size_t> tokens;       ///< the N input tokens, sequence after sequence
-    std::vector<BlockActivations> blocks;  ///< one per block
-    Matrix x;                              ///< `[N, d_model]`, the last block's output
-    Matrix final_norm;                     ///< `[N, d_model]`, the final layer norm's output
-    Matrix logits;                         ///< `[N, vocab_size]`
+    std::vector<std::size_t> starts;          ///< sequence s is rows starts[s] .. starts[s+1] - 1
+    std::vector<std::size_t> tokens;          ///< the N input tokens, sequence after sequence
+    std::vector<GptBlockActivations> blocks;  ///< one per block
+    Matrix x;                                 ///< `[N, d_model]`, the last block's output
+    Matrix final_norm;                        ///< `[N, d_model]`, the final layer norm's output
+    Matrix logits;                            ///< `[N, vocab_size]`
 };
 
 /// Chapter 05's Gpt::logits() for a batch of sequences at once, keeping the activations: the
 /// same logits as each sequence alone. Their rows are packed into one matrix, so that every
-/// layer but attention is one matrix product for the whole batch; attention runs per
-/// sequence (multi_head_attention_forward()).
+/// layer but attention is one matrix product for the whole batch. Each block is chapter
+/// 05's transformer_block() itself, its attention multi_head_attention_forward(), which runs
+/// per sequence.
 /// \param model the GPT \param sequences each 1..context ids below vocab_size
 /// \param caller the function named in an error (no sequence, an empty one, a token outside
 /// the vocabulary, too many)
@@ -86,6 +82,14 @@ struct GptGradients {
 /// longer than the context, inputs and targets of different lengths, or an id outside the
 /// vocabulary, naming `caller`.
 GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
+                           const char* caller = "attn::gpt_gradients");
+
+/// gpt_gradients() of a GPT's weights held without a Gpt (training steps them in place):
+/// they are checked against the configuration first (check_weights()), not copied.
+/// \param c the configuration \param w weights that fit it \param batch the sequences
+/// \param caller the function named in an error
+GptGradients gpt_gradients(const GptConfig& c, const GptWeights& w,
+                           const std::vector<Sequence>& batch,
                            const char* caller = "attn::gpt_gradients");
 
 }  // namespace attn

@@ -271,8 +271,8 @@ void show_chain_rule(const attn::Language& language) {
 /// The activation of the GPT's feed-forward network (the tanh form of chapter 05) is
 /// elementwise: dx is dy times its derivative (its tanh from chapter 07's vectorised
 /// exponential, \f$\tanh u = 1 - 2/(e^{2u} + 1)\f$, several values an instruction). The
-/// forward pass of training is chapter 05's gelu() itself, so a GPT in training computes
-/// the logits attn::Gpt::logits() computes.
+/// forward pass of training is chapter 05's attn::transformer_block() itself, with gelu()
+/// inside it, so a GPT in training computes the logits attn::Gpt::logits() computes.
 /// **The residual add** \f$h = x + f(x)\f$ passes dy to x unchanged and adds f's path: that
 /// is why a deep residual network trains at all, the gradient reaches the first block
 /// undiminished. **The embeddings** are a lookup, \f$x_t = E_{token_t} + P_t\f$: the
@@ -346,7 +346,10 @@ void show_chain_rule(const attn::Language& language) {
 ///
 /// \show llama_gradients.cpp linear_backward_stored PackedKV llama_forward_batch llama_gradients
 ///
-/// attn::gpt_gradients() chains the GPT's pieces the same way (gpt_gradients.hpp). The tests
+/// attn::gpt_gradients() chains the GPT's pieces the same way (gpt_gradients.hpp): its
+/// forward pass runs chapter 05's attn::transformer_block() for each block, asking it to
+/// keep what it computed (attn::BlockActivations), with an attention sub-layer that runs
+/// per sequence and keeps its heads. The tests
 /// (tests/chapters/test_ch09.cpp and test_ch09_llama.cpp) compare every one of these
 /// functions, and each model's gradient for every one of its tensors, with PyTorch's
 /// autograd on the same inputs (float64 references in tests/reference/ch09.txt and

@@ -111,7 +111,7 @@ StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& op
     if (!(max_norm > 0.0))
         invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
     const std::string step = "attn::training_step: step " + std::to_string(optimiser.steps() + 1);
-    GptGradients g = gpt_gradients(Gpt(config, weights), batch, fn);
+    GptGradients g = gpt_gradients(config, weights, batch, fn);  // checked, not copied
     // A non-finite loss or gradient would turn every weight into NaN in one AdamW step:
     // stop before it, naming where it began.
     if (!std::isfinite(g.loss))

@@ -57,6 +57,39 @@ TEST_CASE("the pre-LN and post-LN blocks match PyTorch") {
                IsClose(ref().matrix("block.post_ln"), 1e-4f));
 }
 
+TEST_CASE("transformer_block with its attention given: the one body, and what it keeps") {
+    const attn::BlockWeights b = reference_block("block");
+    const Matrix x = ref().matrix("block.x");
+    // Chapter 04's causal layer as the sub-layer: PyTorch's block, and each kept step
+    // equal to the piece it is (each piece tested on its own against PyTorch).
+    attn::BlockActivations kept;
+    std::size_t calls = 0;
+    const Matrix y = attn::transformer_block(
+        x, b,
+        [&](const Matrix& attention_input) {
+            ++calls;
+            return attn::multi_head_attention(attention_input, b.attention, true).output;
+        },
+        &kept);
+    CHECK(calls == 1);
+    CHECK_THAT(y, IsClose(ref().matrix("block.out"), 1e-4f));
+    CHECK_THAT(kept.input, IsClose(x, 0.0f));
+    CHECK_THAT(kept.attention_input, IsClose(attn::layer_norm(x, b.ln1_gain, b.ln1_bias), 1e-6f));
+    const Matrix h = x + attn::multi_head_attention(kept.attention_input, b.attention, true).output;
+    CHECK_THAT(kept.residual, IsClose(h, 1e-6f));
+    CHECK_THAT(kept.ffn_input, IsClose(attn::layer_norm(h, b.ln2_gain, b.ln2_bias), 1e-5f));
+    CHECK_THAT(kept.hidden, IsClose(attn::project(kept.ffn_input, b.ffn.w1, b.ffn.b1), 1e-5f));
+    CHECK_THAT(kept.activated, IsClose(attn::gelu(kept.hidden), 1e-6f));
+    CHECK_THAT(y, IsClose(Matrix(h + attn::feed_forward(kept.ffn_input, b.ffn)), 1e-5f));
+    // Another sub-layer: one that adds nothing leaves x + FFN(LN2(x)).
+    const Matrix none = attn::transformer_block(
+        x, b, [](const Matrix& a) { return Matrix(xt::zeros<float>(a.shape())); });
+    CHECK_THAT(
+        none,
+        IsClose(Matrix(x + attn::feed_forward(attn::layer_norm(x, b.ln2_gain, b.ln2_bias), b.ffn)),
+                1e-5f));
+}
+
 TEST_CASE("a two-layer GPT with set weights gives PyTorch's logits") {
     const attn::GptConfig c{10, 8, 8, 2, 2, 2, 32, true};
     attn::GptWeights w;

@@ -294,6 +294,24 @@ TEST_CASE("gpt_gradients refuses a batch it cannot compute, naming what is wrong
                       Contains("attn::gpt_gradients") && Contains("context"));
 }
 
+TEST_CASE("gpt_gradients of weights held without a Gpt: the same numbers, the weights checked") {
+    const attn::Gpt& model = reference_gpt();
+    const attn::GptGradients of_model = attn::gpt_gradients(model, reference_batch());
+    attn::GptWeights w = model.weights();
+    const attn::GptGradients of_weights = attn::gpt_gradients(model.config(), w, reference_batch());
+    CHECK(of_weights.loss == of_model.loss);
+    CHECK_THAT(of_weights.d.blocks[1].attention.w_k,
+               IsClose(of_model.d.blocks[1].attention.w_k, 0.0f));
+    CHECK_THAT(of_weights.d.token_embedding, IsClose(of_model.d.token_embedding, 0.0f));
+    w.blocks[1].ffn.b1 = xt::zeros<float>({3});
+    CHECK_THROWS_WITH(attn::gpt_gradients(model.config(), w, reference_batch(), "caller_name"),
+                      Contains("caller_name") && Contains("blocks[1].ffn.b1") && Contains("[3]"));
+    attn::AdamW optimiser(model.weights());
+    CHECK_THROWS_WITH(attn::training_step(model.config(), w, optimiser, reference_batch(), 1e-3f),
+                      Contains("attn::training_step") && Contains("blocks[1].ffn.b1"));
+    CHECK(optimiser.steps() == 0);
+}
+
 namespace {
 
 // Every tensor of two models, compared in parameters() order, names included.
