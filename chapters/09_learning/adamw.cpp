@@ -7,15 +7,19 @@
 
 namespace attn {
 
-std::vector<ParameterView> parameters(GptWeights& w) {
-    std::vector<ParameterView> p;
+namespace {
+
+// Every non-empty tensor of w, GptWeights or const GptWeights, in the order of parameters().
+template <typename Weights, typename Float>
+std::vector<ParameterViewOf<Float>> views(Weights& w) {
+    std::vector<ParameterViewOf<Float>> p;
     const auto add = [&](std::string name, auto& t, bool decays) {
         if (t.size() != 0) p.push_back({std::move(name), t.data(), t.size(), decays});
     };
     add("token_embedding", w.token_embedding, false);
     add("position_embedding", w.position_embedding, false);
     for (std::size_t l = 0; l < w.blocks.size(); ++l) {
-        BlockWeights& b = w.blocks[l];
+        auto& b = w.blocks[l];
         const std::string at = "blocks[" + std::to_string(l) + "].";
         add(at + "ln1_gain", b.ln1_gain, false);
         add(at + "ln1_bias", b.ln1_bias, false);
@@ -39,9 +43,18 @@ std::vector<ParameterView> parameters(GptWeights& w) {
     return p;
 }
 
+}  // namespace
+
+std::vector<ParameterView> parameters(GptWeights& w) {
+    return views<GptWeights, float>(w);
+}
+
+std::vector<ParameterViewOf<const float>> parameters(const GptWeights& w) {
+    return views<const GptWeights, const float>(w);
+}
+
 AdamW::AdamW(const GptWeights& w, AdamWSettings settings) : settings_(settings) {
-    GptWeights shapes = w;
-    for (const ParameterView& p : parameters(shapes)) {
+    for (const ParameterViewOf<const float>& p : parameters(w)) {  // the sizes, no copy
         m_.emplace_back(p.size, 0.0f);
         v_.emplace_back(p.size, 0.0f);
     }

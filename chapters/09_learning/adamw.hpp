@@ -13,13 +13,17 @@
 namespace attn {
 
 /// One weight tensor of a GPT seen as numbers: its name, where they are, and whether weight
-/// decay applies to it.
-struct ParameterView {
+/// decay applies to it. `Float` is `const float` for a model that is only read.
+template <typename Float>
+struct ParameterViewOf {
     std::string name;  ///< e.g. "blocks[1].attention.w_k"
-    float* data;       ///< the first number
+    Float* data;       ///< the first number
     std::size_t size;  ///< how many
     bool decays;       ///< a matrix that mixes features: W_q, W_k, W_v, W_o, W_1, W_2
 };
+
+/// A view that may change the numbers (the optimiser's step, clipping).
+using ParameterView = ParameterViewOf<float>;
 
 /// Every non-empty weight tensor of `w`, in a fixed order (the embeddings, each block's
 /// tensors in the order of BlockWeights, the final norm). Weight decay applies to the six
@@ -28,6 +32,9 @@ struct ParameterView {
 /// them (nanoGPT decays them too): a position row past the longest sentence gets no gradient,
 /// so decay alone would pull it to 0.
 std::vector<ParameterView> parameters(GptWeights& w);
+
+/// parameters() of a model that is only read (its sizes, its numbers).
+std::vector<ParameterViewOf<const float>> parameters(const GptWeights& w);
 
 /// The settings of AdamW.
 struct AdamWSettings {
