@@ -77,6 +77,17 @@ void check_training(const char* fn, const Language& language, const std::vector<
     }
 }
 
+// A step's settings, before the gradients are computed: the optimiser and clipping would
+// refuse them only afterwards, naming themselves.
+void check_step_settings(const char* fn, float learning_rate, double max_norm) {
+    if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
+        invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
+                                 ": the learning rate must be above 0 and finite");
+    }
+    if (!(max_norm > 0.0))
+        invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
+}
+
 // One step's agreement_batch sentences, drawn from `train` with `rng`.
 std::vector<Sequence> draw_batch(const Language& language, const std::vector<Sentence>& train,
                                  Rng& rng) {
@@ -102,14 +113,7 @@ void keep_freed_memory() {
 StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
                          const std::vector<Sequence>& batch, float learning_rate, double max_norm) {
     constexpr const char* fn = "attn::training_step";
-    // Before the gradients are computed: AdamW::step and clip_gradients would refuse these
-    // only afterwards, naming themselves.
-    if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
-        invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
-                                 ": the learning rate must be above 0 and finite");
-    }
-    if (!(max_norm > 0.0))
-        invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
+    check_step_settings(fn, learning_rate, max_norm);
     const std::string step = "attn::training_step: step " + std::to_string(optimiser.steps() + 1);
     GptGradients g = gpt_gradients(config, weights, batch, fn);  // checked, not copied
     // A non-finite loss or gradient would turn every weight into NaN in one AdamW step:
@@ -129,12 +133,7 @@ StepReport llama_training_step(LlamaParameters& p, LlamaParameters& gradients,
                                BufferAdamW& optimiser, const std::vector<Sequence>& batch,
                                float learning_rate, double max_norm) {
     constexpr const char* fn = "attn::llama_training_step";
-    if (!(learning_rate > 0.0f) || !std::isfinite(learning_rate)) {
-        invalid_argument(fn, "learning_rate = " + std::to_string(learning_rate) +
-                                 ": the learning rate must be above 0 and finite");
-    }
-    if (!(max_norm > 0.0))
-        invalid_argument(fn, "max_norm = " + std::to_string(max_norm) + " must be above 0");
+    check_step_settings(fn, learning_rate, max_norm);
     const std::string step =
         "attn::llama_training_step: step " + std::to_string(optimiser.steps() + 1);
     const double loss = llama_gradients(p, batch, gradients, fn);
