@@ -134,8 +134,15 @@ Matrix Gpt::output_logits(const Matrix& h) const {
 }
 
 Matrix Gpt::logits(const std::vector<std::size_t>& tokens) const {
-    Matrix x = embed(tokens, 0, "attn::Gpt::logits");
-    for (const BlockWeights& b : weights_.blocks) x = transformer_block(x, b);
+    constexpr const char* fn = "attn::Gpt::logits";
+    Matrix x = embed(tokens, 0, fn);
+    // Each block with chapter 04's causal attention. The constructor checked every weight,
+    // so the blocks need not check them again.
+    for (const BlockWeights& b : weights_.blocks) {
+        x = transformer_block(x, b, [&](const Matrix& attention_input) {
+            return multi_head_attention(attention_input, b.attention, true, fn).output;
+        });
+    }
     return output_logits(x);
 }
 

@@ -160,9 +160,9 @@ void show_feed_forward() {
 /// small fraction of its size.
 ///
 /// The block is written once, with its attention sub-layer given (attn::AttentionLayer):
-/// here chapter 04's causal layer; chapter 06 gives one that reads and writes its cache,
-/// chapter 09 one that runs over a batch of sentences and keeps what the backward pass
-/// needs, and the block then keeps its own (attn::BlockActivations).
+/// here and in attn::Gpt::logits() chapter 04's causal layer; chapter 06 gives one that
+/// reads and writes its cache, chapter 09 one that runs over a batch of sentences and keeps
+/// what the backward pass needs, and the block then keeps its own (attn::BlockActivations).
 ///
 /// \show transformer_block.cpp transformer_block (exercise 5.4)
 void show_block() {

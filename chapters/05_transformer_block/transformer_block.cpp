@@ -1,6 +1,5 @@
 #include "chapters/05_transformer_block/transformer_block.hpp"
 
-#include "chapters/03_causal_masking/causal_masking.hpp"
 #include "common/shape.hpp"
 
 #include <xtensor-blas/xlinalg.hpp>
@@ -117,14 +116,6 @@ Matrix transformer_block(const Matrix& x, const BlockWeights& w) {
     check_block(fn, x, w);  // first: an empty x is the reader's mistake, not causal_mask()'s
     return transformer_block(x, w, [&](const Matrix& attention_input) {
         return multi_head_attention(attention_input, w.attention, true, fn).output;  // causal
-    });
-}
-
-Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,
-                         const KeyValueSource& source, const char* caller) {
-    check_block(caller, x, w);
-    return transformer_block(x, w, [&](const Matrix& attention_input) {
-        return multi_head_attention(attention_input, w.attention, allowed, caller, source).output;
     });
 }
 

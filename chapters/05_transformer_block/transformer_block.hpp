@@ -114,9 +114,10 @@ using AttentionLayer = std::function<Matrix(const Matrix& attention_input)>;
 
 /// \brief The GPT block, the only one the book has: its attention sub-layer given.
 ///
-/// The other two forms call it. So do chapter 06, whose attention reads and writes its
-/// cache, and chapter 09, whose attention runs over a batch of sequences packed one below
-/// the other, keeping its heads for the backward pass. The caller has checked x against w.
+/// The causal form above calls it with chapter 04's layer, and so does Gpt::logits();
+/// chapter 06 gives it an attention that reads and writes its cache, chapter 09 one that
+/// runs over a batch of sequences packed one below the other, keeping its heads for the
+/// backward pass. The caller has checked x against w.
 /// \param x `[T, d_model]`, the residual stream
 /// \param w the block's weights (its norms and feed-forward network; the attention's are
 ///        the sub-layer's)
@@ -125,19 +126,6 @@ using AttentionLayer = std::function<Matrix(const Matrix& attention_input)>;
 /// \return `[T, d_model]`
 Matrix transformer_block(const Matrix& x, const BlockWeights& w, const AttentionLayer& attention,
                          BlockActivations* keep = nullptr);
-
-/// The same block with any mask and its keys and values from anywhere: chapter 06 runs it
-/// with a cache as `source`, so that the tokens of a prompt or one new token attend over
-/// every position the cache holds.
-/// \param x `[T, d_model]`, the residual stream of the new tokens
-/// \param w the block's weights
-/// \param allowed `[T, T_k]`, true where new token i may see key j
-/// \param source gives the keys and values to attend over (chapter 04)
-/// \param caller the function named in an error
-/// \return `[T, d_model]`
-Matrix transformer_block(const Matrix& x, const BlockWeights& w, const Mask& allowed,
-                         const KeyValueSource& source,
-                         const char* caller = "attn::transformer_block");
 
 /// The post-LN block of the original transformer (Vaswani et al. 2017):
 /// \f$h = \mathrm{LN}_1(x + \mathrm{MHA}(x))\f$, \f$y = \mathrm{LN}_2(h + \mathrm{FFN}(h))\f$.

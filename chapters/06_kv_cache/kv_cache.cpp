@@ -140,12 +140,16 @@ Matrix CachedGpt::forward(const std::vector<std::size_t>& tokens, const char* ca
 
     for (std::size_t l = 0; l < model_.config().n_layers; ++l) {
         // Chapter 05's block, whose attention stores the new keys and values in the cache
-        // and attends over every position the cache holds.
+        // and attends over every position the cache holds. (The Gpt checked its weights.)
+        const BlockWeights& w = model_.weights().blocks[l];
         const KeyValueSource cached = [&](Tensor3 keys, Tensor3 values) {
             cache_.append(l, keys, values);
             return std::pair{cache_.keys(l), cache_.values(l)};
         };
-        x = transformer_block(x, model_.weights().blocks[l], allowed, cached, caller);
+        x = transformer_block(x, w, [&](const Matrix& attention_input) {
+            return multi_head_attention(attention_input, w.attention, allowed, caller, cached)
+                .output;
+        });
     }
     return model_.output_logits(x);
 }

@@ -83,9 +83,10 @@ void show_work() {
 ///
 /// \show kv_cache.cpp KVCache::KVCache KVCache::append (exercise 6.1)
 ///
-/// Prefill and decode are one function, forward(): the chapter-05 block, whose attention
-/// gets its keys and values from the cache (chapter 04's `KeyValueSource`: it stores the new
-/// ones and hands back every stored position). Decode is a prefill of one token.
+/// Prefill and decode are one function, forward(): the chapter-05 block, given an attention
+/// sub-layer that gets its keys and values from the cache (chapter 04's `KeyValueSource`: it
+/// stores the new ones and hands back every stored position). Decode is a prefill of one
+/// token.
 ///
 /// \show kv_cache.cpp KVCache::keys CachedGpt::prefill CachedGpt::decode CachedGpt::forward
 void show_prefill_and_decode() {

@@ -240,10 +240,13 @@ void llama_block(Matrix& x, const LlamaLayer& w, std::size_t layer,
     // their sequence up to the row's own position.
     Matrix attended = xt::zeros<float>({rows, c.n_heads * d_head});
     std::vector<float> scores(longest);
+    std::vector<std::size_t> kv_head(c.n_heads);  // grouped-query: each query head's, once
+    for (std::size_t h = 0; h < c.n_heads; ++h)
+        kv_head[h] = kv_head_for(h, c.n_heads, c.n_kv_heads);
     for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t h = 0; h < c.n_heads; ++h) {
-            kv.attend(layer, r, kv_head_for(h, c.n_heads, c.n_kv_heads), &q(r, h * d_head),
-                      &attended(r, h * d_head), scores.data());
+            kv.attend(layer, r, kv_head[h], &q(r, h * d_head), &attended(r, h * d_head),
+                      scores.data());
             if (keep)
                 std::copy_n(scores.data(), positions[r] + 1, &keep->attention_weights(r, h, 0));
         }
