@@ -25,7 +25,9 @@ const std::vector<std::vector<std::string>> before_noun = {{}, {"old"}, {"big", 
 }  // namespace
 
 Language::Language() {
-    words_ = {".", "the", "that", "was", "were"};
+    // "." is token 1, llama2.c's start (and end) of a text: chapter 08's program, which
+    // starts a text from token 1 and stops at the next, then writes one sentence.
+    words_ = {"the", ".", "that", "was", "were"};
     for (const auto* list : {&singular, &plural, &transitive, &prepositions, &adjectives})
         words_.insert(words_.end(), list->begin(), list->end());
     words_.insert(words_.end(), {"yesterday", ",", "in", "morning", "big", "old"});

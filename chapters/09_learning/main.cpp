@@ -935,7 +935,8 @@ void show_accuracy(const attn::LlamaParameters& model, const attn::Language& lan
 ///
 /// The program trains the GPT too, on the same sentences with the same steps, schedule and
 /// optimiser, its weight decay 1.0 (attn::train_agreement_model(), the GPT's loop, which
-/// rebuilds the model from its weights each step), and measures both the same way:
+/// steps the weights in place, attn::training_step() checking them against the
+/// configuration each step), and measures both the same way:
 ///
 /// \show training.cpp train_agreement_model
 ///
@@ -1361,14 +1362,13 @@ void show_cost(const attn::LlamaParameters& model, const attn::Language& languag
 ///     09_learning/ch09_learning --save m.bin
 ///     08_real_model/ch08_real_model --checkpoint m.bin --tokenizer m_tokenizer.bin --prompt ""
 ///
-/// It starts from token 1, llama2.c's start of a text, which in this vocabulary is the word
-/// "the" (not printed, as llama2.c prints no start token), and stops at the first token 1
-/// the model writes, as llama2.c stops at the start of the next story: here the next "the",
-/// often in the middle of a sentence. Training always began a sentence after ".", never
-/// after a "the" at position 0, so this shows that the file runs, not the model at its
-/// best: this chapter's own sentences above start from ".". A prompt of text cannot be
-/// encoded: llama2.c's byte-pair encoder builds words from single characters and bytes, and
-/// this vocabulary holds whole words only.
+/// It starts from token 1, llama2.c's start of a text, and stops at the first token 1 the
+/// model writes, as llama2.c stops at the start of the next story. In this vocabulary token
+/// 1 is ".", the end of a sentence and what training put before each one, so the program
+/// writes one sentence (sampled at its default temperature 0.8; the "." that ends it is not
+/// printed: llama2.c does not print the token it stops at). A prompt of text cannot be encoded:
+/// llama2.c's byte-pair encoder builds words from single characters and bytes, and this
+/// vocabulary holds whole words only.
 /// attn::run_chapter() reports errors: a step count or file that is wrong ends the program
 /// with a message and exit status 1.
 constexpr const char* description =
