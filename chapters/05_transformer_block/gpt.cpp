@@ -168,10 +168,14 @@ std::size_t total_parameters(const GptConfig& c) {
 std::size_t greedy_token(const Vector& logits) {
     check_shape("attn::greedy_token", "logits", logits, {any("vocab_size")});
     // The first largest logit; a NaN is never the largest (all NaN: token 0).
-    std::size_t best = logits.size();
-    for (std::size_t i = 0; i < logits.size(); ++i)
-        if (!std::isnan(logits(i)) && (best == logits.size() || logits(i) > logits(best))) best = i;
-    return best == logits.size() ? 0 : best;
+    // Through a pointer: one pass over the vocabulary (32000 logits at stories15M's size)
+    // for every token generated.
+    const float* z = logits.data();
+    const std::size_t n = logits.size();
+    std::size_t best = n;
+    for (std::size_t i = 0; i < n; ++i)
+        if (!std::isnan(z[i]) && (best == n || z[i] > z[best])) best = i;
+    return best == n ? 0 : best;
 }
 
 std::size_t sample_token(const Vector& logits, float temperature, Rng& rng) {
