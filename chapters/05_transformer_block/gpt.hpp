@@ -52,10 +52,11 @@ struct GptWeights {
 /// norm gains 1.
 GptWeights gpt2_init(const GptConfig& c, Rng& rng);
 
-/// Throws std::invalid_argument naming `caller` and the weight (e.g.
-/// `blocks[1].attention.w_k`) with both shapes, unless every weight, in every block, has the
-/// shape the configuration asks for (attention biases present exactly when `bias`). The Gpt
-/// constructor's check, for code that holds weights without a Gpt (chapter 09's training).
+/// Checks the configuration (check_config()) and that every weight, in every block, has the
+/// shape it asks for (attention biases present exactly when `bias`); throws
+/// std::invalid_argument naming `caller` and the weight (e.g. `blocks[1].attention.w_k`)
+/// with both shapes, or the count that differs (blocks, heads). The Gpt constructor's
+/// check, for code that holds weights without a Gpt (chapter 09's training).
 void check_weights(const GptConfig& c, const GptWeights& w, const char* caller);
 
 /// Throws std::invalid_argument naming `caller` when `tokens` is empty or holds an id that

@@ -312,8 +312,7 @@ void show_parameter_count() {
 /// context 64, 2 layers, 4 heads, `d_model = 32`, seed 10) generates 40 characters after
 /// the prompt "the dog ", greedily and by sampling at temperature 1. Untrained, its
 /// logits are nearly equal, so sampling gives noise and greedy decoding soon repeats one
-/// character; training, which this book leaves to others, is what gives the logits
-/// meaning. Every step runs the whole sequence through the model again: chapter 06 makes
+/// character; training (chapter 09) is what gives the logits meaning. Every step runs the whole sequence through the model again: chapter 06 makes
 /// that fast.
 void show_model() {
     attn::section(std::cout, "From a block to a model");

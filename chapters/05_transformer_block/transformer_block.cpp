@@ -113,7 +113,7 @@ Matrix silu_gate(const Matrix& gate, const Matrix& up) {
 
 Matrix transformer_block(const Matrix& x, const BlockWeights& w) {
     constexpr const char* fn = "attn::transformer_block";
-    check_block(fn, x, w);  // first: an empty x is the reader's mistake, not causal_mask()'s
+    check_block(fn, x, w);  // first: errors name this function, not layer_norm() or the attention
     return transformer_block(x, w, [&](const Matrix& attention_input) {
         return multi_head_attention(attention_input, w.attention, true, fn).output;  // causal
     });

@@ -56,7 +56,7 @@ using attn::Vector;
 /// | attention | one K/V head per query head, biases | no biases; one K/V head per query head in Llama 1 and Llama 2 7B and 13B, grouped-query attention (chapter 04) in Llama 2 70B and Llama 3 |
 /// | positions | a learned vector added to each token | RoPE: queries and keys rotated in every block |
 ///
-/// attn::llama_block() is that block, the only one the book has from here on: chapter 09
+/// attn::llama_block() is that block, the only Llama block the book has: chapter 09
 /// trains with it too, asking it to keep what it computes on the way (`keep`, for the
 /// backward pass). It runs the rows of a step: a whole prompt, one new token, or (chapter 10) one new token of each of
 /// many sequences. Each row's queries and keys are rotated for its own position (the next

@@ -85,7 +85,8 @@ GptGradients gpt_gradients(const Gpt& model, const std::vector<Sequence>& batch,
                            const char* caller = "attn::gpt_gradients");
 
 /// gpt_gradients() of a GPT's weights held without a Gpt (training steps them in place):
-/// they are checked against the configuration first (check_weights()), not copied.
+/// they are checked against the configuration first (check_weights()), not copied. Throws
+/// as the other form does, and for weights check_weights() refuses, naming `caller`.
 /// \param c the configuration \param w weights that fit it \param batch the sequences
 /// \param caller the function named in an error
 GptGradients gpt_gradients(const GptConfig& c, const GptWeights& w,

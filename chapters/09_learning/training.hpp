@@ -41,7 +41,8 @@ void keep_freed_memory();
 /// Throws std::runtime_error naming the step (the optimiser's count + 1) and the first
 /// tensor that is not finite (or the loss), before any weight changes; std::invalid_argument
 /// naming training_step, before any gradient is computed, for a learning rate or max_norm
-/// that is not above 0 and for a batch gpt_gradients() refuses.
+/// that is not above 0, weights that do not fit `config` (check_weights(), each step: the
+/// weights are the caller's) and a batch gpt_gradients() refuses.
 StepReport training_step(const GptConfig& config, GptWeights& weights, AdamW& optimiser,
                          const std::vector<Sequence>& batch, float learning_rate,
                          double max_norm = 1.0);

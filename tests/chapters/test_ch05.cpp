@@ -271,7 +271,7 @@ TEST_CASE("errors name the function the reader called, not one it calls") {
     attn::Rng rng(5);
     const attn::Gpt model(c, attn::gpt2_init(c, rng));
     const attn::BlockWeights& w = model.weights().blocks[0];
-    // An empty x is the reader's, found before the causal mask of 0 positions is made.
+    // An empty x is the reader's, found before layer_norm() or the attention sees it.
     CHECK_THROWS_MATCHES(attn::transformer_block(Matrix(xt::zeros<float>({0, 8})), w),
                          std::invalid_argument,
                          NamesShapeError("attn::transformer_block", "[0, 8]"));

@@ -3,6 +3,7 @@
 // the properties a gradient must have.
 #include "chapters/03_causal_masking/causal_masking.hpp"
 #include "chapters/04_multi_head_attention/multi_head_attention.hpp"
+#include "chapters/08_real_model/tokenizer.hpp"
 #include "chapters/09_learning/adamw.hpp"
 #include "chapters/09_learning/backward.hpp"
 #include "chapters/09_learning/gpt_gradients.hpp"
@@ -461,6 +462,12 @@ TEST_CASE("gpt_forward: the logits of chapter 05's Gpt::logits, and the activati
     CHECK(f.blocks[1].hidden.shape(1) == 16);
     CHECK_THROWS_WITH(attn::gpt_forward(model, {1, 12}, "caller_name"),
                       Contains("caller_name") && Contains("12"));
+}
+
+TEST_CASE(
+    "'.' is llama2.c's start of a text, so a saved model starts and stops where sentences do") {
+    const attn::Language lang;
+    CHECK(lang.id(".") == attn::Tokenizer::bos);
 }
 
 TEST_CASE("sentence_sequence: '.' then the sentence, the row of the verb's position predicts it") {
