@@ -349,7 +349,11 @@ void show_chain_rule(const attn::Language& language) {
 /// attn::gpt_gradients() chains the GPT's pieces the same way (gpt_gradients.hpp): its
 /// forward pass runs chapter 05's attn::transformer_block() for each block, asking it to
 /// keep what it computed (attn::BlockActivations), with an attention sub-layer that runs
-/// per sequence and keeps its heads. The tests
+/// per sequence and keeps its heads:
+///
+/// \show gpt_gradients.cpp forward
+///
+/// The tests
 /// (tests/chapters/test_ch09.cpp and test_ch09_llama.cpp) compare every one of these
 /// functions, and each model's gradient for every one of its tensors, with PyTorch's
 /// autograd on the same inputs (float64 references in tests/reference/ch09.txt and
