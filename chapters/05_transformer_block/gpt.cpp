@@ -1,9 +1,9 @@
 #include "chapters/05_transformer_block/gpt.hpp"
 
 #include "chapters/01_single_head_attention/single_head_attention.hpp"
+#include "common/matmul.hpp"
 #include "common/shape.hpp"
 
-#include <xtensor-blas/xlinalg.hpp>
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xsort.hpp>
 #include <xtensor/xview.hpp>
@@ -129,8 +129,9 @@ Matrix Gpt::embed(const std::vector<std::size_t>& tokens, std::size_t first_posi
 Matrix Gpt::output_logits(const Matrix& h) const {
     check_shape("attn::Gpt::output_logits", "h", h,
                 {any("T"), exactly("d_model", config_.d_model)});
-    return xt::linalg::dot(layer_norm(h, weights_.ln_f_gain, weights_.ln_f_bias),
-                           xt::transpose(weights_.token_embedding));
+    // h E^T: E read transposed where it lies, as chapter 09's training computes it.
+    return matmul(layer_norm(h, weights_.ln_f_gain, weights_.ln_f_bias), weights_.token_embedding,
+                  Read::as_stored, Read::transposed);
 }
 
 Matrix Gpt::logits(const std::vector<std::size_t>& tokens) const {
