@@ -47,8 +47,7 @@ GptActivations forward(const GptConfig& c, const GptWeights& w,
     f.starts.push_back(0);
     for (std::size_t s = 0; s < sequences.size(); ++s) {
         const std::string name = "sequences[" + std::to_string(s) + "]";
-        if (sequences[s].empty()) invalid_argument(caller, name + " holds no token");
-        check_tokens(sequences[s], c.vocab_size, caller, name);
+        check_tokens(sequences[s], c.vocab_size, caller, name);  // not empty, in the vocabulary
         check_fits(caller, "tokens of " + name, sequences[s].size(), "context", c.context);
         f.tokens.insert(f.tokens.end(), sequences[s].begin(), sequences[s].end());
         f.starts.push_back(f.tokens.size());
